@@ -1,0 +1,57 @@
+//! TypeScript bindings for every type that crosses IPC, generated from these Rust definitions.
+//! `cargo test` fails when `ui/src/bindings` is stale; `UPDATE_BINDINGS=1 cargo test -p
+//! caretaker-engine bindings` rewrites it.
+
+use std::path::Path;
+use ts_rs::TS;
+
+fn cfg(out: &Path) -> ts_rs::Config {
+    ts_rs::Config::new().with_large_int("number").with_out_dir(out)
+}
+
+/// Writes every binding (and what each depends on) into `out`.
+pub fn export_all(out: &Path) -> Result<(), ts_rs::ExportError> {
+    let c = cfg(out);
+    crate::Event::export_all(&c)?;
+    crate::Snapshot::export_all(&c)?;
+    crate::SeriesQuery::export_all(&c)?;
+    crate::SeriesResult::export_all(&c)?;
+    crate::ErrorPayload::export_all(&c)?;
+    crate::Config::export_all(&c)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    fn read_dir(dir: &Path) -> BTreeMap<String, String> {
+        std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "ts"))
+                    .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn committed_bindings_are_fresh() {
+        let committed = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/bindings");
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            let _ = std::fs::remove_dir_all(&committed);
+            super::export_all(&committed).unwrap();
+        }
+        let fresh = tempfile::tempdir().unwrap();
+        super::export_all(fresh.path()).unwrap();
+        let want = read_dir(fresh.path());
+        let have = read_dir(&committed);
+        assert!(!want.is_empty());
+        assert_eq!(
+            have, want,
+            "ui/src/bindings is stale; run `UPDATE_BINDINGS=1 cargo test -p caretaker-engine bindings` and commit it"
+        );
+    }
+}

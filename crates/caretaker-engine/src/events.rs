@@ -1,0 +1,68 @@
+//! `Event`: the only thing the UI listens to. Serialised as `{ "type": "...", ... }`.
+
+use crate::metrics::{HostSample, SeriesPoint};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A new host sample, with the flat series points a live chart appends.
+    HostSample { sample: HostSample, points: Vec<SeriesPoint> },
+    /// The engine's own state changed (started, a sampler error, stopping).
+    EngineStatus { status: EngineStatus },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineState {
+    Running,
+    Stopping,
+    Stopped,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct EngineStatus {
+    pub version: String,
+    pub pid: u32,
+    pub data_dir: String,
+    pub state: EngineState,
+    pub started_ms: i64,
+    pub metrics_interval_secs: u64,
+    pub last_sample_ms: Option<i64>,
+    /// The last sampler or storage error, cleared by the next good tick.
+    pub last_error: Option<String>,
+}
+
+/// A capability the Overview lists: what runs today and what is coming.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct Capability {
+    pub id: String,
+    pub name: String,
+    pub available: bool,
+    pub summary: String,
+}
+
+/// Everything the UI needs for its first paint; afterwards it follows events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct Snapshot {
+    pub engine: EngineStatus,
+    pub host: Option<HostSample>,
+    pub capabilities: Vec<Capability>,
+}
+
+pub(crate) fn capabilities() -> Vec<Capability> {
+    let c = |id: &str, name: &str, available: bool, summary: &str| Capability {
+        id: id.into(),
+        name: name.into(),
+        available,
+        summary: summary.into(),
+    };
+    vec![
+        c("metrics", "Host metrics", true, "CPU, memory, disks, network and temperatures, kept for two years as rollups."),
+        c("services", "Service checks", false, "HTTP, TCP, process and command probes, such as the local Ollama."),
+        c("alerts", "Alerts", false, "Thresholds with hold times and recovery notices, as native notifications."),
+        c("backups", "Backups", false, "Scheduled, verified, restic-compatible backups with one-click restore."),
+        c("maintenance", "Maintenance", false, "Routine care on a schedule, with live progress and a log viewer."),
+    ]
+}

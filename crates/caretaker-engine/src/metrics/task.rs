@@ -1,0 +1,67 @@
+//! The metrics task: one tick = sample, write (one transaction), publish. Rollups run when a
+//! minute completes; retention every ten minutes.
+
+use super::store::{self, RetentionPolicy, SeriesCache, MINUTE_MS};
+use super::{HostSample, Sampler, SeriesPoint};
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::events::{EngineStatus, Event};
+use rusqlite::Connection;
+use std::sync::Arc;
+
+const PRUNE_EVERY_MS: i64 = 10 * MINUTE_MS;
+
+pub(crate) struct MetricsWorker {
+    pub sampler: Sampler,
+    pub conn: Connection,
+    pub cache: SeriesCache,
+    pub clock: Arc<dyn Clock>,
+    pub policy: RetentionPolicy,
+    pub last_rollup_minute: i64,
+    pub last_prune_ms: i64,
+}
+
+pub(crate) struct TickOutput {
+    pub sample: HostSample,
+    pub points: Vec<SeriesPoint>,
+}
+
+impl MetricsWorker {
+    /// Runs on a blocking thread: sysinfo reads /proc (or host APIs) and SQLite writes to disk.
+    pub fn tick(&mut self, status: &EngineStatus) -> Result<TickOutput> {
+        let now = self.clock.now_ms();
+        let sample = self.sampler.sample(now);
+        let points = sample.series_points();
+        let tx = self.conn.unchecked_transaction()?;
+        store::write_points(&tx, &mut self.cache, now, &points)?;
+        let latest = serde_json::to_string(&sample).map_err(|e| crate::EngineError::Internal(e.to_string()))?;
+        crate::store::kv_put(&tx, "host.latest", &latest, now)?;
+        let mut status = status.clone();
+        status.last_sample_ms = Some(now);
+        write_status(&tx, &status, now)?;
+        tx.commit()?;
+
+        let minute = now.div_euclid(MINUTE_MS);
+        if minute != self.last_rollup_minute {
+            self.last_rollup_minute = minute;
+            store::rollup(&self.conn, now)?;
+        }
+        if now - self.last_prune_ms >= PRUNE_EVERY_MS {
+            self.last_prune_ms = now;
+            let (raw, m, h) = store::prune(&self.conn, now, self.policy)?;
+            if raw + m + h > 0 {
+                tracing::info!(raw, minute = m, hour = h, "pruned metric rows past retention");
+            }
+        }
+        Ok(TickOutput { sample, points })
+    }
+}
+
+pub(crate) fn write_status(conn: &Connection, status: &EngineStatus, now: i64) -> Result<()> {
+    let json = serde_json::to_string(status).map_err(|e| crate::EngineError::Internal(e.to_string()))?;
+    crate::store::kv_put(conn, "engine.status", &json, now)
+}
+
+pub(crate) fn event_for(out: &TickOutput) -> Event {
+    Event::HostSample { sample: out.sample.clone(), points: out.points.clone() }
+}

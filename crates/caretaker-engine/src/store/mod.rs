@@ -1,0 +1,132 @@
+//! SQLite: one file per data dir, WAL, forward-only numbered migrations.
+//! Never edit a migration that has shipped; add a new one.
+
+use crate::error::{EngineError, Result};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use std::path::Path;
+use std::time::Duration;
+
+/// Index = version - 1. Append only.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_metrics.sql")];
+
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(())
+}
+
+/// Opens the database for writing, switches it to WAL and applies pending migrations.
+/// A database whose schema is newer than this build is refused, never downgraded.
+pub(crate) fn open_and_migrate(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(mode, "SQLite refused WAL mode; continuing with {mode}");
+    }
+    configure(&conn)?;
+    migrate(&conn, path)?;
+    Ok(conn)
+}
+
+/// A second connection for readers; it never migrates.
+pub fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    check_not_newer(&conn, path)?;
+    Ok(conn)
+}
+
+fn user_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+fn check_not_newer(conn: &Connection, path: &Path) -> Result<i64> {
+    let found = user_version(conn)?;
+    if found > SCHEMA_VERSION {
+        return Err(EngineError::DatabaseTooNew { path: path.to_path_buf(), found, known: SCHEMA_VERSION });
+    }
+    Ok(found)
+}
+
+fn migrate(conn: &Connection, path: &Path) -> Result<()> {
+    let current = check_not_newer(conn, path)?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = i as i64 + 1;
+        // Each migration and its version bump commit together, so a crash never half-applies one.
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+        tracing::info!(version, "applied database migration");
+    }
+    Ok(())
+}
+
+pub(crate) fn kv_put(conn: &Connection, key: &str, value: &str, now_ms: i64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO kv (key, value, updated_ms) VALUES (?1, ?2, ?3)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
+    )?
+    .execute(rusqlite::params![key, value, now_ms])?;
+    Ok(())
+}
+
+pub fn kv_get(conn: &Connection, key: &str) -> Result<Option<(String, i64)>> {
+    Ok(conn
+        .query_row("SELECT value, updated_ms FROM kv WHERE key = ?1", [key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_from_empty_and_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let conn = open_and_migrate(&path).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert_eq!(fk, 1);
+        drop(conn);
+        let conn = open_and_migrate(&path).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn every_earlier_version_upgrades() {
+        for start in 0..SCHEMA_VERSION {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.db");
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..start as usize] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", start).unwrap();
+            drop(conn);
+            let conn = open_and_migrate(&path).unwrap();
+            assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION, "from version {start}");
+        }
+    }
+
+    #[test]
+    fn newer_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 7).unwrap();
+        drop(conn);
+        let err = open_and_migrate(&path).unwrap_err();
+        assert!(matches!(err, EngineError::DatabaseTooNew { .. }));
+        assert!(err.to_string().contains("newer Caretaker"), "{err}");
+    }
+}
