@@ -1,1 +1,199 @@
-fn main(){}
+//! `caretaker`: the same engine as the desktop app, without a window.
+
+use anyhow::{Context, Result};
+use caretaker_engine::{paths, Config, Engine, EngineOptions, HostSample, StoredStatus};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "caretaker", version, about = "Caretaker: watches, backs up and maintains this machine")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the engine headless until SIGINT or SIGTERM.
+    Run {
+        /// Data folder (default: CARETAKER_DATA_DIR, then the OS application-support folder).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Print the latest host sample and the engine's state (works while an engine runs).
+    Status {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Configuration commands.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a config file and print every problem with its field path; exit 1 when invalid.
+    Check {
+        /// The file to check (default: caretaker.toml in the data folder).
+        file: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run { data_dir } => run(paths::resolve_data_dir(data_dir)),
+        Command::Status { data_dir, json } => status(paths::resolve_data_dir(data_dir), json),
+        Command::Config { command: ConfigCommand::Check { file, data_dir } } => {
+            let file = file.unwrap_or_else(|| paths::resolve_data_dir(data_dir).join(paths::CONFIG_FILE));
+            return config_check(&file);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("caretaker: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(data_dir: PathBuf) -> Result<()> {
+    let _log = caretaker_engine::logging::init(Some(&data_dir));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async {
+        let engine = Engine::start(EngineOptions::new(data_dir)).await?;
+        wait_for_signal().await;
+        tracing::info!("signal received, shutting down");
+        engine.shutdown().await;
+        Ok(())
+    })
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(e) => {
+            tracing::warn!("cannot listen for SIGTERM ({e}); only Ctrl-C stops the engine");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn now_ms() -> i64 {
+    use caretaker_engine::Clock;
+    caretaker_engine::SystemClock.now_ms()
+}
+
+fn status(data_dir: PathBuf, json: bool) -> Result<()> {
+    let st = caretaker_engine::read_status(&data_dir, now_ms())?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&st)?);
+    } else {
+        print!("{}", render_status(&st, now_ms()));
+    }
+    Ok(())
+}
+
+fn human_bytes(b: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = b;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 { format!("{v:.0} {}", UNITS[i]) } else { format!("{v:.1} {}", UNITS[i]) }
+}
+
+fn render_status(st: &StoredStatus, now: i64) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let state = match (&st.engine, st.running) {
+        (Some(e), true) => format!("running (pid {}, version {})", e.pid, e.version),
+        (Some(e), false) => format!("not running (last seen {:?}, pid {})", e.state, e.pid).to_lowercase(),
+        (None, _) => "never started".into(),
+    };
+    let _ = writeln!(o, "Engine:   {state}");
+    let _ = writeln!(o, "Data dir: {}", st.data_dir);
+    if let Some(e) = &st.engine {
+        let _ = writeln!(o, "Interval: every {} s", e.metrics_interval_secs);
+        if let Some(err) = &e.last_error {
+            let _ = writeln!(o, "Problem:  {err}");
+        }
+    }
+    let Some(h) = &st.host else {
+        let _ = writeln!(o, "No host sample recorded yet.");
+        return o;
+    };
+    write_sample(&mut o, h, now);
+    o
+}
+
+fn write_sample(o: &mut String, h: &HostSample, now: i64) {
+    use std::fmt::Write;
+    let age = ((now - h.ts_ms) as f64 / 1000.0).max(0.0);
+    let _ = writeln!(o, "Sample:   {} ({age:.0} s ago)", h.hostname);
+    let _ = writeln!(o, "CPU:      {:.1} % ({} cores)", h.cpu.total_percent, h.cpu.per_core_percent.len());
+    if let Some(l) = &h.load {
+        let _ = writeln!(o, "Load:     {:.2} {:.2} {:.2}", l.one, l.five, l.fifteen);
+    }
+    let m = &h.memory;
+    let _ = writeln!(o, "Memory:   {} of {} ({:.1} %)", human_bytes(m.used_bytes as f64), human_bytes(m.total_bytes as f64), m.used_percent());
+    let _ = writeln!(o, "Swap:     {} of {}", human_bytes(m.swap_used_bytes as f64), human_bytes(m.swap_total_bytes as f64));
+    for d in &h.disks {
+        let _ = writeln!(o, "Disk:     {} {:.1} % used, {} free", d.mount_point, d.used_percent, human_bytes(d.available_bytes as f64));
+    }
+    let n = &h.network_total;
+    let _ = writeln!(o, "Network:  down {}/s, up {}/s", human_bytes(n.rx_bytes_per_sec), human_bytes(n.tx_bytes_per_sec));
+    for t in &h.temperatures {
+        let _ = writeln!(o, "Temp:     {} {:.0} °C", t.label, t.celsius);
+    }
+    if let Some(p) = h.top_cpu.first() {
+        let _ = writeln!(o, "Top CPU:  {} (pid {}) {:.1} %", p.name, p.pid, p.cpu_percent);
+    }
+}
+
+fn config_check(file: &std::path::Path) -> ExitCode {
+    match Config::load(file) {
+        Ok(_) => {
+            println!("{}: valid", file.display());
+            ExitCode::SUCCESS
+        }
+        Err(caretaker_engine::EngineError::Config(issues)) => {
+            eprintln!("{}: {} problem(s)", file.display(), issues.len());
+            for i in issues {
+                eprintln!("  {i}");
+            }
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}

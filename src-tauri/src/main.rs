@@ -1,0 +1,90 @@
+//! Caretaker's desktop shell. It only translates: UI commands in, engine events out, tray and
+//! window. Every decision is the engine's.
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod bridge;
+mod commands;
+mod tray;
+
+use caretaker_engine::{paths, Engine, EngineHandle, EngineOptions, ErrorPayload};
+use std::path::PathBuf;
+use tauri::{Manager, RunEvent, WindowEvent};
+
+/// The engine, or why it could not start (shown in the window instead of a blank page).
+pub struct EngineSlot(pub Result<EngineHandle, ErrorPayload>);
+
+fn data_dir_from_args() -> Option<PathBuf> {
+    let mut args = std::env::args_os().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--data-dir" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(v) = a.to_str().and_then(|s| s.strip_prefix("--data-dir=")) {
+            return Some(PathBuf::from(v));
+        }
+    }
+    None
+}
+
+pub fn show_main_window(app: &tauri::AppHandle) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+    }
+}
+
+fn main() {
+    let data_dir = paths::resolve_data_dir(data_dir_from_args());
+    let _log = caretaker_engine::logging::init(Some(&data_dir));
+
+    let app = tauri::Builder::default()
+        // Must be first: a second launch hands over to the running app and exits.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| show_main_window(app)))
+        .invoke_handler(tauri::generate_handler![commands::snapshot, commands::query_series])
+        .setup(move |app| {
+            let started = tauri::async_runtime::block_on(Engine::start(EngineOptions::new(data_dir.clone())));
+            let slot = match started {
+                Ok(engine) => {
+                    bridge::forward_events(app.handle().clone(), &engine);
+                    Ok(engine)
+                }
+                Err(e) => {
+                    tracing::error!("engine did not start: {e}");
+                    Err(e.payload())
+                }
+            };
+            app.manage(EngineSlot(slot));
+            tray::install(app.handle())?;
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Closing the window keeps Caretaker running in the tray.
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                if window.label() == "main" {
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
+        })
+        .build(tauri::generate_context!());
+
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("Caretaker could not start its window: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let RunEvent::Exit = event {
+            if let Some(slot) = handle.try_state::<EngineSlot>() {
+                if let Ok(engine) = &slot.0 {
+                    // Idempotent: a tray Quit has already stopped it.
+                    tauri::async_runtime::block_on(engine.shutdown());
+                }
+            }
+        }
+    });
+}

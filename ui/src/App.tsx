@@ -1,0 +1,57 @@
+import { useEffect, useMemo, useState } from "react";
+import { useEngine } from "./state/useEngine";
+import { Overview } from "./Overview";
+import { ago } from "./format";
+
+export function App() {
+  const { snapshot, error, lastEvent, reload } = useEngine();
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, []);
+
+  const health = useMemo(() => {
+    const e = snapshot?.engine;
+    if (!e) return { cls: "idle", text: "Starting…" };
+    if (e.state !== "running") return { cls: "crit", text: `Engine ${e.state}` };
+    if (e.last_error) return { cls: "warn", text: e.last_error };
+    if (e.last_sample_ms === null) return { cls: "idle", text: "Waiting for the first sample" };
+    const late = now - e.last_sample_ms > e.metrics_interval_secs * 3000 + 5000;
+    return late ? { cls: "warn", text: `Last sample ${ago(e.last_sample_ms, now)}` } : { cls: "ok", text: `Live · sampled ${ago(e.last_sample_ms, now)}` };
+  }, [snapshot, now]);
+
+  if (error && !snapshot) {
+    return (
+      <div className="fatal" data-testid="engine-error">
+        <h1>Caretaker could not start</h1>
+        <p className="fatal-kind">{error.payload.kind.replace(/_/g, " ")}</p>
+        <pre>{error.message}</pre>
+        <button onClick={() => void reload()}>Try again</button>
+      </div>
+    );
+  }
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <div className="brand">
+          <svg viewBox="0 0 1024 1024" className="logo" aria-hidden="true">
+            <rect x="64" y="64" width="896" height="896" rx="200" fill="var(--accent)" />
+            <polyline points="300,540 430,540 490,400 570,680 630,520 730,520" fill="none" stroke="#fff" strokeWidth="64" strokeLinecap="round" strokeLinejoin="round" />
+          </svg>
+          <span>Caretaker</span>
+          {snapshot?.host && <span className="host">{snapshot.host.hostname}</span>}
+        </div>
+        <nav className="tabs">
+          <span className="tab active">Overview</span>
+        </nav>
+        <div className={`pill ${health.cls}`} data-testid="engine-health" title={snapshot?.engine.data_dir}>
+          <span className="dot" />
+          {health.text}
+        </div>
+      </header>
+      <main>{snapshot ? <Overview snapshot={snapshot} lastEvent={lastEvent} /> : <div className="loading">Connecting to the engine…</div>}</main>
+    </div>
+  );
+}

@@ -1,0 +1,51 @@
+// The one folder that may import @tauri-apps/*. Everything else talks to `Platform`, so UI
+// tests run against a fake.
+import type { Event } from "../bindings/Event";
+import type { Snapshot } from "../bindings/Snapshot";
+import type { SeriesQuery } from "../bindings/SeriesQuery";
+import type { SeriesResult } from "../bindings/SeriesResult";
+import type { ErrorPayload } from "../bindings/ErrorPayload";
+
+/** Every command the shell exposes: name -> (request, response). */
+export interface Commands {
+  snapshot: { req: Record<string, never>; res: Snapshot };
+  query_series: { req: { query: SeriesQuery }; res: SeriesResult };
+}
+
+export interface Platform {
+  call<K extends keyof Commands>(cmd: K, req: Commands[K]["req"]): Promise<Commands[K]["res"]>;
+  /** Engine events; returns an unsubscribe function. */
+  onEvent(cb: (e: Event) => void): Promise<() => void>;
+  /** Fired when the window fell behind and should re-read the snapshot. */
+  onResync(cb: () => void): Promise<() => void>;
+}
+
+export class CommandError extends Error {
+  constructor(public payload: ErrorPayload) {
+    super(payload.message);
+  }
+}
+
+export function asCommandError(e: unknown): CommandError {
+  if (e instanceof CommandError) return e;
+  if (e && typeof e === "object" && "kind" in e && "message" in e) return new CommandError(e as ErrorPayload);
+  return new CommandError({ kind: "internal", message: String(e) });
+}
+
+let current: Platform | null = null;
+
+export async function platform(): Promise<Platform> {
+  if (current) return current;
+  if (typeof window !== "undefined" && "__TAURI_INTERNALS__" in window) {
+    const { tauriPlatform } = await import("./tauri");
+    current = tauriPlatform;
+  } else {
+    const { browserPreviewPlatform } = await import("./preview");
+    current = browserPreviewPlatform();
+  }
+  return current;
+}
+
+export function setPlatform(p: Platform) {
+  current = p;
+}

@@ -1,0 +1,90 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import type { Snapshot } from "../bindings/Snapshot";
+import type { Event } from "../bindings/Event";
+import type { SeriesResult } from "../bindings/SeriesResult";
+import { asCommandError, platform, type CommandError } from "../platform";
+import { appendLive, type Range } from "./series";
+
+/** First paint from `snapshot()`, then follow events; never poll what an event tells. */
+export function useEngine() {
+  const [snapshot, setSnapshot] = useState<Snapshot | null>(null);
+  const [error, setError] = useState<CommandError | null>(null);
+  const [lastEvent, setLastEvent] = useState<Event | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      const p = await platform();
+      setSnapshot(await p.call("snapshot", {}));
+      setError(null);
+    } catch (e) {
+      setError(asCommandError(e));
+    }
+  }, []);
+
+  useEffect(() => {
+    let unlisten: Array<() => void> = [];
+    let cancelled = false;
+    (async () => {
+      const p = await platform();
+      const offEvent = await p.onEvent((e) => {
+        setLastEvent(e);
+        setSnapshot((s) => {
+          if (!s) return s;
+          if (e.type === "host_sample") return { ...s, host: e.sample, engine: { ...s.engine, last_sample_ms: e.sample.ts_ms } };
+          if (e.type === "engine_status") return { ...s, engine: e.status };
+          return s;
+        });
+      });
+      const offResync = await p.onResync(() => void load());
+      unlisten = [offEvent, offResync];
+      if (cancelled) unlisten.forEach((f) => f());
+      await load();
+    })();
+    return () => {
+      cancelled = true;
+      unlisten.forEach((f) => f());
+    };
+  }, [load]);
+
+  return { snapshot, error, lastEvent, reload: load };
+}
+
+/** Chart data for a range: one query, then live points appended (live range) or a re-query
+ * once a minute of new samples has passed (rollup ranges, whose buckets only change per minute). */
+export function useSeries(range: Range, lastEvent: Event | null) {
+  const [result, setResult] = useState<SeriesResult | null>(null);
+  const [error, setError] = useState<CommandError | null>(null);
+  const queriedAt = useRef(0);
+  const rangeRef = useRef(range);
+
+  const query = useCallback(async (r: Range) => {
+    try {
+      const p = await platform();
+      const res = await p.call("query_series", { query: { metrics: [], range_secs: r.secs } });
+      if (rangeRef.current.id === r.id) {
+        queriedAt.current = Date.now();
+        setResult(res);
+        setError(null);
+      }
+    } catch (e) {
+      setError(asCommandError(e));
+    }
+  }, []);
+
+  useEffect(() => {
+    rangeRef.current = range;
+    setResult(null);
+    void query(range);
+  }, [range, query]);
+
+  useEffect(() => {
+    if (!lastEvent || lastEvent.type !== "host_sample") return;
+    if (range.live) {
+      setResult((r) => (r ? appendLive(r, lastEvent.points, lastEvent.sample.ts_ms, range.secs * 1000) : r));
+    } else if (Date.now() - queriedAt.current >= 60_000) {
+      void query(range);
+    }
+  }, [lastEvent, range, query]);
+
+  return { result, error };
+}

@@ -1,0 +1,10 @@
+import { defineConfig } from "vite";
+
+// No React plugin: esbuild's automatic JSX runtime is all the app needs.
+export default defineConfig({
+  esbuild: { jsx: "automatic" },
+  clearScreen: false,
+  server: { port: 5173, strictPort: true },
+  build: { target: "es2021", outDir: "dist", emptyOutDir: true, chunkSizeWarningLimit: 1024 },
+  test: { environment: "jsdom", include: ["src/**/*.test.ts", "src/**/*.test.tsx"] },
+});
