@@ -35,7 +35,31 @@ pub fn show_main_window(app: &tauri::AppHandle) {
     }
 }
 
+/// WebKitGTK turns a `C`/`POSIX` locale into `navigator.language = "C"`, which is not a valid
+/// BCP 47 tag: `Intl` constructors then throw and the page never starts (seen with uPlot under
+/// systemd services and CI, where LANG is unset). Give the webview a real language tag.
+#[cfg(target_os = "linux")]
+fn normalize_locale() {
+    let effective = ["LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+    let is_c = effective.as_deref().is_none_or(|v| {
+        let base = v.split(['.', '@', ':']).next().unwrap_or(v);
+        base == "C" || base == "POSIX"
+    });
+    if is_c {
+        // WebKit reads the process locale, not LANGUAGE. en_US needs no installed locale here:
+        // libc falls back to C for formats, while the webview gets a valid tag.
+        for k in ["LANGUAGE", "LC_ALL", "LC_MESSAGES"] {
+            std::env::remove_var(k);
+        }
+        std::env::set_var("LANG", "en_US.UTF-8");
+    }
+}
+
 fn main() {
+    #[cfg(target_os = "linux")]
+    normalize_locale();
     let data_dir = paths::resolve_data_dir(data_dir_from_args());
     let _log = caretaker_engine::logging::init(Some(&data_dir));
 

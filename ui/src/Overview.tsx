@@ -53,7 +53,7 @@ export function Overview({ snapshot, lastEvent }: { snapshot: Snapshot; lastEven
   return (
     <div className="overview">
       <section className="gauges">
-        <Gauge label="CPU" testId="cpu-value" percent={h ? h.cpu.total_percent : null} value={h ? pct(h.cpu.total_percent) : "–"}
+        <Gauge label="CPU" testId="cpu-value" stamp={h?.ts_ms} percent={h ? h.cpu.total_percent : null} value={h ? pct(h.cpu.total_percent) : "–"}
           detail={h ? `${h.cpu.per_core_percent.length} cores${h.load ? ` · load ${h.load.one.toFixed(2)}` : ""}` : undefined} />
         <Gauge label="Memory" testId="memory-value" percent={h ? (h.memory.used_bytes * 100) / Math.max(1, h.memory.total_bytes) : null}
           value={h ? pct((h.memory.used_bytes * 100) / Math.max(1, h.memory.total_bytes)) : "–"}

@@ -4,10 +4,12 @@ interface Props {
   value: string;
   detail?: string;
   testId?: string;
+  /** When the value was sampled; lets a test see each update even when the text repeats. */
+  stamp?: number;
 }
 
 /** A ring that fills with the value; colour steps at 75 % and 90 %. */
-export function Gauge({ label, percent, value, detail, testId }: Props) {
+export function Gauge({ label, percent, value, detail, testId, stamp }: Props) {
   const r = 42;
   const c = 2 * Math.PI * r;
   const p = percent === null ? 0 : Math.max(0, Math.min(100, percent));
@@ -22,7 +24,7 @@ export function Gauge({ label, percent, value, detail, testId }: Props) {
       </svg>
       <div className="gauge-text">
         <div className="gauge-label">{label}</div>
-        <div className="gauge-value" data-testid={testId}>
+        <div className="gauge-value" data-testid={testId} data-ts={stamp}>
           {value}
         </div>
         {detail && <div className="gauge-detail">{detail}</div>}

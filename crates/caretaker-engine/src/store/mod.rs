@@ -20,7 +20,8 @@ fn configure(conn: &Connection) -> Result<()> {
 
 /// Opens the database for writing, switches it to WAL and applies pending migrations.
 /// A database whose schema is newer than this build is refused, never downgraded.
-pub(crate) fn open_and_migrate(path: &Path) -> Result<Connection> {
+/// Public for tools and tests that work on a database without an engine.
+pub fn open_and_migrate(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {

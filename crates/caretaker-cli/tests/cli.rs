@@ -1,0 +1,126 @@
+//! The `caretaker` binary, run as a person would run it.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_caretaker"));
+    c.env_remove("CARETAKER_DATA_DIR").env("CARETAKER_LOG", "warn");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run caretaker")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn config_check_accepts_a_valid_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("c.toml");
+    std::fs::write(&f, "[metrics]\ninterval_secs = 10\n").unwrap();
+    let out = run(&["config", "check", f.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("valid"));
+}
+
+#[test]
+fn config_check_names_every_bad_field_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("c.toml");
+    std::fs::write(&f, "[metrics]\ninterval_secs = 99999\nraw_retention_hours = 0\n").unwrap();
+    let out = run(&["config", "check", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("2 problem(s)"), "{err}");
+    assert!(err.contains("metrics.interval_secs: must be between 1 and 3600 (got 99999)"), "{err}");
+    assert!(err.contains("metrics.raw_retention_hours: must be between 1 and 8760 (got 0)"), "{err}");
+
+    std::fs::write(&f, "[metrics]\nintervall_secs = 5\n").unwrap();
+    let out = run(&["config", "check", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("metrics.intervall_secs: unknown field"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn config_check_of_a_missing_file_says_so() {
+    let out = run(&["config", "check", "/nonexistent/caretaker.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cannot read config /nonexistent/caretaker.toml"), "{}", text(&out.stderr));
+}
+
+struct Daemon(Child);
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_daemon(data: &Path) -> Daemon {
+    Daemon(bin().args(["run", "--data-dir", data.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap())
+}
+
+fn status_json(data: &Path) -> Option<serde_json::Value> {
+    let out = run(&["status", "--json", "--data-dir", data.to_str().unwrap()]);
+    out.status.success().then(|| serde_json::from_slice(&out.stdout).ok()).flatten()
+}
+
+#[test]
+fn run_headless_status_while_running_and_clean_stop_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("caretaker.toml"), "[metrics]\ninterval_secs = 1\n").unwrap();
+    let mut daemon = start_daemon(&data);
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let st = loop {
+        if let Some(v) = status_json(&data) {
+            if v["running"] == true && v["host"]["memory"]["total_bytes"].as_u64().unwrap_or(0) > 0 {
+                break v;
+            }
+        }
+        assert!(Instant::now() < deadline, "engine never reported a sample");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(st["engine"]["pid"].as_u64(), Some(u64::from(daemon.0.id())));
+
+    // The text form is for people.
+    let out = run(&["status", "--data-dir", data.to_str().unwrap()]);
+    let s = text(&out.stdout);
+    assert!(s.contains("Engine:   running"), "{s}");
+    assert!(s.contains("Memory:"), "{s}");
+
+    // A second engine on the same folder is refused, naming the holder.
+    let second = run(&["run", "--data-dir", data.to_str().unwrap()]);
+    assert_eq!(second.status.code(), Some(1));
+    assert!(text(&second.stderr).contains(&format!("in use by another Caretaker engine (pid {})", daemon.0.id())), "{}", text(&second.stderr));
+
+    let kill = Command::new("kill").args(["-TERM", &daemon.0.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let code = loop {
+        if let Some(c) = daemon.0.try_wait().unwrap() {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "engine did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(code.success(), "clean exit after SIGTERM: {code:?}");
+    let st = status_json(&data).unwrap();
+    assert_eq!(st["running"], false);
+    assert_eq!(st["engine"]["state"], "stopped");
+}
+
+#[test]
+fn status_of_an_empty_folder_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["status", "--data-dir", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no Caretaker database in"), "{}", text(&out.stderr));
+}

@@ -1,0 +1,142 @@
+"""End to end: the built Caretaker app under Xvfb, driven through WebDriver.
+
+tauri-driver (crates.io) fronts WebKitWebDriver (Debian webkit2gtk-driver). Run under
+`xvfb-run -a dbus-run-session --`; `cargo xtask test` does that.
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "tests" / "e2e" / "out"
+APP = Path(os.environ.get("CARETAKER_APP", ROOT / "target" / "debug" / "caretaker-app"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"tauri-driver did not listen on {port}")
+
+
+class OverviewTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not APP.exists():
+            raise unittest.SkipTest(f"build the app first: {APP} is missing")  # never silently: xtask builds it
+        cls.data = tempfile.mkdtemp(prefix="caretaker-e2e-")
+        Path(cls.data, "caretaker.toml").write_text("[metrics]\ninterval_secs = 1\n")
+        env = dict(os.environ, CARETAKER_DATA_DIR=cls.data, CARETAKER_LOG="info")
+        driver_bin = shutil.which("tauri-driver") or str(Path.home() / ".cargo" / "bin" / "tauri-driver")
+        port, native = free_port(), free_port()
+        cls.driver_proc = subprocess.Popen(
+            [driver_bin, "--port", str(port), "--native-port", str(native)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_port(port)
+        opts = ArgOptions()
+        opts.set_capability("browserName", "wry")
+        opts.set_capability("tauri:options", {"application": str(APP)})
+        # tauri-driver accepts connections before WebKitWebDriver behind it is ready; the first
+        # new-session request can be dropped. Retry a few times, then fail with the last error.
+        for attempt in range(5):
+            try:
+                cls.driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=opts)
+                break
+            except Exception:
+                if attempt == 4:
+                    cls._stop_driver()
+                    raise
+                time.sleep(1.0)
+        cls.driver.set_window_size(1360, 1000)
+
+    @classmethod
+    def _stop_driver(cls):
+        cls.driver_proc.terminate()
+        try:
+            cls.driver_proc.wait(10)
+        except subprocess.TimeoutExpired:
+            cls.driver_proc.kill()
+            cls.driver_proc.wait(5)
+        shutil.rmtree(cls.data, ignore_errors=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.driver.quit()
+        finally:
+            cls._stop_driver()
+
+    def tearDown(self):
+        # On failure, keep what the window showed and its DOM for the person reading the CI log.
+        OUT.mkdir(parents=True, exist_ok=True)
+        try:
+            self.driver.save_screenshot(str(OUT / f"{self._testMethodName}-last.png"))
+            (OUT / f"{self._testMethodName}-last.html").write_text(self.driver.page_source)
+        except Exception as e:  # the session may be gone; the original failure is what matters
+            print(f"could not capture the window: {e}", file=sys.stderr)
+
+    def test_live_cpu_updates_then_1h_range(self):
+        d = self.driver
+        wait = WebDriverWait(d, 30, poll_frequency=0.2)
+        cpu = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=cpu-value][data-ts]"))
+
+        # Live values: at least two updates after the first one seen.
+        seen = []
+        deadline = time.time() + 30
+        while len(set(seen)) < 3 and time.time() < deadline:
+            el = d.find_element(By.CSS_SELECTOR, "[data-testid=cpu-value]")
+            ts, text = el.get_attribute("data-ts"), el.text
+            if ts and (not seen or seen[-1] != ts):
+                seen.append(ts)
+                value = float(re.match(r"([\d.]+) %", text).group(1))
+                self.assertTrue(0.0 <= value <= 100.0, text)
+            time.sleep(0.2)
+        self.assertGreaterEqual(len(set(seen)), 3, f"CPU value updated fewer than twice: {seen}")
+        self.assertIn("Live", d.find_element(By.CSS_SELECTOR, "[data-testid=engine-health]").text)
+
+        # The process list and the coming capabilities are there.
+        self.assertIn("Top processes by CPU", d.find_element(By.CSS_SELECTOR, "[data-testid=top-cpu]").text)
+        self.assertIn("Coming soon", d.find_element(By.CSS_SELECTOR, "[data-testid=capability-backups]").text)
+
+        # Switch to the 1 h range: the chart re-reads history from the engine.
+        d.find_element(By.CSS_SELECTOR, "[data-testid=range-1h]").click()
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=range-1h]").get_attribute("aria-selected") == "true")
+        res = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=chart-cpu-resolution]"))
+        self.assertEqual(res.text.lower(), "raw")
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-testid=chart-cpu] .chart-empty"))
+        # uPlot drew a path for the CPU series.
+        wait.until(lambda d: d.execute_script(
+            "return document.querySelectorAll('[data-testid=chart-cpu] canvas').length") > 0)
+
+        time.sleep(1.0)  # let the chart's transition settle before the picture
+        OUT.mkdir(parents=True, exist_ok=True)
+        shot = OUT / "overview-1h.png"
+        d.save_screenshot(str(shot))
+        self.assertGreater(shot.stat().st_size, 10_000)
+
+
+if __name__ == "__main__":
+    sys.exit(0 if unittest.main(exit=False, verbosity=2).result.wasSuccessful() else 1)
