@@ -17,3 +17,52 @@ pub fn snapshot(slot: State<'_, EngineSlot>) -> Result<Snapshot, ErrorPayload> {
 pub async fn query_series(slot: State<'_, EngineSlot>, query: SeriesQuery) -> Result<SeriesResult, ErrorPayload> {
     engine(&slot)?.query_series(query).await.map_err(|e| e.payload())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::command_names::COMMANDS;
+    use std::collections::BTreeSet;
+
+    fn manifest_dir() -> std::path::PathBuf {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    /// The main window is granted exactly the app commands and the event listener, nothing else.
+    #[test]
+    fn capability_grants_exactly_the_commands() {
+        let text = std::fs::read_to_string(manifest_dir().join("capabilities/main.json")).unwrap();
+        let cap: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let granted: BTreeSet<String> =
+            cap["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
+        let mut want: BTreeSet<String> = COMMANDS.iter().map(|c| format!("allow-{}", c.replace('_', "-"))).collect();
+        want.insert("core:event:allow-listen".into());
+        want.insert("core:event:allow-unlisten".into());
+        assert_eq!(granted, want);
+        assert_eq!(cap["windows"], serde_json::json!(["main"]));
+    }
+
+    /// The UI's typed command map names the same commands the shell registers.
+    #[test]
+    fn ui_command_map_matches() {
+        let ts = std::fs::read_to_string(manifest_dir().join("../ui/src/platform/index.ts")).unwrap();
+        let start = ts.find("export interface Commands {").unwrap();
+        let body = &ts[start..ts[start..].find("\n}").unwrap() + start];
+        let names: BTreeSet<&str> = body
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.trim().split(':').next())
+            .filter(|n| !n.is_empty())
+            .collect();
+        assert_eq!(names, COMMANDS.iter().copied().collect::<BTreeSet<_>>());
+    }
+
+    #[test]
+    fn csp_is_set_and_strict() {
+        let conf: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(manifest_dir().join("tauri.conf.json")).unwrap()).unwrap();
+        let csp = conf["app"]["security"]["csp"].as_str().expect("a CSP string, never null");
+        assert!(csp.contains("default-src 'self'"));
+        assert!(!csp.contains("unsafe-eval"));
+        assert!(!csp.contains("script-src 'self' 'unsafe-inline'"));
+    }
+}

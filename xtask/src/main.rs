@@ -1,1 +1,163 @@
-fn main(){}
+//! `cargo xtask <run|test|bench|bundle>`: the project's one build driver.
+//! Each step says what it runs; the first failure stops everything with its exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+  run      install what is missing, build the UI and the app, open Caretaker
+  test     every test: engine and CLI (cargo), UI (vitest), the built app end to end (WebDriver)
+  bench    host-overhead benchmark against node_exporter, and the chart-query benchmark
+  bundle   release installers (.app/.dmg on macOS, .deb on Linux)";
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn step(title: &str) {
+    eprintln!("\n==> {title}");
+}
+
+fn run(cmd: &mut Command) -> Result {
+    eprintln!("$ {:?}", cmd);
+    let status = cmd.status().map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{:?} failed ({status})", cmd.get_program()))
+    }
+}
+
+fn have(program: &str) -> bool {
+    Command::new("sh").arg("-c").arg(format!("command -v {program} >/dev/null 2>&1")).status().is_ok_and(|s| s.success())
+}
+
+fn npm() -> Command {
+    let mut c = Command::new("npm");
+    c.current_dir(root().join("ui"));
+    c
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+fn system_deps() -> Result {
+    if cfg!(target_os = "linux") && Path::new("/usr/bin/dpkg-query").exists() {
+        step("System packages (Debian)");
+        run(Command::new("bash").arg(root().join("scripts/setup-debian.sh")))?;
+    }
+    if !have("npm") {
+        return Err("Node.js and npm are needed to build the UI: install Node 20 or newer (https://nodejs.org)".into());
+    }
+    Ok(())
+}
+
+fn ui_build() -> Result {
+    step("UI dependencies");
+    run(npm().args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]))?;
+    step("UI build (typecheck + bundle)");
+    run(npm().args(["run", "build"]))
+}
+
+fn app_build(release: bool) -> Result {
+    step("App build");
+    let mut c = cargo();
+    c.args(["build", "-p", "caretaker-app", "-p", "caretaker-cli"]);
+    if release {
+        c.arg("--release");
+    }
+    run(&mut c)
+}
+
+fn cmd_run() -> Result {
+    system_deps()?;
+    ui_build()?;
+    app_build(false)?;
+    step("Opening Caretaker");
+    let mut app = Command::new(root().join("target/debug/caretaker-app"));
+    app.args(std::env::args().skip(2));
+    run(&mut app)
+}
+
+fn e2e() -> Result {
+    if !cfg!(target_os = "linux") {
+        eprintln!("(end-to-end tests need WebKitWebDriver, which exists on Linux only; skipped on this OS)");
+        return Ok(());
+    }
+    step("E2E prerequisites");
+    let driver = dirs_cargo_bin().join("tauri-driver");
+    if !have("tauri-driver") && !driver.exists() {
+        run(cargo().args(["install", "tauri-driver", "--locked", "--version", "2.1.0"]))?;
+    }
+    let has_selenium = Command::new("python3").args(["-c", "import selenium"]).status().is_ok_and(|s| s.success());
+    if !has_selenium {
+        run(Command::new("python3").args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "selenium==4.51.0"]))?;
+    }
+    step("E2E: the built app under Xvfb, through WebDriver");
+    let mut c = Command::new("xvfb-run");
+    c.current_dir(root())
+        .args(["-a", "-s", "-screen 0 1440x1080x24", "dbus-run-session", "--", "python3", "tests/e2e/test_overview.py"])
+        .env("PATH", format!("{}:{}", dirs_cargo_bin().display(), std::env::var("PATH").unwrap_or_default()));
+    run(&mut c)
+}
+
+fn dirs_cargo_bin() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"))
+        .join("bin")
+}
+
+fn cmd_test() -> Result {
+    system_deps()?;
+    ui_build()?;
+    step("UI unit tests");
+    run(npm().args(["test"]))?;
+    step("Rust tests (engine, CLI, shell; includes the bindings freshness check)");
+    run(cargo().args(["test", "--workspace", "--locked"]))?;
+    app_build(false)?;
+    e2e()
+}
+
+fn cmd_bench() -> Result {
+    system_deps()?;
+    step("Chart query benchmark (cargo bench)");
+    run(cargo().args(["bench", "-p", "caretaker-engine", "--bench", "chart_query"]))?;
+    step("Host overhead benchmark against node_exporter");
+    run(cargo().args(["build", "--release", "-p", "caretaker-cli"]))?;
+    run(Command::new("bash").arg(root().join("bench/host_overhead.sh")))
+}
+
+fn cmd_bundle() -> Result {
+    system_deps()?;
+    ui_build()?;
+    step("Release bundle");
+    run(npm().args(["run", "tauri", "--", "build"]).env("TAURI_APP_PATH", "../src-tauri"))
+}
+
+fn main() -> ExitCode {
+    let result = match std::env::args().nth(1).as_deref() {
+        Some("run") => cmd_run(),
+        Some("test") => cmd_test(),
+        Some("bench") => cmd_bench(),
+        Some("bundle") => cmd_bundle(),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nxtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
