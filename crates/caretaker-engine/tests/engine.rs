@@ -150,6 +150,21 @@ fn rollups_match_the_raw_data() {
     assert_eq!(mismatches, 0);
     let minutes: i64 = conn.query_row("SELECT COUNT(*) FROM rollup_minute", [], |r| r.get(0)).unwrap();
     assert_eq!(minutes, 2 * 3 * 60);
+    // Five-minute buckets, folded from minutes, still equal the raw aggregate.
+    let mismatches: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM rollup_5min f JOIN (
+                 SELECT series_id, (ts / 300000) * 300000 AS b, MIN(value) AS mn, MAX(value) AS mx, SUM(value) AS s, COUNT(*) AS c
+                 FROM samples GROUP BY series_id, b) r
+             ON r.series_id = f.series_id AND r.b = f.ts
+             WHERE r.mn != f.min OR r.mx != f.max OR abs(r.s - f.sum) > 1e-9 OR r.c != f.count",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(mismatches, 0);
+    let fives: i64 = conn.query_row("SELECT COUNT(*) FROM rollup_5min", [], |r| r.get(0)).unwrap();
+    assert_eq!(fives, 2 * 3 * 12);
     // Hours: three complete hours per series, each the mean of its raw samples.
     let hours: Vec<(i64, f64, i64)> = conn
         .prepare("SELECT ts, sum / count, count FROM rollup_hour WHERE series_id = (SELECT id FROM series WHERE metric = 'cpu_usage_percent') ORDER BY ts")
@@ -167,16 +182,16 @@ fn rollups_match_the_raw_data() {
         assert!((raw - mean).abs() < 1e-9, "hour {ts}: rollup {mean} vs raw {raw}");
     }
 
-    // A chart over 24 h reads minutes; its buckets agree with raw averages.
+    // A chart over 24 h reads five-minute rollups; its buckets agree with raw averages.
     let policy = RetentionPolicy { raw_ms: 48 * HOUR, minute_ms: 30 * 24 * HOUR, hour_ms: 730 * 24 * HOUR };
     let q = SeriesQuery { metrics: vec!["cpu_usage_percent".into()], range_secs: 86_400, until_ms: Some(end), max_points: None };
     let res = metrics::query_series(&conn, &q, end, 5_000, policy).unwrap();
-    assert_eq!(res.resolution, Resolution::Minute);
-    assert_eq!(res.step_ms, 3 * MIN);
-    assert_eq!(res.series[0].ts.len(), 60);
+    assert_eq!(res.resolution, Resolution::FiveMinutes);
+    assert_eq!(res.step_ms, 5 * MIN);
+    assert_eq!(res.series[0].ts.len(), 3 * 12);
     let (t0, v0) = (res.series[0].ts[0], res.series[0].values[0]);
     let raw: f64 = conn
-        .query_row("SELECT AVG(value) FROM samples WHERE series_id = 1 AND ts >= ?1 AND ts < ?2", [t0, t0 + 3 * MIN], |r| r.get(0))
+        .query_row("SELECT AVG(value) FROM samples WHERE series_id = 1 AND ts >= ?1 AND ts < ?2", [t0, t0 + 5 * MIN], |r| r.get(0))
         .unwrap();
     assert!((raw - v0).abs() < 1e-9);
 }
@@ -190,16 +205,17 @@ fn retention_prunes_each_table_and_never_drops_unrolled_rows() {
     let count = |t: &str| -> i64 { conn.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0)).unwrap() };
 
     // Before any rollup, raw rows are kept even past retention: they are the only copy.
-    let (raw, _, _) = metrics::prune(&conn, end, policy).unwrap();
-    assert_eq!(raw, 0);
+    assert_eq!(metrics::prune(&conn, end, policy).unwrap().raw, 0);
 
     metrics::rollup(&conn, end).unwrap();
-    let (raw, minute, hour) = metrics::prune(&conn, end, policy).unwrap();
-    assert_eq!(raw as i64, 2 * 4 * 720, "4 of 6 hours of raw rows go, for 2 series");
-    assert_eq!(minute as i64, 2 * 2 * 60);
-    assert_eq!(hour as i64, 2);
+    let p = metrics::prune(&conn, end, policy).unwrap();
+    assert_eq!(p.raw as i64, 2 * 4 * 720, "4 of 6 hours of raw rows go, for 2 series");
+    assert_eq!(p.minute as i64, 2 * 2 * 60);
+    assert_eq!(p.five_minute as i64, 2 * 2 * 12);
+    assert_eq!(p.hour as i64, 2);
     let oldest_raw: i64 = conn.query_row("SELECT MIN(ts) FROM samples", [], |r| r.get(0)).unwrap();
     assert_eq!(oldest_raw, end - 2 * HOUR);
     assert_eq!(count("rollup_minute"), 2 * 4 * 60);
+    assert_eq!(count("rollup_5min"), 2 * 4 * 12);
     assert_eq!(count("rollup_hour"), 2 * 5);
 }

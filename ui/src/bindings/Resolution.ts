@@ -3,4 +3,4 @@
 /**
  * Which table a chart was read from.
  */
-export type Resolution = "raw" | "minute" | "hour";
+export type Resolution = "raw" | "minute" | "five_minutes" | "hour";

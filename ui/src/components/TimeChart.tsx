@@ -14,6 +14,8 @@ interface Props {
   testId?: string;
 }
 
+const RESOLUTION_LABEL: Record<SeriesResult["resolution"], string> = { raw: "raw", minute: "1 min", five_minutes: "5 min", hour: "1 h" };
+
 function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#888";
 }
@@ -76,7 +78,7 @@ export function TimeChart({ title, unit, lines, result, max, testId }: Props) {
     <div className="card chart" data-testid={testId}>
       <div className="card-title">
         {title}
-        {result && <span className="resolution" data-testid={testId ? `${testId}-resolution` : undefined}>{result.resolution}</span>}
+        {result && <span className="resolution" data-testid={testId ? `${testId}-resolution` : undefined}>{RESOLUTION_LABEL[result.resolution]}</span>}
       </div>
       <div ref={box} className="chart-box" />
       {empty && <div className="chart-empty">{result ? "No data in this range yet" : "Loading…"}</div>}

@@ -6,7 +6,7 @@ pub(crate) mod store;
 pub(crate) mod task;
 
 pub use sampler::Sampler;
-pub use store::{query_series, rollup, prune, write_points, RetentionPolicy, SeriesCache};
+pub use store::{prune, query_series, rollup, write_points, Pruned, RetentionPolicy, SeriesCache};
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;

@@ -48,9 +48,9 @@ impl MetricsWorker {
         }
         if now - self.last_prune_ms >= PRUNE_EVERY_MS {
             self.last_prune_ms = now;
-            let (raw, m, h) = store::prune(&self.conn, now, self.policy)?;
-            if raw + m + h > 0 {
-                tracing::info!(raw, minute = m, hour = h, "pruned metric rows past retention");
+            let p = store::prune(&self.conn, now, self.policy)?;
+            if p.total() > 0 {
+                tracing::info!(raw = p.raw, minute = p.minute, five_minute = p.five_minute, hour = p.hour, "pruned metric rows past retention");
             }
         }
         Ok(TickOutput { sample, points })

@@ -32,6 +32,16 @@ CREATE TABLE rollup_minute (
     PRIMARY KEY (series_id, ts)
 ) WITHOUT ROWID;
 
+CREATE TABLE rollup_5min (
+    series_id INTEGER NOT NULL REFERENCES series(id) ON DELETE CASCADE,
+    ts        INTEGER NOT NULL,
+    min       REAL NOT NULL,
+    max       REAL NOT NULL,
+    sum       REAL NOT NULL,
+    count     INTEGER NOT NULL,
+    PRIMARY KEY (series_id, ts)
+) WITHOUT ROWID;
+
 CREATE TABLE rollup_hour (
     series_id INTEGER NOT NULL REFERENCES series(id) ON DELETE CASCADE,
     ts        INTEGER NOT NULL,
