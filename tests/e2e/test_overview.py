@@ -45,7 +45,7 @@ class OverviewTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         if not APP.exists():
-            raise unittest.SkipTest(f"build the app first: {APP} is missing")  # never silently: xtask builds it
+            raise RuntimeError(f"build the app first (cargo xtask test does): {APP} is missing")
         cls.data = tempfile.mkdtemp(prefix="caretaker-e2e-")
         Path(cls.data, "caretaker.toml").write_text("[metrics]\ninterval_secs = 1\n")
         env = dict(os.environ, CARETAKER_DATA_DIR=cls.data, CARETAKER_LOG="info")

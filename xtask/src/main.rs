@@ -17,6 +17,11 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// Where cargo puts builds: `CARGO_TARGET_DIR` when set, else `target/` in the workspace.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).map_or_else(|| root().join("target"), |d| root().join(d))
+}
+
 fn step(title: &str) {
     eprintln!("\n==> {title}");
 }
@@ -80,7 +85,7 @@ fn cmd_run() -> Result {
     ui_build()?;
     app_build(false)?;
     step("Opening Caretaker");
-    let mut app = Command::new(root().join("target/debug/caretaker-app"));
+    let mut app = Command::new(target_dir().join("debug/caretaker-app"));
     app.args(std::env::args().skip(2));
     run(&mut app)
 }
@@ -103,6 +108,7 @@ fn e2e() -> Result {
     let mut c = Command::new("xvfb-run");
     c.current_dir(root())
         .args(["-a", "-s", "-screen 0 1440x1080x24", "dbus-run-session", "--", "python3", "tests/e2e/test_overview.py"])
+        .env("CARETAKER_APP", target_dir().join("debug/caretaker-app"))
         .env("PATH", format!("{}:{}", dirs_cargo_bin().display(), std::env::var("PATH").unwrap_or_default()));
     run(&mut c)
 }
