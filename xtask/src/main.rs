@@ -65,7 +65,9 @@ fn system_deps() -> Result {
 
 fn ui_build() -> Result {
     step("UI dependencies");
-    run(npm().args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]))?;
+    // `npm install`, not `npm ci`: the lock holds only the Tauri CLI binaries the registry served
+    // here, and `npm ci` refuses a lock without every platform's optional binary.
+    run(npm().args(["install", "--no-audit", "--no-fund", "--loglevel=error"]))?;
     step("UI build (typecheck + bundle)");
     run(npm().args(["run", "build"]))
 }
