@@ -7,7 +7,7 @@ export function bytes(n: number): string {
     v /= 1024;
     i++;
   }
-  return `${v.toFixed(i === 0 || v >= 100 ? 0 : 1)} ${UNITS[i]}`;
+  return `${v.toFixed(i === 0 || v >= 10 ? 0 : 1)} ${UNITS[i]}`;
 }
 
 export const rate = (n: number) => `${bytes(n)}/s`;

@@ -41,7 +41,7 @@ export function TimeChart({ title, unit, lines, result, max, testId }: Props) {
       scales: { x: { time: true, range: () => window.current }, y: max !== undefined ? { range: [0, max] } : { range: (_u, _min, mx) => [0, mx > 0 ? mx * 1.1 : unit.startsWith("bytes") ? 1024 : 1] } },
       axes: [
         { ...axis },
-        { ...axis, size: 70, values: (_u, vals) => vals.map((v) => formatValue(unit, v)) },
+        { ...axis, size: 90, values: (_u, vals) => vals.map((v) => formatValue(unit, v)) },
       ],
       series: [
         {},
@@ -51,7 +51,6 @@ export function TimeChart({ title, unit, lines, result, max, testId }: Props) {
           width: 1.6,
           fill: l.color + "22",
           spanGaps: false,
-          points: { show: data[0].length < 3 },
           value: (_u: uPlot, v: number | null) => (v === null ? "–" : formatValue(unit, v)),
         })),
       ],

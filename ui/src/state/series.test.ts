@@ -25,6 +25,13 @@ describe("appendLive", () => {
 });
 
 describe("toAligned", () => {
+  it("breaks the line over a gap longer than three steps", () => {
+    const r: SeriesResult = { ...base, series: [{ metric: "m", labels: "", unit: "", ts: [0, 5000, 60000], values: [1, 2, 3] }] };
+    const d = toAligned(r, [{ metric: "m", labels: "", label: "m", color: "red" }]);
+    expect(d[0]).toEqual([0, 5, 5.001, 60]);
+    expect(d[1]).toEqual([1, 2, null, 3]);
+  });
+
   it("aligns series on shared x in seconds, null where missing", () => {
     const r: SeriesResult = { ...base, series: [...base.series, { metric: "m", labels: "", unit: "", ts: [5000], values: [7] }] };
     const d = toAligned(r, [

@@ -62,7 +62,14 @@ export function appendLive(result: SeriesResult, points: SeriesPoint[], ts: numb
 /** uPlot's aligned columns: shared x (seconds) and one y column per line (null where missing). */
 export function toAligned(result: SeriesResult | null, lines: LineSpec[]): (number | null)[][] {
   const cols = lines.map((l) => result?.series.find((s) => s.metric === l.metric && s.labels === l.labels));
-  const xs = Array.from(new Set(cols.flatMap((c) => c?.ts ?? []))).sort((a, b) => a - b);
+  const seen = Array.from(new Set(cols.flatMap((c) => c?.ts ?? []))).sort((a, b) => a - b);
+  // Where the engine was not running, break the line instead of drawing across the gap.
+  const gap = (result?.step_ms ?? Infinity) * 3;
+  const xs: number[] = [];
+  seen.forEach((x, i) => {
+    if (i > 0 && x - seen[i - 1] > gap) xs.push(seen[i - 1] + 1);
+    xs.push(x);
+  });
   const pos = new Map(xs.map((x, i) => [x, i]));
   const ys = cols.map((c) => {
     const col: (number | null)[] = new Array(xs.length).fill(null);
