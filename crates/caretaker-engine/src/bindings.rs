@@ -18,6 +18,9 @@ pub fn export_all(out: &Path) -> Result<(), ts_rs::ExportError> {
     crate::SeriesResult::export_all(&c)?;
     crate::ErrorPayload::export_all(&c)?;
     crate::Config::export_all(&c)?;
+    crate::CheckSummary::export_all(&c)?;
+    crate::CheckHistoryQuery::export_all(&c)?;
+    crate::AlertQuery::export_all(&c)?;
     Ok(())
 }
 

@@ -22,12 +22,69 @@ minute_retention_days = 30
 hour_retention_days = 730
 # How many top processes (by CPU and by memory) each sample lists (0-50).
 top_processes = 8
+
+[alerts]
+# Host thresholds, in percent. An alert fires when the value has stayed at or above a level for
+# `for_secs` (default: two sampling intervals), and clears only once it drops `clear_margin`
+# points below the warning line, so a value hovering at the line does not flap.
+cpu = { warning = 75, critical = 90 }
+memory = { warning = 80, critical = 95 }
+disk = { warning = 85, critical = 95 }
+# A check alerts after this many bad results in a row (down = critical, degraded = warning).
+check_failures_before_alert = 2
+# "Stale": a check or the sampler produced nothing for this many of its intervals.
+stale_after_intervals = 3
+# Unacknowledged critical alerts notify again this often, in hours (0 = never).
+repeat_critical_hours = 4
+# Resolved alerts are kept this many days.
+retention_days = 90
+# During quiet hours warnings only appear in the app; critical alerts still notify.
+# quiet_hours = { start = "01:00", end = "06:00" }
+
+[notifications]
+# Native notifications (Notification Center on macOS, the desktop's notification server on Linux).
+enabled = true
+
+[checks]
+# Check results are kept this many days.
+retention_days = 30
+
+# Service checks. Each [[checks.list]] has a name, an interval (seconds, at least 5), a timeout,
+# an optional latency (ms) above which a success counts as degraded, and exactly one probe:
+# http, tcp, process, command or json_value. A local Ollama, to show how a check looks: when
+# none runs it shows as down, which is information, not an error of the app.
+[[checks.list]]
+name = "Ollama"
+interval_secs = 60
+timeout_secs = 10
+degraded_latency_ms = 2000
+http = { url = "http://127.0.0.1:11434/api/version" }
+
+# More examples:
+# [[checks.list]]
+# name = "Postgres"
+# tcp = { host = "127.0.0.1", port = 5432 }
+#
+# [[checks.list]]
+# name = "Queue depth"
+# json_value = { url = "http://127.0.0.1:8080/stats", pointer = "/queue/depth", warning_above = 100, critical_above = 1000 }
+#
+# [[checks.list]]
+# name = "Backups disk mounted"
+# command = { argv = ["/bin/test", "-d", "/Volumes/Backup"] }
+#
+# [[checks.list]]
+# name = "Plex"
+# process = { name = "Plex Media Server" }
 "#;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, TS)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub metrics: MetricsConfig,
+    pub alerts: AlertsConfig,
+    pub notifications: NotificationsConfig,
+    pub checks: ChecksConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -49,6 +106,357 @@ impl Default for MetricsConfig {
             hour_retention_days: 730,
             top_processes: 8,
         }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdRule {
+    pub warning: f64,
+    pub critical: f64,
+    /// The value must fall this many points below `warning` before the alert clears.
+    #[serde(default = "default_clear_margin")]
+    pub clear_margin: f64,
+    /// How long the value must stay over a line before the alert fires (default: 2 intervals).
+    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub for_secs: Option<u64>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn default_clear_margin() -> f64 {
+    5.0
+}
+fn yes() -> bool {
+    true
+}
+
+impl ThresholdRule {
+    fn new(warning: f64, critical: f64) -> Self {
+        ThresholdRule { warning, critical, clear_margin: default_clear_margin(), for_secs: None, enabled: true }
+    }
+}
+
+/// A time-of-day window, local time, `HH:MM`; it may cross midnight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    pub start: String,
+    pub end: String,
+}
+
+impl QuietHours {
+    /// Minutes after midnight of (start, end), or the field that is wrong.
+    pub fn minutes(&self) -> std::result::Result<(u32, u32), &'static str> {
+        let parse = |s: &str| -> Option<u32> {
+            let (h, m) = s.split_once(':')?;
+            let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+            (h < 24 && m < 60 && s.len() == 5).then_some(h * 60 + m)
+        };
+        let start = parse(&self.start).ok_or("start")?;
+        let end = parse(&self.end).ok_or("end")?;
+        Ok((start, end))
+    }
+
+    pub fn contains(&self, minute_of_day: u32) -> bool {
+        match self.minutes() {
+            Ok((s, e)) if s <= e => minute_of_day >= s && minute_of_day < e,
+            Ok((s, e)) => minute_of_day >= s || minute_of_day < e,
+            Err(_) => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    pub cpu: ThresholdRule,
+    pub memory: ThresholdRule,
+    pub disk: ThresholdRule,
+    pub check_failures_before_alert: u32,
+    pub stale_after_intervals: u32,
+    pub repeat_critical_hours: u64,
+    pub retention_days: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<QuietHours>,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            cpu: ThresholdRule::new(75.0, 90.0),
+            memory: ThresholdRule::new(80.0, 95.0),
+            disk: ThresholdRule::new(85.0, 95.0),
+            check_failures_before_alert: 2,
+            stale_after_intervals: 3,
+            repeat_critical_hours: 4,
+            retention_days: 90,
+            quiet_hours: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationsConfig {
+    pub enabled: bool,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        NotificationsConfig { enabled: true }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChecksConfig {
+    pub retention_days: u64,
+    pub list: Vec<CheckConfig>,
+}
+
+impl Default for ChecksConfig {
+    fn default() -> Self {
+        ChecksConfig { retention_days: 30, list: Vec::new() }
+    }
+}
+
+impl Config {
+    /// What a first run writes (as commented TOML): the defaults plus a check of a local Ollama.
+    pub fn first_run() -> Config {
+        let mut c = Config::default();
+        c.checks.list.push(CheckConfig {
+                name: "Ollama".into(),
+                interval_secs: 60,
+                timeout_secs: 10,
+                degraded_latency_ms: Some(2000),
+                enabled: true,
+                http: Some(HttpProbe {
+                    url: "http://127.0.0.1:11434/api/version".into(),
+                    method: default_method(),
+                    expect_status: default_status(),
+                    body_contains: None,
+                    json_pointer: None,
+                    json_equals: None,
+                }),
+                tcp: None,
+                process: None,
+                command: None,
+                json_value: None,
+        });
+        c
+    }
+}
+
+/// One service check: common settings and exactly one probe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct CheckConfig {
+    pub name: String,
+    #[serde(default = "default_check_interval")]
+    pub interval_secs: u64,
+    #[serde(default = "default_check_timeout")]
+    pub timeout_secs: u64,
+    /// A success slower than this (ms) counts as degraded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degraded_latency_ms: Option<u64>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpProbe>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpProbe>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<ProcessProbe>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandProbe>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_value: Option<JsonValueProbe>,
+}
+
+fn default_check_interval() -> u64 {
+    60
+}
+fn default_check_timeout() -> u64 {
+    10
+}
+fn default_method() -> String {
+    "GET".into()
+}
+fn default_status() -> [u16; 2] {
+    [200, 399]
+}
+fn default_host() -> String {
+    "127.0.0.1".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct HttpProbe {
+    pub url: String,
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Inclusive range of statuses that count as up.
+    #[serde(default = "default_status")]
+    pub expect_status: [u16; 2],
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_contains: Option<String>,
+    /// A JSON pointer (`/status`) into the body; with `json_equals`, the value it must have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_pointer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_equals: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct TcpProbe {
+    #[serde(default = "default_host")]
+    pub host: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessProbe {
+    /// Exact process name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Text that must appear in the process's command line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_line_contains: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct CommandProbe {
+    /// Program and arguments; never run through a shell.
+    pub argv: Vec<String>,
+    #[serde(default)]
+    pub expect_exit: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// When set, stdout is read as a number and compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning_above: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub critical_above: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct JsonValueProbe {
+    pub url: String,
+    /// JSON pointer to a number, e.g. `/queue/depth`.
+    pub pointer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning_above: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub critical_above: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning_below: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub critical_below: Option<f64>,
+}
+
+impl CheckConfig {
+    /// The probe's kind and what it looks at, for lists and messages.
+    pub fn kind_and_target(&self) -> (&'static str, String) {
+        if let Some(h) = &self.http {
+            ("http", format!("{} {}", h.method, h.url))
+        } else if let Some(t) = &self.tcp {
+            ("tcp", format!("{}:{}", t.host, t.port))
+        } else if let Some(p) = &self.process {
+            ("process", p.name.clone().or_else(|| p.command_line_contains.clone()).unwrap_or_default())
+        } else if let Some(c) = &self.command {
+            ("command", c.argv.join(" "))
+        } else if let Some(j) = &self.json_value {
+            ("json_value", format!("{} {}", j.url, j.pointer))
+        } else {
+            ("none", String::new())
+        }
+    }
+
+    /// Problems with this check, each named by its path under `prefix` (e.g. `checks.list[0]`).
+    pub fn validate(&self, prefix: &str) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        let mut bad = |field: &str, message: String| {
+            let path = if field.is_empty() { prefix.to_string() } else { format!("{prefix}.{field}") };
+            issues.push(ConfigIssue { path, message, location: None });
+        };
+        if self.name.trim().is_empty() {
+            bad("name", "must not be empty".into());
+        }
+        if !(5..=86_400).contains(&self.interval_secs) {
+            bad("interval_secs", format!("must be between 5 and 86400 (got {})", self.interval_secs));
+        }
+        if !(1..=300).contains(&self.timeout_secs) {
+            bad("timeout_secs", format!("must be between 1 and 300 (got {})", self.timeout_secs));
+        } else if self.timeout_secs > self.interval_secs {
+            bad("timeout_secs", format!("must not exceed interval_secs ({})", self.interval_secs));
+        }
+        let kinds = [self.http.is_some(), self.tcp.is_some(), self.process.is_some(), self.command.is_some(), self.json_value.is_some()];
+        if kinds.iter().filter(|k| **k).count() != 1 {
+            bad("", "needs exactly one probe: http, tcp, process, command or json_value".into());
+        }
+        let url_ok = |u: &str| -> std::result::Result<(), String> {
+            let parsed = reqwest::Url::parse(u).map_err(|e| format!("not a valid URL ({e}): {u:?}"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                return Err(format!("must be an http:// or https:// URL with a host (got {u:?})"));
+            }
+            Ok(())
+        };
+        if let Some(h) = &self.http {
+            if let Err(e) = url_ok(&h.url) {
+                bad("http.url", e);
+            }
+            if !["GET", "HEAD", "POST", "PUT", "OPTIONS"].contains(&h.method.as_str()) {
+                bad("http.method", format!("must be GET, HEAD, POST, PUT or OPTIONS (got {:?})", h.method));
+            }
+            let [lo, hi] = h.expect_status;
+            if !(100..=599).contains(&lo) || !(100..=599).contains(&hi) || lo > hi {
+                bad("http.expect_status", format!("must be [low, high] within 100-599 (got [{lo}, {hi}])"));
+            }
+            if let Some(p) = &h.json_pointer {
+                if !p.is_empty() && !p.starts_with('/') {
+                    bad("http.json_pointer", format!("must start with / (got {p:?})"));
+                }
+            }
+            if h.json_equals.is_some() && h.json_pointer.is_none() {
+                bad("http.json_equals", "needs json_pointer".into());
+            }
+        }
+        if let Some(t) = &self.tcp {
+            if t.host.trim().is_empty() {
+                bad("tcp.host", "must not be empty".into());
+            }
+            if t.port == 0 {
+                bad("tcp.port", "must be between 1 and 65535".into());
+            }
+        }
+        if let Some(p) = &self.process {
+            if p.name.as_deref().unwrap_or("").is_empty() && p.command_line_contains.as_deref().unwrap_or("").is_empty() {
+                bad("process", "needs name or command_line_contains".into());
+            }
+        }
+        if let Some(c) = &self.command {
+            if c.argv.first().is_none_or(|a| a.is_empty()) {
+                bad("command.argv", "needs at least the program to run".into());
+            }
+        }
+        if let Some(j) = &self.json_value {
+            if let Err(e) = url_ok(&j.url) {
+                bad("json_value.url", e);
+            }
+            if !j.pointer.starts_with('/') {
+                bad("json_value.pointer", format!("must start with / (got {:?})", j.pointer));
+            }
+            if j.warning_above.is_none() && j.critical_above.is_none() && j.warning_below.is_none() && j.critical_below.is_none() {
+                bad("json_value", "needs at least one of warning_above, critical_above, warning_below, critical_below".into());
+            }
+        }
+        issues
     }
 }
 
@@ -91,7 +499,7 @@ impl Config {
     /// Range and consistency checks that the type system cannot express.
     pub fn validate(&self) -> Vec<ConfigIssue> {
         let mut issues = Vec::new();
-        let mut range = |path: &str, value: u64, lo: u64, hi: u64| {
+        let range = |issues: &mut Vec<ConfigIssue>, path: &str, value: u64, lo: u64, hi: u64| {
             if value < lo || value > hi {
                 issues.push(ConfigIssue {
                     path: path.into(),
@@ -101,11 +509,42 @@ impl Config {
             }
         };
         let m = &self.metrics;
-        range("metrics.interval_secs", m.interval_secs, 1, 3600);
-        range("metrics.raw_retention_hours", m.raw_retention_hours, 1, 8760);
-        range("metrics.minute_retention_days", m.minute_retention_days, 1, 3650);
-        range("metrics.hour_retention_days", m.hour_retention_days, 1, 36500);
-        range("metrics.top_processes", u64::from(m.top_processes), 0, 50);
+        range(&mut issues, "metrics.interval_secs", m.interval_secs, 1, 3600);
+        range(&mut issues, "metrics.raw_retention_hours", m.raw_retention_hours, 1, 8760);
+        range(&mut issues, "metrics.minute_retention_days", m.minute_retention_days, 1, 3650);
+        range(&mut issues, "metrics.hour_retention_days", m.hour_retention_days, 1, 36500);
+        range(&mut issues, "metrics.top_processes", u64::from(m.top_processes), 0, 50);
+        let a = &self.alerts;
+        for (name, r) in [("cpu", &a.cpu), ("memory", &a.memory), ("disk", &a.disk)] {
+            let p = format!("alerts.{name}");
+            if !(0.0..=100.0).contains(&r.warning) || !(0.0..=100.0).contains(&r.critical) || r.warning > r.critical {
+                issues.push(ConfigIssue { path: p.clone(), message: format!("needs 0 <= warning <= critical <= 100 (got warning {}, critical {})", r.warning, r.critical), location: None });
+            }
+            if !(0.0..=50.0).contains(&r.clear_margin) {
+                issues.push(ConfigIssue { path: format!("{p}.clear_margin"), message: format!("must be between 0 and 50 (got {})", r.clear_margin), location: None });
+            }
+            if let Some(f) = r.for_secs {
+                range(&mut issues, &format!("{p}.for_secs"), f, 0, 86_400);
+            }
+        }
+        range(&mut issues, "alerts.check_failures_before_alert", u64::from(a.check_failures_before_alert), 1, 100);
+        range(&mut issues, "alerts.stale_after_intervals", u64::from(a.stale_after_intervals), 2, 1000);
+        range(&mut issues, "alerts.repeat_critical_hours", a.repeat_critical_hours, 0, 168);
+        range(&mut issues, "alerts.retention_days", a.retention_days, 1, 3650);
+        if let Some(q) = &a.quiet_hours {
+            if let Err(field) = q.minutes() {
+                issues.push(ConfigIssue { path: format!("alerts.quiet_hours.{field}"), message: "must be a time of day as HH:MM".into(), location: None });
+            }
+        }
+        range(&mut issues, "checks.retention_days", self.checks.retention_days, 1, 3650);
+        let mut names = std::collections::HashSet::new();
+        for (i, c) in self.checks.list.iter().enumerate() {
+            let prefix = format!("checks.list[{i}]");
+            issues.extend(c.validate(&prefix));
+            if !names.insert(c.name.trim().to_lowercase()) {
+                issues.push(ConfigIssue { path: format!("{prefix}.name"), message: format!("{:?} is used by another check", c.name), location: None });
+            }
+        }
         issues
     }
 
@@ -137,6 +576,44 @@ impl Config {
             .map_err(|e| EngineError::Internal(format!("cannot serialise config: {e}")))?;
         write_atomic(path, text.as_bytes())
     }
+}
+
+/// Replaces `[[checks.list]]` in the config file, keeping everything else (comments included),
+/// atomically. The caller has validated the whole config.
+pub(crate) fn write_checks(path: &Path, list: &[CheckConfig]) -> Result<()> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| EngineError::InvalidInput(format!("{} is not valid TOML, fix it by hand first: {e}", path.display())))?;
+    #[derive(Serialize)]
+    struct Only<'a> {
+        checks: OnlyList<'a>,
+    }
+    #[derive(Serialize)]
+    struct OnlyList<'a> {
+        list: &'a [CheckConfig],
+    }
+    let fresh = toml::to_string(&Only { checks: OnlyList { list } })
+        .map_err(|e| EngineError::Internal(format!("cannot serialise checks: {e}")))?;
+    let fresh: toml_edit::DocumentMut = fresh.parse().map_err(|e| EngineError::Internal(format!("cannot re-read checks: {e}")))?;
+    let list_item = fresh.get("checks").and_then(|c| c.get("list")).cloned().unwrap_or(toml_edit::Item::None);
+    if !doc.contains_key("checks") {
+        let mut t = toml_edit::Table::new();
+        t.set_implicit(true);
+        doc.insert("checks", toml_edit::Item::Table(t));
+    }
+    let Some(checks) = doc.get_mut("checks").and_then(|c| c.as_table_like_mut()) else {
+        return Err(EngineError::InvalidInput(format!("{}: `checks` must be a table", path.display())));
+    };
+    if list.is_empty() {
+        checks.remove("list");
+    } else {
+        checks.insert("list", list_item);
+    }
+    let out = doc.to_string();
+    // Never write what we could not read back.
+    Config::from_toml_str(&out).map_err(EngineError::Config)?;
+    write_atomic(path, out.as_bytes())
 }
 
 fn toml_issue(text: &str, path: &str, err: &toml::de::Error) -> ConfigIssue {
@@ -174,7 +651,7 @@ mod tests {
 
     #[test]
     fn default_template_parses_to_defaults() {
-        assert_eq!(Config::from_toml_str(DEFAULT_CONFIG_TOML), Ok(Config::default()));
+        assert_eq!(Config::from_toml_str(DEFAULT_CONFIG_TOML), Ok(Config::first_run()));
     }
 
     #[test]
@@ -221,6 +698,62 @@ mod tests {
     fn broken_toml_gives_a_location() {
         let issues = Config::from_toml_str("[metrics\n").unwrap_err();
         assert_eq!(issues[0].location.map(|l| l.0), Some(1));
+    }
+
+    #[test]
+    fn bad_checks_are_refused_with_the_field_named() {
+        let cases = [
+            ("[[checks.list]]\nname = \"a\"\nhttp = { url = \"not a url\" }\n", "checks.list[0].http.url: not a valid URL"),
+            ("[[checks.list]]\nname = \"a\"\ninterval_secs = -5\ntcp = { port = 1 }\n", "checks.list[0].interval_secs: invalid value: integer `-5`"),
+            ("[[checks.list]]\nname = \"a\"\ninterval_secs = 2\ntcp = { port = 1 }\n", "checks.list[0].interval_secs: must be between 5 and 86400 (got 2)"),
+            ("[[checks.list]]\nname = \"a\"\nftp = { host = \"x\" }\n", "checks.list[0].ftp: unknown field `ftp`"),
+            ("[[checks.list]]\nname = \"a\"\n", "checks.list[0]: needs exactly one probe"),
+            ("[[checks.list]]\nname = \"a\"\ntcp = { port = 1 }\n[[checks.list]]\nname = \"A\"\ntcp = { port = 2 }\n", "checks.list[1].name: \"A\" is used by another check"),
+            ("[[checks.list]]\nname = \"a\"\ncommand = { argv = [] }\n", "checks.list[0].command.argv: needs at least the program"),
+            ("[[checks.list]]\nname = \"a\"\njson_value = { url = \"http://x/\", pointer = \"/a\" }\n", "checks.list[0].json_value: needs at least one of"),
+            ("[alerts]\ncpu = { warning = 95, critical = 90 }\n", "alerts.cpu: needs 0 <= warning <= critical <= 100"),
+            ("[alerts]\nquiet_hours = { start = \"25:00\", end = \"06:00\" }\n", "alerts.quiet_hours.start: must be a time of day"),
+        ];
+        for (toml, want) in cases {
+            let issues = Config::from_toml_str(toml).unwrap_err();
+            let text: Vec<String> = issues.iter().map(|i| i.to_string()).collect();
+            assert!(text.iter().any(|t| t.starts_with(want)), "{toml:?}: wanted {want:?}, got {text:?}");
+        }
+    }
+
+    #[test]
+    fn quiet_hours_cross_midnight() {
+        let q = QuietHours { start: "23:00".into(), end: "06:30".into() };
+        assert!(q.contains(23 * 60) && q.contains(0) && q.contains(6 * 60 + 29));
+        assert!(!q.contains(6 * 60 + 30) && !q.contains(12 * 60));
+        let day = QuietHours { start: "01:00".into(), end: "05:00".into() };
+        assert!(day.contains(60) && !day.contains(5 * 60) && !day.contains(0));
+    }
+
+    #[test]
+    fn write_checks_keeps_the_rest_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("caretaker.toml");
+        std::fs::write(&path, DEFAULT_CONFIG_TOML).unwrap();
+        let mut c = Config::first_run();
+        c.checks.list.push(CheckConfig {
+            name: "Web".into(),
+            interval_secs: 30,
+            timeout_secs: 5,
+            degraded_latency_ms: None,
+            enabled: true,
+            http: None,
+            tcp: Some(TcpProbe { host: "127.0.0.1".into(), port: 8080 }),
+            process: None,
+            command: None,
+            json_value: None,
+        });
+        write_checks(&path, &c.checks.list).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("# How often the host is sampled"), "comments kept");
+        assert_eq!(Config::load(&path).unwrap(), c);
+        write_checks(&path, &[]).unwrap();
+        assert!(Config::load(&path).unwrap().checks.list.is_empty());
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! `Event`: the only thing the UI listens to. Serialised as `{ "type": "...", ... }`.
 
+use crate::alerts::{Alert, Notice, Severity};
+use crate::checks::CheckResult;
+use crate::config::CheckConfig;
 use crate::metrics::{HostSample, SeriesPoint};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -11,6 +14,24 @@ pub enum Event {
     HostSample { sample: HostSample, points: Vec<SeriesPoint> },
     /// The engine's own state changed (started, a sampler error, stopping).
     EngineStatus { status: EngineStatus },
+    /// A check ran.
+    CheckResult { result: CheckResult },
+    /// The set of checks changed (added, edited, deleted).
+    ChecksChanged { checks: Vec<CheckState> },
+    /// An alert opened, changed severity, was acknowledged, snoozed or resolved.
+    AlertChanged { alert: Alert },
+    /// A notice was (or, when notifications are paused, would have been) sent.
+    Notification { notice: Notice },
+    NotificationsPaused { until_ms: Option<i64> },
+}
+
+/// A configured check and its latest result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct CheckState {
+    pub config: CheckConfig,
+    pub kind: String,
+    pub target: String,
+    pub latest: Option<CheckResult>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -48,6 +69,12 @@ pub struct Capability {
 pub struct Snapshot {
     pub engine: EngineStatus,
     pub host: Option<HostSample>,
+    pub checks: Vec<CheckState>,
+    /// Open alerts (active or acknowledged), worst first.
+    pub alerts: Vec<Alert>,
+    /// The worst open alert's severity; null when all is well.
+    pub worst: Option<Severity>,
+    pub notifications_paused_until: Option<i64>,
     pub capabilities: Vec<Capability>,
 }
 
@@ -60,8 +87,8 @@ pub(crate) fn capabilities() -> Vec<Capability> {
     };
     vec![
         c("metrics", "Host metrics", true, "CPU, memory, disks, network and temperatures, kept for two years as rollups."),
-        c("services", "Service checks", false, "HTTP, TCP, process and command probes, such as the local Ollama."),
-        c("alerts", "Alerts", false, "Thresholds with hold times and recovery notices, as native notifications."),
+        c("services", "Service checks", true, "HTTP, TCP, process, command and JSON-value probes, such as the local Ollama."),
+        c("alerts", "Alerts", true, "Thresholds with hold times and recovery notices, as native notifications."),
         c("backups", "Backups", false, "Scheduled, verified, restic-compatible backups with one-click restore."),
         c("maintenance", "Maintenance", false, "Routine care on a schedule, with live progress and a log viewer."),
     ]

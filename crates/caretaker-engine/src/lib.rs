@@ -1,7 +1,9 @@
 //! Caretaker's engine. Knows nothing of windows: the desktop shell, the `caretaker` CLI and the
 //! tests all drive it through [`Engine::start`], [`EngineHandle`] and [`Event`].
 
+pub mod alerts;
 pub mod bindings;
+pub mod checks;
 pub mod clock;
 pub mod config;
 mod error;
@@ -18,12 +20,17 @@ pub use error::{EngineError, ErrorKind, ErrorPayload, Result};
 pub use events::{Capability, EngineState, EngineStatus, Event, Snapshot};
 pub use metrics::store::{Resolution, SeriesData, SeriesQuery, SeriesResult};
 pub use metrics::HostSample;
+pub use alerts::{Alert, AlertQuery, AlertStatus, Notice, Severity};
+pub use checks::{CheckHistoryQuery, CheckResult, CheckStatus, CheckSummary};
+pub use config::CheckConfig;
 
+use alerts::{AlertManager, Effects};
 use metrics::task::{self, MetricsWorker};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -31,11 +38,20 @@ use tokio_util::sync::CancellationToken;
 pub struct EngineOptions {
     pub data_dir: PathBuf,
     pub clock: Arc<dyn Clock>,
+    /// Where notifications go; the OS's notification service unless a test says otherwise.
+    pub notifier: Arc<dyn alerts::notify::Sink>,
+    /// How long a burst of notices is gathered into one notification.
+    pub notification_window: Duration,
 }
 
 impl EngineOptions {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        EngineOptions { data_dir: data_dir.into(), clock: Arc::new(SystemClock) }
+        EngineOptions {
+            data_dir: data_dir.into(),
+            clock: Arc::new(SystemClock),
+            notifier: Arc::new(alerts::notify::DesktopSink),
+            notification_window: Duration::from_millis(1500),
+        }
     }
 }
 
@@ -43,14 +59,22 @@ pub struct Engine;
 
 struct Inner {
     data_dir: PathBuf,
-    config: Config,
+    config: RwLock<Config>,
     clock: Arc<dyn Clock>,
     events: broadcast::Sender<Event>,
     status: RwLock<EngineStatus>,
     latest: RwLock<Option<HostSample>>,
-    reader: Mutex<rusqlite::Connection>,
+    db: Arc<store::Db>,
+    alerts: Arc<Mutex<AlertManager>>,
+    notices: mpsc::Sender<Notice>,
+    checks_latest: RwLock<HashMap<String, CheckResult>>,
+    checks_running: Mutex<Option<(CancellationToken, Vec<JoinHandle<()>>)>>,
+    check_results: mpsc::Sender<(CheckResult, checks::Lag)>,
+    prober: checks::Prober,
     cancel: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Serialises config edits: read, change, validate, write, apply.
+    config_edit: tokio::sync::Mutex<()>,
     lock: Mutex<Option<lock::DataDirLock>>,
 }
 
@@ -70,8 +94,8 @@ impl Engine {
         let lock = lock::DataDirLock::acquire(&data_dir)?;
         let config = Config::load_or_create(&data_dir)?;
         let db_path = data_dir.join(paths::DB_FILE);
-        let conn = store::open_and_migrate(&db_path)?;
-        let reader = store::open_reader(&db_path)?;
+        let db = store::Db::open(&db_path)?;
+        let prober = checks::Prober::new()?;
         let top_n = config.metrics.top_processes as usize;
         let sampler = tokio::task::spawn_blocking(move || metrics::Sampler::new(top_n))
             .await
@@ -89,40 +113,124 @@ impl Engine {
             last_sample_ms: None,
             last_error: None,
         };
-        task::write_status(&conn, &status, now)?;
+        db.write(|c| task::write_status(c, &status, now))?;
+        let hostname = sysinfo::System::host_name().unwrap_or_else(|_| "this machine".into());
+        let manager = db.write(|c| AlertManager::load(c, config.alerts.clone(), config.metrics.interval_secs, hostname.clone(), now))?;
+        let checks_latest: HashMap<String, CheckResult> = db.read(|c| {
+            let mut m = HashMap::new();
+            for ch in &config.checks.list {
+                if let Some(r) = checks::store::latest(c, &ch.name)? {
+                    m.insert(ch.name.clone(), r);
+                }
+            }
+            Ok(m)
+        })?;
         let (events, _) = broadcast::channel(256);
+        let (notice_tx, notice_rx) = mpsc::channel(256);
+        let (result_tx, result_rx) = mpsc::channel(1024);
+        let notifications_on = config.notifications.enabled;
         let inner = Arc::new(Inner {
             data_dir: data_dir.clone(),
             clock: options.clock.clone(),
             events,
             status: RwLock::new(status),
             latest: RwLock::new(None),
-            reader: Mutex::new(reader),
+            db: db.clone(),
+            alerts: Arc::new(Mutex::new(manager)),
+            notices: notice_tx,
+            checks_latest: RwLock::new(checks_latest),
+            checks_running: Mutex::new(None),
+            check_results: result_tx,
+            prober,
             cancel: CancellationToken::new(),
             tasks: Mutex::new(Vec::new()),
+            config_edit: tokio::sync::Mutex::new(()),
             lock: Mutex::new(Some(lock)),
-            config,
+            config: RwLock::new(config),
         });
+        let metrics_cfg = handle_config(&inner).metrics;
         let worker = MetricsWorker {
             sampler,
-            conn,
+            db,
             cache: Default::default(),
             clock: options.clock,
-            policy: (&inner.config.metrics).into(),
+            policy: (&metrics_cfg).into(),
             last_rollup_minute: i64::MIN,
             last_prune_ms: i64::MIN / 2,
         };
         let handle = EngineHandle { inner };
-        let t = tokio::spawn(run_metrics(handle.clone(), worker));
-        handle.lock_tasks().push(t);
-        tracing::info!(data_dir = %data_dir.display(), interval_secs = handle.inner.config.metrics.interval_secs, "engine started");
+        let mut tasks = vec![
+            tokio::spawn(run_metrics(handle.clone(), worker)),
+            tokio::spawn(run_check_results(handle.clone(), result_rx)),
+            tokio::spawn(run_alert_ticks(handle.clone())),
+        ];
+        if notifications_on {
+            tasks.push(tokio::spawn(alerts::notify::run(notice_rx, options.notifier, hostname, options.notification_window, handle.inner.cancel.clone())));
+        }
+        handle.lock_tasks().extend(tasks);
+        handle.restart_checks();
+        tracing::info!(data_dir = %data_dir.display(), interval_secs = metrics_cfg.interval_secs, "engine started");
         Ok(handle)
+    }
+}
+
+fn handle_config(inner: &Inner) -> Config {
+    inner.config.read().map(|c| c.clone()).unwrap_or_else(|p| p.into_inner().clone())
+}
+
+/// Check results: stored (one writer), published, and handed to the alert rules.
+async fn run_check_results(handle: EngineHandle, mut rx: mpsc::Receiver<(CheckResult, checks::Lag)>) {
+    loop {
+        let (result, _lag) = tokio::select! {
+            _ = handle.inner.cancel.cancelled() => break,
+            r = rx.recv() => match r { Some(r) => r, None => break },
+        };
+        let now = handle.inner.clock.now_ms();
+        let stored = result.clone();
+        if let Err(e) = handle.inner.db.write_async(move |c| checks::store::insert(c, &stored, now)).await {
+            tracing::warn!("could not record a check result: {e}");
+        }
+        if let Ok(mut m) = handle.inner.checks_latest.write() {
+            m.insert(result.service_name.clone(), result.clone());
+        }
+        let _ = handle.inner.events.send(Event::CheckResult { result: result.clone() });
+        let interval = handle.config().checks.list.iter().find(|c| c.name == result.service_name).map_or(60, |c| c.interval_secs);
+        handle.with_alerts(move |m, c, now| m.on_check_result(c, &result, interval, now)).await;
+    }
+}
+
+/// Staleness, repeat notifications and retention of checks and alerts.
+async fn run_alert_ticks(handle: EngineHandle) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(5));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_prune = i64::MIN / 2;
+    loop {
+        tokio::select! {
+            _ = handle.inner.cancel.cancelled() => break,
+            _ = ticker.tick() => {}
+        }
+        handle.with_alerts(|m, c, now| m.on_tick(c, now)).await;
+        let now = handle.inner.clock.now_ms();
+        if now - last_prune >= 600_000 {
+            last_prune = now;
+            let cfg = handle.config();
+            let pruned = handle
+                .inner
+                .db
+                .write_async(move |c| Ok((checks::store::prune(c, now, cfg.checks.retention_days)?, alerts::prune_alerts(c, now, cfg.alerts.retention_days)?)))
+                .await;
+            match pruned {
+                Ok((0, 0)) => {}
+                Ok((checks, alerts)) => tracing::info!(checks, alerts, "pruned check results and resolved alerts past retention"),
+                Err(e) => tracing::warn!("could not prune checks and alerts: {e}"),
+            }
+        }
     }
 }
 
 async fn run_metrics(handle: EngineHandle, mut worker: MetricsWorker) {
     let inner = &handle.inner;
-    let period = Duration::from_secs(inner.config.metrics.interval_secs);
+    let period = Duration::from_secs(handle_config(inner).metrics.interval_secs);
     // The first tick comes soon (CPU usage needs a short gap after the first reading), then on period.
     let first = tokio::time::Instant::now() + period.min(Duration::from_secs(1));
     let mut ticker = tokio::time::interval_at(first, period);
@@ -156,9 +264,11 @@ async fn run_metrics(handle: EngineHandle, mut worker: MetricsWorker) {
                     }
                 }
                 let _ = inner.events.send(task::event_for(&out));
+                let sample = out.sample.clone();
                 if let Ok(mut l) = inner.latest.write() {
                     *l = Some(out.sample);
                 }
+                handle.with_alerts(move |m, c, now| m.on_host_sample(c, &sample, now)).await;
             }
             Err(e) => {
                 tracing::warn!("metrics tick failed: {e}");
@@ -169,11 +279,15 @@ async fn run_metrics(handle: EngineHandle, mut worker: MetricsWorker) {
     let mut status = handle.status();
     status.state = EngineState::Stopped;
     let now = worker.clock.now_ms();
-    if let Err(e) = task::write_status(&worker.conn, &status, now) {
+    let stopped = worker.db.write(|c| {
+        task::write_status(c, &status, now)?;
+        // Hand the WAL back to the main file so a copy of the folder is complete without -wal.
+        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        Ok(())
+    });
+    if let Err(e) = stopped {
         tracing::warn!("could not record engine stop: {e}");
     }
-    // Hand the WAL back to the main file so a copy of the folder is complete without -wal.
-    let _ = worker.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
 }
 
 impl EngineHandle {
@@ -200,15 +314,224 @@ impl EngineHandle {
 
     /// The current state, for a UI's first paint.
     pub fn snapshot(&self) -> Snapshot {
+        let (alerts, paused) = {
+            let m = self.inner.alerts.lock().unwrap_or_else(|p| p.into_inner());
+            (m.open_alerts(), m.paused_until())
+        };
         Snapshot {
             engine: self.status(),
             host: self.inner.latest.read().ok().and_then(|l| l.clone()),
+            checks: self.check_states(),
+            worst: alerts::worst(&alerts),
+            alerts,
+            notifications_paused_until: paused,
             capabilities: events::capabilities(),
         }
     }
 
-    pub fn config(&self) -> &Config {
-        &self.inner.config
+    fn check_states(&self) -> Vec<events::CheckState> {
+        let latest = self.inner.checks_latest.read().map(|m| m.clone()).unwrap_or_default();
+        self.config()
+            .checks
+            .list
+            .into_iter()
+            .map(|c| {
+                let (kind, target) = c.kind_and_target();
+                events::CheckState { kind: kind.into(), target, latest: latest.get(&c.name).cloned(), config: c }
+            })
+            .collect()
+    }
+
+    pub fn config(&self) -> Config {
+        handle_config(&self.inner)
+    }
+
+    /// Feeds the alert manager on a blocking thread, then publishes what changed and queues
+    /// what must be said.
+    async fn with_alerts(&self, f: impl FnOnce(&mut AlertManager, &rusqlite::Connection, i64) -> Result<Effects> + Send + 'static) {
+        let inner = self.inner.clone();
+        let now = inner.clock.now_ms();
+        let done = tokio::task::spawn_blocking(move || {
+            let mut m = inner.alerts.lock().unwrap_or_else(|p| p.into_inner());
+            inner.db.write(|c| f(&mut m, c, now))
+        })
+        .await;
+        match done {
+            Ok(Ok(fx)) => self.publish(fx),
+            Ok(Err(e)) => tracing::warn!("alert rules failed: {e}"),
+            Err(e) => tracing::warn!("alert task failed: {e}"),
+        }
+    }
+
+    fn publish(&self, fx: Effects) {
+        for alert in fx.changed {
+            let _ = self.inner.events.send(Event::AlertChanged { alert });
+        }
+        let native = self.config().notifications.enabled;
+        for notice in fx.notices {
+            let _ = self.inner.events.send(Event::Notification { notice: notice.clone() });
+            if native && self.inner.notices.try_send(notice).is_err() {
+                tracing::warn!("notification queue full; dropped a notice");
+            }
+        }
+    }
+
+    /// Runs one alert command (acknowledge, resolve, snooze) and publishes the change.
+    async fn alert_command(&self, f: impl FnOnce(&mut AlertManager, &rusqlite::Connection, i64) -> Result<Alert> + Send + 'static) -> Result<Alert> {
+        let inner = self.inner.clone();
+        let now = inner.clock.now_ms();
+        let alert = tokio::task::spawn_blocking(move || {
+            let mut m = inner.alerts.lock().unwrap_or_else(|p| p.into_inner());
+            inner.db.write(|c| f(&mut m, c, now))
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))??;
+        let _ = self.inner.events.send(Event::AlertChanged { alert: alert.clone() });
+        Ok(alert)
+    }
+
+    pub async fn acknowledge_alert(&self, id: i64) -> Result<Alert> {
+        self.alert_command(move |m, c, now| m.acknowledge(c, id, now)).await
+    }
+
+    pub async fn resolve_alert(&self, id: i64) -> Result<Alert> {
+        self.alert_command(move |m, c, now| m.resolve(c, id, now)).await
+    }
+
+    pub async fn snooze_alert(&self, id: i64, hours: u32) -> Result<Alert> {
+        self.alert_command(move |m, c, now| m.snooze(c, id, hours, now)).await
+    }
+
+    /// Pauses notifications for `minutes` (None or 0 resumes them).
+    pub async fn pause_notifications(&self, minutes: Option<u32>) -> Result<Option<i64>> {
+        let inner = self.inner.clone();
+        let now = inner.clock.now_ms();
+        let until = minutes.filter(|m| *m > 0).map(|m| now + i64::from(m) * 60_000);
+        tokio::task::spawn_blocking(move || {
+            let mut m = inner.alerts.lock().unwrap_or_else(|p| p.into_inner());
+            inner.db.write(|c| m.pause_notifications(c, until, now))
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))??;
+        let _ = self.inner.events.send(Event::NotificationsPaused { until_ms: until });
+        Ok(until)
+    }
+
+    pub fn open_alerts(&self) -> Vec<Alert> {
+        self.inner.alerts.lock().unwrap_or_else(|p| p.into_inner()).open_alerts()
+    }
+
+    pub async fn alerts(&self, q: AlertQuery) -> Result<Vec<Alert>> {
+        self.inner.db.read_async(move |c| alerts::list_alerts(c, &q)).await
+    }
+
+    pub fn runbook(&self, alert_type: &str) -> Option<String> {
+        alerts::runbook(alert_type).map(str::to_string)
+    }
+
+    /// Every configured check with its latest result, uptime and recent latency.
+    pub async fn checks(&self) -> Result<Vec<CheckSummary>> {
+        let states = self.check_states();
+        let now = self.inner.clock.now_ms();
+        self.inner
+            .db
+            .read_async(move |c| {
+                states
+                    .into_iter()
+                    .map(|s| {
+                        let day = 86_400_000;
+                        let recent = checks::store::history(c, &s.config.name, 30, None)?;
+                        Ok(CheckSummary {
+                            uptime_24h: checks::store::uptime(c, &s.config.name, now - day)?,
+                            uptime_7d: checks::store::uptime(c, &s.config.name, now - 7 * day)?,
+                            uptime_30d: checks::store::uptime(c, &s.config.name, now - 30 * day)?,
+                            recent_latency_ms: recent.iter().rev().map(|r| r.latency_ms).collect(),
+                            kind: s.kind,
+                            target: s.target,
+                            latest: s.latest,
+                            config: s.config,
+                        })
+                    })
+                    .collect()
+            })
+            .await
+    }
+
+    pub async fn check_history(&self, q: CheckHistoryQuery) -> Result<Vec<CheckResult>> {
+        self.inner.db.read_async(move |c| checks::store::history(c, &q.service_name, q.limit.min(10_000), q.status)).await
+    }
+
+    /// Adds a check, or replaces the one named `original`; validated with the whole config and
+    /// written to caretaker.toml atomically (the rest of the file, comments included, is kept).
+    pub async fn save_check(&self, original: Option<String>, check: CheckConfig) -> Result<()> {
+        self.edit_checks(move |list| {
+            match original.as_deref() {
+                Some(name) => {
+                    let slot = list
+                        .iter_mut()
+                        .find(|c| c.name == name)
+                        .ok_or_else(|| EngineError::InvalidInput(format!("there is no check named {name:?}")))?;
+                    *slot = check;
+                }
+                None => list.push(check),
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn delete_check(&self, name: String) -> Result<()> {
+        self.edit_checks(move |list| {
+            let before = list.len();
+            list.retain(|c| c.name != name);
+            if list.len() == before {
+                return Err(EngineError::InvalidInput(format!("there is no check named {name:?}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn edit_checks(&self, f: impl FnOnce(&mut Vec<CheckConfig>) -> Result<()>) -> Result<()> {
+        let _guard = self.inner.config_edit.lock().await;
+        let mut config = self.config();
+        f(&mut config.checks.list)?;
+        let issues = config.validate();
+        if !issues.is_empty() {
+            return Err(EngineError::Config(issues));
+        }
+        let path = self.inner.data_dir.join(paths::CONFIG_FILE);
+        config::write_checks(&path, &config.checks.list)?;
+        let names: Vec<String> = config.checks.list.iter().map(|c| c.name.clone()).collect();
+        if let Ok(mut c) = self.inner.config.write() {
+            *c = config;
+        }
+        if let Ok(mut l) = self.inner.checks_latest.write() {
+            l.retain(|k, _| names.contains(k));
+        }
+        self.inner.alerts.lock().unwrap_or_else(|p| p.into_inner()).forget_checks_except(&names);
+        self.restart_checks();
+        let _ = self.inner.events.send(Event::ChecksChanged { checks: self.check_states() });
+        Ok(())
+    }
+
+    /// (Re)starts one task per enabled check from the current config.
+    fn restart_checks(&self) {
+        let mut running = self.inner.checks_running.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((cancel, _)) = running.take() {
+            cancel.cancel();
+        }
+        let config = self.config();
+        let now = self.inner.clock.now_ms();
+        {
+            let mut m = self.inner.alerts.lock().unwrap_or_else(|p| p.into_inner());
+            for c in config.checks.list.iter().filter(|c| c.enabled) {
+                m.watch_check(&c.name, c.interval_secs, now);
+            }
+        }
+        let cancel = self.inner.cancel.child_token();
+        let handles = checks::spawn_checks(&config.checks.list, self.inner.prober.clone(), self.inner.clock.clone(), self.inner.check_results.clone(), cancel.clone());
+        *running = Some((cancel, handles));
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -217,14 +540,9 @@ impl EngineHandle {
 
     /// Time series for a chart, read from the coarsest table that gives enough points.
     pub async fn query_series(&self, query: SeriesQuery) -> Result<SeriesResult> {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = inner.reader.lock().unwrap_or_else(|p| p.into_inner());
-            let m = &inner.config.metrics;
-            metrics::query_series(&conn, &query, inner.clock.now_ms(), m.interval_secs as i64 * 1000, m.into())
-        })
-        .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?
+        let m = self.config().metrics;
+        let now = self.inner.clock.now_ms();
+        self.inner.db.read_async(move |c| metrics::query_series(c, &query, now, m.interval_secs as i64 * 1000, (&m).into())).await
     }
 
     /// Stops every task at a safe point, records the stop, and releases the data dir.
@@ -237,7 +555,10 @@ impl EngineHandle {
             let _ = self.inner.events.send(Event::EngineStatus { status: s.clone() });
         }
         self.inner.cancel.cancel();
-        let tasks: Vec<_> = std::mem::take(&mut *self.lock_tasks());
+        let mut tasks: Vec<_> = std::mem::take(&mut *self.lock_tasks());
+        if let Some((_, checks)) = self.inner.checks_running.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            tasks.extend(checks);
+        }
         for t in tasks {
             if tokio::time::timeout(Duration::from_secs(10), t).await.is_err() {
                 tracing::warn!("a task did not stop within 10 s");

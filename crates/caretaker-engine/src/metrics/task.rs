@@ -13,7 +13,7 @@ const PRUNE_EVERY_MS: i64 = 10 * MINUTE_MS;
 
 pub(crate) struct MetricsWorker {
     pub sampler: Sampler,
-    pub conn: Connection,
+    pub db: Arc<crate::store::Db>,
     pub cache: SeriesCache,
     pub clock: Arc<dyn Clock>,
     pub policy: RetentionPolicy,
@@ -32,26 +32,35 @@ impl MetricsWorker {
         let now = self.clock.now_ms();
         let sample = self.sampler.sample(now);
         let points = sample.series_points();
-        let tx = self.conn.unchecked_transaction()?;
-        store::write_points(&tx, &mut self.cache, now, &points)?;
         let latest = serde_json::to_string(&sample).map_err(|e| crate::EngineError::Internal(e.to_string()))?;
-        crate::store::kv_put(&tx, "host.latest", &latest, now)?;
         let mut status = status.clone();
         status.last_sample_ms = Some(now);
-        write_status(&tx, &status, now)?;
-        tx.commit()?;
-
         let minute = now.div_euclid(MINUTE_MS);
-        if minute != self.last_rollup_minute {
-            self.last_rollup_minute = minute;
-            store::rollup(&self.conn, now)?;
-        }
-        if now - self.last_prune_ms >= PRUNE_EVERY_MS {
-            self.last_prune_ms = now;
-            let p = store::prune(&self.conn, now, self.policy)?;
-            if p.total() > 0 {
-                tracing::info!(raw = p.raw, minute = p.minute, five_minute = p.five_minute, hour = p.hour, "pruned metric rows past retention");
+        let roll = minute != self.last_rollup_minute;
+        let prune = now - self.last_prune_ms >= PRUNE_EVERY_MS;
+        let (cache, policy) = (&mut self.cache, self.policy);
+        self.db.write(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            store::write_points(&tx, cache, now, &points)?;
+            crate::store::kv_put(&tx, "host.latest", &latest, now)?;
+            write_status(&tx, &status, now)?;
+            tx.commit()?;
+            if roll {
+                store::rollup(conn, now)?;
             }
+            if prune {
+                let p = store::prune(conn, now, policy)?;
+                if p.total() > 0 {
+                    tracing::info!(raw = p.raw, minute = p.minute, five_minute = p.five_minute, hour = p.hour, "pruned metric rows past retention");
+                }
+            }
+            Ok(())
+        })?;
+        if roll {
+            self.last_rollup_minute = minute;
+        }
+        if prune {
+            self.last_prune_ms = now;
         }
         Ok(TickOutput { sample, points })
     }

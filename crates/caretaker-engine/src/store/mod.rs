@@ -3,11 +3,15 @@
 
 use crate::error::{EngineError, Result};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Index = version - 1. Append only.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_metrics.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_metrics.sql"),
+    include_str!("migrations/0002_checks_alerts.sql"),
+];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -67,6 +71,48 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
         tracing::info!(version, "applied database migration");
     }
     Ok(())
+}
+
+/// The engine's database: one writer connection (every capability writes through it, so writes
+/// never contend inside SQLite) and one reader connection for queries.
+pub struct Db {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+impl Db {
+    pub fn open(path: &Path) -> Result<Arc<Db>> {
+        let writer = open_and_migrate(path)?;
+        let reader = open_reader(path)?;
+        Ok(Arc::new(Db { path: path.to_path_buf(), writer: Mutex::new(writer), reader: Mutex::new(reader) }))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the writer connection (blocking: call from a blocking thread).
+    pub fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        f(&conn)
+    }
+
+    /// Runs `f` on the reader connection (blocking: call from a blocking thread).
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+        f(&conn)
+    }
+
+    pub async fn write_async<T: Send + 'static>(self: &Arc<Self>, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.write(f)).await.map_err(|e| EngineError::Internal(e.to_string()))?
+    }
+
+    pub async fn read_async<T: Send + 'static>(self: &Arc<Self>, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.read(f)).await.map_err(|e| EngineError::Internal(e.to_string()))?
+    }
 }
 
 pub(crate) fn kv_put(conn: &Connection, key: &str, value: &str, now_ms: i64) -> Result<()> {

@@ -1,0 +1,107 @@
+//! The pure part of alerting: levels from values with hysteresis, and the `for` duration.
+//! No I/O and no clock of its own, so recorded series test it instantly.
+
+use super::Severity;
+use crate::config::ThresholdRule;
+use std::collections::HashMap;
+
+/// The level a value is at for a threshold rule, given the level its alert is at now.
+/// Hysteresis: a level clears only once the value falls `clear_margin` below its line.
+pub fn threshold_level(value: f64, rule: &ThresholdRule, current: Option<Severity>) -> Option<Severity> {
+    let m = rule.clear_margin;
+    if value >= rule.critical || (current == Some(Severity::Critical) && value > rule.critical - m) {
+        Some(Severity::Critical)
+    } else if value >= rule.warning || (current.is_some() && value > rule.warning - m) {
+        Some(Severity::Warning)
+    } else {
+        None
+    }
+}
+
+/// Tracks how long each (rule, subject) has wanted to fire.
+#[derive(Debug, Default)]
+pub struct Pending {
+    since: HashMap<(String, String), i64>,
+}
+
+impl Pending {
+    /// True once the condition has held for `for_ms`; `false` (and forgotten) when it stops.
+    pub fn held(&mut self, key: &(String, String), condition: bool, now_ms: i64, for_ms: i64) -> bool {
+        if !condition {
+            self.since.remove(key);
+            return false;
+        }
+        let since = *self.since.entry(key.clone()).or_insert(now_ms);
+        now_ms - since >= for_ms
+    }
+
+    pub fn clear(&mut self, key: &(String, String)) {
+        self.since.remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cpu() -> ThresholdRule {
+        ThresholdRule { warning: 75.0, critical: 90.0, clear_margin: 5.0, for_secs: None, enabled: true }
+    }
+
+    /// Drives a recorded CPU series through the rule at 5 s per sample with a 10 s `for`, the
+    /// way the alert manager does, and returns the level of the alert after each sample.
+    fn replay(series: &[f64]) -> Vec<Option<Severity>> {
+        let rule = cpu();
+        let key = ("cpu".to_string(), "cpu".to_string());
+        let mut pending = Pending::default();
+        let mut firing: Option<Severity> = None;
+        let mut out = Vec::new();
+        for (i, v) in series.iter().enumerate() {
+            let now = i as i64 * 5_000;
+            let level = threshold_level(*v, &rule, firing);
+            firing = match (level, firing) {
+                (Some(l), Some(_)) => Some(l),
+                (Some(l), None) => pending.held(&key, true, now, 10_000).then_some(l),
+                (None, _) => {
+                    pending.held(&key, false, now, 10_000);
+                    None
+                }
+            };
+            out.push(firing);
+        }
+        out
+    }
+
+    use Severity::{Critical as C, Warning as W};
+
+    #[test]
+    fn fires_only_after_the_for_duration() {
+        // 80 % for two samples (5 s apart = 5 s held) is not enough; the third (10 s) fires.
+        assert_eq!(replay(&[10.0, 80.0, 80.0, 80.0, 80.0]), vec![None, None, None, Some(W), Some(W)]);
+    }
+
+    #[test]
+    fn a_single_spike_does_not_fire() {
+        assert_eq!(replay(&[10.0, 99.0, 10.0, 99.0, 10.0]), vec![None; 5]);
+    }
+
+    #[test]
+    fn hovering_at_the_line_does_not_flap() {
+        // Fires at 76, then hovers 73-77: stays warning; clears only below 70.
+        let got = replay(&[76.0, 76.0, 76.0, 73.0, 77.0, 72.0, 71.0, 69.0, 74.0]);
+        assert_eq!(got, vec![None, None, Some(W), Some(W), Some(W), Some(W), Some(W), None, None]);
+    }
+
+    #[test]
+    fn escalates_and_steps_down_with_hysteresis() {
+        // Critical holds until 5 points under its line (85), then steps down to warning.
+        let got = replay(&[95.0, 95.0, 95.0, 88.0, 86.0, 84.0, 60.0]);
+        assert_eq!(got, vec![None, None, Some(C), Some(C), Some(C), Some(W), None]);
+    }
+
+    #[test]
+    fn a_slow_climb_fires_once_it_holds() {
+        let got = replay(&[60.0, 65.0, 70.0, 74.0, 75.0, 76.0, 78.0, 80.0]);
+        assert_eq!(got, vec![None, None, None, None, None, None, Some(W), Some(W)]);
+    }
+}

@@ -1,0 +1,280 @@
+//! The probes. Every probe is bounded by the check's timeout, and every failure becomes a
+//! `down` result with a message a person can act on; nothing a service answers can stall another check.
+
+use super::{CheckResult, CheckStatus};
+use crate::config::{CheckConfig, CommandProbe, HttpProbe, JsonValueProbe, ProcessProbe, TcpProbe};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// Bodies larger than this are cut: a check reads a status, not a download.
+const MAX_BODY: usize = 1 << 20;
+const MAX_OUTPUT: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct Prober {
+    http: reqwest::Client,
+}
+
+struct Outcome {
+    status: CheckStatus,
+    error: Option<String>,
+    details: Value,
+}
+
+fn up(details: Value) -> Outcome {
+    Outcome { status: CheckStatus::Healthy, error: None, details }
+}
+fn down(error: impl Into<String>, details: Value) -> Outcome {
+    Outcome { status: CheckStatus::Down, error: Some(error.into()), details }
+}
+
+impl Prober {
+    pub fn new() -> crate::Result<Prober> {
+        let http = reqwest::Client::builder()
+            // Checks look at this machine's services; a system proxy must not get in the way.
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .user_agent(concat!("Caretaker/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| crate::EngineError::Internal(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Prober { http })
+    }
+
+    pub async fn run(&self, check: &CheckConfig, now_ms: i64) -> CheckResult {
+        let timeout = Duration::from_secs(check.timeout_secs);
+        let started = Instant::now();
+        let outcome = match tokio::time::timeout(timeout, self.probe(check, timeout)).await {
+            Ok(o) => o,
+            Err(_) => down(format!("no answer within {} s", check.timeout_secs), json!({ "timeout_secs": check.timeout_secs })),
+        };
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let mut status = outcome.status;
+        let mut error = outcome.error;
+        if status == CheckStatus::Healthy {
+            if let Some(limit) = check.degraded_latency_ms {
+                if latency_ms > limit as f64 {
+                    status = CheckStatus::Degraded;
+                    error = Some(format!("slow: {latency_ms:.0} ms (degraded above {limit} ms)"));
+                }
+            }
+        }
+        CheckResult {
+            service_name: check.name.clone(),
+            status,
+            latency_ms: Some((latency_ms * 10.0).round() / 10.0),
+            checked_at: now_ms,
+            error_message: error,
+            probe_details: outcome.details,
+        }
+    }
+
+    async fn probe(&self, check: &CheckConfig, timeout: Duration) -> Outcome {
+        if let Some(h) = &check.http {
+            self.http_probe(h, timeout).await
+        } else if let Some(t) = &check.tcp {
+            tcp_probe(t).await
+        } else if let Some(p) = &check.process {
+            process_probe(p).await
+        } else if let Some(c) = &check.command {
+            command_probe(c).await
+        } else if let Some(j) = &check.json_value {
+            self.json_value_probe(j, timeout).await
+        } else {
+            down("this check has no probe configured", Value::Null)
+        }
+    }
+
+    async fn fetch(&self, method: &str, url: &str, timeout: Duration) -> Result<(u16, Vec<u8>, bool), String> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| format!("unknown HTTP method {method}"))?;
+        let mut resp = self.http.request(method, url).timeout(timeout).send().await.map_err(describe_http_error)?;
+        let status = resp.status().as_u16();
+        let mut body = Vec::new();
+        let mut truncated = false;
+        while let Some(chunk) = resp.chunk().await.map_err(describe_http_error)? {
+            let room = MAX_BODY - body.len();
+            if chunk.len() > room {
+                body.extend_from_slice(&chunk[..room]);
+                truncated = true;
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, body, truncated))
+    }
+
+    async fn http_probe(&self, h: &HttpProbe, timeout: Duration) -> Outcome {
+        let (status, body, truncated) = match self.fetch(&h.method, &h.url, timeout).await {
+            Ok(v) => v,
+            Err(e) => return down(e, json!({ "url": h.url })),
+        };
+        let mut details = json!({ "url": h.url, "status_code": status, "body_bytes": body.len(), "truncated": truncated });
+        let [lo, hi] = h.expect_status;
+        if status < lo || status > hi {
+            return down(format!("HTTP {status} (expected {lo}-{hi})"), details);
+        }
+        if let Some(needle) = &h.body_contains {
+            if !String::from_utf8_lossy(&body).contains(needle.as_str()) {
+                return down(format!("the response does not contain {needle:?}"), details);
+            }
+        }
+        if let Some(pointer) = &h.json_pointer {
+            let value = match serde_json::from_slice::<Value>(&body) {
+                Ok(v) => v,
+                Err(e) => return down(format!("the response is not JSON: {e}"), details),
+            };
+            let Some(found) = value.pointer(pointer) else {
+                return down(format!("the JSON has nothing at {pointer}"), details);
+            };
+            details["value"] = found.clone();
+            if let Some(want) = &h.json_equals {
+                let got = match found {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                if &got != want {
+                    return down(format!("{pointer} is {got:?}, expected {want:?}"), details);
+                }
+            }
+        }
+        up(details)
+    }
+
+    async fn json_value_probe(&self, j: &JsonValueProbe, timeout: Duration) -> Outcome {
+        let (status, body, _) = match self.fetch("GET", &j.url, timeout).await {
+            Ok(v) => v,
+            Err(e) => return down(e, json!({ "url": j.url })),
+        };
+        let mut details = json!({ "url": j.url, "status_code": status, "pointer": j.pointer });
+        if !(200..300).contains(&status) {
+            return down(format!("HTTP {status}"), details);
+        }
+        let value = match serde_json::from_slice::<Value>(&body) {
+            Ok(v) => v,
+            Err(e) => return down(format!("the response is not JSON: {e}"), details),
+        };
+        let number = match value.pointer(&j.pointer) {
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        };
+        let Some(v) = number else {
+            return down(format!("no number at {} in the response", j.pointer), details);
+        };
+        details["value"] = json!(v);
+        judge_value(v, j.critical_above, j.warning_above, j.critical_below, j.warning_below, details)
+    }
+}
+
+/// Compares a number against thresholds: critical -> down, warning -> degraded.
+fn judge_value(v: f64, crit_above: Option<f64>, warn_above: Option<f64>, crit_below: Option<f64>, warn_below: Option<f64>, details: Value) -> Outcome {
+    if let Some(t) = crit_above.filter(|t| v > *t) {
+        return down(format!("value {v} is above the critical threshold {t}"), details);
+    }
+    if let Some(t) = crit_below.filter(|t| v < *t) {
+        return down(format!("value {v} is below the critical threshold {t}"), details);
+    }
+    if let Some(t) = warn_above.filter(|t| v > *t) {
+        return Outcome { status: CheckStatus::Degraded, error: Some(format!("value {v} is above the warning threshold {t}")), details };
+    }
+    if let Some(t) = warn_below.filter(|t| v < *t) {
+        return Outcome { status: CheckStatus::Degraded, error: Some(format!("value {v} is below the warning threshold {t}")), details };
+    }
+    up(details)
+}
+
+fn describe_http_error(e: reqwest::Error) -> String {
+    use std::error::Error;
+    let mut msg = if e.is_connect() {
+        "connection refused or unreachable".to_string()
+    } else if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_body() || e.is_decode() {
+        "the response broke off".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    // The innermost cause says what really happened (refused, reset, bad certificate...).
+    let mut source = e.source();
+    let mut last = None;
+    while let Some(s) = source {
+        last = Some(s.to_string());
+        source = s.source();
+    }
+    if let Some(l) = last {
+        msg.push_str(": ");
+        msg.push_str(&l);
+    }
+    msg
+}
+
+async fn tcp_probe(t: &TcpProbe) -> Outcome {
+    let addr = format!("{}:{}", t.host, t.port);
+    match tokio::net::TcpStream::connect(&addr).await {
+        Ok(_) => up(json!({ "address": addr })),
+        Err(e) => down(format!("cannot connect to {addr}: {e}"), json!({ "address": addr })),
+    }
+}
+
+async fn process_probe(p: &ProcessProbe) -> Outcome {
+    let p = p.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
+        let mut sys = System::new().map_err(|e| format!("cannot list processes: {e}"))?;
+        sys.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing().with_cmd(UpdateKind::OnlyIfNotSet));
+        let pids: Vec<u32> = sys
+            .processes()
+            .values()
+            .filter(|proc_| proc_.thread_kind().is_none())
+            .filter(|proc_| p.name.as_ref().is_none_or(|n| proc_.name().to_string_lossy() == n.as_str()))
+            .filter(|proc_| {
+                p.command_line_contains.as_ref().is_none_or(|needle| {
+                    let cmd: Vec<String> = proc_.cmd().iter().map(|a| a.to_string_lossy().into_owned()).collect();
+                    cmd.join(" ").contains(needle.as_str())
+                })
+            })
+            .map(|proc_| proc_.pid().as_u32())
+            .collect();
+        Ok::<_, String>(pids)
+    })
+    .await;
+    match found {
+        Ok(Ok(pids)) if !pids.is_empty() => up(json!({ "pids": pids })),
+        Ok(Ok(_)) => down("no matching process is running", json!({ "pids": [] })),
+        Ok(Err(e)) => down(e, Value::Null),
+        Err(e) => down(format!("process probe failed: {e}"), Value::Null),
+    }
+}
+
+async fn command_probe(c: &CommandProbe) -> Outcome {
+    let Some((program, args)) = c.argv.split_first() else {
+        return down("no program configured", Value::Null);
+    };
+    let mut cmd = tokio::process::Command::new(program);
+    // An argv array: each argument reaches the program as is, never through a shell.
+    cmd.args(args).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).kill_on_drop(true);
+    if let Some(dir) = &c.working_dir {
+        cmd.current_dir(dir);
+    }
+    let output = match cmd.output().await {
+        Ok(o) => o,
+        Err(e) => return down(format!("cannot run {program}: {e}"), json!({ "argv": c.argv })),
+    };
+    let cut = |b: &[u8]| String::from_utf8_lossy(&b[..b.len().min(MAX_OUTPUT)]).trim().to_string();
+    let stdout = cut(&output.stdout);
+    let stderr = cut(&output.stderr);
+    let code = output.status.code();
+    let mut details = json!({ "argv": c.argv, "exit_code": code, "stdout": stdout.chars().take(2000).collect::<String>(), "stderr": stderr.chars().take(2000).collect::<String>() });
+    if code != Some(c.expect_exit) {
+        let what = code.map_or("was killed by a signal".to_string(), |c| format!("exited with {c}"));
+        let tail = if stderr.is_empty() { String::new() } else { format!(": {}", stderr.lines().last().unwrap_or("")) };
+        return down(format!("{program} {what} (expected {}){tail}", c.expect_exit), details);
+    }
+    if c.warning_above.is_some() || c.critical_above.is_some() {
+        let Ok(v) = stdout.lines().next().unwrap_or("").trim().parse::<f64>() else {
+            return down(format!("expected a number on stdout, got {:?}", stdout.chars().take(80).collect::<String>()), details);
+        };
+        details["value"] = json!(v);
+        return judge_value(v, c.critical_above, c.warning_above, None, None, details);
+    }
+    up(details)
+}
