@@ -129,7 +129,14 @@ fn cmd_test() -> Result {
     step("UI unit tests");
     run(npm().args(["test"]))?;
     step("Rust tests (engine, CLI, shell; includes the bindings freshness check)");
-    run(cargo().args(["test", "--workspace", "--locked"]))?;
+    // On Linux the notification test talks to a real D-Bus session bus of its own.
+    if cfg!(target_os = "linux") {
+        let mut c = Command::new("dbus-run-session");
+        c.current_dir(root()).arg("--").arg(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).args(["test", "--workspace", "--locked"]);
+        run(&mut c)?;
+    } else {
+        run(cargo().args(["test", "--workspace", "--locked"]))?;
+    }
     app_build(false)?;
     e2e()
 }

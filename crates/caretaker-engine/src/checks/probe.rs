@@ -43,7 +43,7 @@ impl Prober {
     pub async fn run(&self, check: &CheckConfig, now_ms: i64) -> CheckResult {
         let timeout = Duration::from_secs(check.timeout_secs);
         let started = Instant::now();
-        let outcome = match tokio::time::timeout(timeout, self.probe(check, timeout)).await {
+        let outcome = match tokio::time::timeout(timeout, self.probe(check)).await {
             Ok(o) => o,
             Err(_) => down(format!("no answer within {} s", check.timeout_secs), json!({ "timeout_secs": check.timeout_secs })),
         };
@@ -68,9 +68,9 @@ impl Prober {
         }
     }
 
-    async fn probe(&self, check: &CheckConfig, timeout: Duration) -> Outcome {
+    async fn probe(&self, check: &CheckConfig) -> Outcome {
         if let Some(h) = &check.http {
-            self.http_probe(h, timeout).await
+            self.http_probe(h).await
         } else if let Some(t) = &check.tcp {
             tcp_probe(t).await
         } else if let Some(p) = &check.process {
@@ -78,15 +78,16 @@ impl Prober {
         } else if let Some(c) = &check.command {
             command_probe(c).await
         } else if let Some(j) = &check.json_value {
-            self.json_value_probe(j, timeout).await
+            self.json_value_probe(j).await
         } else {
             down("this check has no probe configured", Value::Null)
         }
     }
 
-    async fn fetch(&self, method: &str, url: &str, timeout: Duration) -> Result<(u16, Vec<u8>, bool), String> {
+    async fn fetch(&self, method: &str, url: &str) -> Result<(u16, Vec<u8>, bool), String> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| format!("unknown HTTP method {method}"))?;
-        let mut resp = self.http.request(method, url).timeout(timeout).send().await.map_err(describe_http_error)?;
+        // The caller bounds the whole probe with the check's timeout, so its message is the one a person sees.
+        let mut resp = self.http.request(method, url).send().await.map_err(describe_http_error)?;
         let status = resp.status().as_u16();
         let mut body = Vec::new();
         let mut truncated = false;
@@ -102,8 +103,8 @@ impl Prober {
         Ok((status, body, truncated))
     }
 
-    async fn http_probe(&self, h: &HttpProbe, timeout: Duration) -> Outcome {
-        let (status, body, truncated) = match self.fetch(&h.method, &h.url, timeout).await {
+    async fn http_probe(&self, h: &HttpProbe) -> Outcome {
+        let (status, body, truncated) = match self.fetch(&h.method, &h.url).await {
             Ok(v) => v,
             Err(e) => return down(e, json!({ "url": h.url })),
         };
@@ -139,8 +140,8 @@ impl Prober {
         up(details)
     }
 
-    async fn json_value_probe(&self, j: &JsonValueProbe, timeout: Duration) -> Outcome {
-        let (status, body, _) = match self.fetch("GET", &j.url, timeout).await {
+    async fn json_value_probe(&self, j: &JsonValueProbe) -> Outcome {
+        let (status, body, _) = match self.fetch("GET", &j.url).await {
             Ok(v) => v,
             Err(e) => return down(e, json!({ "url": j.url })),
         };
