@@ -1,7 +1,9 @@
 //! IPC commands: each is a few lines that call the engine. Errors cross as `{ kind, message }`.
 
 use crate::EngineSlot;
-use caretaker_engine::{EngineHandle, ErrorPayload, SeriesQuery, SeriesResult, Snapshot};
+use caretaker_engine::{
+    Alert, AlertQuery, CheckConfig, CheckHistoryQuery, CheckResult, CheckSummary, EngineHandle, ErrorPayload, SeriesQuery, SeriesResult, Snapshot,
+};
 use tauri::State;
 
 fn engine(slot: &EngineSlot) -> Result<EngineHandle, ErrorPayload> {
@@ -16,6 +18,56 @@ pub fn snapshot(slot: State<'_, EngineSlot>) -> Result<Snapshot, ErrorPayload> {
 #[tauri::command]
 pub async fn query_series(slot: State<'_, EngineSlot>, query: SeriesQuery) -> Result<SeriesResult, ErrorPayload> {
     engine(&slot)?.query_series(query).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn list_checks(slot: State<'_, EngineSlot>) -> Result<Vec<CheckSummary>, ErrorPayload> {
+    engine(&slot)?.checks().await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn check_history(slot: State<'_, EngineSlot>, query: CheckHistoryQuery) -> Result<Vec<CheckResult>, ErrorPayload> {
+    engine(&slot)?.check_history(query).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn save_check(slot: State<'_, EngineSlot>, original: Option<String>, check: CheckConfig) -> Result<(), ErrorPayload> {
+    engine(&slot)?.save_check(original, check).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn delete_check(slot: State<'_, EngineSlot>, name: String) -> Result<(), ErrorPayload> {
+    engine(&slot)?.delete_check(name).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn list_alerts(slot: State<'_, EngineSlot>, query: AlertQuery) -> Result<Vec<Alert>, ErrorPayload> {
+    engine(&slot)?.alerts(query).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn acknowledge_alert(slot: State<'_, EngineSlot>, id: i64) -> Result<Alert, ErrorPayload> {
+    engine(&slot)?.acknowledge_alert(id).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn resolve_alert(slot: State<'_, EngineSlot>, id: i64) -> Result<Alert, ErrorPayload> {
+    engine(&slot)?.resolve_alert(id).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn snooze_alert(slot: State<'_, EngineSlot>, id: i64, hours: u32) -> Result<Alert, ErrorPayload> {
+    engine(&slot)?.snooze_alert(id, hours).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn pause_notifications(slot: State<'_, EngineSlot>, minutes: Option<u32>) -> Result<Option<i64>, ErrorPayload> {
+    engine(&slot)?.pause_notifications(minutes).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub fn runbook(slot: State<'_, EngineSlot>, alert_type: String) -> Result<Option<String>, ErrorPayload> {
+    Ok(engine(&slot)?.runbook(&alert_type))
 }
 
 #[cfg(test)]

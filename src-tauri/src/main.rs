@@ -67,7 +67,20 @@ fn main() {
     let app = tauri::Builder::default()
         // Must be first: a second launch hands over to the running app and exits.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| show_main_window(app)))
-        .invoke_handler(tauri::generate_handler![commands::snapshot, commands::query_series])
+        .invoke_handler(tauri::generate_handler![
+            commands::snapshot,
+            commands::query_series,
+            commands::list_checks,
+            commands::check_history,
+            commands::save_check,
+            commands::delete_check,
+            commands::list_alerts,
+            commands::acknowledge_alert,
+            commands::resolve_alert,
+            commands::snooze_alert,
+            commands::pause_notifications,
+            commands::runbook,
+        ])
         .setup(move |app| {
             let started = tauri::async_runtime::block_on(Engine::start(EngineOptions::new(data_dir.clone())));
             let slot = match started {
@@ -80,8 +93,12 @@ fn main() {
                     Err(e.payload())
                 }
             };
+            let engine = slot.as_ref().ok().cloned();
             app.manage(EngineSlot(slot));
             tray::install(app.handle())?;
+            if let Some(engine) = engine {
+                tray::refresh(app.handle(), &engine);
+            }
             Ok(())
         })
         .on_window_event(|window, event| {

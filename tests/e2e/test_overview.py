@@ -47,7 +47,17 @@ class OverviewTest(unittest.TestCase):
         if not APP.exists():
             raise RuntimeError(f"build the app first (cargo xtask test does): {APP} is missing")
         cls.data = tempfile.mkdtemp(prefix="caretaker-e2e-")
-        Path(cls.data, "caretaker.toml").write_text("[metrics]\ninterval_secs = 1\n")
+        # A check of a port nobody listens on: it goes down, and its alert opens on the first failure.
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            closed_port = s.getsockname()[1]
+        Path(cls.data, "caretaker.toml").write_text(
+            "[metrics]\ninterval_secs = 1\n"
+            "[alerts]\ncheck_failures_before_alert = 1\n"
+            "[notifications]\nenabled = false\n"
+            "[[checks.list]]\nname = \"Closed port\"\ninterval_secs = 5\ntimeout_secs = 2\n"
+            f"tcp = {{ host = \"127.0.0.1\", port = {closed_port} }}\n"
+        )
         env = dict(os.environ, CARETAKER_DATA_DIR=cls.data, CARETAKER_LOG="info")
         driver_bin = shutil.which("tauri-driver") or str(Path.home() / ".cargo" / "bin" / "tauri-driver")
         port, native = free_port(), free_port()
@@ -98,9 +108,32 @@ class OverviewTest(unittest.TestCase):
         except Exception as e:  # the session may be gone; the original failure is what matters
             print(f"could not capture the window: {e}", file=sys.stderr)
 
+    def test_alert_is_acknowledged_from_the_alerts_page(self):
+        d = self.driver
+        wait = WebDriverWait(d, 40, poll_frequency=0.2)
+        # The service shows as down on the Overview, and its alert opens.
+        wait.until(lambda d: "down" in d.find_element(By.CSS_SELECTOR, "[data-testid='overview-check-Closed port']").text)
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=overview-alert]"))
+        d.find_element(By.CSS_SELECTOR, "[data-testid=tab-alerts]").click()
+        card = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid^=alert-].alert.active"))
+        self.assertIn("Closed port is down", card.text)
+        self.assertEqual(card.find_element(By.CSS_SELECTOR, "[data-testid=alert-status]").text, "active")
+        card.find_element(By.CSS_SELECTOR, "[data-testid=ack]").click()
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid^=alert-] [data-testid=alert-status]").text.startswith("acknowledged"))
+        # Its runbook opens in the app.
+        d.find_element(By.XPATH, "//button[text()='Runbook']").click()
+        self.assertIn("A service is down", wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=runbook]")).text)
+        OUT.mkdir(parents=True, exist_ok=True)
+        d.save_screenshot(str(OUT / "alerts.png"))
+        d.find_element(By.CSS_SELECTOR, "[data-testid=tab-services]").click()
+        tile = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid='check-Closed port']"))
+        self.assertIn("down", tile.find_element(By.CSS_SELECTOR, "[data-testid=check-status]").text)
+        d.save_screenshot(str(OUT / "services.png"))
+
     def test_live_cpu_updates_then_1h_range(self):
         d = self.driver
         wait = WebDriverWait(d, 30, poll_frequency=0.2)
+        d.find_element(By.CSS_SELECTOR, "[data-testid=tab-overview]").click()
         cpu = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=cpu-value][data-ts]"))
 
         # Live values: at least two updates after the first one seen.

@@ -1,5 +1,6 @@
-import { act, render, screen, waitFor } from "@testing-library/react";
+import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { Alert } from "./bindings/Alert";
 import type { Event } from "./bindings/Event";
 import { App } from "./App";
 import { setPlatform, type Platform } from "./platform";
@@ -17,9 +18,14 @@ vi.mock("uplot", () => ({
 class FakePlatform implements Platform {
   listeners = new Set<(e: Event) => void>();
   calls: string[] = [];
+  requests: [string, unknown][] = [];
   snapshotError: unknown = null;
   async call(cmd: string, req: unknown) {
     this.calls.push(cmd);
+    this.requests.push([cmd, req]);
+    if (cmd === "acknowledge_alert") return { ...alert, status: "acknowledged" } as never;
+    if (cmd === "list_alerts" || cmd === "list_checks") return [] as never;
+    if (cmd === "runbook") return "# Service down\n\n**Look first** at the log." as never;
     if (cmd === "snapshot") {
       if (this.snapshotError) throw this.snapshotError;
       return fakeSnapshot(Date.now()) as never;
@@ -34,10 +40,21 @@ class FakePlatform implements Platform {
   async onResync() {
     return () => {};
   }
+  navigate: ((p: string) => void) | null = null;
+  async onNavigate(cb: (p: string) => void) {
+    this.navigate = cb;
+    return () => {};
+  }
   emit(e: Event) {
     this.listeners.forEach((cb) => cb(e));
   }
 }
+
+const alert: Alert = {
+  id: 7, rule: "check", subject: "Web", alert_type: "service_down", severity: "critical", status: "active",
+  title: "Web is down on mini", message: "Web is down: connection refused", details: {}, created_at: Date.now() - 60000,
+  acknowledged_at: null, resolved_at: null, snoozed_until: null, last_notified_at: null,
+};
 
 globalThis.ResizeObserver ??= class {
   observe() {}
@@ -45,7 +62,10 @@ globalThis.ResizeObserver ??= class {
   unobserve() {}
 } as unknown as typeof ResizeObserver;
 
-afterEach(() => vi.restoreAllMocks());
+afterEach(() => {
+  cleanup();
+  vi.restoreAllMocks();
+});
 
 describe("App", () => {
   it("paints from the snapshot, then follows events", async () => {
@@ -62,6 +82,28 @@ describe("App", () => {
     expect(screen.getByTestId("cpu-value").getAttribute("data-ts")).toBe(String(s.ts_ms));
     // Events replace polling: only one snapshot call was made.
     expect(p.calls.filter((c) => c === "snapshot")).toHaveLength(1);
+  });
+
+  it("shows a new alert, and acknowledges it from the Alerts page", async () => {
+    const p = new FakePlatform();
+    setPlatform(p);
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId("overview-no-alerts")).toBeTruthy());
+    act(() => p.emit({ type: "alert_changed", alert }));
+    await waitFor(() => expect(screen.getByTestId("overview-alert").textContent).toContain("Web is down on mini"));
+    expect(screen.getByTestId("tab-alerts").textContent).toBe("Alerts1");
+
+    act(() => p.navigate?.("alerts"));
+    await waitFor(() => expect(screen.getByTestId("alert-7")).toBeTruthy());
+    act(() => screen.getByTestId("ack").click());
+    await waitFor(() => expect(p.requests.some(([c, r]) => c === "acknowledge_alert" && (r as { id: number }).id === 7)).toBe(true));
+    act(() => p.emit({ type: "alert_changed", alert: { ...alert, status: "acknowledged", acknowledged_at: Date.now() } }));
+    await waitFor(() => expect(screen.getByTestId("alert-status").textContent).toBe("acknowledged"));
+    act(() => screen.getByText("Runbook").click());
+    await waitFor(() => expect(screen.getByTestId("runbook").textContent).toContain("Look first"));
+
+    act(() => p.emit({ type: "alert_changed", alert: { ...alert, status: "resolved", resolved_at: Date.now() } }));
+    await waitFor(() => expect(screen.getByTestId("no-alerts")).toBeTruthy());
   });
 
   it("shows why the engine could not start, with its kind", async () => {

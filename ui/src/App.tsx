@@ -1,11 +1,24 @@
 import { useEffect, useMemo, useState } from "react";
 import { useEngine } from "./state/useEngine";
 import { Overview } from "./Overview";
+import { Services } from "./Services";
+import { Alerts } from "./Alerts";
+import { platform } from "./platform";
 import { ago } from "./format";
 
 export function App() {
   const { snapshot, error, lastEvent, reload } = useEngine();
   const [now, setNow] = useState(Date.now());
+  const [page, setPage] = useState<"overview" | "services" | "alerts">("overview");
+  useEffect(() => {
+    let off: (() => void) | undefined;
+    void (async () => {
+      off = await (await platform()).onNavigate((p) => {
+        if (p === "alerts" || p === "services" || p === "overview") setPage(p);
+      });
+    })();
+    return () => off?.();
+  }, []);
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(t);
@@ -44,14 +57,26 @@ export function App() {
           {snapshot?.host && <span className="host">{snapshot.host.hostname}</span>}
         </div>
         <nav className="tabs">
-          <span className="tab active">Overview</span>
+          {(["overview", "services", "alerts"] as const).map((p) => (
+            <button key={p} data-testid={`tab-${p}`} className={`tab ${page === p ? "active" : ""}`} onClick={() => setPage(p)}>
+              {p[0].toUpperCase() + p.slice(1)}
+              {p === "alerts" && snapshot && snapshot.alerts.length > 0 && (
+                <span className={`count ${snapshot.alerts.some((a) => a.severity === "critical") ? "crit" : "warn"}`}>{snapshot.alerts.length}</span>
+              )}
+            </button>
+          ))}
         </nav>
         <div className={`pill ${health.cls}`} data-testid="engine-health" title={snapshot?.engine.data_dir}>
           <span className="dot" />
           {health.text}
         </div>
       </header>
-      <main>{snapshot ? <Overview snapshot={snapshot} lastEvent={lastEvent} /> : <div className="loading">Connecting to the engine…</div>}</main>
+      <main>
+        {!snapshot && <div className="loading">Connecting to the engine…</div>}
+        {snapshot && page === "overview" && <Overview snapshot={snapshot} lastEvent={lastEvent} onOpen={setPage} />}
+        {snapshot && page === "services" && <Services lastEvent={lastEvent} />}
+        {snapshot && page === "alerts" && <Alerts snapshot={snapshot} lastEvent={lastEvent} />}
+      </main>
     </div>
   );
 }

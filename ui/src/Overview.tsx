@@ -10,7 +10,7 @@ import { useSeries } from "./state/useEngine";
 
 const C = { a: "#3b82f6", b: "#f59e0b", c: "#10b981", d: "#ef4444", e: "#8b5cf6" };
 
-export function Overview({ snapshot, lastEvent }: { snapshot: Snapshot; lastEvent: Event | null }) {
+export function Overview({ snapshot, lastEvent, onOpen }: { snapshot: Snapshot; lastEvent: Event | null; onOpen: (page: "services" | "alerts") => void }) {
   const [rangeId, setRangeId] = useState("15m");
   const range = RANGES.find((r) => r.id === rangeId) ?? RANGES[0];
   const { result, error } = useSeries(range, lastEvent);
@@ -70,6 +70,42 @@ export function Overview({ snapshot, lastEvent }: { snapshot: Snapshot; lastEven
           <div className="stat-row">Up {h ? duration(h.uptime_secs) : "–"}</div>
           <div className="stat-row">{hottest ? `${hottest.celsius.toFixed(0)} °C ${hottest.label}` : "No temperature sensors readable"}</div>
           <div className="stat-row dim">Swap {h ? bytes(h.memory.swap_used_bytes) : "–"}</div>
+        </div>
+      </section>
+
+      <section className="status-row">
+        <div className="card">
+          <div className="card-title">
+            Active alerts
+            <button className="link" onClick={() => onOpen("alerts")}>Open Alerts</button>
+          </div>
+          {snapshot.alerts.length === 0 && <div className="dim" data-testid="overview-no-alerts">All clear.</div>}
+          {snapshot.alerts.slice(0, 4).map((a) => (
+            <div key={a.id} className="mini-alert" data-testid="overview-alert">
+              <span className={`sev ${a.severity}`}>{a.severity}</span>
+              <span className="name">{a.title}</span>
+              <span className="dim">{a.status}</span>
+            </div>
+          ))}
+        </div>
+        <div className="card">
+          <div className="card-title">
+            Services
+            <button className="link" onClick={() => onOpen("services")}>Open Services</button>
+          </div>
+          <div className="mini-tiles">
+            {snapshot.checks.map((c) => {
+              const st = c.config.enabled ? c.latest?.status ?? "pending" : "disabled";
+              return (
+                <div key={c.config.name} className="mini-tile" data-testid={`overview-check-${c.config.name}`} title={c.latest?.error_message ?? c.target}>
+                  <span className={`dot ${st}`} />
+                  <span className="name">{c.config.name}</span>
+                  <span className="dim">{st === "healthy" && c.latest?.latency_ms != null ? `${c.latest.latency_ms.toFixed(0)} ms` : st}</span>
+                </div>
+              );
+            })}
+            {snapshot.checks.length === 0 && <div className="dim">No checks configured.</div>}
+          </div>
         </div>
       </section>
 

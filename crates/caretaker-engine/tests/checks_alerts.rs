@@ -234,3 +234,39 @@ async fn command_probe_runs_argv_and_reads_a_number() {
     let r = prober.run(&c, 0).await;
     assert!(r.error_message.as_deref().unwrap_or("").starts_with("cannot run /nonexistent/tool"), "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checks_are_added_edited_and_deleted_through_the_engine_with_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = Arc::new(Recorder::default());
+    let engine = Engine::start(options(dir.path(), &rec)).await.unwrap();
+    let first_run = caretaker_engine::Config::first_run();
+    assert_eq!(engine.config().checks.list, first_run.checks.list, "a new install watches Ollama");
+
+    let mut bad = check("Web", 5, 2);
+    bad.http = Some(HttpProbe { url: "localhost:80".into(), method: "GET".into(), expect_status: [200, 299], body_contains: None, json_pointer: None, json_equals: None });
+    let err = engine.save_check(None, bad).await.unwrap_err();
+    assert!(err.to_string().starts_with("checks.list[1].http.url:"), "{err}");
+    let before = std::fs::read_to_string(dir.path().join("caretaker.toml")).unwrap();
+
+    let addr = free_addr();
+    let _server = serve(addr, OK, false);
+    engine.save_check(None, http_check("Web", addr)).await.unwrap();
+    let text = std::fs::read_to_string(dir.path().join("caretaker.toml")).unwrap();
+    assert_ne!(text, before);
+    assert!(text.contains("# How often the host is sampled"), "the person's comments survive an edit");
+    assert_eq!(caretaker_engine::Config::load(&dir.path().join("caretaker.toml")).unwrap().checks.list.len(), 2);
+    let mut rx = engine.subscribe();
+    let r = wait_for(&mut rx, 15, |e| result_of(e, "Web").cloned()).await;
+    assert_eq!(r.status, CheckStatus::Healthy);
+
+    let mut renamed = http_check("Website", addr);
+    renamed.interval_secs = 30;
+    engine.save_check(Some("Web".into()), renamed).await.unwrap();
+    assert!(engine.config().checks.list.iter().any(|c| c.name == "Website" && c.interval_secs == 30));
+    assert!(engine.delete_check("Nope".into()).await.is_err());
+    engine.delete_check("Website".into()).await.unwrap();
+    let names: Vec<String> = caretaker_engine::Config::load(&dir.path().join("caretaker.toml")).unwrap().checks.list.into_iter().map(|c| c.name).collect();
+    assert_eq!(names, vec!["Ollama".to_string()]);
+    engine.shutdown().await;
+}

@@ -5,11 +5,27 @@ import type { Snapshot } from "../bindings/Snapshot";
 import type { SeriesQuery } from "../bindings/SeriesQuery";
 import type { SeriesResult } from "../bindings/SeriesResult";
 import type { ErrorPayload } from "../bindings/ErrorPayload";
+import type { Alert } from "../bindings/Alert";
+import type { AlertQuery } from "../bindings/AlertQuery";
+import type { CheckConfig } from "../bindings/CheckConfig";
+import type { CheckHistoryQuery } from "../bindings/CheckHistoryQuery";
+import type { CheckResult } from "../bindings/CheckResult";
+import type { CheckSummary } from "../bindings/CheckSummary";
 
 /** Every command the shell exposes: name -> (request, response). */
 export interface Commands {
   snapshot: { req: Record<string, never>; res: Snapshot };
   query_series: { req: { query: SeriesQuery }; res: SeriesResult };
+  list_checks: { req: Record<string, never>; res: CheckSummary[] };
+  check_history: { req: { query: CheckHistoryQuery }; res: CheckResult[] };
+  save_check: { req: { original: string | null; check: CheckConfig }; res: null };
+  delete_check: { req: { name: string }; res: null };
+  list_alerts: { req: { query: AlertQuery }; res: Alert[] };
+  acknowledge_alert: { req: { id: number }; res: Alert };
+  resolve_alert: { req: { id: number }; res: Alert };
+  snooze_alert: { req: { id: number; hours: number }; res: Alert };
+  pause_notifications: { req: { minutes: number | null }; res: number | null };
+  runbook: { req: { alertType: string }; res: string | null };
 }
 
 export interface Platform {
@@ -18,6 +34,8 @@ export interface Platform {
   onEvent(cb: (e: Event) => void): Promise<() => void>;
   /** Fired when the window fell behind and should re-read the snapshot. */
   onResync(cb: () => void): Promise<() => void>;
+  /** The tray asks for a page ("alerts"). */
+  onNavigate(cb: (page: string) => void): Promise<() => void>;
 }
 
 export class CommandError extends Error {

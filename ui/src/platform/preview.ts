@@ -27,6 +27,10 @@ export function fakeSample(ts: number, cpu: number): HostSample {
 
 export function fakeSnapshot(now: number): Snapshot {
   return {
+    checks: [],
+    alerts: [],
+    worst: null,
+    notifications_paused_until: null,
     engine: { version: "preview", pid: 1, data_dir: "(preview)", state: "running", started_ms: now - 60000, metrics_interval_secs: 5, last_sample_ms: now, last_error: null },
     host: fakeSample(now, 12),
     capabilities: [
@@ -47,6 +51,8 @@ export function browserPreviewPlatform(): Platform {
     async call(cmd, req) {
       const now = Date.now();
       if (cmd === "snapshot") return fakeSnapshot(now) as never;
+      if (cmd === "list_checks" || cmd === "list_alerts" || cmd === "check_history") return [] as never;
+      if (cmd !== "query_series") return null as never;
       const q = (req as { query: { range_secs: number } }).query;
       const ts = Array.from({ length: 60 }, (_, i) => now - q.range_secs * 1000 + (i * q.range_secs * 1000) / 60);
       const result: SeriesResult = {
@@ -60,6 +66,9 @@ export function browserPreviewPlatform(): Platform {
       return () => listeners.delete(cb);
     },
     async onResync() {
+      return () => {};
+    },
+    async onNavigate() {
       return () => {};
     },
   };

@@ -17,4 +17,7 @@ export const tauriPlatform: Platform = {
   async onResync(cb) {
     return listen("engine-resync", () => cb());
   },
+  async onNavigate(cb) {
+    return listen<string>("navigate", (e) => cb(e.payload));
+  },
 };

@@ -5,6 +5,29 @@ import type { SeriesResult } from "../bindings/SeriesResult";
 import { asCommandError, platform, type CommandError } from "../platform";
 import { appendLive, type Range } from "./series";
 
+/** Folds one engine event into the snapshot. Only copies what the engine said. */
+export function applyEvent(s: Snapshot, e: Event): Snapshot {
+  switch (e.type) {
+    case "host_sample":
+      return { ...s, host: e.sample, engine: { ...s.engine, last_sample_ms: e.sample.ts_ms } };
+    case "engine_status":
+      return { ...s, engine: e.status };
+    case "check_result":
+      return { ...s, checks: s.checks.map((c) => (c.config.name === e.result.service_name ? { ...c, latest: e.result } : c)) };
+    case "checks_changed":
+      return { ...s, checks: e.checks };
+    case "alert_changed": {
+      const others = s.alerts.filter((a) => a.id !== e.alert.id);
+      const alerts = e.alert.status === "resolved" ? others : [e.alert, ...others];
+      return { ...s, alerts };
+    }
+    case "notifications_paused":
+      return { ...s, notifications_paused_until: e.until_ms };
+    default:
+      return s;
+  }
+}
+
 /** First paint from `snapshot()`, then follow events; never poll what an event tells. */
 export function useEngine() {
   const [snapshot, setSnapshot] = useState<Snapshot | null>(null);
@@ -28,12 +51,7 @@ export function useEngine() {
       const p = await platform();
       const offEvent = await p.onEvent((e) => {
         setLastEvent(e);
-        setSnapshot((s) => {
-          if (!s) return s;
-          if (e.type === "host_sample") return { ...s, host: e.sample, engine: { ...s.engine, last_sample_ms: e.sample.ts_ms } };
-          if (e.type === "engine_status") return { ...s, engine: e.status };
-          return s;
-        });
+        setSnapshot((s) => (s ? applyEvent(s, e) : s));
       });
       const offResync = await p.onResync(() => void load());
       unlisten = [offEvent, offResync];
