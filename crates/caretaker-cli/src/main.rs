@@ -146,11 +146,23 @@ fn render_status(st: &StoredStatus, now: i64) -> String {
             let _ = writeln!(o, "Problem:  {err}");
         }
     }
-    let Some(h) = &st.host else {
-        let _ = writeln!(o, "No host sample recorded yet.");
-        return o;
-    };
-    write_sample(&mut o, h, now);
+    match &st.host {
+        Some(h) => write_sample(&mut o, h, now),
+        None => {
+            let _ = writeln!(o, "No host sample recorded yet.");
+        }
+    }
+    for c in &st.checks {
+        let latency = c.latency_ms.map_or(String::new(), |l| format!(" {l:.0} ms"));
+        let why = c.error_message.as_deref().map_or(String::new(), |e| format!(" — {e}"));
+        let _ = writeln!(o, "Check:    {} {}{latency}{why}", c.service_name, c.status.as_str());
+    }
+    if st.alerts.is_empty() {
+        let _ = writeln!(o, "Alerts:   none open");
+    }
+    for a in &st.alerts {
+        let _ = writeln!(o, "Alert:    [{}] {} ({})", a.severity.as_str(), a.title, a.status.as_str());
+    }
     o
 }
 

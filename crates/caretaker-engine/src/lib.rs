@@ -509,7 +509,12 @@ impl EngineHandle {
         if let Ok(mut l) = self.inner.checks_latest.write() {
             l.retain(|k, _| names.contains(k));
         }
-        self.inner.alerts.lock().unwrap_or_else(|p| p.into_inner()).forget_checks_except(&names);
+        let now = self.inner.clock.now_ms();
+        let closed = {
+            let mut m = self.inner.alerts.lock().unwrap_or_else(|p| p.into_inner());
+            self.inner.db.write(|c| m.forget_checks_except(c, &names, now))?
+        };
+        self.publish(Effects { changed: closed, notices: Vec::new() });
         self.restart_checks();
         let _ = self.inner.events.send(Event::ChecksChanged { checks: self.check_states() });
         Ok(())
@@ -581,6 +586,10 @@ pub struct StoredStatus {
     pub running: bool,
     pub engine: Option<EngineStatus>,
     pub host: Option<HostSample>,
+    /// The latest result of every service that has one.
+    pub checks: Vec<CheckResult>,
+    /// Open alerts, newest first.
+    pub alerts: Vec<Alert>,
 }
 
 pub fn read_status(data_dir: &Path, now_ms: i64) -> Result<StoredStatus> {
@@ -599,5 +608,7 @@ pub fn read_status(data_dir: &Path, now_ms: i64) -> Result<StoredStatus> {
         let fresh = e.last_sample_ms.unwrap_or(e.started_ms);
         e.state == EngineState::Running && now_ms - fresh <= (e.metrics_interval_secs as i64 * 3 + 10) * 1000
     });
-    Ok(StoredStatus { data_dir: data_dir.display().to_string(), running, engine, host })
+    let checks = checks::store::latest_all(&conn)?;
+    let alerts = alerts::list_alerts(&conn, &AlertQuery { include_resolved: false, limit: 100, subject: None })?;
+    Ok(StoredStatus { data_dir: data_dir.display().to_string(), running, engine, host, checks, alerts })
 }

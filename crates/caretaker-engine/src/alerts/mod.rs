@@ -170,8 +170,29 @@ impl AlertManager {
         self.last_seen.entry(format!("check:{name}")).or_insert((now_ms, interval_secs as i64 * 1000));
     }
 
-    pub fn forget_checks_except(&mut self, keep: &[String]) {
+    /// Stops watching deleted checks and closes their open alerts (quietly: nothing recovered).
+    pub fn forget_checks_except(&mut self, conn: &rusqlite::Connection, keep: &[String], now_ms: i64) -> Result<Vec<Alert>> {
         self.last_seen.retain(|k, _| !k.starts_with("check:") || keep.iter().any(|n| k == &format!("check:{n}")));
+        self.check_streak.retain(|k, _| keep.contains(k));
+        let gone: Vec<(String, String)> = self
+            .open
+            .keys()
+            .filter(|(rule, subject)| {
+                (rule == "check" && !keep.contains(subject))
+                    || (rule == "stale" && subject.strip_prefix("check:").is_some_and(|n| !keep.iter().any(|k| k == n)))
+            })
+            .cloned()
+            .collect();
+        let mut closed = Vec::new();
+        for key in gone {
+            if let Some(mut a) = self.open.remove(&key) {
+                a.status = AlertStatus::Resolved;
+                a.resolved_at = Some(now_ms);
+                store::update(conn, &a)?;
+                closed.push(a);
+            }
+        }
+        Ok(closed)
     }
 
     fn threshold_signal(&self, rule_name: &'static str, rule: &ThresholdRule, subject: String, label: &str, value: f64) -> Signal {

@@ -38,6 +38,15 @@ pub fn latest(conn: &Connection, service: &str) -> Result<Option<CheckResult>> {
     Ok(rows.next().transpose()?)
 }
 
+/// The newest result of every service, by name.
+pub fn latest_all(conn: &Connection) -> Result<Vec<CheckResult>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLS} FROM service_health_checks WHERE id IN (SELECT MAX(id) FROM service_health_checks GROUP BY service_name) ORDER BY service_name"
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Newest first, at most `limit`, optionally only one status.
 pub fn history(conn: &Connection, service: &str, limit: u32, status: Option<CheckStatus>) -> Result<Vec<CheckResult>> {
     let mut stmt = conn.prepare_cached(&format!(
