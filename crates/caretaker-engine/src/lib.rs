@@ -263,11 +263,13 @@ async fn run_metrics(handle: EngineHandle, mut worker: MetricsWorker) {
                         let _ = inner.events.send(Event::EngineStatus { status: s.clone() });
                     }
                 }
-                let _ = inner.events.send(task::event_for(&out));
+                // State first, then the event: whoever reacts to the event and reads the
+                // snapshot must see this sample.
                 let sample = out.sample.clone();
                 if let Ok(mut l) = inner.latest.write() {
-                    *l = Some(out.sample);
+                    *l = Some(out.sample.clone());
                 }
+                let _ = inner.events.send(task::event_for(&out));
                 handle.with_alerts(move |m, c, now| m.on_host_sample(c, &sample, now)).await;
             }
             Err(e) => {
@@ -346,20 +348,23 @@ impl EngineHandle {
         handle_config(&self.inner)
     }
 
-    /// Feeds the alert manager on a blocking thread, then publishes what changed and queues
-    /// what must be said.
-    async fn with_alerts(&self, f: impl FnOnce(&mut AlertManager, &rusqlite::Connection, i64) -> Result<Effects> + Send + 'static) {
+    /// Runs `f` on the alert manager and the writer connection, on a blocking thread.
+    async fn in_alerts<T: Send + 'static>(&self, f: impl FnOnce(&mut AlertManager, &rusqlite::Connection, i64) -> Result<T> + Send + 'static) -> Result<T> {
         let inner = self.inner.clone();
         let now = inner.clock.now_ms();
-        let done = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let mut m = inner.alerts.lock().unwrap_or_else(|p| p.into_inner());
             inner.db.write(|c| f(&mut m, c, now))
         })
-        .await;
-        match done {
-            Ok(Ok(fx)) => self.publish(fx),
-            Ok(Err(e)) => tracing::warn!("alert rules failed: {e}"),
-            Err(e) => tracing::warn!("alert task failed: {e}"),
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?
+    }
+
+    /// Feeds the alert manager, then publishes what changed and queues what must be said.
+    async fn with_alerts(&self, f: impl FnOnce(&mut AlertManager, &rusqlite::Connection, i64) -> Result<Effects> + Send + 'static) {
+        match self.in_alerts(f).await {
+            Ok(fx) => self.publish(fx),
+            Err(e) => tracing::warn!("alert rules failed: {e}"),
         }
     }
 
@@ -378,14 +383,7 @@ impl EngineHandle {
 
     /// Runs one alert command (acknowledge, resolve, snooze) and publishes the change.
     async fn alert_command(&self, f: impl FnOnce(&mut AlertManager, &rusqlite::Connection, i64) -> Result<Alert> + Send + 'static) -> Result<Alert> {
-        let inner = self.inner.clone();
-        let now = inner.clock.now_ms();
-        let alert = tokio::task::spawn_blocking(move || {
-            let mut m = inner.alerts.lock().unwrap_or_else(|p| p.into_inner());
-            inner.db.write(|c| f(&mut m, c, now))
-        })
-        .await
-        .map_err(|e| EngineError::Internal(e.to_string()))??;
+        let alert = self.in_alerts(f).await?;
         let _ = self.inner.events.send(Event::AlertChanged { alert: alert.clone() });
         Ok(alert)
     }
@@ -404,15 +402,12 @@ impl EngineHandle {
 
     /// Pauses notifications for `minutes` (None or 0 resumes them).
     pub async fn pause_notifications(&self, minutes: Option<u32>) -> Result<Option<i64>> {
-        let inner = self.inner.clone();
-        let now = inner.clock.now_ms();
-        let until = minutes.filter(|m| *m > 0).map(|m| now + i64::from(m) * 60_000);
-        tokio::task::spawn_blocking(move || {
-            let mut m = inner.alerts.lock().unwrap_or_else(|p| p.into_inner());
-            inner.db.write(|c| m.pause_notifications(c, until, now))
-        })
-        .await
-        .map_err(|e| EngineError::Internal(e.to_string()))??;
+        let until = self
+            .in_alerts(move |m, c, now| {
+                let until = minutes.filter(|m| *m > 0).map(|m| now + i64::from(m) * 60_000);
+                m.pause_notifications(c, until, now).map(|_| until)
+            })
+            .await?;
         let _ = self.inner.events.send(Event::NotificationsPaused { until_ms: until });
         Ok(until)
     }

@@ -114,3 +114,20 @@ fn a_silent_source_goes_stale_and_recovers() {
     let fx = db.write(|c| m.on_tick(c, 183_000)).unwrap();
     assert!(fx.changed.iter().any(|a| a.subject == "check:Cron" && a.status == AlertStatus::Resolved));
 }
+
+#[test]
+fn deleting_a_check_closes_its_alerts_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("t.db")).unwrap();
+    let mut cfg = AlertsConfig::default();
+    cfg.check_failures_before_alert = 1;
+    let mut m = manager(&db, cfg);
+    db.write(|c| m.on_check_result(c, &result("Old", CheckStatus::Down, 0), 60, 0)).unwrap();
+    db.write(|c| m.on_check_result(c, &result("Kept", CheckStatus::Down, 0), 60, 0)).unwrap();
+    let closed = db.write(|c| m.forget_checks_except(c, &["Kept".to_string()], MIN)).unwrap();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0].subject, "Old");
+    assert_eq!(closed[0].status, AlertStatus::Resolved);
+    let open: Vec<String> = m.open_alerts().into_iter().map(|a| a.subject).collect();
+    assert_eq!(open, vec!["Kept".to_string()]);
+}
