@@ -21,6 +21,9 @@ pub fn export_all(out: &Path) -> Result<(), ts_rs::ExportError> {
     crate::CheckSummary::export_all(&c)?;
     crate::CheckHistoryQuery::export_all(&c)?;
     crate::AlertQuery::export_all(&c)?;
+    crate::LogQuery::export_all(&c)?;
+    crate::MaintenanceStatus::export_all(&c)?;
+    crate::RunbookInfo::export_all(&c)?;
     Ok(())
 }
 

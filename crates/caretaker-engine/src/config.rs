@@ -45,6 +45,22 @@ retention_days = 90
 # Native notifications (Notification Center on macOS, the desktop's notification server on Linux).
 enabled = true
 
+[logs]
+# Caretaker's own log lines (INFO and above) are kept this many days.
+retention_days = 14
+
+[maintenance]
+# Routine care runs every day at this local time (HH:MM); "Run now" works any time.
+daily_at = "03:30"
+enabled = true
+# VACUUM the database when more than this share of its pages are free (percent).
+vacuum_free_percent = 20
+# Optional tasks, off until you configure them. Each can delete or change things: read twice.
+# Delete files older than N days in a cache folder you name:
+# clear_cache = { path = "/Users/me/Library/Caches/SomeApp", older_than_days = 30 }
+# Run a command (argv, never a shell), e.g. Homebrew's cleanup:
+# command = { argv = ["/opt/homebrew/bin/brew", "cleanup"], timeout_secs = 600 }
+
 [checks]
 # Check results are kept this many days.
 retention_days = 30
@@ -84,7 +100,65 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub alerts: AlertsConfig,
     pub notifications: NotificationsConfig,
+    pub logs: LogsConfig,
+    pub maintenance: MaintenanceConfig,
     pub checks: ChecksConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogsConfig {
+    pub retention_days: u64,
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        LogsConfig { retention_days: 14 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields, default)]
+pub struct MaintenanceConfig {
+    pub enabled: bool,
+    pub daily_at: String,
+    pub vacuum_free_percent: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clear_cache: Option<ClearCacheTask>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandTask>,
+}
+
+impl Default for MaintenanceConfig {
+    fn default() -> Self {
+        MaintenanceConfig { enabled: true, daily_at: "03:30".into(), vacuum_free_percent: 20, clear_cache: None, command: None }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ClearCacheTask {
+    pub path: String,
+    pub older_than_days: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct CommandTask {
+    pub argv: Vec<String>,
+    #[serde(default = "default_command_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_command_timeout() -> u64 {
+    600
+}
+
+/// Minutes after midnight of an `HH:MM` time of day.
+pub fn parse_time_of_day(s: &str) -> Option<u32> {
+    let (h, m) = s.split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60 && s.len() == 5).then_some(h * 60 + m)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -537,6 +611,25 @@ impl Config {
             }
         }
         range(&mut issues, "checks.retention_days", self.checks.retention_days, 1, 3650);
+        range(&mut issues, "logs.retention_days", self.logs.retention_days, 1, 3650);
+        let mt = &self.maintenance;
+        if parse_time_of_day(&mt.daily_at).is_none() {
+            issues.push(ConfigIssue { path: "maintenance.daily_at".into(), message: format!("must be a time of day as HH:MM (got {:?})", mt.daily_at), location: None });
+        }
+        range(&mut issues, "maintenance.vacuum_free_percent", u64::from(mt.vacuum_free_percent), 1, 90);
+        if let Some(c) = &mt.clear_cache {
+            let p = std::path::Path::new(&c.path);
+            if !p.is_absolute() || p.parent().is_none() {
+                issues.push(ConfigIssue { path: "maintenance.clear_cache.path".into(), message: format!("must be an absolute folder path, not the root (got {:?})", c.path), location: None });
+            }
+            range(&mut issues, "maintenance.clear_cache.older_than_days", c.older_than_days, 1, 3650);
+        }
+        if let Some(c) = &mt.command {
+            if c.argv.first().is_none_or(|a| a.is_empty()) {
+                issues.push(ConfigIssue { path: "maintenance.command.argv".into(), message: "needs at least the program to run".into(), location: None });
+            }
+            range(&mut issues, "maintenance.command.timeout_secs", c.timeout_secs, 1, 86_400);
+        }
         let mut names = std::collections::HashSet::new();
         for (i, c) in self.checks.list.iter().enumerate() {
             let prefix = format!("checks.list[{i}]");

@@ -30,6 +30,10 @@ pub enum EngineError {
     #[error("{0}")]
     InvalidInput(String),
 
+    /// A long job of this kind is already running; the caller is refused, not queued.
+    #[error("{0}")]
+    Busy(String),
+
     #[error("the engine is shutting down")]
     ShuttingDown,
 
@@ -50,6 +54,7 @@ impl EngineError {
             EngineError::Database(_) => ErrorKind::Database,
             EngineError::Io { .. } => ErrorKind::Io,
             EngineError::InvalidInput(_) => ErrorKind::InvalidInput,
+            EngineError::Busy(_) => ErrorKind::AlreadyRunning,
             EngineError::ShuttingDown => ErrorKind::ShuttingDown,
             EngineError::Internal(_) => ErrorKind::Internal,
         }

@@ -23,6 +23,26 @@ pub enum Event {
     /// A notice was (or, when notifications are paused, would have been) sent.
     Notification { notice: Notice },
     NotificationsPaused { until_ms: Option<i64> },
+    /// A maintenance task started, completed, failed or was skipped.
+    MaintenanceProgress {
+        run_id: i64,
+        task_id: String,
+        task_name: String,
+        index: u32,
+        total: u32,
+        status: crate::maintenance::TaskStatus,
+        message: Option<String>,
+    },
+    MaintenanceComplete { report: crate::maintenance::RunReport },
+    /// New lines of Caretaker's own log, already stored (ids assigned).
+    Log { lines: Vec<crate::logs::LogLine> },
+}
+
+/// A runbook shipped with the app.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct RunbookInfo {
+    pub id: String,
+    pub title: String,
 }
 
 /// A configured check and its latest result.
@@ -90,6 +110,6 @@ pub(crate) fn capabilities() -> Vec<Capability> {
         c("services", "Service checks", true, "HTTP, TCP, process, command and JSON-value probes, such as the local Ollama."),
         c("alerts", "Alerts", true, "Thresholds with hold times and recovery notices, as native notifications."),
         c("backups", "Backups", false, "Scheduled, verified, restic-compatible backups with one-click restore."),
-        c("maintenance", "Maintenance", false, "Routine care on a schedule, with live progress and a log viewer."),
+        c("maintenance", "Maintenance", true, "Routine care on a schedule, with live progress and a log viewer."),
     ]
 }

@@ -10,6 +10,8 @@ mod error;
 pub mod events;
 mod lock;
 pub mod logging;
+pub mod logs;
+pub mod maintenance;
 pub mod metrics;
 pub mod paths;
 pub mod store;
@@ -17,7 +19,9 @@ pub mod store;
 pub use clock::{Clock, SystemClock};
 pub use config::Config;
 pub use error::{EngineError, ErrorKind, ErrorPayload, Result};
-pub use events::{Capability, EngineState, EngineStatus, Event, Snapshot};
+pub use events::{Capability, EngineState, EngineStatus, Event, RunbookInfo, Snapshot};
+pub use logs::{LogLevel, LogLine, LogQuery};
+pub use maintenance::{MaintenanceStatus, RunReport};
 pub use metrics::store::{Resolution, SeriesData, SeriesQuery, SeriesResult};
 pub use metrics::HostSample;
 pub use alerts::{Alert, AlertQuery, AlertStatus, Notice, Severity};
@@ -75,6 +79,9 @@ struct Inner {
     tasks: Mutex<Vec<JoinHandle<()>>>,
     /// Serialises config edits: read, change, validate, write, apply.
     config_edit: tokio::sync::Mutex<()>,
+    maintenance: Arc<maintenance::Runner>,
+    log_ring: Mutex<logs::Ring>,
+    log_sink: u64,
     lock: Mutex<Option<lock::DataDirLock>>,
 }
 
@@ -114,6 +121,10 @@ impl Engine {
             last_error: None,
         };
         db.write(|c| task::write_status(c, &status, now))?;
+        let interrupted = db.write(|c| maintenance::mark_interrupted(c, now))?;
+        if interrupted > 0 {
+            tracing::warn!("a maintenance run was interrupted when Caretaker last stopped; recorded as interrupted");
+        }
         let hostname = sysinfo::System::host_name().unwrap_or_else(|_| "this machine".into());
         let manager = db.write(|c| AlertManager::load(c, config.alerts.clone(), config.metrics.interval_secs, hostname.clone(), now))?;
         let checks_latest: HashMap<String, CheckResult> = db.read(|c| {
@@ -128,6 +139,8 @@ impl Engine {
         let (events, _) = broadcast::channel(256);
         let (notice_tx, notice_rx) = mpsc::channel(256);
         let (result_tx, result_rx) = mpsc::channel(1024);
+        let (log_tx, log_rx) = mpsc::channel(4096);
+        let log_sink = logs::attach(log_tx);
         let notifications_on = config.notifications.enabled;
         let inner = Arc::new(Inner {
             data_dir: data_dir.clone(),
@@ -145,6 +158,9 @@ impl Engine {
             cancel: CancellationToken::new(),
             tasks: Mutex::new(Vec::new()),
             config_edit: tokio::sync::Mutex::new(()),
+            maintenance: Arc::new(maintenance::Runner::default()),
+            log_ring: Mutex::new(logs::Ring::default()),
+            log_sink,
             lock: Mutex::new(Some(lock)),
             config: RwLock::new(config),
         });
@@ -163,6 +179,8 @@ impl Engine {
             tokio::spawn(run_metrics(handle.clone(), worker)),
             tokio::spawn(run_check_results(handle.clone(), result_rx)),
             tokio::spawn(run_alert_ticks(handle.clone())),
+            tokio::spawn(run_log_writer(handle.clone(), log_rx)),
+            tokio::spawn(run_maintenance_schedule(handle.clone())),
         ];
         if notifications_on {
             tasks.push(tokio::spawn(alerts::notify::run(notice_rx, options.notifier, hostname, options.notification_window, handle.inner.cancel.clone())));
@@ -199,6 +217,53 @@ async fn run_check_results(handle: EngineHandle, mut rx: mpsc::Receiver<(CheckRe
     }
 }
 
+/// Stores captured log lines in batches and publishes them for the live view.
+async fn run_log_writer(handle: EngineHandle, mut rx: mpsc::Receiver<LogLine>) {
+    loop {
+        let first = tokio::select! {
+            _ = handle.inner.cancel.cancelled() => break,
+            l = rx.recv() => match l { Some(l) => l, None => break },
+        };
+        let mut batch = vec![first];
+        while batch.len() < 500 {
+            match rx.try_recv() {
+                Ok(l) => batch.push(l),
+                Err(_) => break,
+            }
+        }
+        match handle.inner.db.write_async(move |c| logs::insert_batch(c, &mut batch).map(|_| batch)).await {
+            Ok(lines) => {
+                if let Ok(mut ring) = handle.inner.log_ring.lock() {
+                    for l in &lines {
+                        ring.push(l.clone());
+                    }
+                }
+                let _ = handle.inner.events.send(Event::Log { lines });
+            }
+            // Not logged through tracing: that would feed this very writer.
+            Err(e) => eprintln!("caretaker: could not store log lines: {e}"),
+        }
+    }
+}
+
+/// Runs maintenance every day at `maintenance.daily_at` (local time).
+async fn run_maintenance_schedule(handle: EngineHandle) {
+    loop {
+        let Some(next) = handle.next_maintenance_ms() else { return };
+        let wait = Duration::from_millis((next - handle.inner.clock.now_ms()).max(1000) as u64);
+        tokio::select! {
+            _ = handle.inner.cancel.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        match handle.start_maintenance("schedule") {
+            Ok(id) => tracing::info!(run_id = id, "scheduled maintenance started"),
+            Err(e) => tracing::warn!("scheduled maintenance did not start: {e}"),
+        }
+        // Never twice for the same minute.
+        tokio::time::sleep(Duration::from_secs(61)).await;
+    }
+}
+
 /// Staleness, repeat notifications and retention of checks and alerts.
 async fn run_alert_ticks(handle: EngineHandle) {
     let mut ticker = tokio::time::interval(Duration::from_secs(5));
@@ -217,11 +282,17 @@ async fn run_alert_ticks(handle: EngineHandle) {
             let pruned = handle
                 .inner
                 .db
-                .write_async(move |c| Ok((checks::store::prune(c, now, cfg.checks.retention_days)?, alerts::prune_alerts(c, now, cfg.alerts.retention_days)?)))
+                .write_async(move |c| {
+                    Ok((
+                        checks::store::prune(c, now, cfg.checks.retention_days)?,
+                        alerts::prune_alerts(c, now, cfg.alerts.retention_days)?,
+                        logs::prune(c, now, cfg.logs.retention_days)?,
+                    ))
+                })
                 .await;
             match pruned {
-                Ok((0, 0)) => {}
-                Ok((checks, alerts)) => tracing::info!(checks, alerts, "pruned check results and resolved alerts past retention"),
+                Ok((0, 0, 0)) => {}
+                Ok((checks, alerts, logs)) => tracing::info!(checks, alerts, logs, "pruned check results, resolved alerts and log lines past retention"),
                 Err(e) => tracing::warn!("could not prune checks and alerts: {e}"),
             }
         }
@@ -424,6 +495,101 @@ impl EngineHandle {
         alerts::runbook(alert_type).map(str::to_string)
     }
 
+    /// Every runbook shipped with the app, with its title.
+    pub fn runbooks(&self) -> Vec<RunbookInfo> {
+        alerts::RUNBOOKS
+            .iter()
+            .filter_map(|id| {
+                let text = alerts::runbook(id)?;
+                let title = text.lines().next().unwrap_or(id).trim_start_matches('#').trim().to_string();
+                Some(RunbookInfo { id: (*id).to_string(), title })
+            })
+            .collect()
+    }
+
+    fn next_maintenance_ms(&self) -> Option<i64> {
+        let m = self.config().maintenance;
+        let minute = config::parse_time_of_day(&m.daily_at)?;
+        m.enabled.then(|| maintenance::next_daily(self.inner.clock.now_ms(), minute))
+    }
+
+    fn start_maintenance(&self, trigger: &str) -> Result<i64> {
+        let env = maintenance::RunEnv {
+            db: self.inner.db.clone(),
+            config: self.config(),
+            data_dir: self.inner.data_dir.clone(),
+            clock: self.inner.clock.clone(),
+            events: self.inner.events.clone(),
+            cancel: self.inner.cancel.child_token(),
+        };
+        self.inner.maintenance.start(env, trigger)
+    }
+
+    /// Starts a maintenance run now; a second call while one runs is refused ("already running").
+    pub fn run_maintenance(&self) -> Result<i64> {
+        self.start_maintenance("manual")
+    }
+
+    /// Cancels the run in progress after its current task.
+    pub fn cancel_maintenance(&self) -> Result<i64> {
+        self.inner.maintenance.cancel()
+    }
+
+    pub async fn maintenance_status(&self) -> Result<MaintenanceStatus> {
+        let running = self.inner.maintenance.running_id();
+        let next = self.next_maintenance_ms();
+        self.inner
+            .db
+            .read_async(move |c| {
+                Ok(MaintenanceStatus {
+                    running: match running {
+                        Some(id) => maintenance::report(c, id)?,
+                        None => None,
+                    },
+                    last_run: maintenance::last_finished(c)?,
+                    next_run_ms: next,
+                    tasks: maintenance::task_list(),
+                })
+            })
+            .await
+    }
+
+    pub async fn maintenance_history(&self, limit: u32) -> Result<Vec<RunReport>> {
+        self.inner.db.read_async(move |c| maintenance::history(c, limit.min(200))).await
+    }
+
+    pub async fn search_logs(&self, q: LogQuery) -> Result<Vec<LogLine>> {
+        self.inner.db.read_async(move |c| logs::search(c, &q)).await
+    }
+
+    /// The newest lines kept in memory, oldest first.
+    pub fn tail_logs(&self, n: usize) -> Vec<LogLine> {
+        self.inner.log_ring.lock().map(|r| r.tail(n)).unwrap_or_default()
+    }
+
+    /// Writes the lines a search finds (oldest first) to a text file in the data folder's
+    /// `exports/` and returns its path.
+    pub async fn export_logs(&self, q: LogQuery) -> Result<String> {
+        let mut lines = self.search_logs(q).await?;
+        lines.reverse();
+        let dir = self.inner.data_dir.join("exports");
+        std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(format!("cannot create {}", dir.display()), e))?;
+        let now = self.inner.clock.now_ms();
+        let path = dir.join(format!("caretaker-log-{now}.txt"));
+        let mut text = String::new();
+        for l in &lines {
+            let ts = chrono::DateTime::from_timestamp_millis(l.ts_ms).map(|t| t.to_rfc3339()).unwrap_or_default();
+            let level = format!("{:?}", l.level).to_uppercase();
+            text.push_str(&format!("{ts} {level:5} {} {}", l.target, l.message));
+            if l.fields.as_object().is_some_and(|o| !o.is_empty()) {
+                text.push_str(&format!(" {}", l.fields));
+            }
+            text.push('\n');
+        }
+        config::write_atomic(&path, text.as_bytes())?;
+        Ok(path.display().to_string())
+    }
+
     /// Every configured check with its latest result, uptime and recent latency.
     pub async fn checks(&self) -> Result<Vec<CheckSummary>> {
         let states = self.check_states();
@@ -555,6 +721,7 @@ impl EngineHandle {
             let _ = self.inner.events.send(Event::EngineStatus { status: s.clone() });
         }
         self.inner.cancel.cancel();
+        self.inner.maintenance.stop().await;
         let mut tasks: Vec<_> = std::mem::take(&mut *self.lock_tasks());
         if let Some((_, checks)) = self.inner.checks_running.lock().unwrap_or_else(|p| p.into_inner()).take() {
             tasks.extend(checks);
@@ -568,8 +735,9 @@ impl EngineHandle {
             s.state = EngineState::Stopped;
             let _ = self.inner.events.send(Event::EngineStatus { status: s.clone() });
         }
-        self.inner.lock.lock().unwrap_or_else(|p| p.into_inner()).take();
         tracing::info!("engine stopped");
+        logs::detach(self.inner.log_sink);
+        self.inner.lock.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 }
 

@@ -42,7 +42,9 @@ pub fn init(data_dir: Option<&Path>) -> LogGuard {
         }
     });
     // A second init (tests, an embedding app) keeps the first subscriber.
-    let _ = tracing_subscriber::registry().with(stderr).with(file).try_init();
+    // INFO and above also go to the `logs` table (searchable) once an engine attaches.
+    let store = crate::logs::LogLayer.with_filter(tracing_subscriber::filter::LevelFilter::INFO);
+    let _ = tracing_subscriber::registry().with(stderr).with(file).with(store).try_init();
     if let Some(p) = problem {
         tracing::warn!("{p}");
     }

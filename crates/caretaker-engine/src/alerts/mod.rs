@@ -474,6 +474,8 @@ pub fn worst(alerts: &[Alert]) -> Option<Severity> {
     alerts.iter().filter(|a| a.status != AlertStatus::Resolved).map(|a| a.severity).max()
 }
 
+pub const RUNBOOKS: &[&str] = &["service_down", "service_degraded", "threshold_cpu", "threshold_memory", "threshold_disk", "stale"];
+
 /// The markdown runbook for an alert type.
 pub fn runbook(alert_type: &str) -> Option<&'static str> {
     Some(match alert_type {

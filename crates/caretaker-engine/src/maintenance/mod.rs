@@ -1,0 +1,388 @@
+//! Maintenance: a data-driven list of tasks run one at a time, on a daily schedule or "Run now",
+//! with live per-task progress, cancel, and history. Owns `maintenance_runs` and
+//! `maintenance_task_runs`.
+
+mod tasks;
+
+pub use tasks::integrity_of;
+
+use crate::error::{EngineError, Result};
+use crate::events::Event;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use ts_rs::TS;
+
+/// What a task did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Completed { message: String, rows_pruned: u64, bytes_freed: u64 },
+    Skipped { reason: String },
+    Failed { message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    Pending,
+    Started,
+    Completed,
+    Failed,
+    Skipped,
+}
+
+impl TaskStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Pending => "pending",
+            TaskStatus::Started => "started",
+            TaskStatus::Completed => "completed",
+            TaskStatus::Failed => "failed",
+            TaskStatus::Skipped => "skipped",
+        }
+    }
+    fn parse(s: &str) -> TaskStatus {
+        match s {
+            "started" => TaskStatus::Started,
+            "completed" => TaskStatus::Completed,
+            "failed" => TaskStatus::Failed,
+            "skipped" => TaskStatus::Skipped,
+            _ => TaskStatus::Pending,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+    Interrupted,
+}
+
+impl RunStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+    fn parse(s: &str) -> RunStatus {
+        match s {
+            "running" => RunStatus::Running,
+            "failed" => RunStatus::Failed,
+            "cancelled" => RunStatus::Cancelled,
+            "interrupted" => RunStatus::Interrupted,
+            _ => RunStatus::Completed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct TaskInfo {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// Off until the person configures it.
+    pub optional: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct TaskResult {
+    pub task_id: String,
+    pub name: String,
+    pub status: TaskStatus,
+    pub message: Option<String>,
+    pub started_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub rows_pruned: u64,
+    pub bytes_freed: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+pub struct RunSummary {
+    pub completed: u32,
+    pub failed: u32,
+    pub skipped: u32,
+    pub rows_pruned: u64,
+    pub bytes_freed: u64,
+    pub duration_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct RunReport {
+    pub run_id: i64,
+    pub trigger: String,
+    pub status: RunStatus,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+    pub tasks: Vec<TaskResult>,
+    pub summary: RunSummary,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct MaintenanceStatus {
+    /// The run in progress, with its tasks so far.
+    pub running: Option<RunReport>,
+    /// The newest finished run.
+    pub last_run: Option<RunReport>,
+    pub next_run_ms: Option<i64>,
+    pub tasks: Vec<TaskInfo>,
+}
+
+pub fn task_list() -> Vec<TaskInfo> {
+    tasks::REGISTRY
+        .iter()
+        .map(|(id, name, description, optional, _)| TaskInfo { id: (*id).into(), name: (*name).into(), description: (*description).into(), optional: *optional })
+        .collect()
+}
+
+fn task_name(id: &str) -> String {
+    tasks::REGISTRY.iter().find(|t| t.0 == id).map_or(id.to_string(), |t| t.1.to_string())
+}
+
+/// One run at a time: the guard is a check-and-set under one lock.
+#[derive(Default)]
+pub struct Runner {
+    current: Mutex<Option<(i64, CancellationToken, tokio::task::JoinHandle<()>)>>,
+}
+
+pub(crate) struct RunEnv {
+    pub db: Arc<crate::store::Db>,
+    pub config: crate::config::Config,
+    pub data_dir: std::path::PathBuf,
+    pub clock: Arc<dyn crate::Clock>,
+    pub events: broadcast::Sender<Event>,
+    /// Stops the run (shutdown, or the person's Cancel).
+    pub cancel: CancellationToken,
+}
+
+impl Runner {
+    pub fn running_id(&self) -> Option<i64> {
+        self.current.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|c| c.0)
+    }
+
+    /// Starts a run, or refuses with "already running".
+    pub(crate) fn start(self: &Arc<Self>, env: RunEnv, trigger: &str) -> Result<i64> {
+        let mut cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((id, _, handle)) = cur.as_ref() {
+            if !handle.is_finished() {
+                return Err(EngineError::Busy(format!("maintenance is already running (run {id}); wait for it or cancel it")));
+            }
+        }
+        let now = env.clock.now_ms();
+        let run_id = env.db.write(|c| begin_run(c, trigger, now))?;
+        let cancel = env.cancel.clone();
+        let me = self.clone();
+        let handle = tokio::task::spawn_blocking(move || {
+            let report = execute(&env, run_id);
+            // Free the guard before saying the run is over, so whoever reacts to the event can
+            // start the next one.
+            {
+                let mut cur = me.current.lock().unwrap_or_else(|p| p.into_inner());
+                if cur.as_ref().is_some_and(|c| c.0 == run_id) {
+                    *cur = None;
+                }
+            }
+            match report {
+                Ok(Some(report)) => {
+                    let _ = env.events.send(Event::MaintenanceComplete { report });
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(run_id, "maintenance run failed to record: {e}"),
+            }
+        });
+        *cur = Some((run_id, cancel, handle));
+        Ok(run_id)
+    }
+
+    pub fn cancel(&self) -> Result<i64> {
+        let cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        match cur.as_ref() {
+            Some((id, token, _)) => {
+                token.cancel();
+                Ok(*id)
+            }
+            None => Err(EngineError::InvalidInput("no maintenance run is in progress".into())),
+        }
+    }
+
+    /// Cancels any run and waits for it to reach a safe point (the end of its current task).
+    pub async fn stop(&self) {
+        let taken = self.current.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((_, token, handle)) = taken {
+            token.cancel();
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(30), handle).await;
+        }
+    }
+}
+
+fn begin_run(c: &Connection, trigger: &str, now: i64) -> Result<i64> {
+    let tx = c.unchecked_transaction()?;
+    tx.execute("INSERT INTO maintenance_runs (trigger, status, started_at) VALUES (?1, 'running', ?2)", params![trigger, now])?;
+    let id = tx.last_insert_rowid();
+    for (i, t) in tasks::REGISTRY.iter().enumerate() {
+        tx.execute("INSERT INTO maintenance_task_runs (run_id, idx, task_id, status) VALUES (?1, ?2, ?3, 'pending')", params![id, i as i64, t.0])?;
+    }
+    tx.commit()?;
+    Ok(id)
+}
+
+fn execute(env: &RunEnv, run_id: i64) -> Result<Option<RunReport>> {
+    let total = tasks::REGISTRY.len() as u32;
+    let started = env.clock.now_ms();
+    let mut summary = RunSummary::default();
+    let mut cancelled = false;
+    tracing::info!(run_id, "maintenance run started");
+    for (i, (id, name, _, _, run)) in tasks::REGISTRY.iter().enumerate() {
+        let progress = |status: TaskStatus, message: Option<String>| {
+            let _ = env.events.send(Event::MaintenanceProgress {
+                run_id,
+                task_id: (*id).into(),
+                task_name: (*name).into(),
+                index: i as u32 + 1,
+                total,
+                status,
+                message,
+            });
+        };
+        if env.cancel.is_cancelled() {
+            cancelled = true;
+            let reason = "cancelled before it started".to_string();
+            record(&env.db, run_id, i, TaskStatus::Skipped, Some(&reason), None, None, 0, 0)?;
+            summary.skipped += 1;
+            progress(TaskStatus::Skipped, Some(reason));
+            continue;
+        }
+        let t0 = env.clock.now_ms();
+        record(&env.db, run_id, i, TaskStatus::Started, None, Some(t0), None, 0, 0)?;
+        progress(TaskStatus::Started, None);
+        let ctx = tasks::Ctx { db: &env.db, config: &env.config, data_dir: &env.data_dir, now_ms: t0, cancel: &env.cancel };
+        let outcome = run(&ctx);
+        let t1 = env.clock.now_ms();
+        let (status, message, rows, bytes) = match outcome {
+            Outcome::Completed { message, rows_pruned, bytes_freed } => {
+                summary.completed += 1;
+                (TaskStatus::Completed, message, rows_pruned, bytes_freed)
+            }
+            Outcome::Skipped { reason } => {
+                summary.skipped += 1;
+                (TaskStatus::Skipped, reason, 0, 0)
+            }
+            Outcome::Failed { message } => {
+                summary.failed += 1;
+                tracing::warn!(run_id, task = id, "maintenance task failed: {message}");
+                (TaskStatus::Failed, message, 0, 0)
+            }
+        };
+        summary.rows_pruned += rows;
+        summary.bytes_freed += bytes;
+        record(&env.db, run_id, i, status, Some(&message), Some(t0), Some(t1), rows, bytes)?;
+        tracing::info!(run_id, task = id, status = status.as_str(), "{name}: {message}");
+        progress(status, Some(message));
+    }
+    let ended = env.clock.now_ms();
+    summary.duration_ms = ended - started;
+    let status = if cancelled || env.cancel.is_cancelled() {
+        RunStatus::Cancelled
+    } else if summary.failed > 0 {
+        RunStatus::Failed
+    } else {
+        RunStatus::Completed
+    };
+    let json = serde_json::to_string(&summary).unwrap_or_default();
+    env.db.write(|c| Ok(c.execute("UPDATE maintenance_runs SET status = ?2, ended_at = ?3, summary = ?4 WHERE id = ?1", params![run_id, status.as_str(), ended, json])?))?;
+    tracing::info!(run_id, status = status.as_str(), completed = summary.completed, failed = summary.failed, skipped = summary.skipped, "maintenance run finished");
+    env.db.read(|c| report(c, run_id))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(db: &crate::store::Db, run: i64, idx: usize, status: TaskStatus, message: Option<&str>, started: Option<i64>, ended: Option<i64>, rows: u64, bytes: u64) -> Result<()> {
+    db.write(|c| {
+        c.prepare_cached(
+            "UPDATE maintenance_task_runs SET status = ?3, message = ?4, started_at = COALESCE(?5, started_at), ended_at = ?6,
+                 rows_pruned = ?7, bytes_freed = ?8 WHERE run_id = ?1 AND idx = ?2",
+        )?
+        .execute(params![run, idx as i64, status.as_str(), message, started, ended, rows as i64, bytes as i64])?;
+        Ok(())
+    })
+}
+
+/// A run with its task rows, by id.
+pub fn report(c: &Connection, run_id: i64) -> Result<Option<RunReport>> {
+    let run = c
+        .query_row("SELECT id, trigger, status, started_at, ended_at, summary FROM maintenance_runs WHERE id = ?1", [run_id], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, Option<i64>>(4)?, r.get::<_, String>(5)?))
+        })
+        .optional()?;
+    let Some((id, trigger, status, started_at, ended_at, summary)) = run else { return Ok(None) };
+    let mut stmt = c.prepare_cached(
+        "SELECT task_id, status, message, started_at, ended_at, rows_pruned, bytes_freed FROM maintenance_task_runs WHERE run_id = ?1 ORDER BY idx",
+    )?;
+    let tasks = stmt
+        .query_map([id], |r| {
+            let task_id: String = r.get(0)?;
+            Ok(TaskResult {
+                name: task_name(&task_id),
+                task_id,
+                status: TaskStatus::parse(&r.get::<_, String>(1)?),
+                message: r.get(2)?,
+                started_at: r.get(3)?,
+                ended_at: r.get(4)?,
+                rows_pruned: r.get::<_, i64>(5)? as u64,
+                bytes_freed: r.get::<_, i64>(6)? as u64,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Some(RunReport { run_id: id, trigger, status: RunStatus::parse(&status), started_at, ended_at, tasks, summary: serde_json::from_str(&summary).unwrap_or_default() }))
+}
+
+/// The newest runs, newest first.
+pub fn history(c: &Connection, limit: u32) -> Result<Vec<RunReport>> {
+    let ids: Vec<i64> = c
+        .prepare_cached("SELECT id FROM maintenance_runs ORDER BY id DESC LIMIT ?1")?
+        .query_map([limit], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    ids.into_iter().filter_map(|id| report(c, id).transpose()).collect()
+}
+
+pub fn last_finished(c: &Connection) -> Result<Option<RunReport>> {
+    let id: Option<i64> = c.query_row("SELECT MAX(id) FROM maintenance_runs WHERE status != 'running'", [], |r| r.get(0))?;
+    match id {
+        Some(id) => report(c, id),
+        None => Ok(None),
+    }
+}
+
+/// A run that was in progress when Caretaker stopped is recorded as interrupted.
+pub fn mark_interrupted(c: &Connection, now: i64) -> Result<usize> {
+    let tx = c.unchecked_transaction()?;
+    tx.execute(
+        "UPDATE maintenance_task_runs SET status = 'skipped', message = 'interrupted: Caretaker stopped during the run', ended_at = COALESCE(ended_at, ?1)
+         WHERE status IN ('pending', 'started') AND run_id IN (SELECT id FROM maintenance_runs WHERE status = 'running')",
+        [now],
+    )?;
+    let n = tx.execute("UPDATE maintenance_runs SET status = 'interrupted', ended_at = ?1 WHERE status = 'running'", [now])?;
+    tx.commit()?;
+    Ok(n)
+}
+
+/// The next local time-of-day `minute_of_day` after `now_ms`.
+pub fn next_daily(now_ms: i64, minute_of_day: u32) -> i64 {
+    use chrono::{Duration, Local, TimeZone};
+    let Some(now) = Local.timestamp_millis_opt(now_ms).single() else { return now_ms + 86_400_000 };
+    let today = now.date_naive().and_hms_opt(minute_of_day / 60, minute_of_day % 60, 0);
+    let candidate = today.and_then(|t| Local.from_local_datetime(&t).earliest());
+    match candidate {
+        Some(c) if c > now => c.timestamp_millis(),
+        Some(c) => (c + Duration::days(1)).timestamp_millis(),
+        None => now_ms + 86_400_000,
+    }
+}

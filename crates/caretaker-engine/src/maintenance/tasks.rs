@@ -1,0 +1,263 @@
+//! The maintenance tasks. Each one says what it did, or why it did not run: never "completed"
+//! for something that did not happen.
+
+use super::Outcome;
+use crate::config::Config;
+use rusqlite::Connection;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+pub(crate) struct Ctx<'a> {
+    pub db: &'a crate::store::Db,
+    pub config: &'a Config,
+    pub data_dir: &'a Path,
+    pub now_ms: i64,
+    pub cancel: &'a tokio_util::sync::CancellationToken,
+}
+
+pub(crate) type TaskFn = fn(&Ctx<'_>) -> Outcome;
+
+/// (id, name, description, optional, function). The list drives both the run and the status
+/// grid, so the two cannot drift apart.
+pub(crate) const REGISTRY: &[(&str, &str, &str, bool, TaskFn)] = &[
+    ("db_integrity", "Database integrity check", "Asks SQLite to verify every page and index of caretaker.db.", false, db_integrity),
+    ("db_optimize", "Optimize the database", "Refreshes query statistics (ANALYZE, PRAGMA optimize).", false, db_optimize),
+    ("db_vacuum", "Compact the database", "VACUUM when many pages are free, giving the space back to the disk.", false, db_vacuum),
+    ("prune_retention", "Prune old rows", "Removes metrics, check results, resolved alerts and log lines past their retention.", false, prune_retention),
+    ("rotate_logs", "Delete old log files", "Removes log files in the data folder older than the log retention.", false, rotate_logs),
+    ("verify_backups", "Verify latest backups", "Checks the structure of each backup plan's repository.", false, backups_not_configured),
+    ("prune_backups", "Prune backups", "Applies each backup plan's retention.", false, backups_not_configured),
+    ("clean_temp", "Clean Caretaker's temporary files", "Removes leftovers of interrupted saves and old temporary files.", false, clean_temp),
+    ("disk_report", "Report disk space", "Records the free space of every volume.", false, disk_report),
+    ("clear_cache", "Clear a cache folder", "Optional: deletes files older than N days in the folder you configured. Off by default.", true, clear_cache),
+    ("run_command", "Run a maintenance command", "Optional: runs the command you configured (e.g. brew cleanup), never through a shell. Off by default.", true, run_command),
+];
+
+fn done(message: impl Into<String>) -> Outcome {
+    Outcome::Completed { message: message.into(), rows_pruned: 0, bytes_freed: 0 }
+}
+
+fn failed(message: impl Into<String>) -> Outcome {
+    Outcome::Failed { message: message.into() }
+}
+
+/// Runs SQLite's integrity check on `conn`; public for the test of a corrupted copy.
+pub fn integrity_of(conn: &Connection) -> Outcome {
+    let rows: rusqlite::Result<Vec<String>> =
+        conn.prepare("PRAGMA integrity_check(20)").and_then(|mut s| s.query_map([], |r| r.get(0))?.collect());
+    match rows {
+        Ok(r) if r.len() == 1 && r[0] == "ok" => done("the database is intact"),
+        Ok(r) => failed(format!("the database is damaged: {} (restore caretaker.db from a backup)", r.join("; "))),
+        Err(e) => failed(format!("the database could not be checked, it may be damaged: {e}")),
+    }
+}
+
+fn db_integrity(ctx: &Ctx<'_>) -> Outcome {
+    ctx.db.read(|c| Ok(integrity_of(c))).unwrap_or_else(|e| failed(e.to_string()))
+}
+
+fn db_optimize(ctx: &Ctx<'_>) -> Outcome {
+    match ctx.db.write(|c| Ok(c.execute_batch("ANALYZE; PRAGMA optimize;")?)) {
+        Ok(()) => done("query statistics refreshed"),
+        Err(e) => failed(format!("could not optimize: {e}")),
+    }
+}
+
+fn db_vacuum(ctx: &Ctx<'_>) -> Outcome {
+    let threshold = f64::from(ctx.config.maintenance.vacuum_free_percent);
+    let r = ctx.db.write(|c| {
+        let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let free: i64 = c.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+        let size: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let pct = if pages > 0 { free as f64 * 100.0 / pages as f64 } else { 0.0 };
+        if pct < threshold || free < 64 {
+            return Ok(Outcome::Skipped { reason: format!("only {pct:.0} % of pages are free ({free} of {pages}); compacting starts at {threshold:.0} %") });
+        }
+        c.execute_batch("VACUUM;")?;
+        let after: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let freed = ((pages - after).max(0) * size) as u64;
+        Ok(Outcome::Completed { message: format!("compacted from {pages} to {after} pages"), rows_pruned: 0, bytes_freed: freed })
+    });
+    r.unwrap_or_else(|e| failed(format!("could not compact the database: {e}")))
+}
+
+fn prune_retention(ctx: &Ctx<'_>) -> Outcome {
+    let c = ctx.config;
+    let r = ctx.db.write(|conn| {
+        let m = crate::metrics::prune(conn, ctx.now_ms, (&c.metrics).into())?;
+        let checks = crate::checks::store::prune(conn, ctx.now_ms, c.checks.retention_days)?;
+        let alerts = crate::alerts::prune_alerts(conn, ctx.now_ms, c.alerts.retention_days)?;
+        let logs = crate::logs::prune(conn, ctx.now_ms, c.logs.retention_days)?;
+        Ok((m.total(), checks, alerts, logs))
+    });
+    match r {
+        Ok((m, ch, al, lg)) => Outcome::Completed {
+            message: format!("{m} metric rows, {ch} check results, {al} resolved alerts, {lg} log lines"),
+            rows_pruned: (m + ch + al + lg) as u64,
+            bytes_freed: 0,
+        },
+        Err(e) => failed(format!("could not prune: {e}")),
+    }
+}
+
+fn older_than(meta: &std::fs::Metadata, age: Duration) -> bool {
+    meta.modified().ok().and_then(|m| SystemTime::now().duration_since(m).ok()).is_some_and(|a| a > age)
+}
+
+/// Deletes regular files under `dir` (recursively, never following links) older than `age`.
+/// Returns (files, bytes) removed and the first error met, if any.
+fn delete_old_files(dir: &Path, age: Duration, filter: &dyn Fn(&Path) -> bool) -> (u64, u64, Option<String>) {
+    let (mut n, mut bytes, mut first_err) = (0u64, 0u64, None);
+    let Ok(entries) = std::fs::read_dir(dir) else { return (0, 0, None) };
+    for e in entries.flatten() {
+        let path = e.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        if meta.file_type().is_dir() {
+            let (a, b, err) = delete_old_files(&path, age, filter);
+            n += a;
+            bytes += b;
+            first_err = first_err.or(err);
+        } else if meta.file_type().is_file() && filter(&path) && older_than(&meta, age) {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {
+                    n += 1;
+                    bytes += meta.len();
+                }
+                Err(err) => first_err = first_err.or(Some(format!("{}: {err}", path.display()))),
+            }
+        }
+    }
+    (n, bytes, first_err)
+}
+
+fn rotate_logs(ctx: &Ctx<'_>) -> Outcome {
+    let dir = ctx.data_dir.join(crate::paths::LOG_DIR);
+    let days = ctx.config.logs.retention_days;
+    if !dir.exists() {
+        return Outcome::Skipped { reason: "no log folder (logging to files is off)".into() };
+    }
+    let (n, bytes, err) = delete_old_files(&dir, Duration::from_secs(days * 86_400), &|p| p.file_name().is_some_and(|f| f.to_string_lossy().starts_with("caretaker")));
+    match err {
+        Some(e) => failed(format!("removed {n} files, then could not remove {e}")),
+        None => Outcome::Completed { message: format!("{n} log files older than {days} days removed"), rows_pruned: 0, bytes_freed: bytes },
+    }
+}
+
+fn backups_not_configured(_: &Ctx<'_>) -> Outcome {
+    Outcome::Skipped { reason: "backups are not configured".into() }
+}
+
+fn clean_temp(ctx: &Ctx<'_>) -> Outcome {
+    let tmp = ctx.data_dir.join("tmp");
+    let day = Duration::from_secs(86_400);
+    let (a, b, e1) = delete_old_files(&tmp, day, &|_| true);
+    // Leftovers of interrupted atomic saves sit beside the file they were replacing.
+    let (c, d, e2) = delete_old_files_shallow(ctx.data_dir, day, &|p| p.file_name().is_some_and(|f| f.to_string_lossy().contains(".tmp-")));
+    match e1.or(e2) {
+        Some(e) => failed(format!("could not remove {e}")),
+        None => Outcome::Completed { message: format!("{} temporary files removed", a + c), rows_pruned: 0, bytes_freed: b + d },
+    }
+}
+
+fn delete_old_files_shallow(dir: &Path, age: Duration, filter: &dyn Fn(&Path) -> bool) -> (u64, u64, Option<String>) {
+    let (mut n, mut bytes, mut first_err) = (0, 0, None);
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = e.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        if meta.file_type().is_file() && filter(&path) && older_than(&meta, age) {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {
+                    n += 1;
+                    bytes += meta.len();
+                }
+                Err(err) => first_err = first_err.or(Some(format!("{}: {err}", path.display()))),
+            }
+        }
+    }
+    (n, bytes, first_err)
+}
+
+fn disk_report(_: &Ctx<'_>) -> Outcome {
+    let disks = match sysinfo::Disks::new_with_refreshed_list() {
+        Ok(d) => d,
+        Err(e) => return failed(format!("cannot list volumes: {e}")),
+    };
+    let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+    let mut parts: Vec<String> = disks
+        .iter()
+        .filter(|d| d.total_space() > 0)
+        .map(|d| {
+            let used = 100.0 * (1.0 - d.available_space() as f64 / d.total_space() as f64);
+            format!("{} {:.1} GiB free of {:.1} GiB ({used:.0} % used)", d.mount_point().display(), gib(d.available_space()), gib(d.total_space()))
+        })
+        .collect();
+    parts.sort();
+    parts.dedup();
+    if parts.is_empty() {
+        return Outcome::Skipped { reason: "no volumes visible".into() };
+    }
+    done(parts.join("; "))
+}
+
+fn clear_cache(ctx: &Ctx<'_>) -> Outcome {
+    let Some(c) = &ctx.config.maintenance.clear_cache else {
+        return Outcome::Skipped { reason: "not enabled (set maintenance.clear_cache in caretaker.toml)".into() };
+    };
+    let dir = Path::new(&c.path);
+    if !dir.is_dir() {
+        return failed(format!("{} is not a folder", c.path));
+    }
+    let (n, bytes, err) = delete_old_files(dir, Duration::from_secs(c.older_than_days * 86_400), &|_| true);
+    match err {
+        Some(e) => failed(format!("removed {n} files, then could not remove {e}")),
+        None => Outcome::Completed { message: format!("{n} files older than {} days removed from {}", c.older_than_days, c.path), rows_pruned: 0, bytes_freed: bytes },
+    }
+}
+
+fn run_command(ctx: &Ctx<'_>) -> Outcome {
+    let Some(c) = &ctx.config.maintenance.command else {
+        return Outcome::Skipped { reason: "not enabled (set maintenance.command in caretaker.toml)".into() };
+    };
+    let Some((program, args)) = c.argv.split_first() else {
+        return failed("no program configured");
+    };
+    let mut child = match std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => return failed(format!("cannot run {program}: {e}")),
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(c.timeout_secs);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if ctx.cancel.is_cancelled() => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Outcome::Skipped { reason: format!("cancelled while it ran; {program} was stopped") };
+            }
+            Ok(None) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return failed(format!("{program} did not finish within {} s and was stopped", c.timeout_secs));
+            }
+            Err(e) => return failed(format!("lost track of {program}: {e}")),
+        }
+    };
+    let mut out = String::new();
+    if let Some(mut s) = child.stdout.take() {
+        use std::io::Read;
+        let _ = s.by_ref().take(64 * 1024).read_to_string(&mut out);
+    }
+    let last = out.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
+    if status.success() {
+        done(if last.is_empty() { format!("{program} finished") } else { format!("{program}: {last}") })
+    } else {
+        failed(format!("{program} exited with {}", status.code().map_or("a signal".into(), |c| c.to_string())))
+    }
+}
