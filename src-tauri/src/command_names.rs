@@ -14,4 +14,12 @@ pub const COMMANDS: &[&str] = &[
     "snooze_alert",
     "pause_notifications",
     "runbook",
+    "list_runbooks",
+    "maintenance_status",
+    "run_maintenance",
+    "cancel_maintenance",
+    "maintenance_history",
+    "search_logs",
+    "tail_logs",
+    "export_logs",
 ];

@@ -2,6 +2,7 @@
 
 use crate::EngineSlot;
 use caretaker_engine::{
+    LogLine, LogQuery, MaintenanceStatus, RunReport, RunbookInfo,
     Alert, AlertQuery, CheckConfig, CheckHistoryQuery, CheckResult, CheckSummary, EngineHandle, ErrorPayload, SeriesQuery, SeriesResult, Snapshot,
 };
 use tauri::State;
@@ -68,6 +69,46 @@ pub async fn pause_notifications(slot: State<'_, EngineSlot>, minutes: Option<u3
 #[tauri::command]
 pub fn runbook(slot: State<'_, EngineSlot>, alert_type: String) -> Result<Option<String>, ErrorPayload> {
     Ok(engine(&slot)?.runbook(&alert_type))
+}
+
+#[tauri::command]
+pub fn list_runbooks(slot: State<'_, EngineSlot>) -> Result<Vec<RunbookInfo>, ErrorPayload> {
+    Ok(engine(&slot)?.runbooks())
+}
+
+#[tauri::command]
+pub async fn maintenance_status(slot: State<'_, EngineSlot>) -> Result<MaintenanceStatus, ErrorPayload> {
+    engine(&slot)?.maintenance_status().await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub fn run_maintenance(slot: State<'_, EngineSlot>) -> Result<i64, ErrorPayload> {
+    engine(&slot)?.run_maintenance().map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub fn cancel_maintenance(slot: State<'_, EngineSlot>) -> Result<i64, ErrorPayload> {
+    engine(&slot)?.cancel_maintenance().map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn maintenance_history(slot: State<'_, EngineSlot>, limit: u32) -> Result<Vec<RunReport>, ErrorPayload> {
+    engine(&slot)?.maintenance_history(limit).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn search_logs(slot: State<'_, EngineSlot>, query: LogQuery) -> Result<Vec<LogLine>, ErrorPayload> {
+    engine(&slot)?.search_logs(query).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub fn tail_logs(slot: State<'_, EngineSlot>, lines: u32) -> Result<Vec<LogLine>, ErrorPayload> {
+    Ok(engine(&slot)?.tail_logs(lines as usize))
+}
+
+#[tauri::command]
+pub async fn export_logs(slot: State<'_, EngineSlot>, query: LogQuery) -> Result<String, ErrorPayload> {
+    engine(&slot)?.export_logs(query).await.map_err(|e| e.payload())
 }
 
 #[cfg(test)]

@@ -80,6 +80,14 @@ fn main() {
             commands::snooze_alert,
             commands::pause_notifications,
             commands::runbook,
+            commands::list_runbooks,
+            commands::maintenance_status,
+            commands::run_maintenance,
+            commands::cancel_maintenance,
+            commands::maintenance_history,
+            commands::search_logs,
+            commands::tail_logs,
+            commands::export_logs,
         ])
         .setup(move |app| {
             let started = tauri::async_runtime::block_on(Engine::start(EngineOptions::new(data_dir.clone())));

@@ -26,9 +26,10 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
     let alerts = MenuItem::with_id(app, "alerts-count", "No active alerts", false, None::<&str>)?;
     let open_alerts = MenuItem::with_id(app, "open-alerts", "Open Alerts", true, None::<&str>)?;
     let pause = MenuItem::with_id(app, "pause", "Pause notifications for 1 h", true, None::<&str>)?;
+    let maintain = MenuItem::with_id(app, "maintain", "Run maintenance", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit Caretaker", true, None::<&str>)?;
     let sep = || PredefinedMenuItem::separator(app);
-    let menu = Menu::with_items(app, &[&open, &sep()?, &alerts, &open_alerts, &pause, &sep()?, &quit])?;
+    let menu = Menu::with_items(app, &[&open, &sep()?, &alerts, &open_alerts, &pause, &sep()?, &maintain, &sep()?, &quit])?;
     TrayIconBuilder::with_id(TRAY_ID)
         .tooltip("Caretaker")
         .icon(Image::from_bytes(ICON_OK)?)
@@ -41,6 +42,17 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
                 let _ = app.emit(NAVIGATE_CHANNEL, "alerts");
             }
             "pause" => toggle_pause(app),
+            "maintain" => {
+                if let Some(engine) = engine(app) {
+                    match engine.run_maintenance() {
+                        Ok(_) => {
+                            crate::show_main_window(app);
+                            let _ = app.emit(NAVIGATE_CHANNEL, "monitor");
+                        }
+                        Err(e) => tracing::warn!("maintenance did not start: {e}"),
+                    }
+                }
+            }
             "quit" => quit_app(app),
             _ => {}
         })

@@ -55,6 +55,8 @@ class OverviewTest(unittest.TestCase):
             "[metrics]\ninterval_secs = 1\n"
             "[alerts]\ncheck_failures_before_alert = 1\n"
             "[notifications]\nenabled = false\n"
+            # A slow optional task, so a run lasts long enough to watch and to refuse a second one.
+            "[maintenance]\ncommand = { argv = [\"/bin/sleep\", \"3\"] }\n"
             "[[checks.list]]\nname = \"Closed port\"\ninterval_secs = 5\ntimeout_secs = 2\n"
             f"tcp = {{ host = \"127.0.0.1\", port = {closed_port} }}\n"
         )
@@ -63,7 +65,7 @@ class OverviewTest(unittest.TestCase):
         port, native = free_port(), free_port()
         cls.driver_proc = subprocess.Popen(
             [driver_bin, "--port", str(port), "--native-port", str(native)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env, stdout=subprocess.DEVNULL, stderr=open(OUT.parent / "driver.log", "w") if os.environ.get("E2E_DEBUG") else subprocess.DEVNULL,
         )
         wait_port(port)
         opts = ArgOptions()
@@ -129,6 +131,41 @@ class OverviewTest(unittest.TestCase):
         tile = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid='check-Closed port']"))
         self.assertIn("down", tile.find_element(By.CSS_SELECTOR, "[data-testid=check-status]").text)
         d.save_screenshot(str(OUT / "services.png"))
+
+    def test_maintenance_run_now_shows_progress_and_refuses_a_second_run(self):
+        d = self.driver
+        wait = WebDriverWait(d, 40, poll_frequency=0.1)
+        d.find_element(By.CSS_SELECTOR, "[data-testid=tab-monitor]").click()
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=task-db_integrity]"))
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=run-now]").is_enabled())
+        d.find_element(By.CSS_SELECTOR, "[data-testid=run-now]").click()
+        # While it runs: the button is disabled and says so, and the engine refuses a second run.
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=run-now]").text == "Running…")
+        self.assertFalse(d.find_element(By.CSS_SELECTOR, "[data-testid=run-now]").is_enabled())
+        self.assertIn("Running task", d.find_element(By.CSS_SELECTOR, "[data-testid=maintenance-state]").text)
+        refused = d.execute_async_script(
+            "const cb = arguments[arguments.length - 1];"
+            "window.__TAURI_INTERNALS__.invoke('run_maintenance', {}).then(() => cb('started'), (e) => cb(e));"
+        )
+        self.assertIsInstance(refused, dict, refused)
+        self.assertEqual(refused["kind"], "already_running")
+        self.assertIn("maintenance is already running", refused["message"])
+        # The grid fills in, then the summary appears.
+        summary = WebDriverWait(d, 30, poll_frequency=0.2).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=maintenance-summary]"))
+        self.assertRegex(summary.text, r"completed, \d+ failed, \d+ skipped")
+        states = {e.get_attribute("data-testid"): e.get_attribute("data-status") for e in d.find_elements(By.CSS_SELECTOR, "[data-testid=task-grid] [data-status]")}
+        self.assertEqual(states["task-db_integrity"], "completed")
+        self.assertEqual(states["task-verify_backups"], "skipped")
+        self.assertEqual(states["task-run_command"], "completed")
+        self.assertTrue(all(s in ("completed", "skipped", "failed") for s in states.values()), states)
+        self.assertTrue(d.find_element(By.CSS_SELECTOR, "[data-testid=run-now]").is_enabled())
+        OUT.mkdir(parents=True, exist_ok=True)
+        d.save_screenshot(str(OUT / "maintenance.png"))
+        # The Logs tab finds the run's lines by text.
+        d.find_element(By.CSS_SELECTOR, "[data-testid=monitor-logs]").click()
+        d.find_element(By.CSS_SELECTOR, "[data-testid=log-search]").send_keys("maintenance run finished")
+        WebDriverWait(d, 10).until(lambda d: "maintenance run finished" in d.find_element(By.CSS_SELECTOR, "[data-testid=log-lines]").text)
+        d.save_screenshot(str(OUT / "logs.png"))
 
     def test_live_cpu_updates_then_1h_range(self):
         d = self.driver

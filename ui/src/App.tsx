@@ -3,18 +3,19 @@ import { useEngine } from "./state/useEngine";
 import { Overview } from "./Overview";
 import { Services } from "./Services";
 import { Alerts } from "./Alerts";
+import { Monitor } from "./Monitor";
 import { platform } from "./platform";
 import { ago } from "./format";
 
 export function App() {
   const { snapshot, error, lastEvent, reload } = useEngine();
   const [now, setNow] = useState(Date.now());
-  const [page, setPage] = useState<"overview" | "services" | "alerts">("overview");
+  const [page, setPage] = useState<"overview" | "services" | "alerts" | "monitor">("overview");
   useEffect(() => {
     let off: (() => void) | undefined;
     void (async () => {
       off = await (await platform()).onNavigate((p) => {
-        if (p === "alerts" || p === "services" || p === "overview") setPage(p);
+        if (p === "alerts" || p === "services" || p === "overview" || p === "monitor") setPage(p);
       });
     })();
     return () => off?.();
@@ -57,7 +58,7 @@ export function App() {
           {snapshot?.host && <span className="host">{snapshot.host.hostname}</span>}
         </div>
         <nav className="tabs">
-          {(["overview", "services", "alerts"] as const).map((p) => (
+          {(["overview", "services", "alerts", "monitor"] as const).map((p) => (
             <button key={p} data-testid={`tab-${p}`} className={`tab ${page === p ? "active" : ""}`} onClick={() => setPage(p)}>
               {p[0].toUpperCase() + p.slice(1)}
               {p === "alerts" && snapshot && snapshot.alerts.length > 0 && (
@@ -76,6 +77,7 @@ export function App() {
         {snapshot && page === "overview" && <Overview snapshot={snapshot} lastEvent={lastEvent} onOpen={setPage} />}
         {snapshot && page === "services" && <Services lastEvent={lastEvent} />}
         {snapshot && page === "alerts" && <Alerts snapshot={snapshot} lastEvent={lastEvent} />}
+        {snapshot && page === "monitor" && <Monitor lastEvent={lastEvent} />}
       </main>
     </div>
   );

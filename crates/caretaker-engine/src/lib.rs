@@ -80,6 +80,8 @@ struct Inner {
     /// Serialises config edits: read, change, validate, write, apply.
     config_edit: tokio::sync::Mutex<()>,
     maintenance: Arc<maintenance::Runner>,
+    /// The runtime the engine started on; sync methods may be called from threads without one.
+    runtime: tokio::runtime::Handle,
     log_ring: Mutex<logs::Ring>,
     log_sink: u64,
     lock: Mutex<Option<lock::DataDirLock>>,
@@ -159,6 +161,7 @@ impl Engine {
             tasks: Mutex::new(Vec::new()),
             config_edit: tokio::sync::Mutex::new(()),
             maintenance: Arc::new(maintenance::Runner::default()),
+            runtime: tokio::runtime::Handle::current(),
             log_ring: Mutex::new(logs::Ring::default()),
             log_sink,
             lock: Mutex::new(Some(lock)),
@@ -521,6 +524,7 @@ impl EngineHandle {
             clock: self.inner.clock.clone(),
             events: self.inner.events.clone(),
             cancel: self.inner.cancel.child_token(),
+            runtime: self.inner.runtime.clone(),
         };
         self.inner.maintenance.start(env, trigger)
     }

@@ -83,7 +83,9 @@ async fn a_run_can_be_cancelled_and_its_running_command_is_stopped() {
     write_config(dir.path(), "[maintenance]\ncommand = { argv = [\"/bin/sleep\", \"20\"] }\n");
     let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
     let mut rx = engine.subscribe();
-    engine.run_maintenance().unwrap();
+    // Started from a thread with no async runtime, as a desktop UI's main thread is.
+    let e = engine.clone();
+    std::thread::spawn(move || e.run_maintenance()).join().unwrap().unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         match tokio::time::timeout_at(deadline, rx.recv()).await {

@@ -25,8 +25,8 @@ export function TimeChart({ title, unit, lines, result, max, testId }: Props) {
   const plot = useRef<uPlot | null>(null);
   const data = useMemo(() => toAligned(result, lines), [result, lines]);
   // The x axis always spans the chosen window, however few points it holds yet.
-  const window = useRef<[number, number]>([0, 1]);
-  if (result) window.current = [result.since_ms / 1000, result.until_ms / 1000];
+  const span = useRef<[number, number]>([0, 1]);
+  if (result) span.current = [result.since_ms / 1000, result.until_ms / 1000];
   const shape = lines.map((l) => l.metric + l.labels + l.color).join(",") + unit + (max ?? "");
 
   useEffect(() => {
@@ -38,7 +38,7 @@ export function TimeChart({ title, unit, lines, result, max, testId }: Props) {
       height: 180,
       legend: { show: true, live: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true, range: () => window.current }, y: max !== undefined ? { range: [0, max] } : { range: (_u, _min, mx) => [0, mx > 0 ? mx * 1.1 : unit.startsWith("bytes") ? 1024 : 1] } },
+      scales: { x: { time: true, range: () => span.current }, y: max !== undefined ? { range: [0, max] } : { range: (_u, _min, mx) => [0, mx > 0 ? mx * 1.1 : unit.startsWith("bytes") ? 1024 : 1] } },
       axes: [
         { ...axis },
         { ...axis, size: 90, values: (_u, vals) => vals.map((v) => formatValue(unit, v)) },

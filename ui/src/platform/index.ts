@@ -11,6 +11,11 @@ import type { CheckConfig } from "../bindings/CheckConfig";
 import type { CheckHistoryQuery } from "../bindings/CheckHistoryQuery";
 import type { CheckResult } from "../bindings/CheckResult";
 import type { CheckSummary } from "../bindings/CheckSummary";
+import type { LogLine } from "../bindings/LogLine";
+import type { LogQuery } from "../bindings/LogQuery";
+import type { MaintenanceStatus } from "../bindings/MaintenanceStatus";
+import type { RunReport } from "../bindings/RunReport";
+import type { RunbookInfo } from "../bindings/RunbookInfo";
 
 /** Every command the shell exposes: name -> (request, response). */
 export interface Commands {
@@ -26,6 +31,14 @@ export interface Commands {
   snooze_alert: { req: { id: number; hours: number }; res: Alert };
   pause_notifications: { req: { minutes: number | null }; res: number | null };
   runbook: { req: { alertType: string }; res: string | null };
+  list_runbooks: { req: Record<string, never>; res: RunbookInfo[] };
+  maintenance_status: { req: Record<string, never>; res: MaintenanceStatus };
+  run_maintenance: { req: Record<string, never>; res: number };
+  cancel_maintenance: { req: Record<string, never>; res: number };
+  maintenance_history: { req: { limit: number }; res: RunReport[] };
+  search_logs: { req: { query: LogQuery }; res: LogLine[] };
+  tail_logs: { req: { lines: number }; res: LogLine[] };
+  export_logs: { req: { query: LogQuery }; res: string };
 }
 
 export interface Platform {

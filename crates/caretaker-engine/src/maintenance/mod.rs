@@ -162,6 +162,8 @@ pub(crate) struct RunEnv {
     pub events: broadcast::Sender<Event>,
     /// Stops the run (shutdown, or the person's Cancel).
     pub cancel: CancellationToken,
+    /// The engine's runtime, so a run can start from any thread (a UI's main thread has none).
+    pub runtime: tokio::runtime::Handle,
 }
 
 impl Runner {
@@ -181,7 +183,8 @@ impl Runner {
         let run_id = env.db.write(|c| begin_run(c, trigger, now))?;
         let cancel = env.cancel.clone();
         let me = self.clone();
-        let handle = tokio::task::spawn_blocking(move || {
+        let runtime = env.runtime.clone();
+        let handle = runtime.spawn_blocking(move || {
             let report = execute(&env, run_id);
             // Free the guard before saying the run is over, so whoever reacts to the event can
             // start the next one.
