@@ -145,6 +145,8 @@ fn cmd_bench() -> Result {
     system_deps()?;
     step("Chart query benchmark (cargo bench)");
     run(cargo().args(["bench", "-p", "caretaker-engine", "--bench", "chart_query"]))?;
+    step("Log search benchmark: 1 million lines");
+    run(cargo().args(["bench", "-p", "caretaker-engine", "--bench", "log_search"]))?;
     step("Check scheduler benchmark: 200 checks every 10 s against loopback servers");
     run(cargo().args(["bench", "-p", "caretaker-engine", "--bench", "check_schedule"]))?;
     step("Host overhead benchmark against node_exporter");
