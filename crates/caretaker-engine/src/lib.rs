@@ -524,6 +524,7 @@ impl EngineHandle {
             clock: self.inner.clock.clone(),
             events: self.inner.events.clone(),
             cancel: self.inner.cancel.child_token(),
+            shutdown: self.inner.cancel.clone(),
             runtime: self.inner.runtime.clone(),
         };
         self.inner.maintenance.start(env, trigger)

@@ -153,3 +153,27 @@ fn integrity_check_passes_a_clean_database_and_fails_a_corrupted_copy() {
         other => panic!("a corrupted copy must fail: {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_during_a_run_stops_it_and_records_it_as_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "[maintenance]\ncommand = { argv = [\"/bin/sleep\", \"20\"] }\n");
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
+    let mut rx = engine.subscribe();
+    engine.run_maintenance().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Ok(Event::MaintenanceProgress { task_id, status: TaskStatus::Started, .. })) if task_id == "run_command" => break,
+            Ok(_) => continue,
+            Err(_) => panic!("run_command never started"),
+        }
+    }
+    let t = std::time::Instant::now();
+    engine.shutdown().await;
+    assert!(t.elapsed() < Duration::from_secs(8), "shutdown does not wait for the command");
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
+    let last = engine.maintenance_status().await.unwrap().last_run.unwrap();
+    assert_eq!(last.status, RunStatus::Interrupted);
+    engine.shutdown().await;
+}

@@ -162,6 +162,8 @@ pub(crate) struct RunEnv {
     pub events: broadcast::Sender<Event>,
     /// Stops the run (shutdown, or the person's Cancel).
     pub cancel: CancellationToken,
+    /// The engine's own token: when it fired, the run was interrupted by shutdown, not cancelled.
+    pub shutdown: CancellationToken,
     /// The engine's runtime, so a run can start from any thread (a UI's main thread has none).
     pub runtime: tokio::runtime::Handle,
 }
@@ -258,7 +260,7 @@ fn execute(env: &RunEnv, run_id: i64) -> Result<Option<RunReport>> {
         };
         if env.cancel.is_cancelled() {
             cancelled = true;
-            let reason = "cancelled before it started".to_string();
+            let reason = if env.shutdown.is_cancelled() { "interrupted: Caretaker stopped during the run" } else { "cancelled before it started" }.to_string();
             record(&env.db, run_id, i, TaskStatus::Skipped, Some(&reason), None, None, 0, 0)?;
             summary.skipped += 1;
             progress(TaskStatus::Skipped, Some(reason));
@@ -293,7 +295,9 @@ fn execute(env: &RunEnv, run_id: i64) -> Result<Option<RunReport>> {
     }
     let ended = env.clock.now_ms();
     summary.duration_ms = ended - started;
-    let status = if cancelled || env.cancel.is_cancelled() {
+    let status = if env.shutdown.is_cancelled() {
+        RunStatus::Interrupted
+    } else if cancelled || env.cancel.is_cancelled() {
         RunStatus::Cancelled
     } else if summary.failed > 0 {
         RunStatus::Failed

@@ -261,3 +261,103 @@ fn run_command(ctx: &Ctx<'_>) -> Outcome {
         failed(format!("{program} exited with {}", status.code().map_or("a signal".into(), |c| c.to_string())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs::File;
+
+    struct Fixture {
+        dir: tempfile::TempDir,
+        db: std::sync::Arc<crate::store::Db>,
+        config: Config,
+        cancel: tokio_util::sync::CancellationToken,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::store::Db::open(&dir.path().join("caretaker.db")).unwrap();
+        Fixture { dir, db, config: Config::default(), cancel: Default::default() }
+    }
+
+    impl Fixture {
+        fn run(&self, id: &str) -> Outcome {
+            let f = REGISTRY.iter().find(|t| t.0 == id).unwrap().4;
+            f(&Ctx { db: &self.db, config: &self.config, data_dir: self.dir.path(), now_ms: crate::Clock::now_ms(&crate::SystemClock), cancel: &self.cancel })
+        }
+    }
+
+    fn old_file(path: &Path, bytes: usize, days: u64) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, vec![b'x'; bytes]).unwrap();
+        let f = File::options().write(true).open(path).unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(days * 86_400)).unwrap();
+    }
+
+    #[test]
+    fn vacuum_skips_a_tight_database_and_compacts_a_loose_one() {
+        let fx = fixture();
+        assert!(matches!(fx.run("db_vacuum"), Outcome::Skipped { .. }));
+        fx.db.write(|c| {
+            c.execute_batch("CREATE TABLE big (b BLOB);")?;
+            for _ in 0..400 {
+                c.execute("INSERT INTO big VALUES (zeroblob(8000))", [])?;
+            }
+            c.execute_batch("DELETE FROM big;")?;
+            Ok(())
+        })
+        .unwrap();
+        match fx.run("db_vacuum") {
+            Outcome::Completed { bytes_freed, .. } => assert!(bytes_freed > 2_000_000, "{bytes_freed}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn old_log_files_and_temp_files_go_new_ones_stay() {
+        let fx = fixture();
+        let logs = fx.dir.path().join("logs");
+        old_file(&logs.join("caretaker.2026-01-01.log"), 1000, 30);
+        old_file(&logs.join("caretaker.2026-11-20.log"), 1000, 1);
+        old_file(&logs.join("someone-else.log"), 1000, 30);
+        assert_eq!(fx.run("rotate_logs"), Outcome::Completed { message: "1 log files older than 14 days removed".into(), rows_pruned: 0, bytes_freed: 1000 });
+        assert!(!logs.join("caretaker.2026-01-01.log").exists());
+        assert!(logs.join("caretaker.2026-11-20.log").exists() && logs.join("someone-else.log").exists());
+
+        old_file(&fx.dir.path().join("tmp/a/b.part"), 500, 2);
+        old_file(&fx.dir.path().join(".caretaker.toml.tmp-123"), 100, 2);
+        old_file(&fx.dir.path().join("tmp/fresh"), 100, 0);
+        assert_eq!(fx.run("clean_temp"), Outcome::Completed { message: "2 temporary files removed".into(), rows_pruned: 0, bytes_freed: 600 });
+        assert!(fx.dir.path().join("tmp/fresh").exists());
+    }
+
+    #[test]
+    fn optional_tasks_skip_until_configured_then_do_only_what_they_say() {
+        let mut fx = fixture();
+        assert!(matches!(fx.run("clear_cache"), Outcome::Skipped { reason } if reason.starts_with("not enabled")));
+        assert!(matches!(fx.run("run_command"), Outcome::Skipped { reason } if reason.starts_with("not enabled")));
+        let cache = fx.dir.path().join("cache");
+        old_file(&cache.join("old.bin"), 2048, 40);
+        old_file(&cache.join("new.bin"), 2048, 1);
+        fx.config.maintenance.clear_cache = Some(crate::config::ClearCacheTask { path: cache.display().to_string(), older_than_days: 30 });
+        match fx.run("clear_cache") {
+            Outcome::Completed { bytes_freed, .. } => assert_eq!(bytes_freed, 2048),
+            other => panic!("{other:?}"),
+        }
+        assert!(!cache.join("old.bin").exists() && cache.join("new.bin").exists());
+        fx.config.maintenance.command = Some(crate::config::CommandTask { argv: vec!["/bin/sh".into(), "-c".into(), "echo cleaned 3 items; exit 0".into()], timeout_secs: 10 });
+        assert_eq!(fx.run("run_command"), Outcome::Completed { message: "/bin/sh: cleaned 3 items".into(), rows_pruned: 0, bytes_freed: 0 });
+        fx.config.maintenance.command = Some(crate::config::CommandTask { argv: vec!["/bin/false".into()], timeout_secs: 10 });
+        assert_eq!(fx.run("run_command"), Outcome::Failed { message: "/bin/false exited with 1".into() });
+    }
+
+    #[test]
+    fn disk_report_names_the_root_volume() {
+        let fx = fixture();
+        match fx.run("disk_report") {
+            Outcome::Completed { message, .. } => assert!(message.contains("GiB free of"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(fx.run("verify_backups"), Outcome::Skipped { reason } if reason == "backups are not configured"));
+    }
+}

@@ -1,0 +1,1 @@
+/work/main/target-cc/debug/xtask: /tmp/cc/xtask/src/main.rs
