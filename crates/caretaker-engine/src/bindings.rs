@@ -24,6 +24,8 @@ pub fn export_all(out: &Path) -> Result<(), ts_rs::ExportError> {
     crate::LogQuery::export_all(&c)?;
     crate::MaintenanceStatus::export_all(&c)?;
     crate::RunbookInfo::export_all(&c)?;
+    crate::ActionSummary::export_all(&c)?;
+    crate::HealingQuery::export_all(&c)?;
     Ok(())
 }
 

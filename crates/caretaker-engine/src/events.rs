@@ -36,6 +36,8 @@ pub enum Event {
     MaintenanceComplete { report: crate::maintenance::RunReport },
     /// New lines of Caretaker's own log, already stored (ids assigned).
     Log { lines: Vec<crate::logs::LogLine> },
+    /// A healing decision was recorded, or an action finished.
+    Healing { record: crate::healing::HealingRecord },
 }
 
 /// A runbook shipped with the app.

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 mod error;
 pub mod events;
+pub mod healing;
 mod lock;
 pub mod logging;
 pub mod logs;
@@ -22,6 +23,7 @@ pub use error::{EngineError, ErrorKind, ErrorPayload, Result};
 pub use events::{Capability, EngineState, EngineStatus, Event, RunbookInfo, Snapshot};
 pub use logs::{LogLevel, LogLine, LogQuery};
 pub use maintenance::{MaintenanceStatus, RunReport};
+pub use healing::{ActionSummary, HealingQuery, HealingRecord};
 pub use metrics::store::{Resolution, SeriesData, SeriesQuery, SeriesResult};
 pub use metrics::HostSample;
 pub use alerts::{Alert, AlertQuery, AlertStatus, Notice, Severity};
@@ -84,6 +86,8 @@ struct Inner {
     runtime: tokio::runtime::Handle,
     log_ring: Mutex<logs::Ring>,
     log_sink: u64,
+    /// (action, alert) pairs with a run in progress, so a tick never starts the same one twice.
+    healing_in_flight: Mutex<std::collections::HashSet<(String, i64)>>,
     lock: Mutex<Option<lock::DataDirLock>>,
 }
 
@@ -123,6 +127,10 @@ impl Engine {
             last_error: None,
         };
         db.write(|c| task::write_status(c, &status, now))?;
+        let cut = db.write(|c| healing::mark_interrupted(c, now))?;
+        if cut > 0 {
+            tracing::warn!(rows = cut, "healing actions were running when Caretaker last stopped; recorded as interrupted");
+        }
         let interrupted = db.write(|c| maintenance::mark_interrupted(c, now))?;
         if interrupted > 0 {
             tracing::warn!("a maintenance run was interrupted when Caretaker last stopped; recorded as interrupted");
@@ -164,6 +172,7 @@ impl Engine {
             runtime: tokio::runtime::Handle::current(),
             log_ring: Mutex::new(logs::Ring::default()),
             log_sink,
+            healing_in_flight: Mutex::new(Default::default()),
             lock: Mutex::new(Some(lock)),
             config: RwLock::new(config),
         });
@@ -184,6 +193,7 @@ impl Engine {
             tokio::spawn(run_alert_ticks(handle.clone())),
             tokio::spawn(run_log_writer(handle.clone(), log_rx)),
             tokio::spawn(run_maintenance_schedule(handle.clone())),
+            tokio::spawn(run_healing(handle.clone())),
         ];
         if notifications_on {
             tasks.push(tokio::spawn(alerts::notify::run(notice_rx, options.notifier, hostname, options.notification_window, handle.inner.cancel.clone())));
@@ -245,6 +255,45 @@ async fn run_log_writer(handle: EngineHandle, mut rx: mpsc::Receiver<LogLine>) {
             }
             // Not logged through tracing: that would feed this very writer.
             Err(e) => eprintln!("caretaker: could not store log lines: {e}"),
+        }
+    }
+}
+
+/// Looks at open alerts every two seconds and lets the guard rails decide about their actions.
+async fn run_healing(handle: EngineHandle) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(2));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = handle.inner.cancel.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        let cfg = handle.config().healing;
+        if cfg.actions.is_empty() {
+            continue;
+        }
+        for alert in handle.open_alerts() {
+            for action in healing::attached(&cfg, &alert).cloned().collect::<Vec<_>>() {
+                let key = (action.id.clone(), alert.id);
+                if handle.inner.healing_in_flight.lock().map(|s| s.contains(&key)).unwrap_or(true) {
+                    continue;
+                }
+                let (cfg2, action2, alert2) = (cfg.clone(), action.clone(), alert.clone());
+                let now = handle.inner.clock.now_ms();
+                let decided = handle
+                    .inner
+                    .db
+                    .write_async(move |c| {
+                        let stopped = action2.restart_service.is_some() && action2.respect_manual_stop && healing::manually_stopped(&action2);
+                        healing::decide(c, &cfg2, &action2, &alert2, stopped, now)
+                    })
+                    .await;
+                match decided {
+                    Ok(Some(record)) => handle.after_decision(record, action, alert.clone()).await,
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!("healing decision failed: {e}"),
+                }
+            }
         }
     }
 }
@@ -496,6 +545,99 @@ impl EngineHandle {
 
     pub fn runbook(&self, alert_type: &str) -> Option<String> {
         alerts::runbook(alert_type).map(str::to_string)
+    }
+
+    /// Publishes a healing decision; runs the action when the decision says so.
+    async fn after_decision(&self, record: HealingRecord, action: config::ActionConfig, alert: Alert) {
+        let _ = self.inner.events.send(Event::Healing { record: record.clone() });
+        match record.decision {
+            healing::Decision::Escalated => {
+                let (title, body) = match &record.outcome {
+                    Some(gave_up) => (format!("Gave up healing {}", alert.subject), gave_up.clone()),
+                    None => (format!("Proposed: {} for {}", action.name, alert.subject), "Open Caretaker → Healing to run it or dismiss it. Nothing runs until you say so.".to_string()),
+                };
+                self.publish(Effects { changed: vec![], notices: vec![Notice { title, body, severity: alert.severity, alert_id: alert.id, recovery: false }] });
+            }
+            healing::Decision::Ran | healing::Decision::ApprovedByUser => {
+                let key = (action.id.clone(), alert.id);
+                if let Ok(mut s) = self.inner.healing_in_flight.lock() {
+                    s.insert(key.clone());
+                }
+                let me = self.clone();
+                tokio::spawn(async move {
+                    me.run_action(record, action, alert).await;
+                    if let Ok(mut s) = me.inner.healing_in_flight.lock() {
+                        s.remove(&key);
+                    }
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// Runs an action whose audit row is already written, records how it ended, then verifies.
+    async fn run_action(&self, record: HealingRecord, action: config::ActionConfig, alert: Alert) {
+        tracing::info!(action = %action.id, subject = %alert.subject, decision = record.decision.as_str(), "running healing action");
+        let a = action.clone();
+        let out = tokio::task::spawn_blocking(move || healing::execute(&a)).await.unwrap_or_else(|e| healing::RunOutput { outcome: format!("the action crashed: {e}"), ..Default::default() });
+        let id = record.id;
+        let out2 = out.clone();
+        let now = self.inner.clock.now_ms();
+        if let Err(e) = self.inner.db.write_async(move |c| healing::finish(c, id, &out2, now)).await {
+            tracing::warn!("could not record the end of healing action {id}: {e}");
+        }
+        tokio::time::sleep(Duration::from_secs(action.verify_after_secs)).await;
+        // Verify: re-run the check now; for host rules, see whether the alert is still open.
+        let check = self.config().checks.list.into_iter().find(|c| alert.rule == "check" && c.name == alert.subject);
+        let healed = match check {
+            Some(c) => {
+                let result = self.inner.prober.run(&c, self.inner.clock.now_ms()).await;
+                let ok = result.status == CheckStatus::Healthy;
+                let _ = self.inner.check_results.send((result, checks::Lag { due: tokio::time::Instant::now(), started: tokio::time::Instant::now() })).await;
+                ok
+            }
+            None => !self.open_alerts().iter().any(|a| a.id == alert.id),
+        };
+        if let Err(e) = self.inner.db.write_async(move |c| healing::set_healed(c, id, healed)).await {
+            tracing::warn!("could not record whether action {id} healed: {e}");
+        }
+        tracing::info!(action = %action.id, subject = %alert.subject, healed, outcome = %out.outcome, "healing action finished");
+        if let Ok(Some(r)) = self.inner.db.read_async(move |c| healing::get(c, id)).await {
+            let _ = self.inner.events.send(Event::Healing { record: r });
+        }
+    }
+
+    /// The configured actions with their counters.
+    pub async fn healing_actions(&self) -> Result<Vec<ActionSummary>> {
+        let cfg = self.config().healing;
+        let now = self.inner.clock.now_ms();
+        self.inner.db.read_async(move |c| healing::summaries(c, &cfg, now)).await
+    }
+
+    pub async fn healing_log(&self, q: HealingQuery) -> Result<Vec<HealingRecord>> {
+        self.inner.db.read_async(move |c| healing::list(c, &q)).await
+    }
+
+    /// Escalations waiting for the person.
+    pub async fn pending_escalations(&self) -> Result<Vec<HealingRecord>> {
+        let open = self.open_alerts();
+        self.inner.db.read_async(move |c| healing::pending(c, &open)).await
+    }
+
+    /// "Run it": the person approves an escalated action; it runs now, recorded as theirs.
+    pub async fn approve_escalation(&self, id: i64) -> Result<HealingRecord> {
+        let row = self.inner.db.read_async(move |c| healing::get(c, id)).await?.ok_or_else(|| EngineError::InvalidInput(format!("no escalation {id}")))?;
+        let action = self.config().healing.actions.into_iter().find(|a| a.id == row.action_id).ok_or_else(|| EngineError::InvalidInput(format!("action {:?} is no longer configured", row.action_id)))?;
+        let alert = self.open_alerts().into_iter().find(|a| Some(a.id) == row.alert_id).ok_or_else(|| EngineError::InvalidInput("that incident is already over".into()))?;
+        let now = self.inner.clock.now_ms();
+        let (a2, al2) = (action.clone(), alert.clone());
+        let record = self.inner.db.write_async(move |c| healing::approve(c, id, &a2, &al2, now)).await?;
+        self.after_decision(record.clone(), action, alert).await;
+        Ok(record)
+    }
+
+    pub async fn dismiss_escalation(&self, id: i64) -> Result<()> {
+        self.inner.db.write_async(move |c| healing::set_outcome(c, id, "dismissed")).await
     }
 
     /// Every runbook shipped with the app, with its title.

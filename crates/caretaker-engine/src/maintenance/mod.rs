@@ -2,7 +2,7 @@
 //! with live per-task progress, cancel, and history. Owns `maintenance_runs` and
 //! `maintenance_task_runs`.
 
-mod tasks;
+pub(crate) mod tasks;
 
 pub use tasks::integrity_of;
 

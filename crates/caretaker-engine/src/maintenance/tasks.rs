@@ -106,7 +106,7 @@ fn older_than(meta: &std::fs::Metadata, age: Duration) -> bool {
 
 /// Deletes regular files under `dir` (recursively, never following links) older than `age`.
 /// Returns (files, bytes) removed and the first error met, if any.
-fn delete_old_files(dir: &Path, age: Duration, filter: &dyn Fn(&Path) -> bool) -> (u64, u64, Option<String>) {
+pub(crate) fn delete_old_files(dir: &Path, age: Duration, filter: &dyn Fn(&Path) -> bool) -> (u64, u64, Option<String>) {
     let (mut n, mut bytes, mut first_err) = (0u64, 0u64, None);
     let Ok(entries) = std::fs::read_dir(dir) else { return (0, 0, None) };
     for e in entries.flatten() {

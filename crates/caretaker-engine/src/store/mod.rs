@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_metrics.sql"),
     include_str!("migrations/0002_checks_alerts.sql"),
     include_str!("migrations/0003_logs_maintenance.sql"),
+    include_str!("migrations/0004_healing.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
