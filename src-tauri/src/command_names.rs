@@ -22,4 +22,9 @@ pub const COMMANDS: &[&str] = &[
     "search_logs",
     "tail_logs",
     "export_logs",
+    "healing_actions",
+    "healing_log",
+    "pending_escalations",
+    "approve_escalation",
+    "dismiss_escalation",
 ];

@@ -2,6 +2,7 @@
 
 use crate::EngineSlot;
 use caretaker_engine::{
+    ActionSummary, HealingQuery, HealingRecord,
     LogLine, LogQuery, MaintenanceStatus, RunReport, RunbookInfo,
     Alert, AlertQuery, CheckConfig, CheckHistoryQuery, CheckResult, CheckSummary, EngineHandle, ErrorPayload, SeriesQuery, SeriesResult, Snapshot,
 };
@@ -109,6 +110,31 @@ pub fn tail_logs(slot: State<'_, EngineSlot>, lines: u32) -> Result<Vec<LogLine>
 #[tauri::command]
 pub async fn export_logs(slot: State<'_, EngineSlot>, query: LogQuery) -> Result<String, ErrorPayload> {
     engine(&slot)?.export_logs(query).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn healing_actions(slot: State<'_, EngineSlot>) -> Result<Vec<ActionSummary>, ErrorPayload> {
+    engine(&slot)?.healing_actions().await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn healing_log(slot: State<'_, EngineSlot>, query: HealingQuery) -> Result<Vec<HealingRecord>, ErrorPayload> {
+    engine(&slot)?.healing_log(query).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn pending_escalations(slot: State<'_, EngineSlot>) -> Result<Vec<HealingRecord>, ErrorPayload> {
+    engine(&slot)?.pending_escalations().await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn approve_escalation(slot: State<'_, EngineSlot>, id: i64) -> Result<HealingRecord, ErrorPayload> {
+    engine(&slot)?.approve_escalation(id).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn dismiss_escalation(slot: State<'_, EngineSlot>, id: i64) -> Result<(), ErrorPayload> {
+    engine(&slot)?.dismiss_escalation(id).await.map_err(|e| e.payload())
 }
 
 #[cfg(test)]

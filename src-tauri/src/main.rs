@@ -88,6 +88,11 @@ fn main() {
             commands::search_logs,
             commands::tail_logs,
             commands::export_logs,
+            commands::healing_actions,
+            commands::healing_log,
+            commands::pending_escalations,
+            commands::approve_escalation,
+            commands::dismiss_escalation,
         ])
         .setup(move |app| {
             let started = tauri::async_runtime::block_on(Engine::start(EngineOptions::new(data_dir.clone())));

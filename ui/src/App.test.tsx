@@ -2,6 +2,7 @@ import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Alert } from "./bindings/Alert";
 import type { Event } from "./bindings/Event";
+import type { HealingRecord } from "./bindings/HealingRecord";
 import { App } from "./App";
 import { setPlatform, type Platform } from "./platform";
 import { fakeSample, fakeSnapshot } from "./platform/preview";
@@ -19,12 +20,19 @@ class FakePlatform implements Platform {
   listeners = new Set<(e: Event) => void>();
   calls: string[] = [];
   requests: [string, unknown][] = [];
+  approved = false;
   snapshotError: unknown = null;
   async call(cmd: string, req: unknown) {
     this.calls.push(cmd);
     this.requests.push([cmd, req]);
     if (cmd === "acknowledge_alert") return { ...alert, status: "acknowledged" } as never;
     if (cmd === "list_alerts" || cmd === "list_checks") return [] as never;
+    if (cmd === "pending_escalations") return (this.approved ? [] : [escalation]) as never;
+    if (cmd === "healing_actions" || cmd === "healing_log") return [] as never;
+    if (cmd === "approve_escalation") {
+      this.approved = true;
+      return { ...escalation, decision: "approved_by_user" } as never;
+    }
     if (cmd === "runbook") return "# Service down\n\n**Look first** at the log." as never;
     if (cmd === "snapshot") {
       if (this.snapshotError) throw this.snapshotError;
@@ -54,6 +62,11 @@ const alert: Alert = {
   id: 7, rule: "check", subject: "Web", alert_type: "service_down", severity: "critical", status: "active",
   title: "Web is down on mini", message: "Web is down: connection refused", details: {}, created_at: Date.now() - 60000,
   acknowledged_at: null, resolved_at: null, snoozed_until: null, last_notified_at: null,
+};
+
+const escalation: HealingRecord = {
+  id: 3, alert_id: 7, action_id: "restart-web", subject: "Web", mode: "escalate", decision: "escalated", argv: ["launchctl", "kickstart", "-k", "gui/501/web"],
+  exit_code: null, stdout: null, stderr: null, created_at: Date.now(), started_at: null, ended_at: null, outcome: null, healed: null,
 };
 
 globalThis.ResizeObserver ??= class {
@@ -104,6 +117,19 @@ describe("App", () => {
 
     act(() => p.emit({ type: "alert_changed", alert: { ...alert, status: "resolved", resolved_at: Date.now() } }));
     await waitFor(() => expect(screen.getByTestId("no-alerts")).toBeTruthy());
+  });
+
+  it("lists a pending escalation and runs it only when the person says so", async () => {
+    const p = new FakePlatform();
+    setPlatform(p);
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId("tab-healing")).toBeTruthy());
+    act(() => screen.getByTestId("tab-healing").click());
+    await waitFor(() => expect(screen.getByTestId("escalation-3").textContent).toContain("launchctl kickstart -k gui/501/web"));
+    expect(p.calls).not.toContain("approve_escalation");
+    act(() => screen.getByTestId("run-it").click());
+    await waitFor(() => expect(p.requests.some(([c, r]) => c === "approve_escalation" && (r as { id: number }).id === 3)).toBe(true));
+    await waitFor(() => expect(screen.getByTestId("no-escalations")).toBeTruthy());
   });
 
   it("shows why the engine could not start, with its kind", async () => {

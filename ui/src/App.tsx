@@ -4,18 +4,19 @@ import { Overview } from "./Overview";
 import { Services } from "./Services";
 import { Alerts } from "./Alerts";
 import { Monitor } from "./Monitor";
+import { Healing } from "./Healing";
 import { platform } from "./platform";
 import { ago } from "./format";
 
 export function App() {
   const { snapshot, error, lastEvent, reload } = useEngine();
   const [now, setNow] = useState(Date.now());
-  const [page, setPage] = useState<"overview" | "services" | "alerts" | "monitor">("overview");
+  const [page, setPage] = useState<"overview" | "services" | "alerts" | "healing" | "monitor">("overview");
   useEffect(() => {
     let off: (() => void) | undefined;
     void (async () => {
       off = await (await platform()).onNavigate((p) => {
-        if (p === "alerts" || p === "services" || p === "overview" || p === "monitor") setPage(p);
+        if (p === "alerts" || p === "services" || p === "overview" || p === "monitor" || p === "healing") setPage(p);
       });
     })();
     return () => off?.();
@@ -58,7 +59,7 @@ export function App() {
           {snapshot?.host && <span className="host">{snapshot.host.hostname}</span>}
         </div>
         <nav className="tabs">
-          {(["overview", "services", "alerts", "monitor"] as const).map((p) => (
+          {(["overview", "services", "alerts", "healing", "monitor"] as const).map((p) => (
             <button key={p} data-testid={`tab-${p}`} className={`tab ${page === p ? "active" : ""}`} onClick={() => setPage(p)}>
               {p[0].toUpperCase() + p.slice(1)}
               {p === "alerts" && snapshot && snapshot.alerts.length > 0 && (
@@ -78,6 +79,7 @@ export function App() {
         {snapshot && page === "services" && <Services lastEvent={lastEvent} />}
         {snapshot && page === "alerts" && <Alerts snapshot={snapshot} lastEvent={lastEvent} />}
         {snapshot && page === "monitor" && <Monitor lastEvent={lastEvent} />}
+        {snapshot && page === "healing" && <Healing lastEvent={lastEvent} />}
       </main>
     </div>
   );

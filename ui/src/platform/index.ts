@@ -16,6 +16,9 @@ import type { LogQuery } from "../bindings/LogQuery";
 import type { MaintenanceStatus } from "../bindings/MaintenanceStatus";
 import type { RunReport } from "../bindings/RunReport";
 import type { RunbookInfo } from "../bindings/RunbookInfo";
+import type { ActionSummary } from "../bindings/ActionSummary";
+import type { HealingQuery } from "../bindings/HealingQuery";
+import type { HealingRecord } from "../bindings/HealingRecord";
 
 /** Every command the shell exposes: name -> (request, response). */
 export interface Commands {
@@ -39,6 +42,11 @@ export interface Commands {
   search_logs: { req: { query: LogQuery }; res: LogLine[] };
   tail_logs: { req: { lines: number }; res: LogLine[] };
   export_logs: { req: { query: LogQuery }; res: string };
+  healing_actions: { req: Record<string, never>; res: ActionSummary[] };
+  healing_log: { req: { query: HealingQuery }; res: HealingRecord[] };
+  pending_escalations: { req: Record<string, never>; res: HealingRecord[] };
+  approve_escalation: { req: { id: number }; res: HealingRecord };
+  dismiss_escalation: { req: { id: number }; res: null };
 }
 
 export interface Platform {

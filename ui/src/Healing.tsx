@@ -1,0 +1,126 @@
+import { useCallback, useEffect, useState } from "react";
+import type { ActionSummary } from "./bindings/ActionSummary";
+import type { Decision } from "./bindings/Decision";
+import type { Event } from "./bindings/Event";
+import type { HealingRecord } from "./bindings/HealingRecord";
+import { ago } from "./format";
+import { asCommandError, platform, type CommandError } from "./platform";
+
+const DECISIONS: Decision[] = ["ran", "approved_by_user", "escalated", "refused_rate_limit", "refused_cooldown", "refused_max_attempts", "refused_manual_stop"];
+
+const label = (d: Decision) => d.replace(/_/g, " ");
+
+export function Healing({ lastEvent }: { lastEvent: Event | null }) {
+  const [actions, setActions] = useState<ActionSummary[]>([]);
+  const [pending, setPending] = useState<HealingRecord[]>([]);
+  const [log, setLog] = useState<HealingRecord[]>([]);
+  const [filterAction, setFilterAction] = useState("");
+  const [filterDecision, setFilterDecision] = useState<Decision | "">("");
+  const [error, setError] = useState<CommandError | null>(null);
+  const now = Date.now();
+
+  const load = useCallback(async () => {
+    try {
+      const p = await platform();
+      setActions(await p.call("healing_actions", {}));
+      setPending(await p.call("pending_escalations", {}));
+      setLog(await p.call("healing_log", { query: { limit: 200, action_id: filterAction || undefined, decision: filterDecision || undefined } }));
+    } catch (e) {
+      setError(asCommandError(e));
+    }
+  }, [filterAction, filterDecision]);
+  useEffect(() => void load(), [load]);
+  useEffect(() => {
+    if (lastEvent?.type === "healing" || (lastEvent?.type === "alert_changed" && lastEvent.alert.status === "resolved")) void load();
+  }, [lastEvent, load]);
+
+  const act = async (cmd: "approve_escalation" | "dismiss_escalation", id: number) => {
+    try {
+      await (await platform()).call(cmd, { id });
+      await load();
+    } catch (e) {
+      setError(asCommandError(e));
+    }
+  };
+
+  return (
+    <div className="page">
+      <div className="page-head"><h2>Healing</h2></div>
+      {error && <div className="inline-error">{error.message}</div>}
+      <h3 className="section">Waiting for you</h3>
+      {pending.length === 0 && <div className="card dim" data-testid="no-escalations">Nothing is waiting for your approval.</div>}
+      {pending.map((p) => (
+        <div key={p.id} className="card alert warning" data-testid={`escalation-${p.id}`}>
+          <div className="alert-head">
+            <span className="alert-title">{actions.find((a) => a.config.id === p.action_id)?.config.name ?? p.action_id} for {p.subject}</span>
+            <span className="dim">{ago(p.created_at, now)}</span>
+          </div>
+          <div className="alert-msg">{p.outcome ?? "Proposed because its alert is open. Nothing runs until you say so."}</div>
+          <div className="alert-msg"><code>{p.argv.join(" ")}</code></div>
+          <div className="alert-foot">
+            <span />
+            <span className="buttons">
+              <button className="primary" data-testid="run-it" onClick={() => void act("approve_escalation", p.id)}>Run it</button>
+              <button onClick={() => void act("dismiss_escalation", p.id)}>Dismiss</button>
+            </span>
+          </div>
+        </div>
+      ))}
+      <h3 className="section">Actions</h3>
+      {actions.length === 0 && (
+        <div className="card dim">No actions configured. Add `[[healing.actions]]` to caretaker.toml (see the commented example there); only actions you define can ever run.</div>
+      )}
+      <div className="tiles">
+        {actions.map((a) => (
+          <div key={a.config.id} className="card tile" data-testid={`action-${a.config.id}`}>
+            <div className="tile-head">
+              <span className="tile-name">{a.config.name}</span>
+              <span className={`badge mode-${a.config.mode}`}>{a.config.mode}</span>
+            </div>
+            <div className="dim tile-target">{a.kind} · when {[...a.config.on_checks.map((c) => `check ${c} fails`), ...a.config.on_alerts.map((r) => `${r} alert`)].join(", ")}</div>
+            <div className="uptime">
+              <span>last hour <b>{a.runs_last_hour}/{a.config.max_per_hour}</b></span>
+              <span>runs <b>{a.runs_total}</b></span>
+              <span>healed <b>{a.healed_total}</b></span>
+            </div>
+            <div className="dim tile-foot">
+              <span>cooldown {a.config.cooldown_secs} s · {a.config.max_attempts} attempts per incident</span>
+              <span>{a.last_run_at ? `ran ${ago(a.last_run_at, now)}` : "never ran"}</span>
+            </div>
+          </div>
+        ))}
+      </div>
+      <h3 className="section">Audit log</h3>
+      <div className="card log-toolbar">
+        <select value={filterAction} onChange={(e) => setFilterAction(e.target.value)}>
+          <option value="">All actions</option>
+          {actions.map((a) => <option key={a.config.id} value={a.config.id}>{a.config.name}</option>)}
+        </select>
+        <select value={filterDecision} onChange={(e) => setFilterDecision(e.target.value as Decision | "")}>
+          <option value="">All decisions</option>
+          {DECISIONS.map((d) => <option key={d} value={d}>{label(d)}</option>)}
+        </select>
+      </div>
+      <div className="card">
+        <table className="procs audit" data-testid="audit">
+          <thead>
+            <tr><th>When</th><th>Action</th><th>Subject</th><th>Decision</th><th>Outcome</th><th>Healed</th></tr>
+          </thead>
+          <tbody>
+            {log.map((r) => (
+              <tr key={r.id} title={[r.argv.join(" "), r.stdout, r.stderr].filter(Boolean).join("\n")}>
+                <td className="dim">{ago(r.created_at, now)}</td>
+                <td>{r.action_id}</td>
+                <td>{r.subject}</td>
+                <td>{label(r.decision)}</td>
+                <td className="name">{r.outcome ?? (r.started_at && !r.ended_at ? "running…" : "")}</td>
+                <td>{r.healed === null ? "–" : r.healed ? "yes" : "no"}</td>
+              </tr>
+            ))}
+            {log.length === 0 && <tr><td colSpan={6} className="dim">No decisions recorded.</td></tr>}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}
