@@ -1,1 +1,0 @@
-/work/main/target-cc/debug/xtask: /tmp/cc/xtask/src/main.rs
