@@ -26,6 +26,8 @@ pub fn export_all(out: &Path) -> Result<(), ts_rs::ExportError> {
     crate::RunbookInfo::export_all(&c)?;
     crate::ActionSummary::export_all(&c)?;
     crate::HealingQuery::export_all(&c)?;
+    crate::PromptState::export_all(&c)?;
+    crate::config::AnalysisConfig::export_all(&c)?;
     Ok(())
 }
 

@@ -77,6 +77,21 @@ max_actions_per_hour = 5
 # (or: command = { argv = ["/usr/local/bin/restart-web"] }, docker_restart = { container = "web" },
 #  kill_process = { name = "runaway", cpu_above_percent = 90 }, clear_folder = { path = "/tmp/cache" })
 
+[analysis]
+# Let a local language model read Caretaker's warnings and errors and classify what it finds.
+# Any OpenAI-compatible server: Ollama (http://127.0.0.1:11434/v1), LM Studio, llama.cpp.
+# Nothing leaves this machine unless you point `endpoint` elsewhere. Enable it from the app
+# (Insights), which first checks that the server answers and has the model.
+enabled = false
+cadence_minutes = 60
+endpoint = "http://127.0.0.1:11434/v1"
+model = "llama3.2"
+# The prompt; empty means "use the default". Edit it in the app.
+prompt_template = ""
+prompt_user_modified = false
+max_log_lines = 500
+min_level = "warn"
+
 [checks]
 # Check results are kept this many days.
 retention_days = 30
@@ -119,7 +134,39 @@ pub struct Config {
     pub logs: LogsConfig,
     pub maintenance: MaintenanceConfig,
     pub healing: HealingConfig,
+    pub analysis: AnalysisConfig,
     pub checks: ChecksConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalysisConfig {
+    pub enabled: bool,
+    pub cadence_minutes: u64,
+    pub endpoint: String,
+    pub model: String,
+    pub prompt_template: String,
+    pub prompt_user_modified: bool,
+    pub max_log_lines: u32,
+    pub min_level: crate::logs::LogLevel,
+    /// How long one answer may take, in seconds.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        AnalysisConfig {
+            enabled: false,
+            cadence_minutes: 60,
+            endpoint: "http://127.0.0.1:11434/v1".into(),
+            model: "llama3.2".into(),
+            prompt_template: String::new(),
+            prompt_user_modified: false,
+            max_log_lines: 500,
+            min_level: crate::logs::LogLevel::Warn,
+            request_timeout_secs: 120,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -762,6 +809,16 @@ impl Config {
             }
         }
         range(&mut issues, "checks.retention_days", self.checks.retention_days, 1, 3650);
+        let an = &self.analysis;
+        range(&mut issues, "analysis.cadence_minutes", an.cadence_minutes, 1, 10_080);
+        range(&mut issues, "analysis.max_log_lines", u64::from(an.max_log_lines), 10, 100_000);
+        range(&mut issues, "analysis.request_timeout_secs", an.request_timeout_secs, 1, 3600);
+        if reqwest::Url::parse(&an.endpoint).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true) {
+            issues.push(ConfigIssue { path: "analysis.endpoint".into(), message: format!("must be an http:// or https:// URL (got {:?})", an.endpoint), location: None });
+        }
+        if an.model.trim().is_empty() {
+            issues.push(ConfigIssue { path: "analysis.model".into(), message: "must not be empty".into(), location: None });
+        }
         range(&mut issues, "healing.max_actions_per_hour", u64::from(self.healing.max_actions_per_hour), 1, 1000);
         let mut ids = std::collections::HashSet::new();
         for (i, a) in self.healing.actions.iter().enumerate() {
@@ -881,6 +938,47 @@ impl Config {
             .map_err(|e| EngineError::Internal(format!("cannot serialise config: {e}")))?;
         write_atomic(path, text.as_bytes())
     }
+}
+
+/// Replaces one top-level section (`[analysis]`) of the config file with `value`, keeping the
+/// rest of the file (comments included), atomically. The caller has validated the whole config.
+pub(crate) fn write_section<T: Serialize>(path: &Path, key: &str, value: &T) -> Result<()> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| EngineError::InvalidInput(format!("{} is not valid TOML, fix it by hand first: {e}", path.display())))?;
+    let mut wrapper = std::collections::BTreeMap::new();
+    wrapper.insert(key, value);
+    let fresh = toml::to_string(&wrapper).map_err(|e| EngineError::Internal(format!("cannot serialise {key}: {e}")))?;
+    let fresh: toml_edit::DocumentMut = fresh.parse().map_err(|e| EngineError::Internal(format!("cannot re-read {key}: {e}")))?;
+    let Some(new_table) = fresh.get(key).and_then(|i| i.as_table()) else {
+        return Err(EngineError::Internal(format!("{key} did not serialise as a table")));
+    };
+    match doc.get_mut(key).and_then(|i| i.as_table_mut()) {
+        // Update values in place so comments between keys survive.
+        Some(existing) => {
+            for (k, v) in new_table.iter() {
+                match existing.get_mut(k).and_then(|e| e.as_value_mut()) {
+                    Some(slot) if v.is_value() => {
+                        let decor = slot.decor().clone();
+                        if let Some(nv) = v.as_value() {
+                            *slot = nv.clone();
+                            *slot.decor_mut() = decor;
+                        }
+                    }
+                    _ => {
+                        existing.insert(k, v.clone());
+                    }
+                }
+            }
+        }
+        None => {
+            doc.insert(key, toml_edit::Item::Table(new_table.clone()));
+        }
+    }
+    let out = doc.to_string();
+    Config::from_toml_str(&out).map_err(EngineError::Config)?;
+    write_atomic(path, out.as_bytes())
 }
 
 /// Replaces `[[checks.list]]` in the config file, keeping everything else (comments included),

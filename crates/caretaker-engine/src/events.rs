@@ -36,6 +36,8 @@ pub enum Event {
     MaintenanceComplete { report: crate::maintenance::RunReport },
     /// New lines of Caretaker's own log, already stored (ids assigned).
     Log { lines: Vec<crate::logs::LogLine> },
+    /// A log-analysis scan finished (completed or failed).
+    AnalysisScan { scan: crate::analysis::Scan },
     /// A healing decision was recorded, or an action finished.
     Healing { record: crate::healing::HealingRecord },
 }

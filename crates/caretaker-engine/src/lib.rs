@@ -2,6 +2,7 @@
 //! tests all drive it through [`Engine::start`], [`EngineHandle`] and [`Event`].
 
 pub mod alerts;
+pub mod analysis;
 pub mod bindings;
 pub mod checks;
 pub mod clock;
@@ -24,6 +25,7 @@ pub use events::{Capability, EngineState, EngineStatus, Event, RunbookInfo, Snap
 pub use logs::{LogLevel, LogLine, LogQuery};
 pub use maintenance::{MaintenanceStatus, RunReport};
 pub use healing::{ActionSummary, HealingQuery, HealingRecord};
+pub use analysis::{Finding, PromptState, Scan};
 pub use metrics::store::{Resolution, SeriesData, SeriesQuery, SeriesResult};
 pub use metrics::HostSample;
 pub use alerts::{Alert, AlertQuery, AlertStatus, Notice, Severity};
@@ -88,6 +90,9 @@ struct Inner {
     log_sink: u64,
     /// (action, alert) pairs with a run in progress, so a tick never starts the same one twice.
     healing_in_flight: Mutex<std::collections::HashSet<(String, i64)>>,
+    llm: analysis::LlmClient,
+    /// One scan at a time: set by compare-and-swap, refused (not queued) when taken.
+    scan_running: std::sync::atomic::AtomicBool,
     lock: Mutex<Option<lock::DataDirLock>>,
 }
 
@@ -131,6 +136,7 @@ impl Engine {
         if cut > 0 {
             tracing::warn!(rows = cut, "healing actions were running when Caretaker last stopped; recorded as interrupted");
         }
+        db.write(|c| analysis::mark_interrupted(c, now))?;
         let interrupted = db.write(|c| maintenance::mark_interrupted(c, now))?;
         if interrupted > 0 {
             tracing::warn!("a maintenance run was interrupted when Caretaker last stopped; recorded as interrupted");
@@ -173,6 +179,8 @@ impl Engine {
             log_ring: Mutex::new(logs::Ring::default()),
             log_sink,
             healing_in_flight: Mutex::new(Default::default()),
+            llm: analysis::LlmClient::new()?,
+            scan_running: std::sync::atomic::AtomicBool::new(false),
             lock: Mutex::new(Some(lock)),
             config: RwLock::new(config),
         });
@@ -194,7 +202,14 @@ impl Engine {
             tokio::spawn(run_log_writer(handle.clone(), log_rx)),
             tokio::spawn(run_maintenance_schedule(handle.clone())),
             tokio::spawn(run_healing(handle.clone())),
+            tokio::spawn(run_analysis_schedule(handle.clone())),
         ];
+        // A newer default prompt replaces an unedited one when the app is upgraded.
+        if handle.config().analysis.enabled {
+            if let Err(e) = handle.reconcile_prompt().await {
+                tracing::warn!("could not update the analysis prompt: {e}");
+            }
+        }
         if notifications_on {
             tasks.push(tokio::spawn(alerts::notify::run(notice_rx, options.notifier, hostname, options.notification_window, handle.inner.cancel.clone())));
         }
@@ -293,6 +308,24 @@ async fn run_healing(handle: EngineHandle) {
                     Ok(None) => {}
                     Err(e) => tracing::warn!("healing decision failed: {e}"),
                 }
+            }
+        }
+    }
+}
+
+/// Scans the log every `analysis.cadence_minutes` while analysis is enabled.
+async fn run_analysis_schedule(handle: EngineHandle) {
+    loop {
+        let cfg = handle.config().analysis;
+        let wait = if cfg.enabled { Duration::from_secs(cfg.cadence_minutes * 60) } else { Duration::from_secs(30) };
+        tokio::select! {
+            _ = handle.inner.cancel.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        if handle.config().analysis.enabled {
+            match handle.run_scan("schedule") {
+                Ok(id) => tracing::info!(scan_id = id, "scheduled log analysis started"),
+                Err(e) => tracing::warn!("scheduled log analysis did not start: {e}"),
             }
         }
     }
@@ -638,6 +671,225 @@ impl EngineHandle {
 
     pub async fn dismiss_escalation(&self, id: i64) -> Result<()> {
         self.inner.db.write_async(move |c| healing::set_outcome(c, id, "dismissed")).await
+    }
+
+    async fn save_analysis(&self, next: config::AnalysisConfig) -> Result<()> {
+        let mut config = self.config();
+        config.analysis = next.clone();
+        let issues = config.validate();
+        if !issues.is_empty() {
+            return Err(EngineError::Config(issues));
+        }
+        config::write_section(&self.inner.data_dir.join(paths::CONFIG_FILE), "analysis", &next)?;
+        if let Ok(mut c) = self.inner.config.write() {
+            *c = config;
+        }
+        Ok(())
+    }
+
+    async fn prompt_version(&self) -> Result<u32> {
+        Ok(self.inner.db.read_async(|c| store::kv_get(c, "analysis.prompt_version")).await?.and_then(|(v, _)| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// Seeds an empty prompt, or upgrades an unedited one to a newer shipped default.
+    async fn reconcile_prompt(&self) -> Result<()> {
+        let _guard = self.inner.config_edit.lock().await;
+        let seeded = self.prompt_version().await?;
+        let (next, version) = analysis::reconcile_prompt(&self.config().analysis, seeded, &analysis::default_prompt());
+        if let Some(next) = next {
+            self.save_analysis(next).await?;
+            let now = self.inner.clock.now_ms();
+            self.inner.db.write_async(move |c| store::kv_put(c, "analysis.prompt_version", &version.to_string(), now)).await?;
+            tracing::info!(version, "analysis prompt set to the shipped default");
+        }
+        Ok(())
+    }
+
+    pub async fn analysis_prompt(&self) -> Result<PromptState> {
+        let cfg = self.config().analysis;
+        let (default_version, default_template) = analysis::default_prompt();
+        let seeded_version = self.prompt_version().await?;
+        Ok(PromptState {
+            newer_default_available: cfg.prompt_user_modified && seeded_version < default_version,
+            template: cfg.prompt_template,
+            user_modified: cfg.prompt_user_modified,
+            default_template,
+            default_version,
+            seeded_version,
+        })
+    }
+
+    /// The models an endpoint offers.
+    pub async fn list_models(&self, endpoint: String) -> Result<Vec<String>> {
+        self.inner.llm.models(&endpoint, Duration::from_secs(10)).await
+    }
+
+    /// Changes the analysis settings. Enabling checks first that the endpoint answers and has
+    /// the model; when it does not, nothing is saved and analysis stays off.
+    pub async fn set_analysis(&self, enabled: bool, endpoint: String, model: String, cadence_minutes: u64) -> Result<config::AnalysisConfig> {
+        let mut next = self.config().analysis;
+        next.endpoint = endpoint.trim().to_string();
+        next.model = model.trim().to_string();
+        next.cadence_minutes = cadence_minutes;
+        next.enabled = enabled;
+        if enabled {
+            let models = self.inner.llm.models(&next.endpoint, Duration::from_secs(10)).await?;
+            if !models.iter().any(|m| *m == next.model || m.split(':').next() == Some(next.model.as_str())) {
+                return Err(EngineError::InvalidInput(format!(
+                    "the server at {} has no model {:?} (it has: {}); pull it first or pick another",
+                    next.endpoint,
+                    next.model,
+                    if models.is_empty() { "none".to_string() } else { models.join(", ") }
+                )));
+            }
+        }
+        {
+            let _guard = self.inner.config_edit.lock().await;
+            self.save_analysis(next.clone()).await?;
+        }
+        if enabled {
+            self.reconcile_prompt().await?;
+        }
+        Ok(self.config().analysis)
+    }
+
+    /// The person's own prompt; from now on upgrades keep it.
+    pub async fn set_prompt(&self, template: String) -> Result<()> {
+        if template.trim().is_empty() {
+            return Err(EngineError::InvalidInput("the prompt must not be empty; use \"Reset to default\" instead".into()));
+        }
+        let _guard = self.inner.config_edit.lock().await;
+        let mut next = self.config().analysis;
+        next.prompt_template = template;
+        next.prompt_user_modified = true;
+        self.save_analysis(next).await
+    }
+
+    pub async fn reset_prompt(&self) -> Result<()> {
+        let (version, body) = analysis::default_prompt();
+        {
+            let _guard = self.inner.config_edit.lock().await;
+            let mut next = self.config().analysis;
+            next.prompt_template = body;
+            next.prompt_user_modified = false;
+            self.save_analysis(next).await?;
+        }
+        let now = self.inner.clock.now_ms();
+        self.inner.db.write_async(move |c| store::kv_put(c, "analysis.prompt_version", &version.to_string(), now)).await
+    }
+
+    pub async fn analysis_scans(&self, limit: u32) -> Result<Vec<Scan>> {
+        self.inner.db.read_async(move |c| analysis::scans(c, limit)).await
+    }
+
+    pub async fn findings(&self, include_dismissed: bool) -> Result<Vec<Finding>> {
+        self.inner.db.read_async(move |c| analysis::findings(c, include_dismissed, 500)).await
+    }
+
+    pub async fn dismiss_finding(&self, id: i64) -> Result<()> {
+        let now = self.inner.clock.now_ms();
+        self.inner.db.write_async(move |c| analysis::dismiss(c, id, now)).await
+    }
+
+    /// A finding as a ready-to-file issue text, with its evidence lines.
+    pub async fn finding_issue_text(&self, id: i64) -> Result<String> {
+        self.inner
+            .db
+            .read_async(move |c| {
+                let f = analysis::findings(c, true, 10_000)?.into_iter().find(|f| f.id == id).ok_or_else(|| EngineError::InvalidInput(format!("no finding {id}")))?;
+                let mut lines = Vec::new();
+                for lid in f.source_log_ids.iter().take(20) {
+                    lines.extend(logs::search(c, &LogQuery { before_id: Some(lid + 1), limit: 1, ..Default::default() })?.into_iter().filter(|l| l.id == *lid));
+                }
+                Ok(analysis::issue_text(&f, &lines))
+            })
+            .await
+    }
+
+    /// Starts a scan now; a second one while one runs is refused, not queued.
+    pub fn run_scan(&self, trigger: &str) -> Result<i64> {
+        use std::sync::atomic::Ordering;
+        if self.inner.scan_running.compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+            return Err(EngineError::Busy("a log analysis scan is already running".into()));
+        }
+        let now = self.inner.clock.now_ms();
+        let trigger = trigger.to_string();
+        let begun = self.inner.db.write(|c| {
+            let start = analysis::next_start(c)?;
+            let end: i64 = c.query_row("SELECT COALESCE(MAX(id), 0) FROM logs", [], |r| r.get(0))?;
+            let id = analysis::begin_scan(c, start, end.max(start), &trigger, now)?;
+            Ok((id, start, end.max(start)))
+        });
+        let (id, start, end) = match begun {
+            Ok(v) => v,
+            Err(e) => {
+                self.inner.scan_running.store(false, Ordering::SeqCst);
+                return Err(e);
+            }
+        };
+        let me = self.clone();
+        self.inner.runtime.spawn(async move {
+            let scan = me.scan(id, start, end).await;
+            // Free the guard before announcing the end, so a reaction to the event can start the next scan.
+            me.inner.scan_running.store(false, Ordering::SeqCst);
+            if let Some(scan) = scan {
+                let _ = me.inner.events.send(Event::AnalysisScan { scan });
+            }
+        });
+        Ok(id)
+    }
+
+    async fn scan(&self, id: i64, start: i64, end: i64) -> Option<Scan> {
+        let cfg = self.config().analysis;
+        let actions: Vec<String> = self.config().healing.actions.iter().map(|a| a.id.clone()).collect();
+        let level = cfg.min_level;
+        let cap = cfg.max_log_lines;
+        let read = self
+            .inner
+            .db
+            .read_async(move |c| {
+                let lines = logs::range(c, start, end, level, cap)?;
+                let since = analysis::last_completed_at(c)?.unwrap_or(0);
+                let alerts: Vec<Alert> = alerts::list_alerts(c, &AlertQuery { include_resolved: true, limit: 200, subject: None })?.into_iter().filter(|a| a.created_at > since).collect();
+                Ok((lines, alerts))
+            })
+            .await;
+        let now = || self.inner.clock.now_ms();
+        let outcome: std::result::Result<Vec<analysis::parse::RawFinding>, (String, Option<String>)> = match read {
+            Err(e) => Err((e.to_string(), None)),
+            Ok((lines, alerts)) if lines.is_empty() && alerts.is_empty() => Ok(Vec::new()),
+            Ok((lines, alerts)) => {
+                let groups = analysis::group(&lines);
+                let (input, _) = analysis::build_input(&groups, &alerts, &actions, 6000);
+                let system = if cfg.prompt_template.trim().is_empty() { analysis::default_prompt().1 } else { cfg.prompt_template.clone() };
+                match self.inner.llm.chat(&cfg, &system, &input).await {
+                    Err(e) => Err((e.to_string(), None)),
+                    Ok(answer) => analysis::parse::findings(&answer).map_err(|e| (e, Some(answer))),
+                }
+            }
+        };
+        let t = now();
+        let stored = match outcome {
+            Ok(found) => self.inner.db.write_async(move |c| analysis::complete_scan(c, id, &found, &actions, t)).await,
+            Err((error, raw)) => {
+                tracing::warn!(scan_id = id, "log analysis failed: {error}");
+                let e2 = error.clone();
+                self.inner.db.write_async(move |c| analysis::fail_scan(c, id, &e2, raw.as_deref(), t)).await.map(|_| Vec::new())
+            }
+        };
+        match stored {
+            Ok(findings) => {
+                for f in findings.iter().filter(|f| f.severity == analysis::FindingSeverity::High) {
+                    let f = f.clone();
+                    self.with_alerts(move |m, c, now| {
+                        m.raise(c, "analysis", f.title.clone(), "analysis_finding", Severity::Critical, format!("Log analysis: {}", f.title), f.body.clone(), serde_json::json!({ "finding_id": f.id, "classification": f.classification, "log_ids": f.source_log_ids }), now)
+                    })
+                    .await;
+                }
+            }
+            Err(e) => tracing::warn!(scan_id = id, "could not record the scan: {e}"),
+        }
+        self.inner.db.read_async(move |c| Ok(analysis::scans(c, 50)?.into_iter().find(|s| s.scan_id == id))).await.ok().flatten()
     }
 
     /// Every runbook shipped with the app, with its title.

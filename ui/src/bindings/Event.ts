@@ -8,7 +8,8 @@ import type { HostSample } from "./HostSample";
 import type { LogLine } from "./LogLine";
 import type { Notice } from "./Notice";
 import type { RunReport } from "./RunReport";
+import type { Scan } from "./Scan";
 import type { SeriesPoint } from "./SeriesPoint";
 import type { TaskStatus } from "./TaskStatus";
 
-export type Event = { "type": "host_sample", sample: HostSample, points: Array<SeriesPoint>, } | { "type": "engine_status", status: EngineStatus, } | { "type": "check_result", result: CheckResult, } | { "type": "checks_changed", checks: Array<CheckState>, } | { "type": "alert_changed", alert: Alert, } | { "type": "notification", notice: Notice, } | { "type": "notifications_paused", until_ms: number | null, } | { "type": "maintenance_progress", run_id: number, task_id: string, task_name: string, index: number, total: number, status: TaskStatus, message: string | null, } | { "type": "maintenance_complete", report: RunReport, } | { "type": "log", lines: Array<LogLine>, } | { "type": "healing", record: HealingRecord, };
+export type Event = { "type": "host_sample", sample: HostSample, points: Array<SeriesPoint>, } | { "type": "engine_status", status: EngineStatus, } | { "type": "check_result", result: CheckResult, } | { "type": "checks_changed", checks: Array<CheckState>, } | { "type": "alert_changed", alert: Alert, } | { "type": "notification", notice: Notice, } | { "type": "notifications_paused", until_ms: number | null, } | { "type": "maintenance_progress", run_id: number, task_id: string, task_name: string, index: number, total: number, status: TaskStatus, message: string | null, } | { "type": "maintenance_complete", report: RunReport, } | { "type": "log", lines: Array<LogLine>, } | { "type": "analysis_scan", scan: Scan, } | { "type": "healing", record: HealingRecord, };

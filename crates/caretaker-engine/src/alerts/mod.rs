@@ -415,6 +415,13 @@ impl AlertManager {
             .ok_or_else(|| EngineError::InvalidInput(format!("alert {id} is not open (already resolved, or no such alert)")))
     }
 
+    /// Opens (or keeps) an alert raised by another part of the engine, such as a high-severity
+    /// finding of the log analysis. It stays open until the person resolves it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn raise(&mut self, conn: &rusqlite::Connection, rule: &'static str, subject: String, alert_type: &str, level: Severity, title: String, message: String, details: Value, now_ms: i64) -> Result<Effects> {
+        self.observe(conn, Signal { rule, subject, level: Some(level), alert_type: alert_type.into(), title, message, details, for_ms: 0 }, now_ms)
+    }
+
     /// Silences repeats until the alert resolves.
     pub fn acknowledge(&mut self, conn: &rusqlite::Connection, id: i64, now_ms: i64) -> Result<Alert> {
         let a = self.find_open(id)?;
@@ -474,7 +481,7 @@ pub fn worst(alerts: &[Alert]) -> Option<Severity> {
     alerts.iter().filter(|a| a.status != AlertStatus::Resolved).map(|a| a.severity).max()
 }
 
-pub const RUNBOOKS: &[&str] = &["service_down", "service_degraded", "threshold_cpu", "threshold_memory", "threshold_disk", "stale"];
+pub const RUNBOOKS: &[&str] = &["service_down", "service_degraded", "threshold_cpu", "threshold_memory", "threshold_disk", "stale", "analysis_finding"];
 
 /// The markdown runbook for an alert type.
 pub fn runbook(alert_type: &str) -> Option<&'static str> {
@@ -485,6 +492,7 @@ pub fn runbook(alert_type: &str) -> Option<&'static str> {
         "service_down" => include_str!("../../runbooks/service_down.md"),
         "service_degraded" => include_str!("../../runbooks/service_degraded.md"),
         "stale" => include_str!("../../runbooks/stale.md"),
+        "analysis_finding" => include_str!("../../runbooks/analysis_finding.md"),
         _ => return None,
     })
 }

@@ -252,6 +252,17 @@ pub fn search(conn: &Connection, q: &LogQuery) -> Result<Vec<LogLine>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Lines with `after < id <= until` at `min_level` or above, oldest first, at most `limit` (the newest).
+pub fn range(conn: &Connection, after: i64, until: i64, min_level: LogLevel, limit: u32) -> Result<Vec<LogLine>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, ts, level, target, message, fields FROM (
+             SELECT * FROM logs WHERE id > ?1 AND id <= ?2 AND level >= ?3 ORDER BY id DESC LIMIT ?4
+         ) ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![after, until, min_level.num(), limit], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Deletes lines older than `days`.
 pub fn prune(conn: &Connection, now_ms: i64, days: u64) -> Result<usize> {
     Ok(conn.execute("DELETE FROM logs WHERE ts < ?1", [now_ms - days as i64 * 86_400_000])?)
