@@ -1,7 +1,9 @@
 //! IPC commands: each is a few lines that call the engine. Errors cross as `{ kind, message }`.
 
 use crate::EngineSlot;
+use caretaker_engine::config::AnalysisConfig;
 use caretaker_engine::{
+    Finding, PromptState, Scan,
     ActionSummary, HealingQuery, HealingRecord,
     LogLine, LogQuery, MaintenanceStatus, RunReport, RunbookInfo,
     Alert, AlertQuery, CheckConfig, CheckHistoryQuery, CheckResult, CheckSummary, EngineHandle, ErrorPayload, SeriesQuery, SeriesResult, Snapshot,
@@ -135,6 +137,61 @@ pub async fn approve_escalation(slot: State<'_, EngineSlot>, id: i64) -> Result<
 #[tauri::command]
 pub async fn dismiss_escalation(slot: State<'_, EngineSlot>, id: i64) -> Result<(), ErrorPayload> {
     engine(&slot)?.dismiss_escalation(id).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub fn analysis_config(slot: State<'_, EngineSlot>) -> Result<AnalysisConfig, ErrorPayload> {
+    Ok(engine(&slot)?.config().analysis)
+}
+
+#[tauri::command]
+pub async fn analysis_prompt(slot: State<'_, EngineSlot>) -> Result<PromptState, ErrorPayload> {
+    engine(&slot)?.analysis_prompt().await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn list_models(slot: State<'_, EngineSlot>, endpoint: String) -> Result<Vec<String>, ErrorPayload> {
+    engine(&slot)?.list_models(endpoint).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn set_analysis(slot: State<'_, EngineSlot>, enabled: bool, endpoint: String, model: String, cadence_minutes: u64) -> Result<AnalysisConfig, ErrorPayload> {
+    engine(&slot)?.set_analysis(enabled, endpoint, model, cadence_minutes).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn set_prompt(slot: State<'_, EngineSlot>, template: String) -> Result<(), ErrorPayload> {
+    engine(&slot)?.set_prompt(template).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn reset_prompt(slot: State<'_, EngineSlot>) -> Result<(), ErrorPayload> {
+    engine(&slot)?.reset_prompt().await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub fn run_scan(slot: State<'_, EngineSlot>) -> Result<i64, ErrorPayload> {
+    engine(&slot)?.run_scan("manual").map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn analysis_scans(slot: State<'_, EngineSlot>, limit: u32) -> Result<Vec<Scan>, ErrorPayload> {
+    engine(&slot)?.analysis_scans(limit).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn list_findings(slot: State<'_, EngineSlot>, include_dismissed: bool) -> Result<Vec<Finding>, ErrorPayload> {
+    engine(&slot)?.findings(include_dismissed).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn dismiss_finding(slot: State<'_, EngineSlot>, id: i64) -> Result<(), ErrorPayload> {
+    engine(&slot)?.dismiss_finding(id).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn finding_issue_text(slot: State<'_, EngineSlot>, id: i64) -> Result<String, ErrorPayload> {
+    engine(&slot)?.finding_issue_text(id).await.map_err(|e| e.payload())
 }
 
 #[cfg(test)]

@@ -93,6 +93,17 @@ fn main() {
             commands::pending_escalations,
             commands::approve_escalation,
             commands::dismiss_escalation,
+            commands::analysis_config,
+            commands::analysis_prompt,
+            commands::list_models,
+            commands::set_analysis,
+            commands::set_prompt,
+            commands::reset_prompt,
+            commands::run_scan,
+            commands::analysis_scans,
+            commands::list_findings,
+            commands::dismiss_finding,
+            commands::finding_issue_text,
         ])
         .setup(move |app| {
             let started = tauri::async_runtime::block_on(Engine::start(EngineOptions::new(data_dir.clone())));

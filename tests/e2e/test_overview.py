@@ -17,6 +17,7 @@ from pathlib import Path
 
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -51,6 +52,7 @@ class OverviewTest(unittest.TestCase):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             closed_port = s.getsockname()[1]
+        cls.closed_port = closed_port
         Path(cls.data, "caretaker.toml").write_text(
             "[metrics]\ninterval_secs = 1\n"
             "[alerts]\ncheck_failures_before_alert = 1\n"
@@ -166,6 +168,27 @@ class OverviewTest(unittest.TestCase):
         d.find_element(By.CSS_SELECTOR, "[data-testid=log-search]").send_keys("maintenance run finished")
         WebDriverWait(d, 10).until(lambda d: "maintenance run finished" in d.find_element(By.CSS_SELECTOR, "[data-testid=log-lines]").text)
         d.save_screenshot(str(OUT / "logs.png"))
+
+    def test_enabling_insights_without_a_model_server_explains_and_stays_off(self):
+        d = self.driver
+        wait = WebDriverWait(d, 30, poll_frequency=0.2)
+        d.find_element(By.CSS_SELECTOR, "[data-testid=tab-insights]").click()
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=analysis-enabled]"))
+        endpoint = d.find_element(By.CSS_SELECTOR, "[data-testid=analysis-endpoint]")
+        # Select all and type over: a React-controlled input ignores WebDriver's clear().
+        endpoint.send_keys(Keys.CONTROL, "a")
+        endpoint.send_keys(f"http://127.0.0.1:{self.closed_port}/v1")
+        # Close the input's suggestion popup before clicking elsewhere.
+        endpoint.send_keys(Keys.ESCAPE)
+        d.find_element(By.CSS_SELECTOR, "[data-testid=analysis-enabled]").click()
+        err = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=analysis-error]"))
+        self.assertIn(f"no model server at http://127.0.0.1:{self.closed_port}/v1", err.text)
+        self.assertIn("start Ollama or set analysis.endpoint", err.text)
+        self.assertFalse(d.find_element(By.CSS_SELECTOR, "[data-testid=analysis-enabled]").is_selected())
+        self.assertIn("You are the log analyst", d.find_element(By.CSS_SELECTOR, "[data-testid=prompt-editor]").get_attribute("value"))
+        # Leave no input focused (its suggestion popup would swallow the next test's first click).
+        d.find_element(By.CSS_SELECTOR, "[data-testid=analysis-endpoint]").send_keys(Keys.ESCAPE)
+        d.execute_script("document.activeElement && document.activeElement.blur()")
 
     def test_live_cpu_updates_then_1h_range(self):
         d = self.driver

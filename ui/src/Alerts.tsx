@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import type { Alert } from "./bindings/Alert";
-import type { Event } from "./bindings/Event";
+import { useEngineEvent } from "./state/bus";
 import type { Snapshot } from "./bindings/Snapshot";
 import { Markdown } from "./components/Markdown";
 import { ago } from "./format";
@@ -57,7 +57,7 @@ function AlertRow({ a, now, onError }: { a: Alert; now: number; onError: (e: Com
   );
 }
 
-export function Alerts({ snapshot, lastEvent }: { snapshot: Snapshot; lastEvent: Event | null }) {
+export function Alerts({ snapshot }: { snapshot: Snapshot }) {
   const [history, setHistory] = useState<Alert[]>([]);
   const [error, setError] = useState<CommandError | null>(null);
   const now = Date.now();
@@ -70,9 +70,9 @@ export function Alerts({ snapshot, lastEvent }: { snapshot: Snapshot; lastEvent:
     }
   }, []);
   useEffect(() => void load(), [load]);
-  useEffect(() => {
-    if (lastEvent?.type === "alert_changed" && lastEvent.alert.status === "resolved") void load();
-  }, [lastEvent, load]);
+  useEngineEvent((e) => {
+    if (e.type === "alert_changed" && e.alert.status === "resolved") void load();
+  });
 
   const paused = snapshot.notifications_paused_until;
   const togglePause = async () => {

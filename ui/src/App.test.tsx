@@ -33,6 +33,8 @@ class FakePlatform implements Platform {
       this.approved = true;
       return { ...escalation, decision: "approved_by_user" } as never;
     }
+    if (cmd === "maintenance_status") return { running: null, last_run: null, next_run_ms: null, tasks: [{ id: "a", name: "Task A", description: "", optional: false }, { id: "b", name: "Task B", description: "", optional: false }] } as never;
+    if (cmd === "search_logs") return [] as never;
     if (cmd === "runbook") return "# Service down\n\n**Look first** at the log." as never;
     if (cmd === "snapshot") {
       if (this.snapshotError) throw this.snapshotError;
@@ -130,6 +132,25 @@ describe("App", () => {
     act(() => screen.getByTestId("run-it").click());
     await waitFor(() => expect(p.requests.some(([c, r]) => c === "approve_escalation" && (r as { id: number }).id === 3)).toBe(true));
     await waitFor(() => expect(screen.getByTestId("no-escalations")).toBeTruthy());
+  });
+
+  it("applies every event of a burst, not just the last one", async () => {
+    const p = new FakePlatform();
+    setPlatform(p);
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId("tab-monitor")).toBeTruthy());
+    act(() => screen.getByTestId("tab-monitor").click());
+    await waitFor(() => expect(screen.getByTestId("task-a")).toBeTruthy());
+    const progress = (task_id: string, status: "started" | "completed" | "skipped", index: number): Event => ({ type: "maintenance_progress", run_id: 1, task_id, task_name: task_id, index, total: 2, status, message: status });
+    act(() => {
+      // All within one render: a single "last event" state would keep only the final one.
+      p.emit(progress("a", "started", 1));
+      p.emit(progress("a", "completed", 1));
+      p.emit(progress("b", "started", 2));
+      p.emit(progress("b", "skipped", 2));
+    });
+    await waitFor(() => expect(screen.getByTestId("task-a").getAttribute("data-status")).toBe("completed"));
+    expect(screen.getByTestId("task-b").getAttribute("data-status")).toBe("skipped");
   });
 
   it("shows why the engine could not start, with its kind", async () => {

@@ -5,18 +5,19 @@ import { Services } from "./Services";
 import { Alerts } from "./Alerts";
 import { Monitor } from "./Monitor";
 import { Healing } from "./Healing";
+import { Insights } from "./Insights";
 import { platform } from "./platform";
 import { ago } from "./format";
 
 export function App() {
-  const { snapshot, error, lastEvent, reload } = useEngine();
+  const { snapshot, error, reload } = useEngine();
   const [now, setNow] = useState(Date.now());
-  const [page, setPage] = useState<"overview" | "services" | "alerts" | "healing" | "monitor">("overview");
+  const [page, setPage] = useState<"overview" | "services" | "alerts" | "healing" | "insights" | "monitor">("overview");
   useEffect(() => {
     let off: (() => void) | undefined;
     void (async () => {
       off = await (await platform()).onNavigate((p) => {
-        if (p === "alerts" || p === "services" || p === "overview" || p === "monitor" || p === "healing") setPage(p);
+        if (["alerts", "services", "overview", "monitor", "healing", "insights"].includes(p)) setPage(p as typeof page);
       });
     })();
     return () => off?.();
@@ -59,7 +60,7 @@ export function App() {
           {snapshot?.host && <span className="host">{snapshot.host.hostname}</span>}
         </div>
         <nav className="tabs">
-          {(["overview", "services", "alerts", "healing", "monitor"] as const).map((p) => (
+          {(["overview", "services", "alerts", "healing", "insights", "monitor"] as const).map((p) => (
             <button key={p} data-testid={`tab-${p}`} className={`tab ${page === p ? "active" : ""}`} onClick={() => setPage(p)}>
               {p[0].toUpperCase() + p.slice(1)}
               {p === "alerts" && snapshot && snapshot.alerts.length > 0 && (
@@ -75,11 +76,12 @@ export function App() {
       </header>
       <main>
         {!snapshot && <div className="loading">Connecting to the engine…</div>}
-        {snapshot && page === "overview" && <Overview snapshot={snapshot} lastEvent={lastEvent} onOpen={setPage} />}
-        {snapshot && page === "services" && <Services lastEvent={lastEvent} />}
-        {snapshot && page === "alerts" && <Alerts snapshot={snapshot} lastEvent={lastEvent} />}
-        {snapshot && page === "monitor" && <Monitor lastEvent={lastEvent} />}
-        {snapshot && page === "healing" && <Healing lastEvent={lastEvent} />}
+        {snapshot && page === "overview" && <Overview snapshot={snapshot} onOpen={setPage} />}
+        {snapshot && page === "services" && <Services />}
+        {snapshot && page === "alerts" && <Alerts snapshot={snapshot} />}
+        {snapshot && page === "monitor" && <Monitor />}
+        {snapshot && page === "healing" && <Healing />}
+        {snapshot && page === "insights" && <Insights />}
       </main>
     </div>
   );

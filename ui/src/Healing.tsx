@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import type { ActionSummary } from "./bindings/ActionSummary";
 import type { Decision } from "./bindings/Decision";
-import type { Event } from "./bindings/Event";
+import { useEngineEvent } from "./state/bus";
 import type { HealingRecord } from "./bindings/HealingRecord";
 import { ago } from "./format";
 import { asCommandError, platform, type CommandError } from "./platform";
@@ -10,7 +10,7 @@ const DECISIONS: Decision[] = ["ran", "approved_by_user", "escalated", "refused_
 
 const label = (d: Decision) => d.replace(/_/g, " ");
 
-export function Healing({ lastEvent }: { lastEvent: Event | null }) {
+export function Healing() {
   const [actions, setActions] = useState<ActionSummary[]>([]);
   const [pending, setPending] = useState<HealingRecord[]>([]);
   const [log, setLog] = useState<HealingRecord[]>([]);
@@ -30,9 +30,9 @@ export function Healing({ lastEvent }: { lastEvent: Event | null }) {
     }
   }, [filterAction, filterDecision]);
   useEffect(() => void load(), [load]);
-  useEffect(() => {
-    if (lastEvent?.type === "healing" || (lastEvent?.type === "alert_changed" && lastEvent.alert.status === "resolved")) void load();
-  }, [lastEvent, load]);
+  useEngineEvent((e) => {
+    if (e.type === "healing" || (e.type === "alert_changed" && e.alert.status === "resolved")) void load();
+  });
 
   const act = async (cmd: "approve_escalation" | "dismiss_escalation", id: number) => {
     try {

@@ -10,6 +10,7 @@ import type { TaskStatus } from "./bindings/TaskStatus";
 import { Markdown } from "./components/Markdown";
 import { bytes } from "./format";
 import { asCommandError, platform, type CommandError } from "./platform";
+import { useEngineEvent } from "./state/bus";
 
 const ICON: Record<TaskStatus, string> = { pending: "○", started: "◐", completed: "✓", failed: "✕", skipped: "↷" };
 
@@ -40,7 +41,7 @@ function applyProgress(run: RunReport | null, e: Extract<Event, { type: "mainten
   };
 }
 
-function Maintenance({ lastEvent }: { lastEvent: Event | null }) {
+function Maintenance() {
   const [status, setStatus] = useState<MaintenanceStatus | null>(null);
   const [live, setLive] = useState<RunReport | null>(null);
   const [error, setError] = useState<CommandError | null>(null);
@@ -57,14 +58,13 @@ function Maintenance({ lastEvent }: { lastEvent: Event | null }) {
   }, []);
   useEffect(() => void load(), [load]);
 
-  useEffect(() => {
-    if (!lastEvent) return;
-    if (lastEvent.type === "maintenance_progress") setLive((r) => applyProgress(r, lastEvent, status?.tasks ?? []));
-    if (lastEvent.type === "maintenance_complete") {
+  useEngineEvent((e) => {
+    if (e.type === "maintenance_progress") setLive((r) => applyProgress(r, e, status?.tasks ?? []));
+    if (e.type === "maintenance_complete") {
       setLive(null);
-      setStatus((s) => (s ? { ...s, running: null, last_run: lastEvent.report } : s));
+      setStatus((s) => (s ? { ...s, running: null, last_run: e.report } : s));
     }
-  }, [lastEvent, status?.tasks]);
+  });
 
   const shown = live ?? status?.last_run ?? null;
   const running = live !== null && live.status === "running";
@@ -164,7 +164,7 @@ function LogRow({ l }: { l: LogLine }) {
 
 const LEVELS: LogLevel[] = ["info", "warn", "error"];
 
-function Logs({ lastEvent }: { lastEvent: Event | null }) {
+function Logs() {
   const [lines, setLines] = useState<LogLine[]>([]);
   const [paused, setPaused] = useState(false);
   const [level, setLevel] = useState<LogLevel>("info");
@@ -191,11 +191,11 @@ function Logs({ lastEvent }: { lastEvent: Event | null }) {
     return () => clearTimeout(t);
   }, [query, searching, level]);
 
-  useEffect(() => {
-    if (lastEvent?.type !== "log" || searching || pausedRef.current) return;
-    const fresh = lastEvent.lines.filter((l) => LEVELS.indexOf(l.level) >= LEVELS.indexOf(level));
+  useEngineEvent((e) => {
+    if (e.type !== "log" || searching || pausedRef.current) return;
+    const fresh = e.lines.filter((l) => LEVELS.indexOf(l.level) >= LEVELS.indexOf(level));
     if (fresh.length) setLines((ls) => [...ls, ...fresh].slice(-2000));
-  }, [lastEvent, searching, level]);
+  });
 
   const components = useMemo(() => Array.from(new Set(lines.map((l) => l.target))).sort(), [lines]);
 
@@ -256,7 +256,7 @@ function Runbooks() {
   );
 }
 
-export function Monitor({ lastEvent }: { lastEvent: Event | null }) {
+export function Monitor() {
   const [tab, setTab] = useState<"maintenance" | "logs" | "runbooks">("maintenance");
   return (
     <div className="page">
@@ -268,8 +268,8 @@ export function Monitor({ lastEvent }: { lastEvent: Event | null }) {
           ))}
         </div>
       </div>
-      {tab === "maintenance" && <Maintenance lastEvent={lastEvent} />}
-      {tab === "logs" && <Logs lastEvent={lastEvent} />}
+      {tab === "maintenance" && <Maintenance />}
+      {tab === "logs" && <Logs />}
       {tab === "runbooks" && <Runbooks />}
     </div>
   );

@@ -1,5 +1,4 @@
 import { useMemo, useState } from "react";
-import type { Event } from "./bindings/Event";
 import type { Snapshot } from "./bindings/Snapshot";
 import { Gauge } from "./components/Gauge";
 import { ProcessTable } from "./components/ProcessTable";
@@ -10,10 +9,10 @@ import { useSeries } from "./state/useEngine";
 
 const C = { a: "#3b82f6", b: "#f59e0b", c: "#10b981", d: "#ef4444", e: "#8b5cf6" };
 
-export function Overview({ snapshot, lastEvent, onOpen }: { snapshot: Snapshot; lastEvent: Event | null; onOpen: (page: "services" | "alerts") => void }) {
+export function Overview({ snapshot, onOpen }: { snapshot: Snapshot; onOpen: (page: "services" | "alerts") => void }) {
   const [rangeId, setRangeId] = useState("15m");
   const range = RANGES.find((r) => r.id === rangeId) ?? RANGES[0];
-  const { result, error } = useSeries(range, lastEvent);
+  const { result, error } = useSeries(range);
   const h = snapshot.host;
   const mainDisk = h?.disks.find((d) => d.mount_point === "/System/Volumes/Data") ?? h?.disks.find((d) => d.mount_point === "/") ?? h?.disks[0];
   const mountLabel = mainDisk ? `mount=${mainDisk.mount_point}` : "";

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import type { CheckConfig } from "./bindings/CheckConfig";
 import type { CheckSummary } from "./bindings/CheckSummary";
-import type { Event } from "./bindings/Event";
+import { useEngineEvent } from "./state/bus";
 import { Sparkline } from "./components/Sparkline";
 import { ago } from "./format";
 import { asCommandError, platform, type CommandError } from "./platform";
@@ -114,7 +114,7 @@ function uptime(v: number | null) {
   return v === null ? "–" : `${v.toFixed(v >= 99.95 || v < 10 ? 0 : 1)} %`;
 }
 
-export function Services({ lastEvent }: { lastEvent: Event | null }) {
+export function Services() {
   const [checks, setChecks] = useState<CheckSummary[] | null>(null);
   const [editing, setEditing] = useState<CheckConfig | null | "new">(null);
   const [error, setError] = useState<CommandError | null>(null);
@@ -129,9 +129,9 @@ export function Services({ lastEvent }: { lastEvent: Event | null }) {
     }
   }, []);
   useEffect(() => void load(), [load]);
-  useEffect(() => {
-    if (lastEvent?.type === "check_result" || lastEvent?.type === "checks_changed") void load();
-  }, [lastEvent, load]);
+  useEngineEvent((e) => {
+    if (e.type === "check_result" || e.type === "checks_changed") void load();
+  });
 
   const remove = async (name: string) => {
     if (!window.confirm(`Delete the check "${name}"? Its history stays until retention removes it.`)) return;

@@ -27,6 +27,8 @@ pub fn export_all(out: &Path) -> Result<(), ts_rs::ExportError> {
     crate::ActionSummary::export_all(&c)?;
     crate::HealingQuery::export_all(&c)?;
     crate::PromptState::export_all(&c)?;
+    crate::Finding::export_all(&c)?;
+    crate::Scan::export_all(&c)?;
     crate::config::AnalysisConfig::export_all(&c)?;
     Ok(())
 }

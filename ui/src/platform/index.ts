@@ -19,6 +19,10 @@ import type { RunbookInfo } from "../bindings/RunbookInfo";
 import type { ActionSummary } from "../bindings/ActionSummary";
 import type { HealingQuery } from "../bindings/HealingQuery";
 import type { HealingRecord } from "../bindings/HealingRecord";
+import type { AnalysisConfig } from "../bindings/AnalysisConfig";
+import type { Finding } from "../bindings/Finding";
+import type { PromptState } from "../bindings/PromptState";
+import type { Scan } from "../bindings/Scan";
 
 /** Every command the shell exposes: name -> (request, response). */
 export interface Commands {
@@ -47,6 +51,17 @@ export interface Commands {
   pending_escalations: { req: Record<string, never>; res: HealingRecord[] };
   approve_escalation: { req: { id: number }; res: HealingRecord };
   dismiss_escalation: { req: { id: number }; res: null };
+  analysis_config: { req: Record<string, never>; res: AnalysisConfig };
+  analysis_prompt: { req: Record<string, never>; res: PromptState };
+  list_models: { req: { endpoint: string }; res: string[] };
+  set_analysis: { req: { enabled: boolean; endpoint: string; model: string; cadenceMinutes: number }; res: AnalysisConfig };
+  set_prompt: { req: { template: string }; res: null };
+  reset_prompt: { req: Record<string, never>; res: null };
+  run_scan: { req: Record<string, never>; res: number };
+  analysis_scans: { req: { limit: number }; res: Scan[] };
+  list_findings: { req: { includeDismissed: boolean }; res: Finding[] };
+  dismiss_finding: { req: { id: number }; res: null };
+  finding_issue_text: { req: { id: number }; res: string };
 }
 
 export interface Platform {

@@ -4,6 +4,7 @@ import type { Event } from "../bindings/Event";
 import type { SeriesResult } from "../bindings/SeriesResult";
 import { asCommandError, platform, type CommandError } from "../platform";
 import { appendLive, type Range } from "./series";
+import { emitEngineEvent, useEngineEvent } from "./bus";
 
 /** Folds one engine event into the snapshot. Only copies what the engine said. */
 export function applyEvent(s: Snapshot, e: Event): Snapshot {
@@ -32,7 +33,6 @@ export function applyEvent(s: Snapshot, e: Event): Snapshot {
 export function useEngine() {
   const [snapshot, setSnapshot] = useState<Snapshot | null>(null);
   const [error, setError] = useState<CommandError | null>(null);
-  const [lastEvent, setLastEvent] = useState<Event | null>(null);
 
   const load = useCallback(async () => {
     try {
@@ -50,8 +50,8 @@ export function useEngine() {
     (async () => {
       const p = await platform();
       const offEvent = await p.onEvent((e) => {
-        setLastEvent(e);
         setSnapshot((s) => (s ? applyEvent(s, e) : s));
+        emitEngineEvent(e);
       });
       const offResync = await p.onResync(() => void load());
       unlisten = [offEvent, offResync];
@@ -64,12 +64,12 @@ export function useEngine() {
     };
   }, [load]);
 
-  return { snapshot, error, lastEvent, reload: load };
+  return { snapshot, error, reload: load };
 }
 
 /** Chart data for a range: one query, then live points appended (live range) or a re-query
  * once a minute of new samples has passed (rollup ranges, whose buckets only change per minute). */
-export function useSeries(range: Range, lastEvent: Event | null) {
+export function useSeries(range: Range) {
   const [result, setResult] = useState<SeriesResult | null>(null);
   const [error, setError] = useState<CommandError | null>(null);
   const queriedAt = useRef(0);
@@ -95,14 +95,14 @@ export function useSeries(range: Range, lastEvent: Event | null) {
     void query(range);
   }, [range, query]);
 
-  useEffect(() => {
-    if (!lastEvent || lastEvent.type !== "host_sample") return;
+  useEngineEvent((e) => {
+    if (e.type !== "host_sample") return;
     if (range.live) {
-      setResult((r) => (r ? appendLive(r, lastEvent.points, lastEvent.sample.ts_ms, range.secs * 1000) : r));
+      setResult((r) => (r ? appendLive(r, e.points, e.sample.ts_ms, range.secs * 1000) : r));
     } else if (Date.now() - queriedAt.current >= 60_000) {
       void query(range);
     }
-  }, [lastEvent, range, query]);
+  });
 
   return { result, error };
 }

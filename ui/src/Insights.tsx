@@ -1,0 +1,170 @@
+import { useCallback, useEffect, useState } from "react";
+import type { AnalysisConfig } from "./bindings/AnalysisConfig";
+import { useEngineEvent } from "./state/bus";
+import type { Finding } from "./bindings/Finding";
+import type { PromptState } from "./bindings/PromptState";
+import type { Scan } from "./bindings/Scan";
+import { ago } from "./format";
+import { asCommandError, platform, type CommandError } from "./platform";
+
+/** Lines of `a` and `b` side by side, marked where they differ. */
+function LineDiff({ a, b }: { a: string; b: string }) {
+  const la = a.split("\n");
+  const lb = b.split("\n");
+  const n = Math.max(la.length, lb.length);
+  return (
+    <div className="diff">
+      {Array.from({ length: n }, (_, i) => (
+        <div key={i} className={`diff-row ${la[i] === lb[i] ? "" : "changed"}`}>
+          <span>{la[i] ?? ""}</span>
+          <span>{lb[i] ?? ""}</span>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+export function Insights() {
+  const [cfg, setCfg] = useState<AnalysisConfig | null>(null);
+  const [endpoint, setEndpoint] = useState("");
+  const [model, setModel] = useState("");
+  const [cadence, setCadence] = useState(60);
+  const [models, setModels] = useState<string[]>([]);
+  const [prompt, setPrompt] = useState<PromptState | null>(null);
+  const [draft, setDraft] = useState("");
+  const [showDiff, setShowDiff] = useState(false);
+  const [scans, setScans] = useState<Scan[]>([]);
+  const [findings, setFindings] = useState<Finding[]>([]);
+  const [error, setError] = useState<CommandError | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const now = Date.now();
+
+  const load = useCallback(async () => {
+    try {
+      const p = await platform();
+      const c = await p.call("analysis_config", {});
+      setCfg(c);
+      setEndpoint(c.endpoint);
+      setModel(c.model);
+      setCadence(c.cadence_minutes);
+      const pr = await p.call("analysis_prompt", {});
+      setPrompt(pr);
+      setDraft(pr.template || pr.default_template);
+      setScans(await p.call("analysis_scans", { limit: 20 }));
+      setFindings(await p.call("list_findings", { includeDismissed: false }));
+    } catch (e) {
+      setError(asCommandError(e));
+    }
+  }, []);
+  useEffect(() => void load(), [load]);
+  useEngineEvent((e) => {
+    if (e.type === "analysis_scan") void load();
+  });
+
+  const call = async <T,>(f: () => Promise<T>, ok?: string) => {
+    setError(null);
+    setNotice(null);
+    try {
+      await f();
+      if (ok) setNotice(ok);
+      await load();
+    } catch (e) {
+      setError(asCommandError(e));
+    }
+  };
+  const p = () => platform();
+
+  const fetchModels = () =>
+    call(async () => {
+      const list = await (await p()).call("list_models", { endpoint });
+      setModels(list);
+    });
+
+  return (
+    <div className="page">
+      <div className="page-head"><h2>Insights</h2></div>
+      <div className="card form">
+        <div className="card-title">Log analysis with a local model</div>
+        <div className="grid2">
+          <label className="inline">
+            <input type="checkbox" data-testid="analysis-enabled" checked={cfg?.enabled ?? false}
+              onChange={(e) => void call(async () => (await p()).call("set_analysis", { enabled: e.target.checked, endpoint, model, cadenceMinutes: cadence }), e.target.checked ? "Enabled: the server answers and has the model." : "Disabled.")} />
+            Read Caretaker's warnings and errors every {cadence} min
+          </label>
+          <label>Every (minutes)<input type="number" value={cadence} onChange={(e) => setCadence(Number(e.target.value))} /></label>
+          <label className="wide">Endpoint (OpenAI-compatible)
+            <input data-testid="analysis-endpoint" value={endpoint} onChange={(e) => setEndpoint(e.target.value)} onBlur={() => void fetchModels()} />
+          </label>
+          <label>Model
+            <input list="models" data-testid="analysis-model" value={model} onChange={(e) => setModel(e.target.value)} />
+            <datalist id="models">{models.map((m) => <option key={m} value={m} />)}</datalist>
+          </label>
+          <div className="actions">
+            <button onClick={() => void fetchModels()}>List models</button>
+            <button onClick={() => void call(async () => (await p()).call("set_analysis", { enabled: cfg?.enabled ?? false, endpoint, model, cadenceMinutes: cadence }), "Saved.")}>Save</button>
+            <button className="primary" data-testid="scan-now" onClick={() => void call(async () => (await p()).call("run_scan", {}), "Scan started.")}>Scan now</button>
+          </div>
+        </div>
+        {models.length > 0 && <div className="dim">Models on this server: {models.join(", ")}</div>}
+        {error && <pre className="form-error" data-testid="analysis-error">{error.message}</pre>}
+        {notice && <div className="dim" data-testid="analysis-notice">{notice}</div>}
+        <div className="dim">Nothing leaves this machine unless the endpoint points elsewhere.</div>
+      </div>
+
+      <h3 className="section">Findings</h3>
+      {findings.length === 0 && <div className="card dim">No open findings.</div>}
+      {findings.map((f) => (
+        <div key={f.id} className={`card alert ${f.severity === "high" ? "critical" : "warning"}`} data-testid={`finding-${f.id}`}>
+          <div className="alert-head">
+            <span className={`sev ${f.severity === "high" ? "critical" : "warning"}`}>{f.severity}</span>
+            <span className="alert-title">{f.title}</span>
+            <span className="badge">{f.classification}</span>
+          </div>
+          <div className="alert-msg">{f.body}</div>
+          {f.suggested_action && <div className="alert-msg">Suggested action: <b>{f.suggested_action}</b> ({Math.round((f.suggested_confidence ?? 0) * 100)} % confident) — run it from Healing if you agree.</div>}
+          <div className="alert-foot">
+            <span className="dim">logs {f.source_log_ids.join(", ") || "–"} · {ago(f.created_at, now)}</span>
+            <span className="buttons">
+              <button onClick={() => void call(async () => navigator.clipboard?.writeText(await (await p()).call("finding_issue_text", { id: f.id })), "Copied as an issue text.")}>Copy as issue</button>
+              <button onClick={() => void call(async () => (await p()).call("dismiss_finding", { id: f.id }))}>Dismiss</button>
+            </span>
+          </div>
+        </div>
+      ))}
+
+      <h3 className="section">Scans</h3>
+      <div className="card">
+        <table className="procs audit">
+          <thead><tr><th>When</th><th>Status</th><th>Log lines</th><th>Findings</th><th>Problem</th></tr></thead>
+          <tbody>
+            {scans.map((s) => (
+              <tr key={s.scan_id} title={s.raw_answer ?? ""}>
+                <td className="dim">{ago(s.started_at, now)}</td>
+                <td>{s.status}</td>
+                <td>{s.log_id_start + 1}–{s.log_id_end}</td>
+                <td>{s.findings_created}</td>
+                <td className="name">{s.error_message ?? ""}</td>
+              </tr>
+            ))}
+            {scans.length === 0 && <tr><td colSpan={5} className="dim">No scans yet.</td></tr>}
+          </tbody>
+        </table>
+      </div>
+
+      <h3 className="section">Prompt</h3>
+      <div className="card form">
+        {prompt?.newer_default_available && (
+          <div className="inline-error" data-testid="newer-default">A newer default prompt (version {prompt.default_version}) has shipped; yours is kept. <button className="link" onClick={() => setShowDiff((d) => !d)}>{showDiff ? "Hide" : "Show"} differences</button></div>
+        )}
+        {showDiff && prompt && <LineDiff a={prompt.template} b={prompt.default_template} />}
+        <textarea data-testid="prompt-editor" rows={14} value={draft} onChange={(e) => setDraft(e.target.value)} />
+        <div className="actions">
+          <button className="primary" onClick={() => void call(async () => (await p()).call("set_prompt", { template: draft }), "Prompt saved; upgrades will keep it.")}>Save prompt</button>
+          <button onClick={() => void call(async () => (await p()).call("reset_prompt", {}), "Back to the default prompt.")}>Reset to default</button>
+          <button className="link" onClick={() => setShowDiff((d) => !d)}>Compare with default</button>
+          <span className="dim">{prompt?.user_modified ? "edited by you" : `default, version ${prompt?.default_version ?? ""}`}</span>
+        </div>
+      </div>
+    </div>
+  );
+}
