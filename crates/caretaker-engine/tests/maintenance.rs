@@ -22,6 +22,17 @@ async fn complete(rx: &mut tokio::sync::broadcast::Receiver<Event>, secs: u64) -
     }
 }
 
+async fn started(rx: &mut tokio::sync::broadcast::Receiver<Event>, task: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Ok(Event::MaintenanceProgress { task_id, status: TaskStatus::Started, .. })) if task_id == task => return,
+            Ok(_) => continue,
+            Err(_) => panic!("{task} never started"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_concurrent_run_requests_make_exactly_one_run_with_honest_statuses() {
     let _log = caretaker_engine::logging::init(None);
@@ -86,14 +97,7 @@ async fn a_run_can_be_cancelled_and_its_running_command_is_stopped() {
     // Started from a thread with no async runtime, as a desktop UI's main thread is.
     let e = engine.clone();
     std::thread::spawn(move || e.run_maintenance()).join().unwrap().unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Ok(Event::MaintenanceProgress { task_id, status: TaskStatus::Started, .. })) if task_id == "run_command" => break,
-            Ok(_) => continue,
-            Err(_) => panic!("run_command never started"),
-        }
-    }
+    started(&mut rx, "run_command").await;
     let t = std::time::Instant::now();
     engine.cancel_maintenance().unwrap();
     let report = complete(&mut rx, 10).await;
@@ -161,14 +165,7 @@ async fn shutdown_during_a_run_stops_it_and_records_it_as_interrupted() {
     let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
     let mut rx = engine.subscribe();
     engine.run_maintenance().unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Ok(Event::MaintenanceProgress { task_id, status: TaskStatus::Started, .. })) if task_id == "run_command" => break,
-            Ok(_) => continue,
-            Err(_) => panic!("run_command never started"),
-        }
-    }
+    started(&mut rx, "run_command").await;
     let t = std::time::Instant::now();
     engine.shutdown().await;
     assert!(t.elapsed() < Duration::from_secs(8), "shutdown does not wait for the command");

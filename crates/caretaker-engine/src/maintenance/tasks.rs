@@ -107,16 +107,22 @@ fn older_than(meta: &std::fs::Metadata, age: Duration) -> bool {
 /// Deletes regular files under `dir` (recursively, never following links) older than `age`.
 /// Returns (files, bytes) removed and the first error met, if any.
 pub(crate) fn delete_old_files(dir: &Path, age: Duration, filter: &dyn Fn(&Path) -> bool) -> (u64, u64, Option<String>) {
+    delete_old(dir, age, filter, true)
+}
+
+fn delete_old(dir: &Path, age: Duration, filter: &dyn Fn(&Path) -> bool, recursive: bool) -> (u64, u64, Option<String>) {
     let (mut n, mut bytes, mut first_err) = (0u64, 0u64, None);
     let Ok(entries) = std::fs::read_dir(dir) else { return (0, 0, None) };
     for e in entries.flatten() {
         let path = e.path();
         let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
         if meta.file_type().is_dir() {
-            let (a, b, err) = delete_old_files(&path, age, filter);
-            n += a;
-            bytes += b;
-            first_err = first_err.or(err);
+            if recursive {
+                let (a, b, err) = delete_old(&path, age, filter, true);
+                n += a;
+                bytes += b;
+                first_err = first_err.or(err);
+            }
         } else if meta.file_type().is_file() && filter(&path) && older_than(&meta, age) {
             match std::fs::remove_file(&path) {
                 Ok(()) => {
@@ -152,29 +158,11 @@ fn clean_temp(ctx: &Ctx<'_>) -> Outcome {
     let day = Duration::from_secs(86_400);
     let (a, b, e1) = delete_old_files(&tmp, day, &|_| true);
     // Leftovers of interrupted atomic saves sit beside the file they were replacing.
-    let (c, d, e2) = delete_old_files_shallow(ctx.data_dir, day, &|p| p.file_name().is_some_and(|f| f.to_string_lossy().contains(".tmp-")));
+    let (c, d, e2) = delete_old(ctx.data_dir, day, &|p| p.file_name().is_some_and(|f| f.to_string_lossy().contains(".tmp-")), false);
     match e1.or(e2) {
         Some(e) => failed(format!("could not remove {e}")),
         None => Outcome::Completed { message: format!("{} temporary files removed", a + c), rows_pruned: 0, bytes_freed: b + d },
     }
-}
-
-fn delete_old_files_shallow(dir: &Path, age: Duration, filter: &dyn Fn(&Path) -> bool) -> (u64, u64, Option<String>) {
-    let (mut n, mut bytes, mut first_err) = (0, 0, None);
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = e.path();
-        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
-        if meta.file_type().is_file() && filter(&path) && older_than(&meta, age) {
-            match std::fs::remove_file(&path) {
-                Ok(()) => {
-                    n += 1;
-                    bytes += meta.len();
-                }
-                Err(err) => first_err = first_err.or(Some(format!("{}: {err}", path.display()))),
-            }
-        }
-    }
-    (n, bytes, first_err)
 }
 
 fn disk_report(_: &Ctx<'_>) -> Outcome {
