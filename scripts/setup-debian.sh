@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential pkg-config curl file
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
   xvfb xauth webkit2gtk-driver dbus
-  prometheus-node-exporter
+  prometheus-node-exporter prometheus
 )
 
 missing=()
@@ -21,7 +21,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# node_exporter is only a benchmark peer; the package starts a system service we do not want.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus-node-exporter 2>/dev/null; then
-  ${SUDO:-} systemctl disable --now prometheus-node-exporter >/dev/null 2>&1 || true
-fi
+# node_exporter (a benchmark peer) and prometheus (promtool, and a real scraper for the endpoint
+# tests) are tools here; their packages start system services we do not want.
+for svc in prometheus-node-exporter prometheus; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    ${SUDO:-} systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  fi
+done

@@ -92,6 +92,14 @@ prompt_user_modified = false
 max_log_lines = 500
 min_level = "warn"
 
+[http]
+# An HTTP endpoint for Prometheus and scripts: /health, /metrics (JSON), /metrics/prometheus.
+# Off by default. It only reads; no request changes anything. Listening on anything but
+# loopback requires a bearer token (requests must send "Authorization: Bearer <token>").
+enabled = false
+bind = "127.0.0.1:9464"
+token = ""
+
 [checks]
 # Check results are kept this many days.
 retention_days = 30
@@ -135,7 +143,23 @@ pub struct Config {
     pub maintenance: MaintenanceConfig,
     pub healing: HealingConfig,
     pub analysis: AnalysisConfig,
+    pub http: HttpConfig,
     pub checks: ChecksConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub enabled: bool,
+    pub bind: String,
+    /// Required when `bind` is not a loopback address.
+    pub token: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { enabled: false, bind: "127.0.0.1:9464".into(), token: String::new() }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -809,6 +833,15 @@ impl Config {
             }
         }
         range(&mut issues, "checks.retention_days", self.checks.retention_days, 1, 3650);
+        match self.http.bind.parse::<std::net::SocketAddr>() {
+            Err(_) => issues.push(ConfigIssue { path: "http.bind".into(), message: format!("must be an address and port such as 127.0.0.1:9464 (got {:?})", self.http.bind), location: None }),
+            Ok(addr) if self.http.enabled && !addr.ip().is_loopback() && self.http.token.trim().len() < 16 => issues.push(ConfigIssue {
+                path: "http.token".into(),
+                message: format!("listening on {addr} (not loopback) needs a bearer token of at least 16 characters; refusing to expose the endpoint without one"),
+                location: None,
+            }),
+            Ok(_) => {}
+        }
         let an = &self.analysis;
         range(&mut issues, "analysis.cadence_minutes", an.cadence_minutes, 1, 10_080);
         range(&mut issues, "analysis.max_log_lines", u64::from(an.max_log_lines), 10, 100_000);

@@ -10,6 +10,7 @@ pub mod config;
 mod error;
 pub mod events;
 pub mod healing;
+pub mod http;
 mod lock;
 pub mod logging;
 pub mod logs;
@@ -204,6 +205,20 @@ impl Engine {
             tokio::spawn(run_healing(handle.clone())),
             tokio::spawn(run_analysis_schedule(handle.clone())),
         ];
+        let http_cfg = handle.config().http;
+        if http_cfg.enabled {
+            match tokio::net::TcpListener::bind(&http_cfg.bind).await {
+                Ok(l) => {
+                    tracing::info!(bind = %http_cfg.bind, "http endpoint listening");
+                    let t = tokio::spawn(http::serve(handle.clone(), l, http_cfg.token.clone()));
+                    handle.lock_tasks().push(t);
+                }
+                Err(e) => {
+                    tracing::error!("the HTTP endpoint could not listen on {}: {e}", http_cfg.bind);
+                    handle.set_error(Some(format!("the HTTP endpoint could not listen on {}: {e}", http_cfg.bind)));
+                }
+            }
+        }
         // A newer default prompt replaces an unedited one when the app is upgraded.
         if handle.config().analysis.enabled {
             if let Err(e) = handle.reconcile_prompt().await {

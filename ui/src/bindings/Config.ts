@@ -3,9 +3,10 @@ import type { AlertsConfig } from "./AlertsConfig";
 import type { AnalysisConfig } from "./AnalysisConfig";
 import type { ChecksConfig } from "./ChecksConfig";
 import type { HealingConfig } from "./HealingConfig";
+import type { HttpConfig } from "./HttpConfig";
 import type { LogsConfig } from "./LogsConfig";
 import type { MaintenanceConfig } from "./MaintenanceConfig";
 import type { MetricsConfig } from "./MetricsConfig";
 import type { NotificationsConfig } from "./NotificationsConfig";
 
-export type Config = { metrics: MetricsConfig, alerts: AlertsConfig, notifications: NotificationsConfig, logs: LogsConfig, maintenance: MaintenanceConfig, healing: HealingConfig, analysis: AnalysisConfig, checks: ChecksConfig, };
+export type Config = { metrics: MetricsConfig, alerts: AlertsConfig, notifications: NotificationsConfig, logs: LogsConfig, maintenance: MaintenanceConfig, healing: HealingConfig, analysis: AnalysisConfig, http: HttpConfig, checks: ChecksConfig, };

@@ -1,0 +1,136 @@
+//! The opt-in HTTP endpoint: real sockets, a real engine.
+
+use caretaker_engine::{Engine, EngineError, EngineOptions, Event};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn config(dir: &std::path::Path, bind: &str, token: &str) {
+    std::fs::write(
+        dir.join("caretaker.toml"),
+        format!("[metrics]\ninterval_secs = 1\n[notifications]\nenabled = false\n[http]\nenabled = true\nbind = \"{bind}\"\ntoken = \"{token}\"\n[[checks.list]]\nname = \"Closed\"\ninterval_secs = 5\ntimeout_secs = 1\ntcp = {{ port = {} }}\n", free_port()),
+    )
+    .unwrap();
+}
+
+async fn first_sample(rx: &mut tokio::sync::broadcast::Receiver<Event>) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Ok(Event::HostSample { .. })) => return,
+            Ok(_) => continue,
+            Err(_) => panic!("no sample"),
+        }
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(5)).build().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_health_json_and_prometheus_on_loopback_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    config(dir.path(), &format!("127.0.0.1:{port}"), "");
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
+    let mut rx = engine.subscribe();
+    first_sample(&mut rx).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let c = client();
+
+    let r = c.get(format!("{base}/health")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let h: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(h["status"], "ok");
+    assert!(h["subsystems"]["sampler"]["last_tick_ms"].as_i64().is_some());
+
+    let r = c.get(format!("{base}/metrics/prometheus")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    let text = r.text().await.unwrap();
+    assert!(text.contains("# TYPE caretaker_cpu_usage_ratio gauge"));
+    assert!(text.contains("caretaker_memory_total_bytes "));
+    assert!(text.contains("caretaker_disk_total_bytes{mount=\"/\""), "{text}");
+
+    if cfg!(target_os = "linux") {
+        // Prometheus's own linter (Debian's `prometheus` package; cargo xtask test installs it).
+        let mut p = std::process::Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("promtool (apt install prometheus)");
+        p.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        let out = p.wait_with_output().unwrap();
+        assert!(out.status.success(), "promtool: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+
+    let m: serde_json::Value = c.get(format!("{base}/metrics")).send().await.unwrap().json().await.unwrap();
+    assert!(m["host"]["memory"]["total_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(m["checks"][0]["name"], "Closed");
+
+    assert_eq!(c.post(format!("{base}/metrics")).send().await.unwrap().status(), 405, "no endpoint changes state");
+    assert_eq!(c.get(format!("{base}/nope")).send().await.unwrap().status(), 404);
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_is_required_when_set_and_a_public_bind_without_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), &format!("0.0.0.0:{}", free_port()), "");
+    let err = Engine::start(EngineOptions::new(dir.path())).await.err().expect("refused");
+    assert!(matches!(err, EngineError::Config(_)));
+    assert!(err.to_string().starts_with("http.token: listening on 0.0.0.0:"), "{err}");
+
+    let port = free_port();
+    let token = "correct-horse-battery-staple";
+    config(dir.path(), &format!("127.0.0.1:{port}"), token);
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
+    let c = client();
+    let url = format!("http://127.0.0.1:{port}/metrics/prometheus");
+    assert_eq!(c.get(&url).send().await.unwrap().status(), 401);
+    assert_eq!(c.get(&url).bearer_auth("wrong-token-of-the-same-len!").send().await.unwrap().status(), 401);
+    assert_eq!(c.get(&url).bearer_auth(token).send().await.unwrap().status(), 200);
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_do_not_stall_the_engine_or_other_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    config(dir.path(), &format!("127.0.0.1:{port}"), "");
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
+    let mut rx = engine.subscribe();
+    first_sample(&mut rx).await;
+    // Twenty clients that send half a request and then dribble.
+    let mut slow: Vec<TcpStream> = (0..20)
+        .map(|_| {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ").unwrap();
+            s
+        })
+        .collect();
+    let t = Instant::now();
+    let r = client().get(format!("http://127.0.0.1:{port}/health")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(t.elapsed() < Duration::from_secs(2), "a normal request is answered while slow ones hang: {:?}", t.elapsed());
+    // The engine keeps sampling.
+    first_sample(&mut rx).await;
+    first_sample(&mut rx).await;
+    // A client that never finishes its headers is cut off after the deadline.
+    let s = &mut slow[0];
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let t = Instant::now();
+    let mut buf = [0u8; 256];
+    let n = s.read(&mut buf).unwrap_or(0);
+    let answer = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(n == 0 || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(t.elapsed() < Duration::from_secs(9), "dropped after the header deadline");
+    engine.shutdown().await;
+}
