@@ -134,3 +134,56 @@ async fn slow_clients_do_not_stall_the_engine_or_other_clients() {
     assert!(t.elapsed() < Duration::from_secs(9), "dropped after the header deadline");
     engine.shutdown().await;
 }
+
+/// The scrape config the README gives for a fleet, used by a real Prometheus against a real engine.
+pub const SCRAPE_CONFIG: &str = "global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: caretaker
+    metrics_path: /metrics/prometheus
+    static_configs:
+      - targets: ['127.0.0.1:PORT']
+";
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_prometheus_scrapes_the_engine_and_answers_queries_about_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    config(dir.path(), &format!("127.0.0.1:{port}"), "");
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
+    let prom_port = free_port();
+    let yml = dir.path().join("prometheus.yml");
+    std::fs::write(&yml, SCRAPE_CONFIG.replace("PORT", &port.to_string())).unwrap();
+    let mut prom = std::process::Command::new("prometheus")
+        .arg(format!("--config.file={}", yml.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.path().join("tsdb").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("prometheus (apt install prometheus; cargo xtask test does)");
+    let c = client();
+    let url = format!("http://127.0.0.1:{prom_port}/api/v1/query?query=caretaker_memory_total_bytes");
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let found = loop {
+        if let Ok(r) = c.get(&url).send().await {
+            if let Ok(v) = r.json::<serde_json::Value>().await {
+                if let Some(first) = v["data"]["result"].as_array().and_then(|a| a.first()).cloned() {
+                    break first;
+                }
+            }
+        }
+        if Instant::now() > deadline {
+            let _ = prom.kill();
+            panic!("Prometheus never had caretaker_memory_total_bytes");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let _ = prom.kill();
+    let _ = prom.wait();
+    assert_eq!(found["metric"]["job"], "caretaker");
+    let value: f64 = found["value"][1].as_str().unwrap().parse().unwrap();
+    assert!(value > 1e8, "memory total through Prometheus: {value}");
+    engine.shutdown().await;
+}
