@@ -115,5 +115,8 @@ pub(crate) fn capabilities() -> Vec<Capability> {
         c("alerts", "Alerts", true, "Thresholds with hold times and recovery notices, as native notifications."),
         c("backups", "Backups", false, "Scheduled, verified, restic-compatible backups with one-click restore."),
         c("maintenance", "Maintenance", true, "Routine care on a schedule, with live progress and a log viewer."),
+        c("healing", "Healing", true, "Your own remedial actions, behind rate limits and cooldowns; asks you first by default."),
+        c("insights", "Insights", true, "A local language model reads Caretaker's warnings and errors and classifies what it finds."),
+        c("fleet", "Prometheus endpoint", true, "Opt-in /metrics/prometheus so several machines can be scraped together."),
     ]
 }
