@@ -126,6 +126,22 @@ fn synthetic(path: &Path, end: i64, hours: i64) -> rusqlite::Connection {
     conn
 }
 
+/// Buckets of `table` that differ from the same aggregate computed straight from raw samples.
+fn rollup_mismatches(conn: &rusqlite::Connection, table: &str, width_ms: i64) -> i64 {
+    conn.query_row(
+        &format!(
+            "SELECT COUNT(*) FROM {table} m JOIN (
+                 SELECT series_id, (ts / {width_ms}) * {width_ms} AS b, MIN(value) AS mn, MAX(value) AS mx, SUM(value) AS s, COUNT(*) AS c
+                 FROM samples GROUP BY series_id, b) r
+             ON r.series_id = m.series_id AND r.b = m.ts
+             WHERE r.mn != m.min OR r.mx != m.max OR abs(r.s - m.sum) > 1e-9 OR r.c != m.count"
+        ),
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
 #[test]
 fn rollups_match_the_raw_data() {
     let dir = tempfile::tempdir().unwrap();
@@ -136,33 +152,11 @@ fn rollups_match_the_raw_data() {
     metrics::rollup(&conn, end).unwrap();
 
     // Every minute bucket equals an aggregate computed straight from raw rows.
-    let mismatches: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM rollup_minute m JOIN (
-                 SELECT series_id, (ts / 60000) * 60000 AS b, MIN(value) AS mn, MAX(value) AS mx, SUM(value) AS s, COUNT(*) AS c
-                 FROM samples GROUP BY series_id, b) r
-             ON r.series_id = m.series_id AND r.b = m.ts
-             WHERE r.mn != m.min OR r.mx != m.max OR abs(r.s - m.sum) > 1e-9 OR r.c != m.count",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(mismatches, 0);
+    assert_eq!(rollup_mismatches(&conn, "rollup_minute", 60_000), 0);
     let minutes: i64 = conn.query_row("SELECT COUNT(*) FROM rollup_minute", [], |r| r.get(0)).unwrap();
     assert_eq!(minutes, 2 * 3 * 60);
     // Five-minute buckets, folded from minutes, still equal the raw aggregate.
-    let mismatches: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM rollup_5min f JOIN (
-                 SELECT series_id, (ts / 300000) * 300000 AS b, MIN(value) AS mn, MAX(value) AS mx, SUM(value) AS s, COUNT(*) AS c
-                 FROM samples GROUP BY series_id, b) r
-             ON r.series_id = f.series_id AND r.b = f.ts
-             WHERE r.mn != f.min OR r.mx != f.max OR abs(r.s - f.sum) > 1e-9 OR r.c != f.count",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(mismatches, 0);
+    assert_eq!(rollup_mismatches(&conn, "rollup_5min", 300_000), 0);
     let fives: i64 = conn.query_row("SELECT COUNT(*) FROM rollup_5min", [], |r| r.get(0)).unwrap();
     assert_eq!(fives, 2 * 3 * 12);
     // Hours: three complete hours per series, each the mean of its raw samples.

@@ -28,18 +28,24 @@ async fn first_sample(rx: &mut tokio::sync::broadcast::Receiver<Event>) {
     }
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(5)).build().unwrap()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serves_health_json_and_prometheus_on_loopback_and_changes_nothing() {
+/// An engine with the endpoint on a free loopback port, after its first sample.
+async fn sampling_engine() -> (tempfile::TempDir, u16, caretaker_engine::EngineHandle, tokio::sync::broadcast::Receiver<Event>) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     config(dir.path(), &format!("127.0.0.1:{port}"), "");
     let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
     let mut rx = engine.subscribe();
     first_sample(&mut rx).await;
+    (dir, port, engine, rx)
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(5)).build().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_health_json_and_prometheus_on_loopback_and_changes_nothing() {
+    let (_dir, port, engine, _rx) = sampling_engine().await;
     let base = format!("http://127.0.0.1:{port}");
     let c = client();
 
@@ -102,12 +108,7 @@ async fn a_token_is_required_when_set_and_a_public_bind_without_one_is_refused()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_clients_do_not_stall_the_engine_or_other_clients() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    config(dir.path(), &format!("127.0.0.1:{port}"), "");
-    let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
-    let mut rx = engine.subscribe();
-    first_sample(&mut rx).await;
+    let (_dir, port, engine, mut rx) = sampling_engine().await;
     // Twenty clients that send half a request and then dribble.
     let mut slow: Vec<TcpStream> = (0..20)
         .map(|_| {
