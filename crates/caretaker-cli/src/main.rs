@@ -48,6 +48,10 @@ enum ConfigCommand {
 }
 
 fn main() -> ExitCode {
+    // The backup worker: a child process the engine starts for each backup, restore or check.
+    if std::env::args_os().nth(1).is_some_and(|a| a == caretaker_engine::backup::protocol::WORKER_ARG) {
+        return ExitCode::from(u8::try_from(caretaker_backup::worker_main()).unwrap_or(1));
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run { data_dir } => run(paths::resolve_data_dir(data_dir)),

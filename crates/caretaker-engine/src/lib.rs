@@ -2,6 +2,7 @@
 //! tests all drive it through [`Engine::start`], [`EngineHandle`] and [`Event`].
 
 pub mod alerts;
+pub mod backup;
 pub mod analysis;
 pub mod bindings;
 pub mod checks;

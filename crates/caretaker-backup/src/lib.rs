@@ -1,0 +1,325 @@
+//! The backup worker: one request in on stdin, JSON progress lines out on stdout.
+//!
+//! It runs in its own process because rustic_core cannot be cancelled (the engine kills the
+//! worker instead), panics on some write errors during a restore (a full disk), and holds a
+//! restore's whole plan in memory. A crash here costs one job, never the app.
+
+mod progress;
+mod restore;
+
+use caretaker_engine::backup::protocol::{
+    BackupJob, BackupSummary, CheckSummary, ErrorKind, Keep, Op, Request, SnapshotInfo, TreeEntry, WorkerEvent,
+};
+use progress::{Emitter, JsonBars};
+use rustic_backend::BackendOptions;
+use rustic_core::repofile::SnapshotFile;
+use rustic_core::{
+    BackupOptions, CheckOptions, ConfigOptions, Credentials, Excludes, KeepOptions, KeyOptions, OpenStatus,
+    PathList, PruneOptions, ReadSubsetOption, Repository, RepositoryOptions, RusticError, SnapshotOptions,
+};
+use std::io::BufRead;
+use std::path::Path;
+
+/// A failure the engine can name: what kind, and a sentence for the person.
+#[derive(Debug)]
+pub struct Failure {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Failure { kind, message: message.into() }
+    }
+}
+
+pub type Outcome<T> = std::result::Result<T, Failure>;
+
+/// The full 64-hex-digit id (rustic's Display shows the short form).
+pub(crate) fn full_id(id: &rustic_core::Id) -> String {
+    id.to_hex().as_str().to_string()
+}
+
+/// Maps rustic's errors onto what the engine reports, with its own wording kept.
+pub(crate) fn rustic_failure(context: &str, e: &RusticError) -> Failure {
+    let text = e.display_log();
+    let kind = if e.is_incorrect_password() {
+        ErrorKind::WrongPassword
+    } else if text.contains("No space left") || text.contains("os error 28") {
+        ErrorKind::NoSpace
+    } else {
+        ErrorKind::Failed
+    };
+    let message = match kind {
+        ErrorKind::WrongPassword => "wrong password: the repository's key does not open with this password".to_string(),
+        ErrorKind::NoSpace => format!("{context}: the destination disk is full ({})", text.trim_start_matches("Error: ")),
+        _ => format!("{context}: {}", text.trim_start_matches("Error: ")),
+    };
+    Failure::new(kind, message)
+}
+
+/// Entry point of `caretaker __backup-worker`. Returns the process exit code.
+pub fn worker_main() -> i32 {
+    let emitter = Emitter::stdout();
+    progress::install_panic_hook(emitter.clone());
+    let mut line = String::new();
+    if let Err(e) = std::io::stdin().lock().read_line(&mut line) {
+        emitter.send(&WorkerEvent::Error { kind: ErrorKind::Failed, message: format!("cannot read the request: {e}") });
+        return 2;
+    }
+    let request: Request = match serde_json::from_str(&line) {
+        Ok(r) => r,
+        Err(e) => {
+            emitter.send(&WorkerEvent::Error { kind: ErrorKind::Failed, message: format!("invalid request: {e}") });
+            return 2;
+        }
+    };
+    match run(&request, &emitter) {
+        Ok(result) => {
+            emitter.flush_progress();
+            emitter.send(&WorkerEvent::Done { result });
+            0
+        }
+        Err(f) => {
+            emitter.flush_progress();
+            emitter.send(&WorkerEvent::Error { kind: f.kind, message: f.message });
+            1
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Outcome<serde_json::Value> {
+    serde_json::to_value(v).map_err(|e| Failure::new(ErrorKind::Failed, format!("cannot encode the result: {e}")))
+}
+
+pub fn run(req: &Request, emitter: &Emitter) -> Outcome<serde_json::Value> {
+    match &req.op {
+        Op::Init => {
+            init(&req.repository, &req.password, emitter)?;
+            Ok(serde_json::Value::Null)
+        }
+        Op::Backup(job) => to_json(&backup(open(req, emitter)?, job)?),
+        Op::Forget { host, tag, keep } => to_json(&forget(&open(req, emitter)?, host, tag, keep)?),
+        Op::Check { read_subset } => to_json(&check(&open(req, emitter)?, *read_subset)?),
+        Op::Snapshots => to_json(&snapshots(&open(req, emitter)?)?),
+        Op::Ls { snapshot, path } => to_json(&ls(open(req, emitter)?, snapshot, path)?),
+        Op::Restore(job) => to_json(&restore::restore(open(req, emitter)?, job, emitter)?),
+    }
+}
+
+fn backends(repo: &Path) -> Outcome<rustic_core::RepositoryBackends> {
+    let text = repo
+        .to_str()
+        .ok_or_else(|| Failure::new(ErrorKind::Failed, format!("the repository path {} is not valid UTF-8", repo.display())))?;
+    BackendOptions::default().repository(text).to_backends().map_err(|e| rustic_failure("cannot use the repository", &e))
+}
+
+fn reachable(repo: &Path) -> Outcome<()> {
+    match std::fs::metadata(repo.join("config")) {
+        Ok(_) => Ok(()),
+        Err(_) if repo.is_dir() => Err(Failure::new(
+            ErrorKind::Unreachable,
+            format!("repository not reachable: {} is not a backup repository (no config file)", repo.display()),
+        )),
+        Err(_) => Err(Failure::new(
+            ErrorKind::Unreachable,
+            format!("repository not reachable: {} does not exist (is the disk connected and mounted?)", repo.display()),
+        )),
+    }
+}
+
+fn repository(repo: &Path, emitter: &Emitter) -> Outcome<Repository<()>> {
+    let opts = RepositoryOptions::default().no_cache(true);
+    Repository::new_with_progress(&opts, &backends(repo)?, JsonBars::new(emitter.clone()))
+        .map_err(|e| rustic_failure("cannot use the repository", &e))
+}
+
+fn open(req: &Request, emitter: &Emitter) -> Outcome<Repository<OpenStatus>> {
+    reachable(&req.repository)?;
+    repository(&req.repository, emitter)?
+        .open(&Credentials::password(&req.password))
+        .map_err(|e| rustic_failure("cannot open the repository", &e))
+}
+
+fn init(repo: &Path, password: &str, emitter: &Emitter) -> Outcome<()> {
+    if password.chars().count() < 8 {
+        return Err(Failure::new(ErrorKind::Failed, "the password must have at least 8 characters"));
+    }
+    if repo.join("config").exists() {
+        return Err(Failure::new(ErrorKind::Failed, format!("{} already holds a backup repository", repo.display())));
+    }
+    let parent = repo.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(p) = parent {
+        if !p.is_dir() {
+            return Err(Failure::new(
+                ErrorKind::Unreachable,
+                format!("repository not reachable: {} does not exist (is the disk connected and mounted?)", p.display()),
+            ));
+        }
+    }
+    if repo.is_dir() && std::fs::read_dir(repo).map(|mut d| d.next().is_some()).unwrap_or(false) {
+        return Err(Failure::new(
+            ErrorKind::Failed,
+            format!("{} is not empty: pick an empty folder (or a new one) for the repository", repo.display()),
+        ));
+    }
+    std::fs::create_dir_all(repo)
+        .map_err(|e| Failure::new(ErrorKind::Failed, format!("cannot create {}: {e}", repo.display())))?;
+    repository(repo, emitter)?
+        .init(&Credentials::password(password), &KeyOptions::default(), &ConfigOptions::default().set_version(2u32))
+        .map_err(|e| rustic_failure("cannot create the repository", &e))?;
+    Ok(())
+}
+
+pub(crate) fn run_backup<S: rustic_core::IndexedIds>(
+    repo: &Repository<S>,
+    sources: Vec<std::path::PathBuf>,
+    excludes: &[String],
+    host: &str,
+    tags: &[String],
+    label: &str,
+) -> Outcome<SnapshotFile> {
+    for s in &sources {
+        if !s.exists() {
+            return Err(Failure::new(ErrorKind::Failed, format!("the folder {} does not exist (moved, renamed or on a disk that is not connected?)", s.display())));
+        }
+    }
+    let source = PathList::from_iter(sources)
+        .sanitize()
+        .map_err(|e| Failure::new(ErrorKind::Failed, format!("invalid source folder: {e}")))?;
+    // Exclusions are ignore-style overrides: a leading "!" excludes.
+    let globs: Vec<String> = excludes.iter().map(|g| format!("!{g}")).collect();
+    let opts = BackupOptions::default().excludes(Excludes::default().globs(globs));
+    let mut snap_opts = SnapshotOptions::default().host(Some(host.to_string())).label(Some(label.to_string()));
+    for t in tags {
+        snap_opts = snap_opts.add_tags(t).map_err(|e| rustic_failure("invalid tag", &e))?;
+    }
+    let snap = snap_opts.to_snapshot().map_err(|e| rustic_failure("cannot prepare the snapshot", &e))?;
+    repo.backup(&opts, &source, snap).map_err(|e| rustic_failure("backup failed", &e))
+}
+
+fn backup(repo: Repository<OpenStatus>, job: &BackupJob) -> Outcome<BackupSummary> {
+    let repo = repo.to_indexed_ids().map_err(|e| rustic_failure("cannot read the repository index", &e))?;
+    let snap = run_backup(&repo, job.sources.clone(), &job.excludes, &job.host, &job.tags, &job.label)?;
+    let s = snap.summary.clone().unwrap_or_default();
+    Ok(BackupSummary {
+        snapshot_id: full_id(&snap.id),
+        files_new: s.files_new,
+        files_changed: s.files_changed,
+        files_unmodified: s.files_unmodified,
+        bytes_processed: s.total_bytes_processed,
+        bytes_added: s.data_added_packed,
+    })
+}
+
+fn info(s: &SnapshotFile) -> SnapshotInfo {
+    let id = full_id(&s.id);
+    let summary = s.summary.clone().unwrap_or_default();
+    SnapshotInfo {
+        short_id: id.chars().take(8).collect(),
+        id,
+        time_ms: s.time.timestamp().as_millisecond(),
+        host: s.hostname.clone(),
+        paths: s.paths.iter().cloned().collect(),
+        tags: s.tags.iter().cloned().collect(),
+        label: s.label.clone(),
+        files: summary.total_files_processed,
+        bytes: summary.total_bytes_processed,
+    }
+}
+
+fn snapshots(repo: &Repository<OpenStatus>) -> Outcome<Vec<SnapshotInfo>> {
+    let mut all = repo.get_all_snapshots().map_err(|e| rustic_failure("cannot list snapshots", &e))?;
+    all.sort_by(|a, b| b.time.cmp(&a.time));
+    Ok(all.iter().map(info).collect())
+}
+
+pub(crate) fn find_snapshot(repo: &Repository<OpenStatus>, id: &str) -> Outcome<SnapshotFile> {
+    repo.get_snapshot_from_str(id, |_| true).map_err(|e| {
+        let mut f = rustic_failure(&format!("no snapshot {id}"), &e);
+        f.kind = ErrorKind::Failed;
+        f
+    })
+}
+
+fn ls(repo: Repository<OpenStatus>, snapshot: &str, path: &str) -> Outcome<Vec<TreeEntry>> {
+    let snap = find_snapshot(&repo, snapshot)?;
+    let repo = repo.to_indexed().map_err(|e| rustic_failure("cannot read the repository index", &e))?;
+    let base = path.trim_end_matches('/');
+    let node = repo
+        .node_from_snapshot_and_path(&snap, if base.is_empty() { "/" } else { base })
+        .map_err(|e| rustic_failure(&format!("no path {path} in snapshot {snapshot}"), &e))?;
+    let mut out = Vec::new();
+    if !node.is_dir() {
+        return Err(Failure::new(ErrorKind::Failed, format!("{path} is a file, not a folder")));
+    }
+    let tree_id = node.subtree.ok_or_else(|| Failure::new(ErrorKind::Corrupt, format!("folder {path} has no tree")))?;
+    let tree = repo.get_tree(&tree_id).map_err(|e| rustic_failure("cannot read a folder of the snapshot", &e))?;
+    for n in tree.nodes {
+        let name = n.name().to_string_lossy().into_owned();
+        out.push(TreeEntry {
+            path: format!("{base}/{name}"),
+            name,
+            is_dir: n.is_dir(),
+            size: n.meta.size,
+            mtime_ms: n.meta.mtime.map(|t| t.as_millisecond()),
+        });
+    }
+    out.sort_by(|a, b| b.is_dir.cmp(&a.is_dir).then_with(|| a.name.cmp(&b.name)));
+    Ok(out)
+}
+
+fn keep_options(k: &Keep) -> KeepOptions {
+    let n = |v: u32| (v > 0).then(|| i32::try_from(v).unwrap_or(i32::MAX));
+    KeepOptions::default()
+        .keep_last(n(k.last))
+        .keep_hourly(n(k.hourly))
+        .keep_daily(n(k.daily))
+        .keep_weekly(n(k.weekly))
+        .keep_monthly(n(k.monthly))
+}
+
+#[derive(serde::Serialize)]
+struct ForgetSummary {
+    removed: Vec<String>,
+    kept: usize,
+}
+
+fn forget(repo: &Repository<OpenStatus>, host: &str, tag: &str, keep: &Keep) -> Outcome<ForgetSummary> {
+    if keep == &Keep::default() {
+        return Err(Failure::new(ErrorKind::Failed, "the retention policy keeps nothing; refusing to forget every snapshot"));
+    }
+    let all = repo.get_all_snapshots().map_err(|e| rustic_failure("cannot list snapshots", &e))?;
+    let mine: Vec<SnapshotFile> =
+        all.into_iter().filter(|s| s.hostname == host && s.tags.iter().any(|t| t == tag)).collect();
+    let now = rustic_core::jiff::Zoned::now();
+    let decided = keep_options(keep).apply(mine, &now).map_err(|e| rustic_failure("invalid retention policy", &e))?;
+    let kept = decided.iter().filter(|f| f.keep).count();
+    let remove: Vec<_> = decided.iter().filter(|f| !f.keep).map(|f| f.snapshot.id).collect();
+    if !remove.is_empty() {
+        repo.delete_snapshots(&remove).map_err(|e| rustic_failure("cannot remove old snapshots", &e))?;
+    }
+    // Instant delete: nothing is left "marked for deletion", so `restic check` stays clean.
+    let opts = PruneOptions::default().instant_delete(true);
+    let plan = repo.prune_plan(&opts).map_err(|e| rustic_failure("cannot plan the prune", &e))?;
+    repo.prune(&opts, plan).map_err(|e| rustic_failure("prune failed", &e))?;
+    Ok(ForgetSummary { removed: remove.iter().map(|id| full_id(id)).collect(), kept })
+}
+
+fn check(repo: &Repository<OpenStatus>, read_subset: Option<(u32, u32)>) -> Outcome<CheckSummary> {
+    let mut opts = CheckOptions::default();
+    if let Some((n, m)) = read_subset {
+        opts = opts.read_data(true).read_data_subset(ReadSubsetOption::IdSubSet((n.max(1), m.max(1))));
+    }
+    let results = repo.check(opts).map_err(|e| rustic_failure("check failed", &e))?;
+    let mut summary = CheckSummary { read_data: read_subset.is_some(), ..Default::default() };
+    for (level, err) in &results.0 {
+        let text = err.to_string();
+        if format!("{level:?}") == "Error" {
+            summary.errors.push(text);
+        } else {
+            summary.warnings.push(text);
+        }
+    }
+    Ok(summary)
+}

@@ -1,0 +1,186 @@
+//! What the engine and the backup worker process say to each other.
+//!
+//! The engine writes one [`Request`] as a JSON line to the worker's stdin (the password travels
+//! here, never in argv or the environment) and reads [`WorkerEvent`]s, one JSON object per line,
+//! from its stdout. The worker links rustic_core; the engine does not.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use ts_rs::TS;
+
+/// The hidden subcommand that turns the `caretaker` binary (and the app) into a worker.
+pub const WORKER_ARG: &str = "__backup-worker";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Request {
+    pub repository: PathBuf,
+    pub password: String,
+    #[serde(flatten)]
+    pub op: Op,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// Creates a repository (format v2) in an empty or missing folder.
+    Init,
+    Backup(BackupJob),
+    /// Applies a retention policy to one plan's snapshots, then prunes unreferenced data.
+    Forget { host: String, tag: String, keep: Keep },
+    /// `read_subset`: (n, m) reads the n-th of m slices of the pack files; none reads no data.
+    Check { read_subset: Option<(u32, u32)> },
+    Snapshots,
+    /// Lists one directory of a snapshot (not recursive).
+    Ls { snapshot: String, path: String },
+    Restore(RestoreJob),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BackupJob {
+    pub sources: Vec<PathBuf>,
+    pub excludes: Vec<String>,
+    pub host: String,
+    pub tags: Vec<String>,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RestoreJob {
+    pub snapshot: String,
+    /// A path inside the snapshot ("" or "/" for all of it).
+    pub path: String,
+    pub destination: PathBuf,
+    /// None: refuse (with a `conflict` error listing examples) when anything would be replaced.
+    pub on_conflict: Option<ConflictPolicy>,
+    /// Host name for the safety snapshot taken before an overwrite.
+    pub host: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictPolicy {
+    /// Leave files that already exist alone.
+    Skip,
+    /// Restore next to them, as "name (restored YYYY-MM-DD).ext".
+    KeepBoth,
+    /// Replace them, after backing them up in a safety snapshot.
+    Overwrite,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields, default)]
+pub struct Keep {
+    pub last: u32,
+    pub hourly: u32,
+    pub daily: u32,
+    pub weekly: u32,
+    pub monthly: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum WorkerEvent {
+    Progress(Progress),
+    Done { result: serde_json::Value },
+    Error { kind: ErrorKind, message: String },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+pub struct Progress {
+    /// What the worker is doing ("scanning", "backing up", "restoring", "checking", ...).
+    pub phase: String,
+    pub bytes_done: u64,
+    /// Unknown until the source has been scanned.
+    pub bytes_total: Option<u64>,
+    pub files_done: u64,
+    pub files_total: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The repository folder is missing or unreadable (an unplugged disk, an unmounted share).
+    Unreachable,
+    WrongPassword,
+    /// A restore would replace existing files and no policy was chosen.
+    Conflict,
+    NoSpace,
+    Cancelled,
+    /// The repository is damaged.
+    Corrupt,
+    Failed,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Unreachable => "unreachable",
+            ErrorKind::WrongPassword => "wrong_password",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::NoSpace => "no_space",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Corrupt => "corrupt",
+            ErrorKind::Failed => "failed",
+        }
+    }
+}
+
+/// What a backup reports when it is done.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+pub struct BackupSummary {
+    pub snapshot_id: String,
+    pub files_new: u64,
+    pub files_changed: u64,
+    pub files_unmodified: u64,
+    pub bytes_processed: u64,
+    pub bytes_added: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct SnapshotInfo {
+    pub id: String,
+    pub short_id: String,
+    /// Milliseconds since the epoch.
+    pub time_ms: i64,
+    pub host: String,
+    pub paths: Vec<String>,
+    pub tags: Vec<String>,
+    pub label: String,
+    pub files: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct TreeEntry {
+    pub name: String,
+    /// Full path inside the snapshot.
+    pub path: String,
+    pub is_dir: bool,
+    pub size: u64,
+    pub mtime_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+pub struct RestoreSummary {
+    pub files_restored: u64,
+    pub files_skipped: u64,
+    pub files_renamed: u64,
+    pub files_overwritten: u64,
+    pub bytes_restored: u64,
+    /// The safety snapshot taken before overwriting, if any.
+    pub safety_snapshot: Option<String>,
+}
+
+/// A restore refused because files exist; the UI asks what to do.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+pub struct ConflictReport {
+    pub existing: u64,
+    pub examples: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+pub struct CheckSummary {
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+    pub read_data: bool,
+}
