@@ -100,6 +100,22 @@ enabled = false
 bind = "127.0.0.1:9464"
 token = ""
 
+[backups]
+# Backups go to restic-format repositories (readable by the restic CLI too). Create a plan from
+# the app (Backups), which also creates the repository and keeps its password in the keychain.
+# A structure check of each repository every N days, and a rotating sample of the data read
+# back every M days:
+verify_every_days = 7
+read_data_every_days = 30
+# [[backups.plans]]
+# name = "Documents"
+# sources = ["/Users/me/Documents"]
+# excludes = ["*.iso"]
+# repository = "/Volumes/Backup/caretaker"
+# schedule = "daily 02:00"          # or "hourly", or "manual"
+# keep = { last = 3, hourly = 24, daily = 7, weekly = 4, monthly = 12 }
+# host = "mac-mini"                 # fixed, so a renamed machine still finds its last snapshot
+
 [checks]
 # Check results are kept this many days.
 retention_days = 30
@@ -144,6 +160,7 @@ pub struct Config {
     pub healing: HealingConfig,
     pub analysis: AnalysisConfig,
     pub http: HttpConfig,
+    pub backups: crate::backup::config::BackupsConfig,
     pub checks: ChecksConfig,
 }
 
@@ -914,6 +931,7 @@ impl Config {
             }
         }
         range(&mut issues, "logs.retention_days", self.logs.retention_days, 1, 3650);
+        self.backups.validate(&mut issues);
         let mt = &self.maintenance;
         if parse_time_of_day(&mt.daily_at).is_none() {
             issues.push(ConfigIssue { path: "maintenance.daily_at".into(), message: format!("must be a time of day as HH:MM (got {:?})", mt.daily_at), location: None });

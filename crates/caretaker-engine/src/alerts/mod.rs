@@ -422,6 +422,13 @@ impl AlertManager {
         self.observe(conn, Signal { rule, subject, level: Some(level), alert_type: alert_type.into(), title, message, details, for_ms: 0 }, now_ms)
     }
 
+    /// Opens, keeps, or (with `level` None) resolves an alert whose condition another part of the
+    /// engine evaluates, such as a backup plan being overdue.
+    #[allow(clippy::too_many_arguments)]
+    pub fn settle(&mut self, conn: &rusqlite::Connection, rule: &'static str, subject: String, alert_type: &str, level: Option<Severity>, title: String, message: String, details: Value, now_ms: i64) -> Result<Effects> {
+        self.observe(conn, Signal { rule, subject, level, alert_type: alert_type.into(), title, message, details, for_ms: 0 }, now_ms)
+    }
+
     /// Silences repeats until the alert resolves.
     pub fn acknowledge(&mut self, conn: &rusqlite::Connection, id: i64, now_ms: i64) -> Result<Alert> {
         let a = self.find_open(id)?;
@@ -481,7 +488,7 @@ pub fn worst(alerts: &[Alert]) -> Option<Severity> {
     alerts.iter().filter(|a| a.status != AlertStatus::Resolved).map(|a| a.severity).max()
 }
 
-pub const RUNBOOKS: &[&str] = &["service_down", "service_degraded", "threshold_cpu", "threshold_memory", "threshold_disk", "stale", "analysis_finding"];
+pub const RUNBOOKS: &[&str] = &["service_down", "service_degraded", "threshold_cpu", "threshold_memory", "threshold_disk", "stale", "analysis_finding", "backup_failed", "backup_overdue", "backup_verify_failed"];
 
 /// The markdown runbook for an alert type.
 pub fn runbook(alert_type: &str) -> Option<&'static str> {
@@ -493,6 +500,9 @@ pub fn runbook(alert_type: &str) -> Option<&'static str> {
         "service_degraded" => include_str!("../../runbooks/service_degraded.md"),
         "stale" => include_str!("../../runbooks/stale.md"),
         "analysis_finding" => include_str!("../../runbooks/analysis_finding.md"),
+        "backup_failed" => include_str!("../../runbooks/backup_failed.md"),
+        "backup_overdue" => include_str!("../../runbooks/backup_overdue.md"),
+        "backup_verify_failed" => include_str!("../../runbooks/backup_verify_failed.md"),
         _ => return None,
     })
 }

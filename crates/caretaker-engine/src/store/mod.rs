@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_logs_maintenance.sql"),
     include_str!("migrations/0004_healing.sql"),
     include_str!("migrations/0005_analysis.sql"),
+    include_str!("migrations/0006_backups.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -1,0 +1,248 @@
+//! `[backups]` in caretaker.toml: plans and the verification schedule.
+
+use super::protocol::Keep;
+use crate::config::{parse_time_of_day, ConfigIssue};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupsConfig {
+    /// A structure check of every repository this often (days).
+    pub verify_every_days: u32,
+    /// Read back a rotating twelfth of the stored data this often (days).
+    pub read_data_every_days: u32,
+    pub plans: Vec<PlanConfig>,
+}
+
+impl Default for BackupsConfig {
+    fn default() -> Self {
+        BackupsConfig { verify_every_days: 7, read_data_every_days: 30, plans: Vec::new() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct PlanConfig {
+    pub name: String,
+    /// Absolute folder paths.
+    pub sources: Vec<String>,
+    /// Glob patterns left out of the backup (e.g. "*.iso", "**/Downloads").
+    #[serde(default)]
+    pub excludes: Vec<String>,
+    /// Leave out caches and trash (recommended).
+    #[serde(default = "yes")]
+    pub default_excludes: bool,
+    /// Also leave out node_modules and Rust target folders (rebuilt from source anyway).
+    #[serde(default)]
+    pub exclude_build_folders: bool,
+    /// An absolute path to the repository folder (an external disk, a mounted share, a folder).
+    pub repository: String,
+    /// "manual", "hourly" or "daily HH:MM" (local time).
+    #[serde(default = "default_schedule")]
+    pub schedule: String,
+    #[serde(default = "default_keep")]
+    pub keep: Keep,
+    /// Fixed host name written in snapshots, so a renamed machine still finds its parent snapshot.
+    #[serde(default = "default_host")]
+    pub host: String,
+    /// Caretaker's own database (a consistent copy) and config go along.
+    #[serde(default = "yes")]
+    pub include_caretaker_data: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_schedule() -> String {
+    "daily 02:00".into()
+}
+pub fn default_keep() -> Keep {
+    Keep { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 }
+}
+fn default_host() -> String {
+    "caretaker".into()
+}
+
+/// Caches and trash, on macOS and Linux.
+pub const DEFAULT_EXCLUDES: &[&str] = &["**/.Trash", "**/.Trashes", "**/.cache", "**/Library/Caches", "**/.local/share/Trash", "**/.DS_Store"];
+pub const BUILD_EXCLUDES: &[&str] = &["**/node_modules", "**/target"];
+/// The live database is never read directly: a `VACUUM INTO` copy goes instead.
+pub const LIVE_DB_EXCLUDES: &[&str] = &["**/caretaker.db", "**/caretaker.db-wal", "**/caretaker.db-shm", "**/caretaker.lock"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedule {
+    Manual,
+    Hourly,
+    /// Minute of the local day.
+    Daily(u32),
+}
+
+impl Schedule {
+    pub fn parse(s: &str) -> Option<Schedule> {
+        let s = s.trim();
+        match s {
+            "manual" => Some(Schedule::Manual),
+            "hourly" => Some(Schedule::Hourly),
+            _ => s.strip_prefix("daily ").and_then(|t| parse_time_of_day(t.trim())).map(Schedule::Daily),
+        }
+    }
+
+    /// How long after its last success a plan counts as overdue (None: never, for manual plans).
+    pub fn overdue_after_ms(self) -> Option<i64> {
+        match self {
+            Schedule::Manual => None,
+            Schedule::Hourly => Some(2 * 3_600_000),
+            Schedule::Daily(_) => Some(2 * 86_400_000),
+        }
+    }
+}
+
+impl PlanConfig {
+    pub fn schedule(&self) -> Schedule {
+        Schedule::parse(&self.schedule).unwrap_or(Schedule::Manual)
+    }
+
+    /// Every exclusion this plan applies.
+    pub fn all_excludes(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.excludes.clone();
+        if self.default_excludes {
+            v.extend(DEFAULT_EXCLUDES.iter().map(|s| s.to_string()));
+        }
+        if self.exclude_build_folders {
+            v.extend(BUILD_EXCLUDES.iter().map(|s| s.to_string()));
+        }
+        v.extend(LIVE_DB_EXCLUDES.iter().map(|s| s.to_string()));
+        v
+    }
+
+    /// The tag that marks this plan's snapshots (retention only ever touches these).
+    pub fn tag(&self) -> String {
+        format!("caretaker-plan:{}", self.name)
+    }
+}
+
+impl BackupsConfig {
+    pub fn plan(&self, name: &str) -> Option<&PlanConfig> {
+        self.plans.iter().find(|p| p.name == name)
+    }
+
+    pub fn validate(&self, issues: &mut Vec<ConfigIssue>) {
+        let mut issue = |path: String, message: String| issues.push(ConfigIssue { path, message, location: None });
+        if !(1..=90).contains(&self.verify_every_days) {
+            issue("backups.verify_every_days".into(), format!("must be between 1 and 90 (got {})", self.verify_every_days));
+        }
+        if !(1..=365).contains(&self.read_data_every_days) {
+            issue("backups.read_data_every_days".into(), format!("must be between 1 and 365 (got {})", self.read_data_every_days));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, p) in self.plans.iter().enumerate() {
+            let at = format!("backups.plans[{i}]");
+            if p.name.trim().is_empty() || p.name.len() > 64 {
+                issue(format!("{at}.name"), "needs a name of 1 to 64 characters".into());
+            } else if !seen.insert(p.name.clone()) {
+                issue(format!("{at}.name"), format!("another plan is already called \"{}\"", p.name));
+            }
+            if p.sources.is_empty() {
+                issue(format!("{at}.sources"), "needs at least one folder to back up".into());
+            }
+            for (j, s) in p.sources.iter().enumerate() {
+                if !std::path::Path::new(s).is_absolute() {
+                    issue(format!("{at}.sources[{j}]"), format!("must be an absolute path (got \"{s}\")"));
+                }
+            }
+            for (j, g) in p.excludes.iter().enumerate() {
+                if g.trim().is_empty() || g.starts_with('!') {
+                    issue(format!("{at}.excludes[{j}]"), format!("must be a glob pattern such as \"*.iso\" (got \"{g}\")"));
+                }
+            }
+            let repo = std::path::Path::new(&p.repository);
+            if !repo.is_absolute() {
+                issue(format!("{at}.repository"), format!("must be an absolute path (got \"{}\")", p.repository));
+            } else if p.sources.iter().any(|s| repo.starts_with(s)) {
+                issue(format!("{at}.repository"), "must not be inside a folder it backs up".into());
+            }
+            if Schedule::parse(&p.schedule).is_none() {
+                issue(format!("{at}.schedule"), format!("must be \"manual\", \"hourly\" or \"daily HH:MM\" (got \"{}\")", p.schedule));
+            }
+            if p.keep == Keep::default() {
+                issue(format!("{at}.keep"), "keeps nothing: set at least one of last, hourly, daily, weekly, monthly".into());
+            }
+            if p.host.trim().is_empty() {
+                issue(format!("{at}.host"), "must not be empty".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_parse_and_say_when_a_plan_is_overdue() {
+        assert_eq!(Schedule::parse("manual"), Some(Schedule::Manual));
+        assert_eq!(Schedule::parse("hourly"), Some(Schedule::Hourly));
+        assert_eq!(Schedule::parse("daily 02:30"), Some(Schedule::Daily(150)));
+        assert_eq!(Schedule::parse("daily 25:00"), None);
+        assert_eq!(Schedule::parse("weekly"), None);
+        assert_eq!(Schedule::Hourly.overdue_after_ms(), Some(7_200_000));
+        assert_eq!(Schedule::Manual.overdue_after_ms(), None);
+    }
+
+    #[test]
+    fn validation_names_each_bad_field() {
+        let mut cfg = BackupsConfig::default();
+        cfg.plans.push(PlanConfig {
+            name: "Docs".into(),
+            sources: vec!["relative/path".into()],
+            excludes: vec!["!x".into()],
+            default_excludes: true,
+            exclude_build_folders: false,
+            repository: "/Volumes/Backup/caretaker".into(),
+            schedule: "weekly".into(),
+            keep: Keep::default(),
+            host: "mini".into(),
+            include_caretaker_data: true,
+        });
+        let mut issues = Vec::new();
+        cfg.validate(&mut issues);
+        let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(paths, ["backups.plans[0].sources[0]", "backups.plans[0].excludes[0]", "backups.plans[0].schedule", "backups.plans[0].keep"]);
+    }
+}
+
+/// Replaces `[[backups.plans]]` in the config file, keeping everything else (comments included),
+/// atomically. The caller has validated the whole config.
+pub(crate) fn write_plans(path: &std::path::Path, plans: &[PlanConfig]) -> crate::error::Result<()> {
+    use crate::error::EngineError;
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| EngineError::InvalidInput(format!("{} is not valid TOML, fix it by hand first: {e}", path.display())))?;
+    #[derive(Serialize)]
+    struct Only<'a> {
+        backups: OnlyPlans<'a>,
+    }
+    #[derive(Serialize)]
+    struct OnlyPlans<'a> {
+        plans: &'a [PlanConfig],
+    }
+    let fresh = toml::to_string(&Only { backups: OnlyPlans { plans } }).map_err(|e| EngineError::Internal(format!("cannot serialise backup plans: {e}")))?;
+    let fresh: toml_edit::DocumentMut = fresh.parse().map_err(|e| EngineError::Internal(format!("cannot re-read backup plans: {e}")))?;
+    let item = fresh.get("backups").and_then(|c| c.get("plans")).cloned().unwrap_or(toml_edit::Item::None);
+    if !doc.contains_key("backups") {
+        doc.insert("backups", toml_edit::Item::Table(toml_edit::Table::new()));
+    }
+    let Some(section) = doc.get_mut("backups").and_then(|c| c.as_table_like_mut()) else {
+        return Err(EngineError::InvalidInput(format!("{}: `backups` must be a table", path.display())));
+    };
+    if plans.is_empty() {
+        section.remove("plans");
+    } else {
+        section.insert("plans", item);
+    }
+    let out = doc.to_string();
+    crate::config::Config::from_toml_str(&out).map_err(EngineError::Config)?;
+    crate::config::write_atomic(path, out.as_bytes())
+}

@@ -1,0 +1,141 @@
+//! `backup_runs`: one row per job, written when it starts and when it ends.
+
+use super::protocol::{BackupSummary, CheckSummary};
+use super::worker::JobError;
+use crate::error::Result;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct BackupRun {
+    pub id: i64,
+    pub plan: String,
+    /// "backup", "forget", "check" or "restore".
+    pub kind: String,
+    pub trigger: String,
+    pub started_ms: i64,
+    pub finished_ms: Option<i64>,
+    /// "running", "ok", "failed", "cancelled" or "interrupted".
+    pub status: String,
+    pub snapshot_id: Option<String>,
+    pub files_new: u64,
+    pub files_changed: u64,
+    pub files_unmodified: u64,
+    pub bytes_processed: u64,
+    pub bytes_added: u64,
+    pub read_data: bool,
+    pub repository_bytes: Option<u64>,
+    pub error_kind: Option<String>,
+    pub error: Option<String>,
+    pub details: Option<String>,
+}
+
+/// How a job ended well.
+pub enum Finish {
+    Backup { summary: BackupSummary, repository_bytes: Option<u64> },
+    Check { summary: CheckSummary },
+    Other { details: String },
+}
+
+const COLUMNS: &str = "id, plan, kind, trigger, started_at, finished_at, status, snapshot_id, files_new, files_changed, files_unmodified, bytes_processed, bytes_added, read_data, repository_bytes, error_kind, error, details";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<BackupRun> {
+    Ok(BackupRun {
+        id: r.get(0)?,
+        plan: r.get(1)?,
+        kind: r.get(2)?,
+        trigger: r.get(3)?,
+        started_ms: r.get(4)?,
+        finished_ms: r.get(5)?,
+        status: r.get(6)?,
+        snapshot_id: r.get(7)?,
+        files_new: r.get::<_, i64>(8)? as u64,
+        files_changed: r.get::<_, i64>(9)? as u64,
+        files_unmodified: r.get::<_, i64>(10)? as u64,
+        bytes_processed: r.get::<_, i64>(11)? as u64,
+        bytes_added: r.get::<_, i64>(12)? as u64,
+        read_data: r.get::<_, i64>(13)? != 0,
+        repository_bytes: r.get::<_, Option<i64>>(14)?.map(|v| v as u64),
+        error_kind: r.get(15)?,
+        error: r.get(16)?,
+        details: r.get(17)?,
+    })
+}
+
+pub fn insert(c: &Connection, plan: &str, kind: &str, trigger: &str, now: i64) -> Result<i64> {
+    c.execute(
+        "INSERT INTO backup_runs (plan, kind, trigger, started_at, status) VALUES (?1, ?2, ?3, ?4, 'running')",
+        params![plan, kind, trigger, now],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+fn get(c: &Connection, id: i64) -> Result<BackupRun> {
+    Ok(c.query_row(&format!("SELECT {COLUMNS} FROM backup_runs WHERE id = ?1"), [id], from_row)?)
+}
+
+pub fn finish(c: &Connection, id: i64, now: i64, result: &std::result::Result<Finish, JobError>) -> Result<BackupRun> {
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    match result {
+        Ok(Finish::Backup { summary: s, repository_bytes }) => c.execute(
+            "UPDATE backup_runs SET finished_at = ?2, status = 'ok', snapshot_id = ?3, files_new = ?4, files_changed = ?5,
+             files_unmodified = ?6, bytes_processed = ?7, bytes_added = ?8, repository_bytes = ?9 WHERE id = ?1",
+            params![id, now, s.snapshot_id, n(s.files_new), n(s.files_changed), n(s.files_unmodified), n(s.bytes_processed), n(s.bytes_added), repository_bytes.map(n)],
+        )?,
+        Ok(Finish::Check { summary }) => c.execute(
+            "UPDATE backup_runs SET finished_at = ?2, status = 'ok', read_data = ?3, details = ?4 WHERE id = ?1",
+            params![id, now, summary.read_data, serde_json::to_string(summary).unwrap_or_default()],
+        )?,
+        Ok(Finish::Other { details }) => c.execute("UPDATE backup_runs SET finished_at = ?2, status = 'ok', details = ?3 WHERE id = ?1", params![id, now, details])?,
+        Err(e) => {
+            let status = if e.kind == super::protocol::ErrorKind::Cancelled { "cancelled" } else { "failed" };
+            c.execute(
+                "UPDATE backup_runs SET finished_at = ?2, status = ?3, error_kind = ?4, error = ?5 WHERE id = ?1",
+                params![id, now, status, e.kind.as_str(), e.message],
+            )?
+        }
+    };
+    get(c, id)
+}
+
+/// The latest finished run of a kind (only successful ones when `ok_only`).
+pub fn last(c: &Connection, plan: &str, kind: &str, ok_only: bool) -> Result<Option<BackupRun>> {
+    let filter = if ok_only { "status = 'ok'" } else { "status IN ('ok', 'failed')" };
+    Ok(c.query_row(
+        &format!("SELECT {COLUMNS} FROM backup_runs WHERE plan = ?1 AND kind = ?2 AND {filter} ORDER BY started_at DESC, id DESC LIMIT 1"),
+        params![plan, kind],
+        from_row,
+    )
+    .optional()?)
+}
+
+/// When the last check (with data read back, or any) started.
+pub fn last_check(c: &Connection, plan: &str, read_data: bool) -> Result<Option<i64>> {
+    let filter = if read_data { "AND read_data = 1" } else { "" };
+    Ok(c.query_row(
+        &format!("SELECT MAX(started_at) FROM backup_runs WHERE plan = ?1 AND kind = 'check' AND status IN ('ok', 'failed') {filter}"),
+        [plan],
+        |r| r.get::<_, Option<i64>>(0),
+    )?)
+}
+
+/// How many data-reading checks have run: the next one reads the following twelfth.
+pub fn count_read_data(c: &Connection, plan: &str) -> Result<i64> {
+    Ok(c.query_row("SELECT COUNT(*) FROM backup_runs WHERE plan = ?1 AND kind = 'check' AND read_data = 1", [plan], |r| r.get(0))?)
+}
+
+pub fn history(c: &Connection, limit: u32) -> Result<Vec<BackupRun>> {
+    history_of(c, None, limit)
+}
+
+pub fn history_of(c: &Connection, plan: Option<&str>, limit: u32) -> Result<Vec<BackupRun>> {
+    let mut stmt = c.prepare(&format!("SELECT {COLUMNS} FROM backup_runs WHERE (?1 IS NULL OR plan = ?1) ORDER BY started_at DESC, id DESC LIMIT ?2"))?;
+    let rows = stmt.query_map(params![plan, limit], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Jobs that were running when the engine stopped.
+pub fn mark_interrupted(c: &Connection, now: i64) -> Result<usize> {
+    Ok(c.execute("UPDATE backup_runs SET status = 'interrupted', finished_at = ?1, error = 'Caretaker stopped while this ran' WHERE status = 'running'", [now])?)
+}
