@@ -30,6 +30,7 @@ pub fn export_all(out: &Path) -> Result<(), ts_rs::ExportError> {
     crate::Finding::export_all(&c)?;
     crate::Scan::export_all(&c)?;
     crate::config::AnalysisConfig::export_all(&c)?;
+    crate::DetectorState::export_all(&c)?;
     Ok(())
 }
 

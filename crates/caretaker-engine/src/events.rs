@@ -40,6 +40,8 @@ pub enum Event {
     AnalysisScan { scan: crate::analysis::Scan },
     /// A healing decision was recorded, or an action finished.
     Healing { record: crate::healing::HealingRecord },
+    /// The detectors were evaluated (or their list changed): each one's state and evidence.
+    Detectors { detectors: Vec<crate::detectors::DetectorState> },
 }
 
 /// A runbook shipped with the app.
@@ -118,5 +120,7 @@ pub(crate) fn capabilities() -> Vec<Capability> {
         c("healing", "Healing", true, "Your own remedial actions, behind rate limits and cooldowns; asks you first by default."),
         c("insights", "Insights", true, "A local language model reads Caretaker's warnings and errors and classifies what it finds."),
         c("fleet", "Prometheus endpoint", true, "Opt-in /metrics/prometheus so several machines can be scraped together."),
+        c("detectors", "Detectors", true, "Stalled values, error-rate spikes, values far from their own normal and stuck jobs, on any series."),
+        c("alertmanager", "Alertmanager forwarding", true, "Opt-in: alerts go to a Prometheus Alertmanager, retried until delivered."),
     ]
 }
