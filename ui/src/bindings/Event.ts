@@ -2,6 +2,7 @@
 import type { Alert } from "./Alert";
 import type { CheckResult } from "./CheckResult";
 import type { CheckState } from "./CheckState";
+import type { DetectorState } from "./DetectorState";
 import type { EngineStatus } from "./EngineStatus";
 import type { HealingRecord } from "./HealingRecord";
 import type { HostSample } from "./HostSample";
@@ -12,4 +13,4 @@ import type { Scan } from "./Scan";
 import type { SeriesPoint } from "./SeriesPoint";
 import type { TaskStatus } from "./TaskStatus";
 
-export type Event = { "type": "host_sample", sample: HostSample, points: Array<SeriesPoint>, } | { "type": "engine_status", status: EngineStatus, } | { "type": "check_result", result: CheckResult, } | { "type": "checks_changed", checks: Array<CheckState>, } | { "type": "alert_changed", alert: Alert, } | { "type": "notification", notice: Notice, } | { "type": "notifications_paused", until_ms: number | null, } | { "type": "maintenance_progress", run_id: number, task_id: string, task_name: string, index: number, total: number, status: TaskStatus, message: string | null, } | { "type": "maintenance_complete", report: RunReport, } | { "type": "log", lines: Array<LogLine>, } | { "type": "analysis_scan", scan: Scan, } | { "type": "healing", record: HealingRecord, };
+export type Event = { "type": "host_sample", sample: HostSample, points: Array<SeriesPoint>, } | { "type": "engine_status", status: EngineStatus, } | { "type": "check_result", result: CheckResult, } | { "type": "checks_changed", checks: Array<CheckState>, } | { "type": "alert_changed", alert: Alert, } | { "type": "notification", notice: Notice, } | { "type": "notifications_paused", until_ms: number | null, } | { "type": "maintenance_progress", run_id: number, task_id: string, task_name: string, index: number, total: number, status: TaskStatus, message: string | null, } | { "type": "maintenance_complete", report: RunReport, } | { "type": "log", lines: Array<LogLine>, } | { "type": "analysis_scan", scan: Scan, } | { "type": "healing", record: HealingRecord, } | { "type": "detectors", detectors: Array<DetectorState>, };

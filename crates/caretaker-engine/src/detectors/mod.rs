@@ -337,7 +337,7 @@ impl DetectorConfig {
                 bad("error_rate", "counts failed runs of a check: use check = { name = \"...\", field = \"failed\" }".into());
             }
         }
-        let mut normal = |bad: &mut dyn FnMut(&str, String), kind: &str, factor: f64, baseline: u64, floor: f64, min_samples: u32, sustain: u32| {
+        let normal = |bad: &mut dyn FnMut(&str, String), kind: &str, factor: f64, baseline: u64, floor: f64, min_samples: u32, sustain: u32| {
             if !(factor > 1.0 && factor <= 1000.0) {
                 bad(&format!("{kind}.factor"), format!("must be above 1 and at most 1000 (got {factor})"));
             }

@@ -278,7 +278,7 @@ mod tests {
         assert_eq!(open["labels"]["subject"], "Web");
         assert_eq!(open["annotations"]["summary"], "Web is down on mini");
         assert_eq!(open["startsAt"], "2023-11-14T22:13:20.000Z");
-        assert_eq!(open["endsAt"], "2023-11-14T22:19:20.000Z", "four resend periods ahead");
+        assert_eq!(open["endsAt"], "2023-11-14T22:19:00.000Z", "four resend periods ahead");
         assert_eq!(open["generatorURL"], "caretaker://mini/alerts/7");
         let resolved = serde_json::to_value(postable(&alert(7, AlertStatus::Resolved), "mini", 60_000, 1_700_009_999_000)).unwrap();
         assert_eq!(resolved["endsAt"], "2023-11-14T22:23:20.000Z", "its own end");
