@@ -990,6 +990,17 @@ impl Config {
         for (i, d) in self.detectors.iter().enumerate() {
             let prefix = format!("detectors[{i}]");
             issues.extend(d.validate(&prefix, &self.checks.list));
+            // Metric series are read from raw samples; a longer window would silently see less.
+            if let (Some(_), Some(rule)) = (&d.metric, d.rule()) {
+                let kept_minutes = self.metrics.raw_retention_hours.saturating_mul(60) as i64;
+                if rule.lookback_ms() / 60_000 > kept_minutes {
+                    issues.push(ConfigIssue {
+                        path: format!("{prefix}.{}", rule.kind()),
+                        message: format!("looks back {} min, but raw metric samples are kept {} min (metrics.raw_retention_hours)", rule.lookback_ms() / 60_000, kept_minutes),
+                        location: None,
+                    });
+                }
+            }
             if !names.insert(d.name.trim().to_lowercase()) {
                 issues.push(ConfigIssue { path: format!("{prefix}.name"), message: format!("{:?} is used by another detector", d.name), location: None });
             }

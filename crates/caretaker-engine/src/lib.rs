@@ -1197,10 +1197,14 @@ impl EngineHandle {
             })
             .await?;
         self.publish(fx);
-        if let Ok(mut s) = self.inner.detector_states.write() {
-            *s = states.clone();
+        let was_empty = match self.inner.detector_states.write() {
+            Ok(mut s) => std::mem::replace(&mut *s, states.clone()).is_empty(),
+            Err(_) => false,
+        };
+        // Nothing configured and nothing was: no event every tick.
+        if !(was_empty && states.is_empty()) {
+            let _ = self.inner.events.send(Event::Detectors { detectors: states.clone() });
         }
-        let _ = self.inner.events.send(Event::Detectors { detectors: states.clone() });
         Ok(states)
     }
 

@@ -482,7 +482,8 @@ fn normal(points: &[Point], now_ms: i64, baseline_minutes: u64, min_samples: u32
     };
     let summary = match (firing, above) {
         (true, true) => format!("{} is {:.1} x its normal of {} (alerts above {} x)", num(current), current / baseline.max(f64::MIN_POSITIVE), num(baseline), num(factor)),
-        (true, false) => format!("{} is {} x faster than its normal of {}", num(current), num((baseline / current.max(f64::MIN_POSITIVE) * 10.0).round() / 10.0), num(baseline)),
+        (true, false) if current > 0.0 => format!("{} is {} x below its normal of {}", num(current), num((baseline / current * 10.0).round() / 10.0), num(baseline)),
+        (true, false) => format!("{} where {} is normal", num(current), num(baseline)),
         (false, _) => format!("{} against a normal of {}", num(current), num(baseline)),
     };
     Verdict { firing, summary, evidence }

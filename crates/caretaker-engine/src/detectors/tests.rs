@@ -134,6 +134,11 @@ fn the_evidence_names_values_baseline_and_window() {
     assert_eq!(v.evidence["unchanged_since"], NOW - 7 * MIN);
     assert_eq!(v.evidence["unchanged_minutes"], 7);
     assert_eq!(v.summary, "stuck at 42 for 7 min (should move within 5 min)");
+
+    let rule = BelowNormalRule { factor: 3.0, baseline_minutes: 7 * 24 * 60, floor: 1.0, min_samples: 5, sustain: 1 };
+    let v = evaluate(Rule::BelowNormal(&rule), &series(24 * 60 * MIN, &[50.0, 50.0, 50.0, 50.0, 50.0, 5.0]), NOW);
+    assert_eq!(v.summary, "5 is 10 x below its normal of 50");
+    assert_eq!(v.evidence["ratio"], 0.1);
 }
 
 fn parse(toml: &str) -> Vec<String> {
@@ -163,9 +168,70 @@ fn config_is_validated_with_the_field_named() {
         ("[[detectors]]\nname = \"x\"\nmetric = { name = \"m\" }\nerror_rate = {}\n", "detectors[0].error_rate: counts failed runs of a check"),
         ("[[detectors]]\nname = \"x\"\nmetric = { name = \"m\" }\nstuck = {}\n[[detectors]]\nname = \"X\"\nlogs = {}\nabove_normal = {}\n", "detectors[1].name: \"X\" is used by another detector"),
         ("[[detectors]]\nname = \"x\"\nlogs = { min_level = \"loud\" }\nstuck = {}\n", "detectors[0].logs.min_level: unknown variant `loud`"),
+        ("[metrics]\nraw_retention_hours = 1\n[[detectors]]\nname = \"x\"\nmetric = { name = \"m\" }\nabove_normal = { baseline_minutes = 120 }\n", "detectors[0].above_normal: looks back 120 min, but raw metric samples are kept 60 min"),
     ];
     for (toml, want) in cases {
         let got = parse(toml);
         assert!(got.iter().any(|t| t.starts_with(want)), "{toml:?}: wanted {want:?}, got {got:?}");
     }
+}
+
+#[test]
+fn every_kind_of_series_is_read_back_from_its_table() {
+    use crate::metrics::{store::write_points, store::SeriesCache, SeriesPoint};
+    let dir = tempfile::tempdir().unwrap();
+    let conn = crate::store::open_and_migrate(&dir.path().join("t.db")).unwrap();
+    let cfg = |toml: &str| -> DetectorConfig { toml::from_str(&format!("name = \"d\"\n{toml}\nstuck = {{}}\n")).unwrap() };
+
+    // A host metric, by name and labels.
+    let mut cache = SeriesCache::default();
+    for (i, v) in [10.0, 11.0, 12.0].iter().enumerate() {
+        let p = |labels: &str, value: f64| SeriesPoint { metric: "disk_used_percent".into(), labels: labels.into(), unit: "percent".into(), value };
+        write_points(&conn, &mut cache, NOW - (2 - i as i64) * MIN, &[p("mount=/", *v), p("mount=/data", 99.0)]).unwrap();
+    }
+    let got = read_series(&conn, &cfg("metric = { name = \"disk_used_percent\", labels = \"mount=/\" }"), NOW - 10 * MIN, NOW).unwrap();
+    assert_eq!(got.iter().map(|p| p.value).collect::<Vec<_>>(), vec![10.0, 11.0, 12.0]);
+    assert_eq!(got[0].ts, NOW - 2 * MIN);
+
+    // A check: the value it read (runs without one are skipped), its latency, whether it failed.
+    for (i, (status, value)) in [("healthy", Some(5.0)), ("down", None), ("degraded", Some(7.0))].iter().enumerate() {
+        let details = value.map_or(serde_json::json!({}), |v| serde_json::json!({ "value": v }));
+        conn.execute(
+            "INSERT INTO service_health_checks (service_name, status, latency_ms, checked_at, probe_details, created_at) VALUES ('Q', ?1, ?2, ?3, ?4, ?3)",
+            rusqlite::params![status, 10.0 * (i + 1) as f64, NOW - (2 - i as i64) * MIN, details.to_string()],
+        )
+        .unwrap();
+    }
+    let values = |field: &str| -> Vec<f64> {
+        read_series(&conn, &cfg(&format!("check = {{ name = \"Q\", field = \"{field}\" }}")), NOW - 10 * MIN, NOW).unwrap().iter().map(|p| p.value).collect()
+    };
+    assert_eq!(values("value"), vec![5.0, 7.0]);
+    assert_eq!(values("latency_ms"), vec![10.0, 20.0, 30.0]);
+    assert_eq!(values("failed"), vec![0.0, 1.0, 1.0]);
+
+    // Log lines at or above a level, per whole minute, quiet minutes as zeros.
+    let line = |ts_ms: i64, level| crate::logs::LogLine { id: 0, ts_ms, level, target: "t".into(), message: "m".into(), fields: serde_json::json!({}) };
+    let mut lines = vec![
+        line(NOW - 3 * MIN + 1, crate::logs::LogLevel::Error),
+        line(NOW - 3 * MIN + 2, crate::logs::LogLevel::Error),
+        line(NOW - 3 * MIN + 3, crate::logs::LogLevel::Info),
+        line(NOW - MIN + 5, crate::logs::LogLevel::Error),
+        line(NOW + 1, crate::logs::LogLevel::Error),
+    ];
+    crate::logs::insert_batch(&conn, &mut lines).unwrap();
+    let got = read_series(&conn, &cfg("logs = { min_level = \"error\" }"), NOW - 4 * MIN, NOW).unwrap();
+    assert_eq!(got.iter().map(|p| p.value).collect::<Vec<_>>(), vec![0.0, 2.0, 0.0, 1.0], "{got:?}");
+}
+
+#[test]
+fn the_readme_example_is_a_valid_detector() {
+    let readme = include_str!("../../../../README.md");
+    let section = &readme[readme.find("**Detectors**").expect("README section")..];
+    let start = section.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let block = &section[start..start + section[start..].find("```").unwrap()];
+    let check = "[[checks.list]]\nname = \"Queue depth\"\njson_value = { url = \"http://127.0.0.1:8080/stats\", pointer = \"/depth\", warning_above = 100 }\n";
+    let cfg = crate::Config::from_toml_str(&format!("{check}{block}")).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(cfg.detectors[0].name, "Queue not moving");
+    assert_eq!(cfg.detectors[0].severity, Severity::Critical);
+    assert_eq!(cfg.detectors[0].rule().map(|r| r.kind()), Some("stalled"));
 }
