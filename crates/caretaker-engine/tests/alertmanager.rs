@@ -164,3 +164,36 @@ async fn an_alert_raised_while_alertmanager_is_down_arrives_once_it_is_up() {
     .await;
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alertmanager_that_never_answers_does_not_hold_up_the_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    // Bound but never accepting: connections complete in the kernel, requests are never read.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    write_config(dir.path(), silent.local_addr().unwrap().port());
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
+    let mut rx = engine.subscribe();
+    let id = closed_alert_id(&engine).await;
+    // The forwarder is now stuck in a POST (10 s client timeout); alert work goes on regardless.
+    let t = Instant::now();
+    let acked = engine.acknowledge_alert(id).await.unwrap();
+    assert_eq!(acked.status, caretaker_engine::AlertStatus::Acknowledged);
+    engine.evaluate_detectors().await.unwrap();
+    let resolved = engine.resolve_alert(id).await.unwrap();
+    assert!(resolved.resolved_at.is_some());
+    assert!(t.elapsed() < Duration::from_secs(3), "alert commands waited on delivery: {:?}", t.elapsed());
+    let seen = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            if let Ok(caretaker_engine::Event::AlertChanged { alert }) = rx.recv().await {
+                if alert.id == id && alert.resolved_at.is_some() {
+                    return alert;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the resolution is published while delivery hangs");
+    assert_eq!(seen.status, caretaker_engine::AlertStatus::Resolved);
+    engine.shutdown().await;
+    drop(silent);
+}
