@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential pkg-config curl file
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
   xvfb xauth webkit2gtk-driver dbus
-  prometheus-node-exporter prometheus
+  prometheus-node-exporter prometheus prometheus-alertmanager
 )
 
 missing=()
@@ -21,9 +21,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# node_exporter (a benchmark peer) and prometheus (promtool, and a real scraper for the endpoint
-# tests) are tools here; their packages start system services we do not want.
-for svc in prometheus-node-exporter prometheus; do
+# node_exporter (a benchmark peer), prometheus (promtool, and a real scraper for the endpoint
+# tests) and prometheus-alertmanager (amtool, and a real receiver for the forwarding tests) are
+# tools here; their packages start system services we do not want.
+for svc in prometheus-node-exporter prometheus prometheus-alertmanager; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     ${SUDO:-} systemctl disable --now "$svc" >/dev/null 2>&1 || true
   fi

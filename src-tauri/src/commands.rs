@@ -6,6 +6,7 @@ use caretaker_engine::{
     Finding, PromptState, Scan,
     ActionSummary, HealingQuery, HealingRecord,
     LogLine, LogQuery, MaintenanceStatus, RunReport, RunbookInfo,
+    DetectorConfig, DetectorState,
     Alert, AlertQuery, CheckConfig, CheckHistoryQuery, CheckResult, CheckSummary, EngineHandle, ErrorPayload, SeriesQuery, SeriesResult, Snapshot,
 };
 use tauri::State;
@@ -42,6 +43,21 @@ pub async fn save_check(slot: State<'_, EngineSlot>, original: Option<String>, c
 #[tauri::command]
 pub async fn delete_check(slot: State<'_, EngineSlot>, name: String) -> Result<(), ErrorPayload> {
     engine(&slot)?.delete_check(name).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub fn list_detectors(slot: State<'_, EngineSlot>) -> Result<Vec<DetectorState>, ErrorPayload> {
+    Ok(engine(&slot)?.detectors())
+}
+
+#[tauri::command]
+pub async fn save_detector(slot: State<'_, EngineSlot>, original: Option<String>, detector: DetectorConfig) -> Result<Vec<DetectorState>, ErrorPayload> {
+    engine(&slot)?.save_detector(original, detector).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn delete_detector(slot: State<'_, EngineSlot>, name: String) -> Result<Vec<DetectorState>, ErrorPayload> {
+    engine(&slot)?.delete_detector(name).await.map_err(|e| e.payload())
 }
 
 #[tauri::command]

@@ -1,8 +1,9 @@
-import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
+import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Alert } from "./bindings/Alert";
 import type { Event } from "./bindings/Event";
 import type { HealingRecord } from "./bindings/HealingRecord";
+import type { DetectorState } from "./bindings/DetectorState";
 import { App } from "./App";
 import { setPlatform, type Platform } from "./platform";
 import { fakeSample, fakeSnapshot } from "./platform/preview";
@@ -35,6 +36,13 @@ class FakePlatform implements Platform {
     }
     if (cmd === "maintenance_status") return { running: null, last_run: null, next_run_ms: null, tasks: [{ id: "a", name: "Task A", description: "", optional: false }, { id: "b", name: "Task B", description: "", optional: false }] } as never;
     if (cmd === "search_logs") return [] as never;
+    if (cmd === "list_detectors") return [stalled] as never;
+    if (cmd === "save_detector") {
+      const d = (req as { detector: DetectorState["config"] }).detector;
+      if (!d.check?.name) throw { kind: "invalid_config", message: "detectors[1].check.name: there is no check named \"\"" };
+      return [stalled, { ...stalled, config: d, firing: false, summary: "not evaluated yet", evidence: null, alert_id: null }] as never;
+    }
+    if (cmd === "delete_detector") return [] as never;
     if (cmd === "runbook") return "# Service down\n\n**Look first** at the log." as never;
     if (cmd === "snapshot") {
       if (this.snapshotError) throw this.snapshotError;
@@ -64,6 +72,12 @@ const alert: Alert = {
   id: 7, rule: "check", subject: "Web", alert_type: "service_down", severity: "critical", status: "active",
   title: "Web is down on mini", message: "Web is down: connection refused", details: {}, created_at: Date.now() - 60000,
   acknowledged_at: null, resolved_at: null, snoozed_until: null, last_notified_at: null,
+};
+
+const stalled: DetectorState = {
+  config: { name: "Queue not moving", enabled: true, severity: "warning", check: { name: "Queue", field: "value" }, stalled: { for_minutes: 5, min_samples: 3 } },
+  kind: "stalled", source: "check Queue (value)", firing: true, summary: "stuck at 42 for 8 min (should move within 5 min)",
+  evidence: { value: 42, unchanged_minutes: 8, for_minutes: 5 }, evaluated_at: Date.now(), alert_id: 12, error: null,
 };
 
 const escalation: HealingRecord = {
@@ -151,6 +165,41 @@ describe("App", () => {
     });
     await waitFor(() => expect(screen.getByTestId("task-a").getAttribute("data-status")).toBe("completed"));
     expect(screen.getByTestId("task-b").getAttribute("data-status")).toBe("skipped");
+  });
+
+  it("lists detectors with their evidence, follows their events, and adds, refuses and removes one", async () => {
+    const p = new FakePlatform();
+    setPlatform(p);
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId("tab-detectors")).toBeTruthy());
+    act(() => screen.getByTestId("tab-detectors").click());
+    const card = await waitFor(() => screen.getByTestId("detector-Queue not moving"));
+    expect(card.querySelector("[data-testid=detector-state]")?.textContent).toBe("firing");
+    expect(card.querySelector("[data-testid=detector-evidence]")?.textContent).toContain("unchanged minutes8");
+    expect(card.textContent).toContain("alert #12");
+
+    // The engine says it cleared: the page follows the event, no polling.
+    act(() => p.emit({ type: "detectors", detectors: [{ ...stalled, firing: false, summary: "17 for 0 min", alert_id: null }] }));
+    await waitFor(() => expect(screen.getByTestId("detector-summary").textContent).toBe("17 for 0 min"));
+    expect(screen.getByTestId("detector-state").textContent).toBe("ok");
+
+    // Adding one: the engine's refusal is shown with the field it names, then a fixed one saves.
+    act(() => screen.getByTestId("add-detector").click());
+    fireEvent.change(screen.getByTestId("detector-name"), { target: { value: "Queue slow" } });
+    fireEvent.change(screen.getByTestId("detector-rule"), { target: { value: "above_normal" } });
+    fireEvent.change(screen.getByTestId("detector-factor"), { target: { value: "4" } });
+    act(() => screen.getByTestId("detector-save").click());
+    await waitFor(() => expect(screen.getByTestId("detector-error").textContent).toContain("detectors[1].check.name"));
+    fireEvent.change(screen.getByTestId("detector-check"), { target: { value: "Queue" } });
+    act(() => screen.getByTestId("detector-save").click());
+    await waitFor(() => expect(screen.getByTestId("detector-Queue slow")).toBeTruthy());
+    const saved = p.requests.filter(([c]) => c === "save_detector").pop()?.[1] as { original: null; detector: DetectorState["config"] };
+    expect(saved.original).toBeNull();
+    expect(saved.detector.above_normal).toEqual({ factor: 4, baseline_minutes: 60, floor: 1, min_samples: 10, sustain: 3 });
+    expect(saved.detector.stalled).toBeNull();
+
+    act(() => screen.getAllByTestId("delete-detector")[0].click());
+    await waitFor(() => expect(screen.getByTestId("no-detectors")).toBeTruthy());
   });
 
   it("shows why the engine could not start, with its kind", async () => {

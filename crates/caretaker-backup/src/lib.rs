@@ -8,7 +8,7 @@ mod progress;
 mod restore;
 
 use caretaker_engine::backup::protocol::{
-    BackupJob, BackupSummary, CheckSummary, ErrorKind, Keep, Op, Request, SnapshotInfo, TreeEntry, WorkerEvent,
+    BackupJob, BackupSummary, VerifySummary, ErrorKind, Keep, Op, Request, SnapshotInfo, TreeEntry, WorkerEvent,
 };
 use progress::{Emitter, JsonBars};
 use rustic_backend::BackendOptions;
@@ -306,13 +306,13 @@ fn forget(repo: &Repository<OpenStatus>, host: &str, tag: &str, keep: &Keep) -> 
     Ok(ForgetSummary { removed: remove.iter().map(|id| full_id(id)).collect(), kept })
 }
 
-fn check(repo: &Repository<OpenStatus>, read_subset: Option<(u32, u32)>) -> Outcome<CheckSummary> {
+fn check(repo: &Repository<OpenStatus>, read_subset: Option<(u32, u32)>) -> Outcome<VerifySummary> {
     let mut opts = CheckOptions::default();
     if let Some((n, m)) = read_subset {
         opts = opts.read_data(true).read_data_subset(ReadSubsetOption::IdSubSet((n.max(1), m.max(1))));
     }
     let results = repo.check(opts).map_err(|e| rustic_failure("check failed", &e))?;
-    let mut summary = CheckSummary { read_data: read_subset.is_some(), ..Default::default() };
+    let mut summary = VerifySummary { read_data: read_subset.is_some(), ..Default::default() };
     for (level, err) in &results.0 {
         let text = err.to_string();
         if format!("{level:?}") == "Error" {

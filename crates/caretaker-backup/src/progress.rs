@@ -1,6 +1,6 @@
-//! Progress as JSON lines: rustic's progress bars feed one shared state, sent at most 4 times a second.
+//! JobProgress as JSON lines: rustic's progress bars feed one shared state, sent at most 4 times a second.
 
-use caretaker_engine::backup::protocol::{ErrorKind, Progress, WorkerEvent};
+use caretaker_engine::backup::protocol::{ErrorKind, JobProgress, WorkerEvent};
 use rustic_core::{ProgressBars, ProgressType, RusticProgress};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 const EVERY: Duration = Duration::from_millis(250);
 
 struct State {
-    progress: Progress,
+    progress: JobProgress,
     /// Totals set by the job (a restore knows them before rustic does); bars then only add.
     fixed_totals: bool,
     last_sent: Option<Instant>,
@@ -30,7 +30,7 @@ impl Emitter {
     pub fn new(out: Box<dyn Write + Send>) -> Self {
         Emitter {
             out: Arc::new(Mutex::new(out)),
-            state: Arc::new(Mutex::new(State { progress: Progress::default(), fixed_totals: false, last_sent: None, dirty: false })),
+            state: Arc::new(Mutex::new(State { progress: JobProgress::default(), fixed_totals: false, last_sent: None, dirty: false })),
         }
     }
 
@@ -55,7 +55,7 @@ impl Emitter {
             s.dirty = false;
             s.progress.clone()
         };
-        self.send(&WorkerEvent::Progress(snapshot));
+        self.send(&WorkerEvent::JobProgress(snapshot));
     }
 
     pub fn flush_progress(&self) {
@@ -67,7 +67,7 @@ impl Emitter {
             s.dirty = false;
             s.progress.clone()
         };
-        self.send(&WorkerEvent::Progress(snapshot));
+        self.send(&WorkerEvent::JobProgress(snapshot));
     }
 
     pub fn phase(&self, phase: &str) {
@@ -83,7 +83,7 @@ impl Emitter {
         let phase = phase.to_string();
         self.update(|s| {
             s.fixed_totals = true;
-            s.progress = Progress { phase, bytes_done: 0, bytes_total: Some(bytes), files_done: 0, files_total: Some(files) };
+            s.progress = JobProgress { phase, bytes_done: 0, bytes_total: Some(bytes), files_done: 0, files_total: Some(files) };
         });
     }
 

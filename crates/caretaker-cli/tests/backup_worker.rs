@@ -2,7 +2,7 @@
 //! and the Debian `restic` CLI reading and writing the same repositories.
 
 use caretaker_engine::backup::protocol::{
-    BackupJob, BackupSummary, CheckSummary, ConflictPolicy, ConflictReport, ErrorKind, Keep, Op, Progress, Request,
+    BackupJob, BackupSummary, VerifySummary, ConflictPolicy, ConflictReport, ErrorKind, Keep, Op, JobProgress, Request,
     RestoreJob, RestoreSummary, SnapshotInfo, TreeEntry,
 };
 use caretaker_engine::backup::worker::{call, JobError};
@@ -22,7 +22,7 @@ fn req(repo: &Path, op: Op) -> Request {
     Request { repository: repo.to_path_buf(), password: PASSWORD.into(), op }
 }
 
-fn run_with(r: Request, cancel: &CancellationToken) -> (Result<serde_json::Value, JobError>, Vec<Progress>) {
+fn run_with(r: Request, cancel: &CancellationToken) -> (Result<serde_json::Value, JobError>, Vec<JobProgress>) {
     let mut seen = Vec::new();
     let out = rt().block_on(call(Path::new(EXE), &r, |p| seen.push(p), cancel));
     (out, seen)
@@ -177,7 +177,7 @@ fn backup_incremental_restore_and_browse() {
     assert_eq!(names, ["empty-dir", "notes", "photos", "big.bin", "new.txt"]);
     assert_eq!(entries.iter().find(|e| e.name == "big.bin").map(|e| e.size), Some(3 * 1024 * 1024));
 
-    let check: CheckSummary = ok(req(&repo, Op::Check { read_subset: Some((1, 1)) }));
+    let check: VerifySummary = ok(req(&repo, Op::Check { read_subset: Some((1, 1)) }));
     assert!(check.errors.is_empty(), "{check:?}");
 }
 
@@ -337,7 +337,7 @@ fn a_killed_backup_leaves_a_repository_that_works() {
     assert!(snaps.is_empty(), "no half snapshot");
     let done = backup(&repo, &src, "plan:x");
     assert_eq!(done.files_new, 24);
-    let check: CheckSummary = ok(req(&repo, Op::Check { read_subset: None }));
+    let check: VerifySummary = ok(req(&repo, Op::Check { read_subset: None }));
     assert!(check.errors.is_empty(), "{check:?}");
     restic(&repo, &["check"]);
 }

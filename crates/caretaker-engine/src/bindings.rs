@@ -30,6 +30,13 @@ pub fn export_all(out: &Path) -> Result<(), ts_rs::ExportError> {
     crate::Finding::export_all(&c)?;
     crate::Scan::export_all(&c)?;
     crate::config::AnalysisConfig::export_all(&c)?;
+    crate::DetectorState::export_all(&c)?;
+    crate::backup::BackupsOverview::export_all(&c)?;
+    crate::backup::RestoreOutcome::export_all(&c)?;
+    crate::backup::PlanCreated::export_all(&c)?;
+    crate::backup::protocol::SnapshotInfo::export_all(&c)?;
+    crate::backup::protocol::TreeEntry::export_all(&c)?;
+    crate::backup::protocol::ConflictPolicy::export_all(&c)?;
     Ok(())
 }
 

@@ -116,6 +116,47 @@ read_data_every_days = 30
 # keep = { last = 3, hourly = 24, daily = 7, weekly = 4, monthly = 12 }
 # host = "mac-mini"                 # fixed, so a renamed machine still finds its last snapshot
 
+[alertmanager]
+# Forward alerts to a Prometheus Alertmanager (its API v2), e.g. one Alertmanager for several
+# machines. Off by default. Open alerts are sent again every `resend_secs`, resolved ones once
+# with their end time; failed deliveries are retried with growing pauses.
+enabled = false
+url = "http://127.0.0.1:9093"
+resend_secs = 60
+
+# Detectors watch a series for what a fixed line cannot catch. Each [[detectors]] has a name,
+# one source (metric, check or logs) and one rule (stalled, error_rate, above_normal,
+# below_normal or stuck). Examples:
+# [[detectors]]
+# name = "Queue not moving"
+# check = { name = "Queue depth", field = "value" }
+# stalled = { for_minutes = 5 }
+#
+# [[detectors]]
+# name = "Web failing often"
+# check = { name = "Web", field = "failed" }
+# error_rate = { window_minutes = 15, above_percent = 15, min_samples = 10 }
+#
+# [[detectors]]
+# name = "Web slower than usual"
+# check = { name = "Web", field = "latency_ms" }
+# above_normal = { factor = 3, baseline_minutes = 60, floor = 50 }
+#
+# [[detectors]]
+# name = "Nightly job too fast"
+# check = { name = "Nightly job minutes", field = "value" }
+# below_normal = { factor = 3 }
+#
+# [[detectors]]
+# name = "Import stuck"
+# check = { name = "Import running", field = "value" }
+# stuck = { older_than_minutes = 30 }
+#
+# [[detectors]]
+# name = "Errors in Caretaker's log"
+# logs = { min_level = "error" }
+# above_normal = { factor = 3, floor = 5 }
+
 [checks]
 # Check results are kept this many days.
 retention_days = 30
@@ -162,6 +203,10 @@ pub struct Config {
     pub http: HttpConfig,
     pub backups: crate::backup::config::BackupsConfig,
     pub checks: ChecksConfig,
+    /// Forwarding of alerts to a Prometheus Alertmanager; off by default.
+    pub alertmanager: crate::forward::AlertmanagerConfig,
+    /// Detectors over any series: stalled, error rate, far from normal, stuck.
+    pub detectors: Vec<crate::detectors::DetectorConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -958,6 +1003,26 @@ impl Config {
                 issues.push(ConfigIssue { path: format!("{prefix}.name"), message: format!("{:?} is used by another check", c.name), location: None });
             }
         }
+        issues.extend(self.alertmanager.validate("alertmanager"));
+        let mut names = std::collections::HashSet::new();
+        for (i, d) in self.detectors.iter().enumerate() {
+            let prefix = format!("detectors[{i}]");
+            issues.extend(d.validate(&prefix, &self.checks.list));
+            // Metric series are read from raw samples; a longer window would silently see less.
+            if let (Some(_), Some(rule)) = (&d.metric, d.rule()) {
+                let kept_minutes = self.metrics.raw_retention_hours.saturating_mul(60) as i64;
+                if rule.lookback_ms() / 60_000 > kept_minutes {
+                    issues.push(ConfigIssue {
+                        path: format!("{prefix}.{}", rule.kind()),
+                        message: format!("looks back {} min, but raw metric samples are kept {} min (metrics.raw_retention_hours)", rule.lookback_ms() / 60_000, kept_minutes),
+                        location: None,
+                    });
+                }
+            }
+            if !names.insert(d.name.trim().to_lowercase()) {
+                issues.push(ConfigIssue { path: format!("{prefix}.name"), message: format!("{:?} is used by another detector", d.name), location: None });
+            }
+        }
         issues
     }
 
@@ -1063,6 +1128,33 @@ pub(crate) fn write_checks(path: &Path, list: &[CheckConfig]) -> Result<()> {
         checks.remove("list");
     } else {
         checks.insert("list", list_item);
+    }
+    let out = doc.to_string();
+    // Never write what we could not read back.
+    Config::from_toml_str(&out).map_err(EngineError::Config)?;
+    write_atomic(path, out.as_bytes())
+}
+
+/// Replaces the top-level `[[detectors]]` list in the config file, keeping everything else
+/// (comments included), atomically. The caller has validated the whole config.
+pub(crate) fn write_detectors(path: &Path, list: &[crate::detectors::DetectorConfig]) -> Result<()> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| EngineError::InvalidInput(format!("{} is not valid TOML, fix it by hand first: {e}", path.display())))?;
+    #[derive(Serialize)]
+    struct Only<'a> {
+        detectors: &'a [crate::detectors::DetectorConfig],
+    }
+    let fresh = toml::to_string(&Only { detectors: list }).map_err(|e| EngineError::Internal(format!("cannot serialise detectors: {e}")))?;
+    let fresh: toml_edit::DocumentMut = fresh.parse().map_err(|e| EngineError::Internal(format!("cannot re-read detectors: {e}")))?;
+    match fresh.get("detectors").cloned() {
+        Some(item) if !list.is_empty() => {
+            doc.insert("detectors", item);
+        }
+        _ => {
+            doc.remove("detectors");
+        }
     }
     let out = doc.to_string();
     // Never write what we could not read back.
@@ -1208,6 +1300,25 @@ mod tests {
         assert_eq!(Config::load(&path).unwrap(), c);
         write_checks(&path, &[]).unwrap();
         assert!(Config::load(&path).unwrap().checks.list.is_empty());
+    }
+
+    #[test]
+    fn write_detectors_keeps_the_rest_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("caretaker.toml");
+        std::fs::write(&path, DEFAULT_CONFIG_TOML).unwrap();
+        let mut c = Config::first_run();
+        let d: crate::detectors::DetectorConfig =
+            toml::from_str("name = \"Ollama slow\"\ncheck = { name = \"Ollama\", field = \"latency_ms\" }\nabove_normal = { factor = 4 }\n").unwrap();
+        c.detectors.push(d);
+        write_detectors(&path, &c.detectors).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("# How often the host is sampled"), "comments kept");
+        assert!(text.contains("# Detectors watch a series"), "comments kept");
+        assert_eq!(Config::load(&path).unwrap(), c);
+        write_detectors(&path, &[]).unwrap();
+        assert!(Config::load(&path).unwrap().detectors.is_empty());
+        assert!(std::fs::read_to_string(&path).unwrap().contains("[[checks.list]]"), "checks kept");
     }
 
     #[test]

@@ -38,8 +38,14 @@ pub enum Event {
     Log { lines: Vec<crate::logs::LogLine> },
     /// A log-analysis scan finished (completed or failed).
     AnalysisScan { scan: crate::analysis::Scan },
+    /// A backup, retention, check or restore job started or moved on.
+    BackupProgress { job: crate::backup::JobInfo },
+    /// A backup job ended (ok, failed or cancelled).
+    BackupFinished { run: crate::backup::BackupRun },
     /// A healing decision was recorded, or an action finished.
     Healing { record: crate::healing::HealingRecord },
+    /// The detectors were evaluated (or their list changed): each one's state and evidence.
+    Detectors { detectors: Vec<crate::detectors::DetectorState> },
 }
 
 /// A runbook shipped with the app.
@@ -113,10 +119,12 @@ pub(crate) fn capabilities() -> Vec<Capability> {
         c("metrics", "Host metrics", true, "CPU, memory, disks, network and temperatures, kept for two years as rollups."),
         c("services", "Service checks", true, "HTTP, TCP, process, command and JSON-value probes, such as the local Ollama."),
         c("alerts", "Alerts", true, "Thresholds with hold times and recovery notices, as native notifications."),
-        c("backups", "Backups", false, "Scheduled, verified, restic-compatible backups with one-click restore."),
+        c("backups", "Backups", true, "Scheduled, verified, restic-compatible backups with one-click restore."),
         c("maintenance", "Maintenance", true, "Routine care on a schedule, with live progress and a log viewer."),
         c("healing", "Healing", true, "Your own remedial actions, behind rate limits and cooldowns; asks you first by default."),
         c("insights", "Insights", true, "A local language model reads Caretaker's warnings and errors and classifies what it finds."),
         c("fleet", "Prometheus endpoint", true, "Opt-in /metrics/prometheus so several machines can be scraped together."),
+        c("detectors", "Detectors", true, "Stalled values, error-rate spikes, values far from their own normal and stuck jobs, on any series."),
+        c("alertmanager", "Alertmanager forwarding", true, "Opt-in: alerts go to a Prometheus Alertmanager, retried until delivered."),
     ]
 }

@@ -8,8 +8,10 @@ pub mod bindings;
 pub mod checks;
 pub mod clock;
 pub mod config;
+pub mod detectors;
 mod error;
 pub mod events;
+pub mod forward;
 pub mod healing;
 pub mod http;
 mod lock;
@@ -33,6 +35,7 @@ pub use metrics::HostSample;
 pub use alerts::{Alert, AlertQuery, AlertStatus, Notice, Severity};
 pub use checks::{CheckHistoryQuery, CheckResult, CheckStatus, CheckSummary};
 pub use config::CheckConfig;
+pub use detectors::{DetectorConfig, DetectorState};
 
 use alerts::{AlertManager, Effects};
 use metrics::task::{self, MetricsWorker};
@@ -52,6 +55,8 @@ pub struct EngineOptions {
     pub notifier: Arc<dyn alerts::notify::Sink>,
     /// How long a burst of notices is gathered into one notification.
     pub notification_window: Duration,
+    /// The program run as backup worker (`<exe> __backup-worker`); this process's own binary by default.
+    pub backup_worker: PathBuf,
 }
 
 impl EngineOptions {
@@ -61,6 +66,7 @@ impl EngineOptions {
             clock: Arc::new(SystemClock),
             notifier: Arc::new(alerts::notify::DesktopSink),
             notification_window: Duration::from_millis(1500),
+            backup_worker: backup::default_worker_exe(),
         }
     }
 }
@@ -96,6 +102,12 @@ struct Inner {
     /// One scan at a time: set by compare-and-swap, refused (not queued) when taken.
     scan_running: std::sync::atomic::AtomicBool,
     lock: Mutex<Option<lock::DataDirLock>>,
+    backups: backup::State,
+    hostname: String,
+    /// What each detector's last evaluation found, for the UI.
+    detector_states: RwLock<Vec<DetectorState>>,
+    /// One evaluation of the detectors at a time (the tick and an explicit call).
+    detector_eval: tokio::sync::Mutex<()>,
 }
 
 /// A running engine. Cheap to clone; every clone talks to the same engine.
@@ -139,6 +151,9 @@ impl Engine {
             tracing::warn!(rows = cut, "healing actions were running when Caretaker last stopped; recorded as interrupted");
         }
         db.write(|c| analysis::mark_interrupted(c, now))?;
+        if db.write(|c| backup::store::mark_interrupted(c, now))? > 0 {
+            tracing::warn!("a backup job was running when Caretaker last stopped; recorded as interrupted");
+        }
         let interrupted = db.write(|c| maintenance::mark_interrupted(c, now))?;
         if interrupted > 0 {
             tracing::warn!("a maintenance run was interrupted when Caretaker last stopped; recorded as interrupted");
@@ -184,6 +199,10 @@ impl Engine {
             llm: analysis::LlmClient::new()?,
             scan_running: std::sync::atomic::AtomicBool::new(false),
             lock: Mutex::new(Some(lock)),
+            backups: backup::State::new(options.backup_worker.clone()),
+            hostname: hostname.clone(),
+            detector_states: RwLock::new(config.detectors.iter().cloned().map(DetectorState::new).collect()),
+            detector_eval: tokio::sync::Mutex::new(()),
             config: RwLock::new(config),
         });
         let metrics_cfg = handle_config(&inner).metrics;
@@ -205,6 +224,7 @@ impl Engine {
             tokio::spawn(run_maintenance_schedule(handle.clone())),
             tokio::spawn(run_healing(handle.clone())),
             tokio::spawn(run_analysis_schedule(handle.clone())),
+            tokio::spawn(backup::run_schedule(handle.clone())),
         ];
         let http_cfg = handle.config().http;
         if http_cfg.enabled {
@@ -225,6 +245,13 @@ impl Engine {
             if let Err(e) = handle.reconcile_prompt().await {
                 tracing::warn!("could not update the analysis prompt: {e}");
             }
+        }
+        let am = handle.config().alertmanager;
+        if am.enabled {
+            let instance = if am.instance.trim().is_empty() { hostname.clone() } else { am.instance.clone() };
+            let h = handle.clone();
+            let source = forward::Source { events: handle.subscribe(), open: Arc::new(move || h.open_alerts()), clock: handle.inner.clock.clone(), cancel: handle.inner.cancel.clone() };
+            tasks.push(tokio::spawn(forward::run(am, instance, source)));
         }
         if notifications_on {
             tasks.push(tokio::spawn(alerts::notify::run(notice_rx, options.notifier, hostname, options.notification_window, handle.inner.cancel.clone())));
@@ -376,6 +403,9 @@ async fn run_alert_ticks(handle: EngineHandle) {
             _ = ticker.tick() => {}
         }
         handle.with_alerts(|m, c, now| m.on_tick(c, now)).await;
+        if let Err(e) = handle.evaluate_detectors().await {
+            tracing::warn!("detectors could not be evaluated: {e}");
+        }
         let now = handle.inner.clock.now_ms();
         if now - last_prune >= 600_000 {
             last_prune = now;
@@ -1113,6 +1143,127 @@ impl EngineHandle {
         let cancel = self.inner.cancel.child_token();
         let handles = checks::spawn_checks(&config.checks.list, self.inner.prober.clone(), self.inner.clock.clone(), self.inner.check_results.clone(), cancel.clone());
         *running = Some((cancel, handles));
+    }
+
+    /// Every configured detector with what its last evaluation found.
+    pub fn detectors(&self) -> Vec<DetectorState> {
+        self.inner.detector_states.read().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Evaluates every enabled detector now from the stored series, raises or resolves their
+    /// alerts, and publishes the result. The alert tick calls this every few seconds.
+    pub async fn evaluate_detectors(&self) -> Result<Vec<DetectorState>> {
+        let _one = self.inner.detector_eval.lock().await;
+        let list = self.config().detectors;
+        let now = self.inner.clock.now_ms();
+        let host = self.inner.hostname.clone();
+        type Found = Option<std::result::Result<detectors::Verdict, String>>;
+        let evaluated: Vec<(DetectorConfig, Found)> = self
+            .inner
+            .db
+            .read_async(move |c| {
+                Ok(list
+                    .into_iter()
+                    .map(|d| {
+                        let found = d.enabled.then(|| d.rule()).flatten().map(|r| {
+                            detectors::read_series(c, &d, now - r.lookback_ms(), now).map(|points| detectors::evaluate(r, &points, now)).map_err(|e| e.to_string())
+                        });
+                        (d, found)
+                    })
+                    .collect())
+            })
+            .await?;
+        let (states, fx) = self
+            .in_alerts(move |m, c, _| {
+                let mut fx = Effects::default();
+                let keep: Vec<String> = evaluated.iter().filter(|(d, _)| d.enabled).map(|(d, _)| d.name.clone()).collect();
+                fx.changed.extend(m.forget_subjects_except(c, detectors::RULE, &keep, now)?);
+                let mut states = Vec::with_capacity(evaluated.len());
+                for (d, found) in evaluated {
+                    let mut st = DetectorState::new(d.clone());
+                    match found {
+                        None => {}
+                        // An unreadable series changes nothing: an open alert stays open.
+                        Some(Err(e)) => st.error = Some(e),
+                        Some(Ok(v)) => {
+                            let step = if v.firing {
+                                let (title, message, details) = detectors::alert_text(&d, &v, &host, now);
+                                m.raise(c, detectors::RULE, d.name.clone(), "detector", d.severity, title, message, details, now)?
+                            } else {
+                                m.clear(c, detectors::RULE, d.name.clone(), now)?
+                            };
+                            fx.changed.extend(step.changed);
+                            fx.notices.extend(step.notices);
+                            st.firing = v.firing;
+                            st.summary = v.summary;
+                            st.evidence = v.evidence;
+                            st.evaluated_at = Some(now);
+                        }
+                    }
+                    st.alert_id = m.open_alert(detectors::RULE, &d.name).map(|a| a.id);
+                    states.push(st);
+                }
+                Ok((states, fx))
+            })
+            .await?;
+        self.publish(fx);
+        let was_empty = match self.inner.detector_states.write() {
+            Ok(mut s) => std::mem::replace(&mut *s, states.clone()).is_empty(),
+            Err(_) => false,
+        };
+        // Nothing configured and nothing was: no event every tick.
+        if !(was_empty && states.is_empty()) {
+            let _ = self.inner.events.send(Event::Detectors { detectors: states.clone() });
+        }
+        Ok(states)
+    }
+
+    /// Adds a detector, or replaces the one named `original`; validated with the whole config
+    /// and written to caretaker.toml atomically (the rest of the file, comments included, is kept).
+    pub async fn save_detector(&self, original: Option<String>, detector: DetectorConfig) -> Result<Vec<DetectorState>> {
+        self.edit_detectors(move |list| {
+            match original.as_deref() {
+                Some(name) => {
+                    let slot = list
+                        .iter_mut()
+                        .find(|d| d.name == name)
+                        .ok_or_else(|| EngineError::InvalidInput(format!("there is no detector named {name:?}")))?;
+                    *slot = detector;
+                }
+                None => list.push(detector),
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn delete_detector(&self, name: String) -> Result<Vec<DetectorState>> {
+        self.edit_detectors(move |list| {
+            let before = list.len();
+            list.retain(|d| d.name != name);
+            if list.len() == before {
+                return Err(EngineError::InvalidInput(format!("there is no detector named {name:?}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn edit_detectors(&self, f: impl FnOnce(&mut Vec<DetectorConfig>) -> Result<()>) -> Result<Vec<DetectorState>> {
+        {
+            let _guard = self.inner.config_edit.lock().await;
+            let mut config = self.config();
+            f(&mut config.detectors)?;
+            let issues = config.validate();
+            if !issues.is_empty() {
+                return Err(EngineError::Config(issues));
+            }
+            config::write_detectors(&self.inner.data_dir.join(paths::CONFIG_FILE), &config.detectors)?;
+            if let Ok(mut c) = self.inner.config.write() {
+                *c = config;
+            }
+        }
+        self.evaluate_detectors().await
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -23,6 +23,8 @@ import type { AnalysisConfig } from "../bindings/AnalysisConfig";
 import type { Finding } from "../bindings/Finding";
 import type { PromptState } from "../bindings/PromptState";
 import type { Scan } from "../bindings/Scan";
+import type { DetectorConfig } from "../bindings/DetectorConfig";
+import type { DetectorState } from "../bindings/DetectorState";
 
 /** Every command the shell exposes: name -> (request, response). */
 export interface Commands {
@@ -32,6 +34,9 @@ export interface Commands {
   check_history: { req: { query: CheckHistoryQuery }; res: CheckResult[] };
   save_check: { req: { original: string | null; check: CheckConfig }; res: null };
   delete_check: { req: { name: string }; res: null };
+  list_detectors: { req: Record<string, never>; res: DetectorState[] };
+  save_detector: { req: { original: string | null; detector: DetectorConfig }; res: DetectorState[] };
+  delete_detector: { req: { name: string }; res: DetectorState[] };
   list_alerts: { req: { query: AlertQuery }; res: Alert[] };
   acknowledge_alert: { req: { id: number }; res: Alert };
   resolve_alert: { req: { id: number }; res: Alert };

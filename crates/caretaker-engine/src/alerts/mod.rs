@@ -90,7 +90,7 @@ pub struct Effects {
 }
 
 impl Effects {
-    fn merge(&mut self, other: Effects) {
+    pub(crate) fn merge(&mut self, other: Effects) {
         self.changed.extend(other.changed);
         self.notices.extend(other.notices);
     }
@@ -429,6 +429,34 @@ impl AlertManager {
         self.observe(conn, Signal { rule, subject, level, alert_type: alert_type.into(), title, message, details, for_ms: 0 }, now_ms)
     }
 
+    /// Resolves the open alert of (`rule`, `subject`) because its condition cleared, with the
+    /// usual recovery notice. Nothing happens when none is open.
+    pub fn clear(&mut self, conn: &rusqlite::Connection, rule: &'static str, subject: String, now_ms: i64) -> Result<Effects> {
+        let sig = Signal { rule, subject, level: None, alert_type: String::new(), title: String::new(), message: String::new(), details: Value::Null, for_ms: 0 };
+        self.observe(conn, sig, now_ms)
+    }
+
+    /// The open alert of (`rule`, `subject`), if any.
+    pub fn open_alert(&self, rule: &str, subject: &str) -> Option<&Alert> {
+        self.open.get(&(rule.to_string(), subject.to_string()))
+    }
+
+    /// Closes, quietly, the open alerts of `rule` whose subject is not in `keep` (a detector
+    /// that was deleted or switched off).
+    pub fn forget_subjects_except(&mut self, conn: &rusqlite::Connection, rule: &str, keep: &[String], now_ms: i64) -> Result<Vec<Alert>> {
+        let gone: Vec<(String, String)> = self.open.keys().filter(|(r, s)| r == rule && !keep.contains(s)).cloned().collect();
+        let mut closed = Vec::new();
+        for key in gone {
+            if let Some(mut a) = self.open.remove(&key) {
+                a.status = AlertStatus::Resolved;
+                a.resolved_at = Some(now_ms);
+                store::update(conn, &a)?;
+                closed.push(a);
+            }
+        }
+        Ok(closed)
+    }
+
     /// Silences repeats until the alert resolves.
     pub fn acknowledge(&mut self, conn: &rusqlite::Connection, id: i64, now_ms: i64) -> Result<Alert> {
         let a = self.find_open(id)?;
@@ -473,6 +501,7 @@ fn recovered_title(a: &Alert) -> String {
     match a.rule.as_str() {
         "check" => format!("{} is healthy again", a.subject),
         "stale" => format!("data is coming in again ({})", a.subject.trim_start_matches("check:")),
+        "detector" => format!("{} is back to normal", a.subject),
         _ => format!("{} is back to normal", a.title.split(" at ").next().unwrap_or(&a.subject)),
     }
 }
@@ -488,7 +517,7 @@ pub fn worst(alerts: &[Alert]) -> Option<Severity> {
     alerts.iter().filter(|a| a.status != AlertStatus::Resolved).map(|a| a.severity).max()
 }
 
-pub const RUNBOOKS: &[&str] = &["service_down", "service_degraded", "threshold_cpu", "threshold_memory", "threshold_disk", "stale", "analysis_finding", "backup_failed", "backup_overdue", "backup_verify_failed"];
+pub const RUNBOOKS: &[&str] = &["service_down", "service_degraded", "threshold_cpu", "threshold_memory", "threshold_disk", "stale", "analysis_finding", "detector", "backup_failed", "backup_overdue", "backup_verify_failed"];
 
 /// The markdown runbook for an alert type.
 pub fn runbook(alert_type: &str) -> Option<&'static str> {
@@ -503,6 +532,7 @@ pub fn runbook(alert_type: &str) -> Option<&'static str> {
         "backup_failed" => include_str!("../../runbooks/backup_failed.md"),
         "backup_overdue" => include_str!("../../runbooks/backup_overdue.md"),
         "backup_verify_failed" => include_str!("../../runbooks/backup_verify_failed.md"),
+        "detector" => include_str!("../../runbooks/detector.md"),
         _ => return None,
     })
 }

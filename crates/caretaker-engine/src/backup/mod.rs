@@ -15,7 +15,7 @@ use crate::events::Event;
 use crate::{paths, EngineHandle};
 use config::{PlanConfig, Schedule};
 use protocol::{
-    BackupJob, BackupSummary, CheckSummary, ConflictPolicy, ConflictReport, ErrorKind, Op, Progress, Request, RestoreJob,
+    BackupJob, BackupSummary, VerifySummary, ConflictPolicy, ConflictReport, ErrorKind, Op, JobProgress, Request, RestoreJob,
     RestoreSummary, SnapshotInfo, TreeEntry,
 };
 use serde::{Deserialize, Serialize};
@@ -33,7 +33,7 @@ pub struct JobInfo {
     pub plan: String,
     pub kind: String,
     pub started_ms: i64,
-    pub progress: Progress,
+    pub progress: JobProgress,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -187,7 +187,7 @@ impl EngineHandle {
                 return Err(EngineError::Busy(format!("a {} of \"{}\" is already running; wait for it or cancel it", r.info.kind, r.info.plan)));
             }
             *slot = Some(Running {
-                info: JobInfo { run_id: 0, plan: plan.into(), kind: kind.into(), started_ms: now, progress: Progress::default() },
+                info: JobInfo { run_id: 0, plan: plan.into(), kind: kind.into(), started_ms: now, progress: JobProgress::default() },
                 cancel: cancel.clone(),
             });
         }
@@ -212,7 +212,7 @@ impl EngineHandle {
         Ok((id, cancel))
     }
 
-    fn on_progress(&self, p: Progress) {
+    fn on_progress(&self, p: JobProgress) {
         let info = {
             let mut slot = self.backups_state().lock();
             slot.as_mut().map(|r| {
@@ -302,7 +302,7 @@ impl EngineHandle {
         };
         let (id, cancel) = self.begin_job(&plan.name, "check", trigger).await?;
         let result = self.call_worker(&plan, Op::Check { read_subset: slice }, &cancel).await.and_then(|v| {
-            let s: CheckSummary = serde_json::from_value(v).map_err(|e| worker::JobError::new(ErrorKind::Failed, format!("unexpected answer from the worker: {e}")))?;
+            let s: VerifySummary = serde_json::from_value(v).map_err(|e| worker::JobError::new(ErrorKind::Failed, format!("unexpected answer from the worker: {e}")))?;
             if s.errors.is_empty() {
                 Ok(store::Finish::Check { summary: s })
             } else {

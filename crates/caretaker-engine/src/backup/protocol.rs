@@ -80,13 +80,13 @@ pub struct Keep {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum WorkerEvent {
-    Progress(Progress),
+    JobProgress(JobProgress),
     Done { result: serde_json::Value },
     Error { kind: ErrorKind, message: String },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
-pub struct Progress {
+pub struct JobProgress {
     /// What the worker is doing ("scanning", "backing up", "restoring", "checking", ...).
     pub phase: String,
     pub bytes_done: u64,
@@ -179,7 +179,7 @@ pub struct ConflictReport {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
-pub struct CheckSummary {
+pub struct VerifySummary {
     pub errors: Vec<String>,
     pub warnings: Vec<String>,
     pub read_data: bool,

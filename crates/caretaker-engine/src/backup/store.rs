@@ -1,6 +1,6 @@
 //! `backup_runs`: one row per job, written when it starts and when it ends.
 
-use super::protocol::{BackupSummary, CheckSummary};
+use super::protocol::{BackupSummary, VerifySummary};
 use super::worker::JobError;
 use crate::error::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -34,7 +34,7 @@ pub struct BackupRun {
 /// How a job ended well.
 pub enum Finish {
     Backup { summary: BackupSummary, repository_bytes: Option<u64> },
-    Check { summary: CheckSummary },
+    Check { summary: VerifySummary },
     Other { details: String },
 }
 

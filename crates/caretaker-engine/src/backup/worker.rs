@@ -1,6 +1,6 @@
 //! Runs one request in a worker process and turns what it says (or how it died) into a result.
 
-use super::protocol::{ErrorKind, Progress, Request, WorkerEvent, WORKER_ARG};
+use super::protocol::{ErrorKind, JobProgress, Request, WorkerEvent, WORKER_ARG};
 use std::path::Path;
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -31,7 +31,7 @@ const STDERR_KEEP: usize = 4096;
 pub async fn call(
     exe: &Path,
     req: &Request,
-    mut on_progress: impl FnMut(Progress) + Send,
+    mut on_progress: impl FnMut(JobProgress) + Send,
     cancel: &CancellationToken,
 ) -> Result<serde_json::Value, JobError> {
     let line = serde_json::to_string(req).map_err(|e| JobError::new(ErrorKind::Failed, format!("cannot encode the request: {e}")))?;
@@ -75,7 +75,7 @@ pub async fn call(
             }
             next = lines.next_line() => match next {
                 Ok(Some(l)) => match serde_json::from_str::<WorkerEvent>(&l) {
-                    Ok(WorkerEvent::Progress(p)) => on_progress(p),
+                    Ok(WorkerEvent::JobProgress(p)) => on_progress(p),
                     Ok(WorkerEvent::Done { result }) => outcome = Some(Ok(result)),
                     Ok(WorkerEvent::Error { kind, message }) => {
                         // The first error is the cause; a panic after it only repeats it.

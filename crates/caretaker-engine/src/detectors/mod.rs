@@ -1,0 +1,544 @@
+//! Detectors: rules over any numeric series Caretaker keeps (host metrics, check latency,
+//! JSON-value probes, per-minute counts of log lines) that notice what a fixed threshold cannot:
+//! a value that stopped moving, a spike in the failure rate, a value far from its own normal,
+//! a job that has been in progress too long. Owns the `[[detectors]]` config section.
+//!
+//! A detector keeps no state of its own: each evaluation reads the series back from the
+//! database, so what it knows survives a restart with the data. Its alert lives in the alert
+//! engine (rule `detector`, subject = the detector's name), with the same lifecycle and dedup.
+
+mod source;
+
+use crate::alerts::Severity;
+use crate::config::ConfigIssue;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use ts_rs::TS;
+
+pub(crate) use source::read_series;
+
+/// The alert rule name detector alerts are filed under.
+pub const RULE: &str = "detector";
+
+const MINUTE_MS: i64 = 60_000;
+
+/// One watched series and one rule over it. Exactly one source and exactly one rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorConfig {
+    pub name: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default = "warning")]
+    pub severity: Severity,
+    /// A host metric as stored (`cpu_usage_percent`, `disk_used_percent` with `mount=/`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<MetricSource>,
+    /// A configured check: its JSON/command value, its latency, or whether each run failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<CheckSource>,
+    /// Caretaker's own log lines at or above a level, counted per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<LogSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stalled: Option<StalledRule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<ErrorRateRule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub above_normal: Option<AboveNormalRule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below_normal: Option<BelowNormalRule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stuck: Option<StuckRule>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn warning() -> Severity {
+    Severity::Warning
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct MetricSource {
+    pub name: String,
+    /// As stored: `mount=/`, `interface=en0`; empty for unlabelled metrics.
+    #[serde(default)]
+    pub labels: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckField {
+    /// The number a json_value or command probe read.
+    Value,
+    LatencyMs,
+    /// 1 for a run that was not healthy, 0 for one that was: the input of `error_rate`.
+    Failed,
+}
+
+impl CheckField {
+    fn as_str(self) -> &'static str {
+        match self {
+            CheckField::Value => "value",
+            CheckField::LatencyMs => "latency_ms",
+            CheckField::Failed => "failed",
+        }
+    }
+}
+
+fn field_value() -> CheckField {
+    CheckField::Value
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSource {
+    pub name: String,
+    #[serde(default = "field_value")]
+    pub field: CheckField,
+}
+
+fn level_error() -> crate::logs::LogLevel {
+    crate::logs::LogLevel::Error
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct LogSource {
+    #[serde(default = "level_error")]
+    pub min_level: crate::logs::LogLevel,
+}
+
+/// A value that should move has not changed for `for_minutes` while above zero.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct StalledRule {
+    #[serde(default = "five")]
+    pub for_minutes: u64,
+    /// At least this many identical readings, so one old reading is not "stalled".
+    #[serde(default = "three")]
+    pub min_samples: u32,
+}
+
+/// Failures / attempts over the window above `above_percent`, once there are `min_samples`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorRateRule {
+    #[serde(default = "fifteen")]
+    pub window_minutes: u64,
+    #[serde(default = "fifteen_f")]
+    pub above_percent: f64,
+    #[serde(default = "ten")]
+    pub min_samples: u32,
+}
+
+/// The latest `sustain` readings are all more than `factor` x the average of the baseline
+/// window before them, and at least `floor`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct AboveNormalRule {
+    #[serde(default = "three_f")]
+    pub factor: f64,
+    #[serde(default = "sixty")]
+    pub baseline_minutes: u64,
+    /// Readings below this never alert, however many times their normal they are.
+    #[serde(default = "one_f")]
+    pub floor: f64,
+    /// Readings the baseline needs before it is trusted.
+    #[serde(default = "ten")]
+    pub min_samples: u32,
+    /// How many latest readings must all be that high (1 = a single reading is enough).
+    #[serde(default = "three")]
+    pub sustain: u32,
+}
+
+/// "Abnormally fast", for durations: the latest reading is less than the baseline average
+/// divided by `factor` (a job that usually takes 50 minutes finishing in 5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct BelowNormalRule {
+    #[serde(default = "three_f")]
+    pub factor: f64,
+    /// Durations come once per job, so the default baseline is a week.
+    #[serde(default = "week")]
+    pub baseline_minutes: u64,
+    /// A baseline below this never alerts (things that are always quick).
+    #[serde(default = "one_f")]
+    pub floor: f64,
+    #[serde(default = "five_u32")]
+    pub min_samples: u32,
+    #[serde(default = "one_u32")]
+    pub sustain: u32,
+}
+
+/// An item or job in progress (the value is above zero) without a break for longer than
+/// `older_than_minutes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct StuckRule {
+    #[serde(default = "thirty")]
+    pub older_than_minutes: u64,
+}
+
+fn five() -> u64 {
+    5
+}
+fn five_u32() -> u32 {
+    5
+}
+fn one_u32() -> u32 {
+    1
+}
+fn three() -> u32 {
+    3
+}
+fn ten() -> u32 {
+    10
+}
+fn fifteen() -> u64 {
+    15
+}
+fn fifteen_f() -> f64 {
+    15.0
+}
+fn three_f() -> f64 {
+    3.0
+}
+fn one_f() -> f64 {
+    1.0
+}
+fn sixty() -> u64 {
+    60
+}
+fn week() -> u64 {
+    7 * 24 * 60
+}
+fn thirty() -> u64 {
+    30
+}
+
+/// One rule, borrowed from its config.
+#[derive(Debug, Clone, Copy)]
+pub enum Rule<'a> {
+    Stalled(&'a StalledRule),
+    ErrorRate(&'a ErrorRateRule),
+    AboveNormal(&'a AboveNormalRule),
+    BelowNormal(&'a BelowNormalRule),
+    Stuck(&'a StuckRule),
+}
+
+impl Rule<'_> {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Rule::Stalled(_) => "stalled",
+            Rule::ErrorRate(_) => "error_rate",
+            Rule::AboveNormal(_) => "above_normal",
+            Rule::BelowNormal(_) => "below_normal",
+            Rule::Stuck(_) => "stuck",
+        }
+    }
+
+    /// How far back the evaluation reads.
+    pub fn lookback_ms(&self) -> i64 {
+        let m = |x: u64| x.min(366 * 24 * 60) as i64 * MINUTE_MS;
+        match self {
+            // Twice the threshold: enough to see where the current run began, or that it began
+            // before the window.
+            Rule::Stalled(r) => 2 * m(r.for_minutes),
+            Rule::ErrorRate(r) => m(r.window_minutes),
+            Rule::AboveNormal(r) => m(r.baseline_minutes),
+            Rule::BelowNormal(r) => m(r.baseline_minutes),
+            Rule::Stuck(r) => 2 * m(r.older_than_minutes),
+        }
+    }
+}
+
+impl DetectorConfig {
+    pub fn rule(&self) -> Option<Rule<'_>> {
+        let all = [
+            self.stalled.as_ref().map(Rule::Stalled),
+            self.error_rate.as_ref().map(Rule::ErrorRate),
+            self.above_normal.as_ref().map(Rule::AboveNormal),
+            self.below_normal.as_ref().map(Rule::BelowNormal),
+            self.stuck.as_ref().map(Rule::Stuck),
+        ];
+        let mut set = all.into_iter().flatten();
+        let first = set.next();
+        if set.next().is_some() {
+            return None;
+        }
+        first
+    }
+
+    /// What the detector watches, for lists and messages.
+    pub fn source_label(&self) -> String {
+        if let Some(m) = &self.metric {
+            if m.labels.is_empty() {
+                m.name.clone()
+            } else {
+                format!("{}{{{}}}", m.name, m.labels)
+            }
+        } else if let Some(c) = &self.check {
+            format!("check {} ({})", c.name, c.field.as_str())
+        } else if let Some(l) = &self.logs {
+            format!("log lines at {:?} or above, per minute", l.min_level).to_lowercase()
+        } else {
+            String::new()
+        }
+    }
+
+    /// Problems with this detector, each named by its path under `prefix` (`detectors[0]`).
+    pub fn validate(&self, prefix: &str, checks: &[crate::config::CheckConfig]) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        let mut bad = |field: &str, message: String| {
+            let path = if field.is_empty() { prefix.to_string() } else { format!("{prefix}.{field}") };
+            issues.push(ConfigIssue { path, message, location: None });
+        };
+        if self.name.trim().is_empty() {
+            bad("name", "must not be empty".into());
+        }
+        let sources = [self.metric.is_some(), self.check.is_some(), self.logs.is_some()];
+        if sources.iter().filter(|s| **s).count() != 1 {
+            bad("", "needs exactly one source: metric, check or logs".into());
+        }
+        if let Some(m) = &self.metric {
+            if m.name.trim().is_empty() {
+                bad("metric.name", "must not be empty".into());
+            }
+        }
+        if let Some(c) = &self.check {
+            if !checks.iter().any(|k| k.name == c.name) {
+                bad("check.name", format!("there is no check named {:?}", c.name));
+            }
+        }
+        let rules = [self.stalled.is_some(), self.error_rate.is_some(), self.above_normal.is_some(), self.below_normal.is_some(), self.stuck.is_some()];
+        if rules.iter().filter(|r| **r).count() != 1 {
+            bad("", "needs exactly one rule: stalled, error_rate, above_normal, below_normal or stuck".into());
+        }
+        let minutes = |bad: &mut dyn FnMut(&str, String), field: &str, v: u64, lo: u64, hi: u64| {
+            if !(lo..=hi).contains(&v) {
+                bad(field, format!("must be between {lo} and {hi} (got {v})"));
+            }
+        };
+        const YEAR: u64 = 366 * 24 * 60;
+        if let Some(r) = &self.stalled {
+            minutes(&mut bad, "stalled.for_minutes", r.for_minutes, 1, YEAR);
+            minutes(&mut bad, "stalled.min_samples", u64::from(r.min_samples), 2, 100_000);
+        }
+        if let Some(r) = &self.error_rate {
+            minutes(&mut bad, "error_rate.window_minutes", r.window_minutes, 1, YEAR);
+            minutes(&mut bad, "error_rate.min_samples", u64::from(r.min_samples), 1, 100_000);
+            if !(r.above_percent > 0.0 && r.above_percent < 100.0) {
+                bad("error_rate.above_percent", format!("must be above 0 and below 100 (got {})", r.above_percent));
+            }
+            if self.check.as_ref().is_none_or(|c| c.field != CheckField::Failed) {
+                bad("error_rate", "counts failed runs of a check: use check = { name = \"...\", field = \"failed\" }".into());
+            }
+        }
+        let normal = |bad: &mut dyn FnMut(&str, String), kind: &str, factor: f64, baseline: u64, floor: f64, min_samples: u32, sustain: u32| {
+            if !(factor > 1.0 && factor <= 1000.0) {
+                bad(&format!("{kind}.factor"), format!("must be above 1 and at most 1000 (got {factor})"));
+            }
+            minutes(bad, &format!("{kind}.baseline_minutes"), baseline, 1, YEAR);
+            if !(floor.is_finite() && floor >= 0.0) {
+                bad(&format!("{kind}.floor"), format!("must be 0 or more (got {floor})"));
+            }
+            minutes(bad, &format!("{kind}.min_samples"), u64::from(min_samples), 2, 100_000);
+            minutes(bad, &format!("{kind}.sustain"), u64::from(sustain), 1, 1000);
+        };
+        if let Some(r) = &self.above_normal {
+            normal(&mut bad, "above_normal", r.factor, r.baseline_minutes, r.floor, r.min_samples, r.sustain);
+        }
+        if let Some(r) = &self.below_normal {
+            normal(&mut bad, "below_normal", r.factor, r.baseline_minutes, r.floor, r.min_samples, r.sustain);
+        }
+        if let Some(r) = &self.stuck {
+            minutes(&mut bad, "stuck.older_than_minutes", r.older_than_minutes, 1, YEAR);
+        }
+        issues
+    }
+}
+
+/// One reading of a series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub ts: i64,
+    pub value: f64,
+}
+
+/// What one evaluation concluded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub firing: bool,
+    /// One sentence for a person.
+    pub summary: String,
+    /// The numbers behind it: values, baseline, window, sample counts.
+    pub evidence: Value,
+}
+
+fn minutes_text(ms: i64) -> String {
+    format!("{} min", ms.max(0) / MINUTE_MS)
+}
+
+fn num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// Evaluates one rule over `points` (oldest first, none after `now_ms`).
+pub fn evaluate(rule: Rule<'_>, points: &[Point], now_ms: i64) -> Verdict {
+    let quiet = |summary: String, evidence: Value| Verdict { firing: false, summary, evidence };
+    match rule {
+        Rule::Stalled(r) => {
+            let Some(last) = points.last() else { return quiet("no readings yet".into(), json!({ "samples": 0 })) };
+            let run: Vec<&Point> = points.iter().rev().take_while(|p| p.value == last.value).collect();
+            let since = run.last().map_or(last.ts, |p| p.ts);
+            let unchanged_ms = now_ms - since;
+            let threshold_ms = r.for_minutes as i64 * MINUTE_MS;
+            let evidence = json!({
+                "value": last.value, "unchanged_since": since, "unchanged_minutes": unchanged_ms / MINUTE_MS,
+                "for_minutes": r.for_minutes, "samples": run.len(), "min_samples": r.min_samples,
+            });
+            let firing = last.value > 0.0 && unchanged_ms >= threshold_ms && run.len() >= r.min_samples as usize;
+            let summary = if firing {
+                format!("stuck at {} for {} (should move within {} min)", num(last.value), minutes_text(unchanged_ms), r.for_minutes)
+            } else {
+                format!("{} for {}", num(last.value), minutes_text(unchanged_ms))
+            };
+            Verdict { firing, summary, evidence }
+        }
+        Rule::ErrorRate(r) => {
+            let from = now_ms - r.window_minutes as i64 * MINUTE_MS;
+            let window: Vec<&Point> = points.iter().filter(|p| p.ts > from).collect();
+            let attempts = window.len();
+            let failures = window.iter().filter(|p| p.value > 0.0).count();
+            let rate = if attempts == 0 { 0.0 } else { failures as f64 * 100.0 / attempts as f64 };
+            let evidence = json!({
+                "failures": failures, "attempts": attempts, "rate_percent": rate, "above_percent": r.above_percent,
+                "window_minutes": r.window_minutes, "min_samples": r.min_samples,
+            });
+            let enough = attempts >= r.min_samples as usize;
+            let firing = enough && rate > r.above_percent;
+            let summary = if !enough {
+                format!("{attempts} of {} runs needed in the last {} min", r.min_samples, r.window_minutes)
+            } else {
+                format!("{failures} of {attempts} runs failed in the last {} min ({rate:.0} %, alerts above {} %)", r.window_minutes, num(r.above_percent))
+            };
+            Verdict { firing, summary, evidence }
+        }
+        Rule::AboveNormal(r) => normal(points, now_ms, r.baseline_minutes, r.min_samples, r.sustain, true, r.factor, r.floor),
+        Rule::BelowNormal(r) => normal(points, now_ms, r.baseline_minutes, r.min_samples, r.sustain, false, r.factor, r.floor),
+        Rule::Stuck(r) => {
+            let Some(last) = points.last() else { return quiet("no readings yet".into(), json!({ "samples": 0 })) };
+            let run: Vec<&Point> = points.iter().rev().take_while(|p| p.value > 0.0).collect();
+            let Some(first) = run.last() else {
+                return quiet("nothing in progress".into(), json!({ "value": last.value, "older_than_minutes": r.older_than_minutes }));
+            };
+            let age_ms = now_ms - first.ts;
+            let firing = age_ms >= r.older_than_minutes as i64 * MINUTE_MS;
+            let evidence = json!({
+                "value": last.value, "in_progress_since": first.ts, "age_minutes": age_ms / MINUTE_MS,
+                "older_than_minutes": r.older_than_minutes, "samples": run.len(),
+            });
+            let summary = if firing {
+                format!("in progress for {} (limit {} min), now at {}", minutes_text(age_ms), r.older_than_minutes, num(last.value))
+            } else {
+                format!("in progress for {}", minutes_text(age_ms))
+            };
+            Verdict { firing, summary, evidence }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn normal(points: &[Point], now_ms: i64, baseline_minutes: u64, min_samples: u32, sustain: u32, above: bool, factor: f64, floor: f64) -> Verdict {
+    let from = now_ms - baseline_minutes as i64 * MINUTE_MS;
+    let window: Vec<f64> = points.iter().filter(|p| p.ts > from).map(|p| p.value).collect();
+    let sustain = (sustain.max(1) as usize).min(window.len());
+    let (base, recent) = window.split_at(window.len() - sustain);
+    let baseline = if base.is_empty() { 0.0 } else { base.iter().sum::<f64>() / base.len() as f64 };
+    let current = recent.last().copied();
+    let evidence = json!({
+        "current": current, "recent": recent, "baseline_average": baseline, "baseline_samples": base.len(),
+        "baseline_minutes": baseline_minutes, "factor": factor, "floor": floor, "min_samples": min_samples,
+        "ratio": current.filter(|_| baseline > 0.0).map(|c| c / baseline),
+    });
+    let Some(current) = current else {
+        return Verdict { firing: false, summary: "no readings yet".into(), evidence };
+    };
+    if base.len() < min_samples as usize || recent.is_empty() {
+        let summary = format!("learning its normal: {} of {min_samples} readings", base.len());
+        return Verdict { firing: false, summary, evidence };
+    }
+    let firing = if above {
+        recent.iter().all(|v| *v >= floor && *v > factor * baseline)
+    } else {
+        baseline >= floor && recent.iter().all(|v| *v < baseline / factor)
+    };
+    let summary = match (firing, above) {
+        (true, true) => format!("{} is {:.1} x its normal of {} (alerts above {} x)", num(current), current / baseline.max(f64::MIN_POSITIVE), num(baseline), num(factor)),
+        (true, false) if current > 0.0 => format!("{} is {} x below its normal of {}", num(current), num((baseline / current * 10.0).round() / 10.0), num(baseline)),
+        (true, false) => format!("{} where {} is normal", num(current), num(baseline)),
+        (false, _) => format!("{} against a normal of {}", num(current), num(baseline)),
+    };
+    Verdict { firing, summary, evidence }
+}
+
+/// A detector as the UI lists it: its config, and what its last evaluation found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct DetectorState {
+    pub config: DetectorConfig,
+    /// `stalled`, `error_rate`, `above_normal`, `below_normal` or `stuck`.
+    pub kind: String,
+    pub source: String,
+    pub firing: bool,
+    pub summary: String,
+    #[ts(type = "Record<string, unknown>")]
+    pub evidence: Value,
+    pub evaluated_at: Option<i64>,
+    /// The open alert this detector raised, if any.
+    pub alert_id: Option<i64>,
+    /// Why it could not be evaluated (the series could not be read).
+    pub error: Option<String>,
+}
+
+impl DetectorState {
+    pub fn new(config: DetectorConfig) -> Self {
+        DetectorState {
+            kind: config.rule().map_or("", |r| r.kind()).to_string(),
+            source: config.source_label(),
+            firing: false,
+            summary: if config.enabled { "not evaluated yet".into() } else { "off".into() },
+            evidence: Value::Null,
+            evaluated_at: None,
+            alert_id: None,
+            error: None,
+            config,
+        }
+    }
+}
+
+/// What a firing detector raises: (title, message, details).
+pub fn alert_text(cfg: &DetectorConfig, v: &Verdict, host: &str, now_ms: i64) -> (String, String, Value) {
+    let kind = cfg.rule().map_or("", |r| r.kind());
+    let what = match kind {
+        "stalled" => "stalled",
+        "error_rate" => "failing often",
+        "above_normal" => "far above normal",
+        "below_normal" => "abnormally low",
+        "stuck" => "stuck",
+        _ => "unusual",
+    };
+    let title = format!("{} is {what} on {host}", cfg.name);
+    let message = format!("{}: {}.", cfg.source_label(), v.summary);
+    let details = json!({ "detector": cfg.name, "kind": kind, "source": cfg.source_label(), "evidence": v.evidence, "evaluated_at": now_ms });
+    (title, message, details)
+}
+
+#[cfg(test)]
+mod tests;
