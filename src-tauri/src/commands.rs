@@ -1,6 +1,9 @@
 //! IPC commands: each is a few lines that call the engine. Errors cross as `{ kind, message }`.
 
 use crate::EngineSlot;
+use caretaker_engine::backup::config::PlanConfig;
+use caretaker_engine::backup::protocol::{ConflictPolicy, SnapshotInfo, TreeEntry};
+use caretaker_engine::backup::{BackupRun, BackupsOverview, PlanCreated, RestoreOutcome};
 use caretaker_engine::config::AnalysisConfig;
 use caretaker_engine::{
     Finding, PromptState, Scan,
@@ -43,6 +46,68 @@ pub async fn save_check(slot: State<'_, EngineSlot>, original: Option<String>, c
 #[tauri::command]
 pub async fn delete_check(slot: State<'_, EngineSlot>, name: String) -> Result<(), ErrorPayload> {
     engine(&slot)?.delete_check(name).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn backups_overview(slot: State<'_, EngineSlot>) -> Result<BackupsOverview, ErrorPayload> {
+    engine(&slot)?.backups_overview().await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn backup_now(slot: State<'_, EngineSlot>, plan: String) -> Result<i64, ErrorPayload> {
+    engine(&slot)?.backup_now(&plan).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub fn cancel_backup(slot: State<'_, EngineSlot>) -> Result<i64, ErrorPayload> {
+    engine(&slot)?.cancel_backup_job().map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn verify_backup(slot: State<'_, EngineSlot>, plan: String, read_data: bool) -> Result<BackupRun, ErrorPayload> {
+    engine(&slot)?.verify_backup(&plan, read_data, "manual").await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn backup_snapshots(slot: State<'_, EngineSlot>, plan: String) -> Result<Vec<SnapshotInfo>, ErrorPayload> {
+    engine(&slot)?.backup_snapshots(&plan).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn backup_ls(slot: State<'_, EngineSlot>, plan: String, snapshot: String, path: String) -> Result<Vec<TreeEntry>, ErrorPayload> {
+    engine(&slot)?.backup_ls(&plan, snapshot, path).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn restore_backup(
+    slot: State<'_, EngineSlot>,
+    plan: String,
+    snapshot: String,
+    path: String,
+    destination: String,
+    on_conflict: Option<ConflictPolicy>,
+) -> Result<RestoreOutcome, ErrorPayload> {
+    engine(&slot)?.restore_backup(&plan, snapshot, path, destination, on_conflict).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub fn suggest_backup_password(slot: State<'_, EngineSlot>) -> Result<String, ErrorPayload> {
+    engine(&slot)?.suggest_backup_password().map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn create_backup_plan(slot: State<'_, EngineSlot>, plan: PlanConfig, password: String) -> Result<PlanCreated, ErrorPayload> {
+    engine(&slot)?.create_backup_plan(plan, password).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn delete_backup_plan(slot: State<'_, EngineSlot>, name: String) -> Result<(), ErrorPayload> {
+    engine(&slot)?.delete_backup_plan(name).await.map_err(|e| e.payload())
+}
+
+#[tauri::command]
+pub async fn set_backup_password(slot: State<'_, EngineSlot>, plan: String, password: String) -> Result<(), ErrorPayload> {
+    engine(&slot)?.set_backup_password(&plan, password).await.map_err(|e| e.payload())
 }
 
 #[tauri::command]

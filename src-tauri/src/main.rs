@@ -59,6 +59,11 @@ fn normalize_locale() {
 }
 
 fn main() {
+    // The app is its own backup worker: the engine runs `<this binary> __backup-worker` for each
+    // backup, restore or check, so a crash there costs one job, never the window.
+    if std::env::args_os().nth(1).is_some_and(|a| a == caretaker_engine::backup::protocol::WORKER_ARG) {
+        std::process::exit(caretaker_backup::worker_main());
+    }
     #[cfg(target_os = "linux")]
     normalize_locale();
     let data_dir = paths::resolve_data_dir(data_dir_from_args());
@@ -77,6 +82,17 @@ fn main() {
             commands::list_detectors,
             commands::save_detector,
             commands::delete_detector,
+            commands::backups_overview,
+            commands::backup_now,
+            commands::cancel_backup,
+            commands::verify_backup,
+            commands::backup_snapshots,
+            commands::backup_ls,
+            commands::restore_backup,
+            commands::suggest_backup_password,
+            commands::create_backup_plan,
+            commands::delete_backup_plan,
+            commands::set_backup_password,
             commands::list_alerts,
             commands::acknowledge_alert,
             commands::resolve_alert,

@@ -27,9 +27,10 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
     let open_alerts = MenuItem::with_id(app, "open-alerts", "Open Alerts", true, None::<&str>)?;
     let pause = MenuItem::with_id(app, "pause", "Pause notifications for 1 h", true, None::<&str>)?;
     let maintain = MenuItem::with_id(app, "maintain", "Run maintenance", true, None::<&str>)?;
+    let backup = MenuItem::with_id(app, "backup", "Back up now", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit Caretaker", true, None::<&str>)?;
     let sep = || PredefinedMenuItem::separator(app);
-    let menu = Menu::with_items(app, &[&open, &sep()?, &alerts, &open_alerts, &pause, &sep()?, &maintain, &sep()?, &quit])?;
+    let menu = Menu::with_items(app, &[&open, &sep()?, &alerts, &open_alerts, &pause, &sep()?, &backup, &maintain, &sep()?, &quit])?;
     TrayIconBuilder::with_id(TRAY_ID)
         .tooltip("Caretaker")
         .icon(Image::from_bytes(ICON_OK)?)
@@ -53,6 +54,7 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
                     }
                 }
             }
+            "backup" => back_up_now(app),
             "quit" => quit_app(app),
             _ => {}
         })
@@ -64,6 +66,20 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
         .build(app)?;
     app.manage(TrayItems { alerts, pause });
     Ok(())
+}
+
+/// Backs up the first plan (the one that holds Caretaker's own data by default) and shows the
+/// Backups page; with no plan yet, the page's wizard creates one.
+fn back_up_now(app: &AppHandle) {
+    let Some(engine) = engine(app) else { return };
+    crate::show_main_window(app);
+    let _ = app.emit(NAVIGATE_CHANNEL, "backups");
+    let Some(plan) = engine.config().backups.plans.first().map(|p| p.name.clone()) else { return };
+    tauri::async_runtime::spawn(async move {
+        if let Err(e) = engine.backup_now(&plan).await {
+            tracing::warn!("backup did not start: {e}");
+        }
+    });
 }
 
 fn engine(app: &AppHandle) -> Option<EngineHandle> {

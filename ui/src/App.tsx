@@ -7,18 +7,19 @@ import { Monitor } from "./Monitor";
 import { Healing } from "./Healing";
 import { Insights } from "./Insights";
 import { Detectors } from "./Detectors";
+import { Backups } from "./Backups";
 import { platform } from "./platform";
 import { ago } from "./format";
 
 export function App() {
   const { snapshot, error, reload } = useEngine();
   const [now, setNow] = useState(Date.now());
-  const [page, setPage] = useState<"overview" | "services" | "alerts" | "detectors" | "healing" | "insights" | "monitor">("overview");
+  const [page, setPage] = useState<"overview" | "services" | "alerts" | "backups" | "detectors" | "healing" | "insights" | "monitor">("overview");
   useEffect(() => {
     let off: (() => void) | undefined;
     void (async () => {
       off = await (await platform()).onNavigate((p) => {
-        if (["alerts", "services", "overview", "monitor", "detectors", "healing", "insights"].includes(p)) setPage(p as typeof page);
+        if (["alerts", "services", "overview", "monitor", "backups", "detectors", "healing", "insights"].includes(p)) setPage(p as typeof page);
       });
     })();
     return () => off?.();
@@ -61,7 +62,7 @@ export function App() {
           {snapshot?.host && <span className="host">{snapshot.host.hostname}</span>}
         </div>
         <nav className="tabs">
-          {(["overview", "services", "alerts", "detectors", "healing", "insights", "monitor"] as const).map((p) => (
+          {(["overview", "services", "alerts", "backups", "detectors", "healing", "insights", "monitor"] as const).map((p) => (
             <button key={p} data-testid={`tab-${p}`} className={`tab ${page === p ? "active" : ""}`} onClick={() => setPage(p)}>
               {p[0].toUpperCase() + p.slice(1)}
               {p === "alerts" && snapshot && snapshot.alerts.length > 0 && (
@@ -81,6 +82,7 @@ export function App() {
         {snapshot && page === "services" && <Services />}
         {snapshot && page === "alerts" && <Alerts snapshot={snapshot} />}
         {snapshot && page === "monitor" && <Monitor />}
+        {snapshot && page === "backups" && <Backups />}
         {snapshot && page === "detectors" && <Detectors />}
         {snapshot && page === "healing" && <Healing />}
         {snapshot && page === "insights" && <Insights />}

@@ -966,6 +966,7 @@ impl EngineHandle {
             cancel: self.inner.cancel.child_token(),
             shutdown: self.inner.cancel.clone(),
             runtime: self.inner.runtime.clone(),
+            backup_task: Some(self.maintenance_backup_task()),
         };
         self.inner.maintenance.start(env, trigger)
     }

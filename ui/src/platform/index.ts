@@ -25,6 +25,14 @@ import type { PromptState } from "../bindings/PromptState";
 import type { Scan } from "../bindings/Scan";
 import type { DetectorConfig } from "../bindings/DetectorConfig";
 import type { DetectorState } from "../bindings/DetectorState";
+import type { BackupsOverview } from "../bindings/BackupsOverview";
+import type { BackupRun } from "../bindings/BackupRun";
+import type { SnapshotInfo } from "../bindings/SnapshotInfo";
+import type { TreeEntry } from "../bindings/TreeEntry";
+import type { RestoreOutcome } from "../bindings/RestoreOutcome";
+import type { ConflictPolicy } from "../bindings/ConflictPolicy";
+import type { PlanConfig } from "../bindings/PlanConfig";
+import type { PlanCreated } from "../bindings/PlanCreated";
 
 /** Every command the shell exposes: name -> (request, response). */
 export interface Commands {
@@ -37,6 +45,17 @@ export interface Commands {
   list_detectors: { req: Record<string, never>; res: DetectorState[] };
   save_detector: { req: { original: string | null; detector: DetectorConfig }; res: DetectorState[] };
   delete_detector: { req: { name: string }; res: DetectorState[] };
+  backups_overview: { req: Record<string, never>; res: BackupsOverview };
+  backup_now: { req: { plan: string }; res: number };
+  cancel_backup: { req: Record<string, never>; res: number };
+  verify_backup: { req: { plan: string; readData: boolean }; res: BackupRun };
+  backup_snapshots: { req: { plan: string }; res: SnapshotInfo[] };
+  backup_ls: { req: { plan: string; snapshot: string; path: string }; res: TreeEntry[] };
+  restore_backup: { req: { plan: string; snapshot: string; path: string; destination: string; onConflict: ConflictPolicy | null }; res: RestoreOutcome };
+  suggest_backup_password: { req: Record<string, never>; res: string };
+  create_backup_plan: { req: { plan: PlanConfig; password: string }; res: PlanCreated };
+  delete_backup_plan: { req: { name: string }; res: null };
+  set_backup_password: { req: { plan: string; password: string }; res: null };
   list_alerts: { req: { query: AlertQuery }; res: Alert[] };
   acknowledge_alert: { req: { id: number }; res: Alert };
   resolve_alert: { req: { id: number }; res: Alert };

@@ -51,7 +51,9 @@ export function browserPreviewPlatform(): Platform {
     async call(cmd, req) {
       const now = Date.now();
       if (cmd === "snapshot") return fakeSnapshot(now) as never;
-      if (["list_checks", "list_alerts", "check_history", "list_runbooks", "maintenance_history", "search_logs", "tail_logs", "healing_actions", "healing_log", "pending_escalations", "analysis_scans", "list_findings", "list_models", "list_detectors"].includes(cmd)) return [] as never;
+      if (["list_checks", "list_alerts", "check_history", "list_runbooks", "maintenance_history", "search_logs", "tail_logs", "healing_actions", "healing_log", "pending_escalations", "analysis_scans", "list_findings", "list_models", "list_detectors", "backup_snapshots"].includes(cmd)) return [] as never;
+      if (cmd === "backups_overview") return { plans: [], job: null, history: [] } as never;
+      if (cmd === "suggest_backup_password") return "preview-only-password" as never;
       if (cmd === "maintenance_status") return { running: null, last_run: null, next_run_ms: null, tasks: [] } as never;
       if (cmd !== "query_series") return null as never;
       const q = (req as { query: { range_secs: number } }).query;

@@ -27,7 +27,7 @@ pub struct PlanConfig {
     pub name: String,
     /// Absolute folder paths.
     pub sources: Vec<String>,
-    /// Glob patterns left out of the backup (e.g. "*.iso", "**/Downloads").
+    /// Glob patterns left out of the backup, e.g. "*.iso" or "Downloads".
     #[serde(default)]
     pub excludes: Vec<String>,
     /// Leave out caches and trash (recommended).

@@ -538,6 +538,41 @@ impl EngineHandle {
         .await;
     }
 
+    /// The maintenance run's "Verify latest backups" and "Prune backups" tasks, for every plan.
+    /// Called on the maintenance runner's blocking thread.
+    pub(crate) fn maintenance_backup_task(&self) -> crate::maintenance::BackupTask {
+        let this = self.clone();
+        std::sync::Arc::new(move |what: &str| {
+            use crate::maintenance::Outcome;
+            let plans = this.config().backups.plans;
+            let mut done = Vec::new();
+            let mut failed = Vec::new();
+            for plan in &plans {
+                let r = this.inner.runtime.block_on(async {
+                    if what == "verify" {
+                        this.verify_backup(&plan.name, false, "maintenance").await.map(|run| (run.status == "ok", run.error.unwrap_or_default()))
+                    } else {
+                        this.apply_retention(plan, "maintenance").await;
+                        let name = plan.name.clone();
+                        let last = this.inner.db.read_async(move |c| store::last(c, &name, "forget", false)).await?;
+                        Ok(last.map(|r| (r.status == "ok", r.error.unwrap_or_default())).unwrap_or((false, "another backup job was running".into())))
+                    }
+                });
+                match r {
+                    Ok((true, _)) => done.push(plan.name.clone()),
+                    Ok((false, e)) => failed.push(format!("{}: {e}", plan.name)),
+                    Err(e) => failed.push(format!("{}: {e}", plan.name)),
+                }
+            }
+            let verb = if what == "verify" { "verified" } else { "pruned" };
+            if failed.is_empty() {
+                Outcome::Completed { message: format!("{verb} {}", done.join(", ")), rows_pruned: 0, bytes_freed: 0 }
+            } else {
+                Outcome::Failed { message: failed.join("; ") }
+            }
+        })
+    }
+
     /// One pass of the schedule: due backups first, then due verifications.
     async fn backup_tick(&self) {
         let cfg = self.config().backups;

@@ -166,7 +166,12 @@ pub(crate) struct RunEnv {
     pub shutdown: CancellationToken,
     /// The engine's runtime, so a run can start from any thread (a UI's main thread has none).
     pub runtime: tokio::runtime::Handle,
+    /// Runs a backup task ("verify" or "prune") for every plan; blocking. None where backups
+    /// cannot run (tests of the runner itself).
+    pub backup_task: Option<BackupTask>,
 }
+
+pub(crate) type BackupTask = Arc<dyn Fn(&str) -> Outcome + Send + Sync>;
 
 impl Runner {
     pub fn running_id(&self) -> Option<i64> {
@@ -269,7 +274,7 @@ fn execute(env: &RunEnv, run_id: i64) -> Result<Option<RunReport>> {
         let t0 = env.clock.now_ms();
         record(&env.db, run_id, i, TaskStatus::Started, None, Some(t0), None, 0, 0)?;
         progress(TaskStatus::Started, None);
-        let ctx = tasks::Ctx { db: &env.db, config: &env.config, data_dir: &env.data_dir, now_ms: t0, cancel: &env.cancel };
+        let ctx = tasks::Ctx { db: &env.db, config: &env.config, data_dir: &env.data_dir, now_ms: t0, cancel: &env.cancel, backup_task: env.backup_task.as_deref() };
         let outcome = run(&ctx);
         let t1 = env.clock.now_ms();
         let (status, message, rows, bytes) = match outcome {

@@ -13,6 +13,7 @@ pub(crate) struct Ctx<'a> {
     pub data_dir: &'a Path,
     pub now_ms: i64,
     pub cancel: &'a tokio_util::sync::CancellationToken,
+    pub backup_task: Option<&'a (dyn Fn(&str) -> Outcome + Send + Sync)>,
 }
 
 pub(crate) type TaskFn = fn(&Ctx<'_>) -> Outcome;
@@ -25,8 +26,8 @@ pub(crate) const REGISTRY: &[(&str, &str, &str, bool, TaskFn)] = &[
     ("db_vacuum", "Compact the database", "VACUUM when many pages are free, giving the space back to the disk.", false, db_vacuum),
     ("prune_retention", "Prune old rows", "Removes metrics, check results, resolved alerts and log lines past their retention.", false, prune_retention),
     ("rotate_logs", "Delete old log files", "Removes log files in the data folder older than the log retention.", false, rotate_logs),
-    ("verify_backups", "Verify latest backups", "Checks the structure of each backup plan's repository.", false, backups_not_configured),
-    ("prune_backups", "Prune backups", "Applies each backup plan's retention.", false, backups_not_configured),
+    ("verify_backups", "Verify latest backups", "Checks the structure of each backup plan's repository.", false, verify_backups),
+    ("prune_backups", "Prune backups", "Applies each backup plan's retention (forget, then prune).", false, prune_backups),
     ("clean_temp", "Clean Caretaker's temporary files", "Removes leftovers of interrupted saves and old temporary files.", false, clean_temp),
     ("disk_report", "Report disk space", "Records the free space of every volume.", false, disk_report),
     ("clear_cache", "Clear a cache folder", "Optional: deletes files older than N days in the folder you configured. Off by default.", true, clear_cache),
@@ -149,8 +150,22 @@ fn rotate_logs(ctx: &Ctx<'_>) -> Outcome {
     }
 }
 
-fn backups_not_configured(_: &Ctx<'_>) -> Outcome {
-    Outcome::Skipped { reason: "backups are not configured".into() }
+fn backup_task(ctx: &Ctx<'_>, what: &str) -> Outcome {
+    if ctx.config.backups.plans.is_empty() {
+        return Outcome::Skipped { reason: "backups are not configured".into() };
+    }
+    match ctx.backup_task {
+        Some(f) => f(what),
+        None => Outcome::Skipped { reason: "backups cannot run here".into() },
+    }
+}
+
+fn verify_backups(ctx: &Ctx<'_>) -> Outcome {
+    backup_task(ctx, "verify")
+}
+
+fn prune_backups(ctx: &Ctx<'_>) -> Outcome {
+    backup_task(ctx, "prune")
 }
 
 fn clean_temp(ctx: &Ctx<'_>) -> Outcome {
@@ -271,7 +286,7 @@ mod tests {
     impl Fixture {
         fn run(&self, id: &str) -> Outcome {
             let f = REGISTRY.iter().find(|t| t.0 == id).unwrap().4;
-            f(&Ctx { db: &self.db, config: &self.config, data_dir: self.dir.path(), now_ms: crate::Clock::now_ms(&crate::SystemClock), cancel: &self.cancel })
+            f(&Ctx { db: &self.db, config: &self.config, data_dir: self.dir.path(), now_ms: crate::Clock::now_ms(&crate::SystemClock), cancel: &self.cancel, backup_task: None })
         }
     }
 
