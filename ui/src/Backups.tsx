@@ -52,7 +52,7 @@ function Wizard({ onDone, onCancel }: { onDone: () => void; onCancel?: () => voi
       repository: repository.trim(),
       schedule,
       keep: KEEP_DEFAULT,
-      host: "caretaker",
+      host: "",
       include_caretaker_data: true,
     };
     try {
@@ -316,6 +316,29 @@ function Browser({ plan, onClose }: { plan: PlanStatus; onClose: () => void }) {
   );
 }
 
+function PasswordEntry({ plan, onSaved }: { plan: string; onSaved: () => void }) {
+  const [pw, setPw] = useState("");
+  const [error, setError] = useState<CommandError | null>(null);
+  const save = async () => {
+    try {
+      await (await platform()).call("set_backup_password", { plan, password: pw });
+      onSaved();
+    } catch (e) {
+      setError(asCommandError(e));
+    }
+  };
+  return (
+    <div className="warn-card form">
+      <p className="warn-text">The repository password is not in the keychain, so this plan cannot run. Enter it (Caretaker checks that it opens the repository):</p>
+      <div className="row">
+        <input type="password" data-testid="plan-password" value={pw} onChange={(e) => setPw(e.target.value)} />
+        <button disabled={!pw} onClick={() => void save()}>Save password</button>
+      </div>
+      {error && <pre className="error">{error.message}</pre>}
+    </div>
+  );
+}
+
 function PlanCard({ p, job, now, onBrowse, onChanged }: { p: PlanStatus; job: JobInfo | null; now: number; onBrowse: () => void; onChanged: () => void }) {
   const [error, setError] = useState<CommandError | null>(null);
   const act = async (f: () => Promise<unknown>) => {
@@ -350,7 +373,7 @@ function PlanCard({ p, job, now, onBrowse, onChanged }: { p: PlanStatus; job: Jo
         <span>Last check</span><span>{p.last_check ? `${p.last_check.status}${p.last_check.read_data ? " (data read back)" : ""} · ${ago(p.last_check.started_ms, now)}` : "not yet"}</span>
       </div>
       {p.password === "file" && <p className="warn-text">No keychain here: the repository password is in a private file in Caretaker's data folder.</p>}
-      {p.password === "missing" && <p className="warn-text">The repository password is missing from the keychain; backups of this plan cannot run.</p>}
+      {p.password === "missing" && <PasswordEntry plan={p.plan.name} onSaved={onChanged} />}
       {error && <pre className="error">{error.message}</pre>}
       <div className="row">
         <button data-testid="backup-now" className="primary" disabled={job !== null} onClick={() => void act(async () => (await platform()).call("backup_now", { plan: p.plan.name }))}>Back up now</button>

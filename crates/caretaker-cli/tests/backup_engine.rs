@@ -22,9 +22,17 @@ impl Sink for Quiet {
     }
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
+}
+
 async fn start(dir: &Path) -> EngineHandle {
+    start_with(dir, "").await
+}
+
+async fn start_with(dir: &Path, extra: &str) -> EngineHandle {
     std::env::set_var(caretaker_engine::backup::secret::KEYCHAIN_ENV, "off");
-    std::fs::write(dir.join("caretaker.toml"), "[metrics]\ninterval_secs = 60\n[checks]\nlist = []\n").expect("config");
+    std::fs::write(dir.join("caretaker.toml"), format!("[metrics]\ninterval_secs = 60\n{extra}[checks]\nlist = []\n")).expect("config");
     let mut o = EngineOptions::new(dir);
     o.notifier = Arc::new(Quiet::default());
     o.backup_worker = PathBuf::from(env!("CARGO_BIN_EXE_caretaker"));
@@ -80,7 +88,8 @@ async fn back_up_now_records_the_run_and_includes_caretakers_own_database() {
     std::fs::create_dir_all(tmp.path().join("disk")).expect("mkdir");
     std::fs::write(src.join("letters/dear.txt"), b"Dear you").expect("write");
     std::fs::write(src.join("draft.tmp"), b"skip me").expect("write");
-    let engine = start(&data).await;
+    let port = free_port();
+    let engine = start_with(&data, &format!("[http]\nenabled = true\nbind = \"127.0.0.1:{port}\"\n")).await;
     let mut rx = engine.subscribe();
 
     let created = engine.create_backup_plan(plan("Docs", &src, &repo), PASSWORD.into()).await.expect("create plan");
@@ -108,6 +117,18 @@ async fn back_up_now_records_the_run_and_includes_caretakers_own_database() {
         }
     };
     assert_eq!(forget.status, "ok", "{forget:?}");
+
+    // Backup freshness reaches Prometheus, in an exposition promtool accepts.
+    let text = get(port, "/metrics/prometheus");
+    assert!(text.contains("caretaker_backup_last_run_ok{plan=\"Docs\"} 1"), "{text}");
+    assert!(text.contains("caretaker_backup_last_success_timestamp_seconds{plan=\"Docs\"}"), "{text}");
+    let mut promtool = Command::new("promtool").args(["check", "metrics"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("promtool (Debian package prometheus)");
+    std::io::Write::write_all(&mut promtool.stdin.take().expect("stdin"), text.as_bytes()).expect("write");
+    let out = promtool.wait_with_output().expect("promtool");
+    assert!(out.status.success(), "promtool: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_str(&get(port, "/metrics")).expect("json");
+    assert_eq!(json["backups"][0]["plan"], "Docs");
+    assert_eq!(json["backups"][0]["last_run_status"], "ok");
 
     let overview = engine.backups_overview().await.expect("overview");
     assert_eq!(overview.plans[0].health, "ok");
@@ -258,3 +279,13 @@ async fn restore_onto_a_full_disk_is_a_clear_error() {
 }
 
 use std::process::Command;
+
+/// A plain HTTP/1.1 GET on loopback; returns the body.
+fn get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").expect("send");
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).expect("read");
+    buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+}

@@ -7,7 +7,7 @@ export type PlanConfig = { name: string,
  */
 sources: Array<string>, 
 /**
- * Glob patterns left out of the backup (e.g. "*.iso", "**/Downloads").
+ * Glob patterns left out of the backup, e.g. "*.iso" or "Downloads".
  */
 excludes: Array<string>, 
 /**

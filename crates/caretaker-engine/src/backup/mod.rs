@@ -389,7 +389,11 @@ impl EngineHandle {
     }
 
     /// Creates (or adopts an existing) repository, keeps its password, and adds the plan.
-    pub async fn create_backup_plan(&self, plan: PlanConfig, password: String) -> Result<PlanCreated> {
+    pub async fn create_backup_plan(&self, mut plan: PlanConfig, password: String) -> Result<PlanCreated> {
+        // Written once, then fixed: a renamed machine keeps finding its parent snapshots.
+        if plan.host.trim().is_empty() {
+            plan.host = self.inner.hostname.clone();
+        }
         let _edit = self.inner.config_edit.lock().await;
         let mut next = self.config();
         if next.backups.plan(&plan.name).is_some() {

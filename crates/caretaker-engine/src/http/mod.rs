@@ -53,6 +53,10 @@ async fn handle(engine: EngineHandle, token: Arc<String>, req: Request<Incoming>
     }
     let snap = engine.snapshot();
     let checks: Vec<(String, Option<crate::CheckResult>)> = snap.checks.iter().map(|c| (c.config.name.clone(), c.latest.clone())).collect();
+    let backups = match req.uri().path() {
+        "/metrics" | "/metrics/prometheus" => engine.backups_overview().await.map(|o| o.plans).unwrap_or_default(),
+        _ => Vec::new(),
+    };
     Ok(match req.uri().path() {
         "/health" => {
             let now = engine.inner.clock.now_ms();
@@ -79,10 +83,21 @@ async fn handle(engine: EngineHandle, token: Arc<String>, req: Request<Incoming>
                 "checks": snap.checks.iter().map(|c| serde_json::json!({ "name": c.config.name, "kind": c.kind, "target": c.target, "latest": c.latest })).collect::<Vec<_>>(),
                 "alerts": snap.alerts,
                 "worst": snap.worst,
-                "backups": serde_json::Value::Null,
+                "backups": backups.iter().map(|p| serde_json::json!({
+                    "plan": p.plan.name,
+                    "health": p.health,
+                    "last_success_ms": p.last_success_ms,
+                    "last_run_status": p.last_run.as_ref().map(|r| r.status.clone()),
+                    "next_run_ms": p.next_run_ms,
+                    "repository_bytes": p.repository_bytes,
+                })).collect::<Vec<_>>(),
             }),
         ),
-        "/metrics/prometheus" => reply(StatusCode::OK, prometheus::CONTENT_TYPE, prometheus::render(snap.host.as_ref(), &checks, &snap.alerts, snap.engine.last_sample_ms, snap.engine.started_ms)),
+        "/metrics/prometheus" => {
+            let mut text = prometheus::render(snap.host.as_ref(), &checks, &snap.alerts, snap.engine.last_sample_ms, snap.engine.started_ms);
+            prometheus::render_backups(&mut text, &backups);
+            reply(StatusCode::OK, prometheus::CONTENT_TYPE, text)
+        }
         _ => json(StatusCode::NOT_FOUND, serde_json::json!({ "error": "not found; try /health, /metrics or /metrics/prometheus" })),
     })
 }

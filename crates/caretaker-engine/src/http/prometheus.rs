@@ -145,6 +145,43 @@ pub fn render(host: Option<&HostSample>, checks: &[(String, Option<CheckResult>)
     o
 }
 
+/// Backup freshness per plan, appended to the exposition.
+pub fn render_backups(o: &mut String, plans: &[crate::backup::PlanStatus]) {
+    if plans.is_empty() {
+        return;
+    }
+    {
+        let mut f = Family::new(o, "caretaker_backup_last_success_timestamp_seconds", "gauge", "When each plan's last successful backup finished (Unix time).");
+        for p in plans {
+            if let Some(t) = p.last_success_ms {
+                f.sample("caretaker_backup_last_success_timestamp_seconds", &[("plan", &p.plan.name)], t as f64 / 1000.0);
+            }
+        }
+    }
+    {
+        let mut f = Family::new(o, "caretaker_backup_last_run_ok", "gauge", "1 when each plan's last backup run succeeded, 0 when it failed.");
+        for p in plans {
+            if let Some(r) = &p.last_run {
+                f.sample("caretaker_backup_last_run_ok", &[("plan", &p.plan.name)], if r.status == "ok" { 1.0 } else { 0.0 });
+            }
+        }
+    }
+    {
+        let mut f = Family::new(o, "caretaker_backup_overdue", "gauge", "1 when a plan's last good backup is older than twice its schedule allows.");
+        for p in plans {
+            f.sample("caretaker_backup_overdue", &[("plan", &p.plan.name)], if p.health == "overdue" { 1.0 } else { 0.0 });
+        }
+    }
+    {
+        let mut f = Family::new(o, "caretaker_backup_repository_size_bytes", "gauge", "Size of each plan's repository folder after its last good backup.");
+        for p in plans {
+            if let Some(b) = p.repository_bytes {
+                f.sample("caretaker_backup_repository_size_bytes", &[("plan", &p.plan.name)], b as f64);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
