@@ -4,6 +4,8 @@ import type { Alert } from "./bindings/Alert";
 import type { Event } from "./bindings/Event";
 import type { HealingRecord } from "./bindings/HealingRecord";
 import type { DetectorState } from "./bindings/DetectorState";
+import type { PlanStatus } from "./bindings/PlanStatus";
+import type { SnapshotInfo } from "./bindings/SnapshotInfo";
 import { App } from "./App";
 import { setPlatform, type Platform } from "./platform";
 import { fakeSample, fakeSnapshot } from "./platform/preview";
@@ -23,6 +25,7 @@ class FakePlatform implements Platform {
   requests: [string, unknown][] = [];
   approved = false;
   snapshotError: unknown = null;
+  plans: PlanStatus[] = [];
   async call(cmd: string, req: unknown) {
     this.calls.push(cmd);
     this.requests.push([cmd, req]);
@@ -43,6 +46,20 @@ class FakePlatform implements Platform {
       return [stalled, { ...stalled, config: d, firing: false, summary: "not evaluated yet", evidence: null, alert_id: null }] as never;
     }
     if (cmd === "delete_detector") return [] as never;
+    if (cmd === "backups_overview") return { plans: this.plans, job: null, history: [] } as never;
+    if (cmd === "suggest_backup_password") return "abcde-fghij-kmnpq" as never;
+    if (cmd === "create_backup_plan") {
+      const r = req as { plan: PlanStatus["plan"] };
+      this.plans = [{ ...planStatus, plan: { ...r.plan, host: "mini" } }];
+      return { password_stored_in: "keychain", existing_repository: false } as never;
+    }
+    if (cmd === "backup_now") return 41 as never;
+    if (cmd === "backup_snapshots") return [snapshotInfo] as never;
+    if (cmd === "restore_backup") {
+      const r = req as { onConflict: string | null };
+      if (r.onConflict === null) return { outcome: "conflict", report: { existing: 2, examples: ["/r/a.txt", "/r/b.txt"] } } as never;
+      return { outcome: "done", summary: { files_restored: 3, files_skipped: 2, files_renamed: 0, files_overwritten: 0, bytes_restored: 2048, safety_snapshot: null } } as never;
+    }
     if (cmd === "runbook") return "# Service down\n\n**Look first** at the log." as never;
     if (cmd === "snapshot") {
       if (this.snapshotError) throw this.snapshotError;
@@ -80,6 +97,13 @@ const stalled: DetectorState = {
   evidence: { value: 42, unchanged_minutes: 8, for_minutes: 5 }, evaluated_at: Date.now(), alert_id: 12, error: null,
 };
 
+const planStatus: PlanStatus = {
+  plan: { name: "Docs", sources: ["/Users/me/Documents"], excludes: [], default_excludes: true, exclude_build_folders: false, repository: "/Volumes/B/repo", schedule: "daily 02:00", keep: { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 }, host: "mini", include_caretaker_data: true },
+  last_run: null, last_success_ms: null, last_check: null, next_run_ms: null, repository_bytes: null, health: "never", health_message: "No backup yet", password: "keychain",
+};
+
+const snapshotInfo: SnapshotInfo = { id: "a".repeat(64), short_id: "aaaaaaaa", time_ms: Date.now() - 60000, host: "mini", paths: ["/Users/me/Documents"], tags: [], label: "Docs", files: 5, bytes: 4096 };
+
 const escalation: HealingRecord = {
   id: 3, alert_id: 7, action_id: "restart-web", subject: "Web", mode: "escalate", decision: "escalated", argv: ["launchctl", "kickstart", "-k", "gui/501/web"],
   exit_code: null, stdout: null, stderr: null, created_at: Date.now(), started_at: null, ended_at: null, outcome: null, healed: null,
@@ -103,7 +127,7 @@ describe("App", () => {
     render(<App />);
     await waitFor(() => expect(screen.getByTestId("cpu-value").textContent).toBe("12 %"));
     expect(screen.getByText("preview-mac-mini")).toBeTruthy();
-    expect(screen.getByTestId("capability-backups").textContent).toContain("Coming soon");
+    expect(screen.getByTestId("capability-backups").textContent).not.toContain("Coming soon");
 
     const s = fakeSample(Date.now(), 42.5);
     act(() => p.emit({ type: "host_sample", sample: s, points: [] }));
@@ -200,6 +224,44 @@ describe("App", () => {
 
     act(() => screen.getAllByTestId("delete-detector")[0].click());
     await waitFor(() => expect(screen.getByTestId("no-detectors")).toBeTruthy());
+  });
+
+  it("creates a plan only once the password is saved, shows progress honestly, and asks before replacing files", async () => {
+    const p = new FakePlatform();
+    setPlatform(p);
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId("tab-backups")).toBeTruthy());
+    act(() => screen.getByTestId("tab-backups").click());
+    await waitFor(() => expect((screen.getByTestId("wizard-password") as HTMLInputElement).value).toBe("abcde-fghij-kmnpq"));
+    fireEvent.change(screen.getByTestId("wizard-sources"), { target: { value: "/Users/me/Documents\n\n/Users/me/Pictures " } });
+    fireEvent.change(screen.getByTestId("wizard-repository"), { target: { value: "/Volumes/B/repo" } });
+    expect((screen.getByTestId("wizard-create") as HTMLButtonElement).disabled).toBe(true);
+    act(() => screen.getByTestId("wizard-saved").click());
+    act(() => screen.getByTestId("wizard-create").click());
+    await waitFor(() => expect(screen.getByTestId("plan-card")).toBeTruthy());
+    const created = p.requests.find(([c]) => c === "create_backup_plan")?.[1] as { plan: PlanStatus["plan"]; password: string };
+    expect(created.plan.sources).toEqual(["/Users/me/Documents", "/Users/me/Pictures"]);
+    expect(created.password).toBe("abcde-fghij-kmnpq");
+
+    // Progress before the total is known says so; then bytes of a total.
+    const job = { run_id: 41, plan: "Docs", kind: "backup", started_ms: Date.now(), progress: { phase: "backing up", bytes_done: 1024, bytes_total: null, files_done: 0, files_total: null } };
+    act(() => p.emit({ type: "backup_progress", job }));
+    await waitFor(() => expect(screen.getByTestId("backup-progress").textContent).toContain("total not known yet"));
+    expect((screen.getByTestId("backup-now") as HTMLButtonElement).disabled).toBe(true);
+    act(() => p.emit({ type: "backup_progress", job: { ...job, progress: { ...job.progress, bytes_done: 2 * 1048576, bytes_total: 4 * 1048576 } } }));
+    await waitFor(() => expect(screen.getByTestId("backup-progress").textContent).toContain("of 4.0 MiB"));
+
+    // Restore: the first answer is a conflict; nothing is replaced until a choice is made.
+    act(() => screen.getByTestId("restore-open").click());
+    await waitFor(() => expect(screen.getByTestId("snapshot-row")).toBeTruthy());
+    act(() => screen.getByText("Restore all…").click());
+    fireEvent.change(screen.getByTestId("restore-dest"), { target: { value: "/r" } });
+    act(() => screen.getByTestId("restore-go").click());
+    await waitFor(() => expect(screen.getByTestId("restore-conflict").textContent).toContain("2 file(s) already exist"));
+    act(() => screen.getByTestId("conflict-skip").click());
+    await waitFor(() => expect(screen.getByTestId("restore-done").textContent).toContain("skipped 2"));
+    const restores = p.requests.filter(([c]) => c === "restore_backup").map(([, r]) => (r as { onConflict: string | null }).onConflict);
+    expect(restores).toEqual([null, "skip"]);
   });
 
   it("shows why the engine could not start, with its kind", async () => {

@@ -35,7 +35,7 @@ export function fakeSnapshot(now: number): Snapshot {
     host: fakeSample(now, 12),
     capabilities: [
       { id: "metrics", name: "Host metrics", available: true, summary: "CPU, memory, disks, network." },
-      { id: "backups", name: "Backups", available: false, summary: "Scheduled, verified backups." },
+      { id: "backups", name: "Backups", available: true, summary: "Scheduled, verified backups." },
     ],
   };
 }

@@ -481,7 +481,7 @@ impl EngineHandle {
             },
             Err(e) if e.kind == ErrorKind::Conflict => {
                 let report: ConflictReport = serde_json::from_str(&e.message).unwrap_or_default();
-                let note = worker::JobError::new(ErrorKind::Conflict, format!("{} existing file(s) would be replaced; nothing was written", report.existing));
+                let note = worker::JobError::new(ErrorKind::Conflict, format!("{} existing file(s) would be replaced: asked what to do, nothing written", report.existing));
                 (Err(note), Ok(RestoreOutcome::Conflict { report }))
             }
             Err(e) => (Err(e.clone()), Err(EngineError::InvalidInput(format!("restore failed: {}", e.message)))),

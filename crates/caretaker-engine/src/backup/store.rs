@@ -89,7 +89,11 @@ pub fn finish(c: &Connection, id: i64, now: i64, result: &std::result::Result<Fi
         )?,
         Ok(Finish::Other { details }) => c.execute("UPDATE backup_runs SET finished_at = ?2, status = 'ok', details = ?3 WHERE id = ?1", params![id, now, details])?,
         Err(e) => {
-            let status = if e.kind == super::protocol::ErrorKind::Cancelled { "cancelled" } else { "failed" };
+            // A refused restore (files exist, the person is asked) did nothing wrong: not a failure.
+            let status = match e.kind {
+                super::protocol::ErrorKind::Cancelled | super::protocol::ErrorKind::Conflict => "cancelled",
+                _ => "failed",
+            };
             c.execute(
                 "UPDATE backup_runs SET finished_at = ?2, status = ?3, error_kind = ?4, error = ?5 WHERE id = ?1",
                 params![id, now, status, e.kind.as_str(), e.message],
