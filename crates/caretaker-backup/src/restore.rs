@@ -10,9 +10,11 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// rustic_core keeps a restore's whole plan in memory; batches of this many entries (or this
-/// many bytes of file data) hold it down on large snapshots.
+/// many bytes of file data) hold it down on large snapshots. The byte bound also caps the data in
+/// flight: rustic_core reads every pack a batch needs at once (up to 20 threads) and queues the
+/// decompressed blobs for writing, so a batch can hold about twice its size in memory.
 const BATCH_ENTRIES: usize = 2_000;
-const BATCH_BYTES: u64 = 256 * 1024 * 1024;
+const BATCH_BYTES: u64 = 64 * 1024 * 1024;
 /// Tag on the snapshot taken before an overwrite.
 pub const SAFETY_TAG: &str = "caretaker-safety";
 

@@ -267,7 +267,7 @@ pub fn group(lines: &[LogLine]) -> Vec<LogGroup> {
             g.example_ids.push(l.id);
         }
     }
-    groups.sort_by(|a, b| b.count.cmp(&a.count));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.count));
     groups
 }
 

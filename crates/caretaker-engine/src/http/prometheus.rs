@@ -43,6 +43,9 @@ impl<'a> Family<'a> {
 }
 
 /// Renders everything; `host` is the latest sample, `checks` the latest result per check.
+/// (metric name, help, how to read it off one disk).
+type DiskFamily = (&'static str, &'static str, fn(&crate::metrics::DiskSample) -> f64);
+
 pub fn render(host: Option<&HostSample>, checks: &[(String, Option<CheckResult>)], alerts: &[Alert], last_sample_ms: Option<i64>, started_ms: i64) -> String {
     let mut o = String::with_capacity(8 * 1024);
     {
@@ -76,7 +79,7 @@ pub fn render(host: Option<&HostSample>, checks: &[(String, Option<CheckResult>)
         Family::new(&mut o, "caretaker_memory_used_bytes", "gauge", "Physical memory in use.").sample("caretaker_memory_used_bytes", &[], m.used_bytes as f64);
         Family::new(&mut o, "caretaker_swap_total_bytes", "gauge", "Swap space.").sample("caretaker_swap_total_bytes", &[], m.swap_total_bytes as f64);
         Family::new(&mut o, "caretaker_swap_used_bytes", "gauge", "Swap space in use.").sample("caretaker_swap_used_bytes", &[], m.swap_used_bytes as f64);
-        let families: [(&str, &str, fn(&crate::metrics::DiskSample) -> f64); 4] = [
+        let families: [DiskFamily; 4] = [
             ("caretaker_disk_total_bytes", "Size of each mounted volume.", |d| d.total_bytes as f64),
             ("caretaker_disk_available_bytes", "Free space of each mounted volume.", |d| d.available_bytes as f64),
             ("caretaker_disk_read_bytes_per_second", "Read rate of each volume.", |d| d.read_bytes_per_sec),

@@ -252,7 +252,7 @@ pub fn query_series(conn: &Connection, q: &SeriesQuery, now_ms: i64, raw_step_ms
         })?;
         for row in rows {
             let (id, s) = row?;
-            if q.metrics.is_empty() || q.metrics.iter().any(|m| *m == s.metric) {
+            if q.metrics.is_empty() || q.metrics.contains(&s.metric) {
                 series.push((id, s));
             }
         }
