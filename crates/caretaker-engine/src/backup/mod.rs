@@ -491,7 +491,7 @@ impl EngineHandle {
     }
 
     /// Opens, keeps or resolves each plan's alerts: failed runs, overdue plans, failed checks.
-    pub(crate) async fn evaluate_backups(&self) {
+    pub async fn evaluate_backups(&self) {
         let cfg = self.config().backups;
         let now = self.inner.clock.now_ms();
         let states = self
