@@ -1097,69 +1097,51 @@ pub(crate) fn write_section<T: Serialize>(path: &Path, key: &str, value: &T) -> 
     write_atomic(path, out.as_bytes())
 }
 
-/// Replaces `[[checks.list]]` in the config file, keeping everything else (comments included),
-/// atomically. The caller has validated the whole config.
-pub(crate) fn write_checks(path: &Path, list: &[CheckConfig]) -> Result<()> {
+/// Replaces one array of tables (`[[checks.list]]`, `[[backups.plans]]`, `[[detectors]]`) in the
+/// config file, keeping everything else (comments included), atomically. `keys` is its path. The
+/// caller has validated the whole config; what would not read back is never written.
+pub(crate) fn write_array<T: Serialize>(path: &Path, keys: &[&str], list: &[T]) -> Result<()> {
+    let what = keys.join(".");
+    let Some((last, parents)) = keys.split_last() else {
+        return Err(EngineError::Internal("write_array needs a key".into()));
+    };
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut doc: toml_edit::DocumentMut = text
         .parse()
         .map_err(|e| EngineError::InvalidInput(format!("{} is not valid TOML, fix it by hand first: {e}", path.display())))?;
-    #[derive(Serialize)]
-    struct Only<'a> {
-        checks: OnlyList<'a>,
+    let mut wrapper = std::collections::BTreeMap::new();
+    wrapper.insert("x", list);
+    let fresh = toml::to_string(&wrapper).map_err(|e| EngineError::Internal(format!("cannot serialise {what}: {e}")))?;
+    let fresh: toml_edit::DocumentMut = fresh.parse().map_err(|e| EngineError::Internal(format!("cannot re-read {what}: {e}")))?;
+    let item = fresh.get("x").cloned().unwrap_or(toml_edit::Item::None);
+    let mut table: &mut dyn toml_edit::TableLike = doc.as_table_mut();
+    for k in parents {
+        if !table.contains_key(k) {
+            let mut t = toml_edit::Table::new();
+            t.set_implicit(true);
+            table.insert(k, toml_edit::Item::Table(t));
+        }
+        table = table
+            .get_mut(k)
+            .and_then(|i| i.as_table_like_mut())
+            .ok_or_else(|| EngineError::InvalidInput(format!("{}: `{k}` must be a table", path.display())))?;
     }
-    #[derive(Serialize)]
-    struct OnlyList<'a> {
-        list: &'a [CheckConfig],
-    }
-    let fresh = toml::to_string(&Only { checks: OnlyList { list } })
-        .map_err(|e| EngineError::Internal(format!("cannot serialise checks: {e}")))?;
-    let fresh: toml_edit::DocumentMut = fresh.parse().map_err(|e| EngineError::Internal(format!("cannot re-read checks: {e}")))?;
-    let list_item = fresh.get("checks").and_then(|c| c.get("list")).cloned().unwrap_or(toml_edit::Item::None);
-    if !doc.contains_key("checks") {
-        let mut t = toml_edit::Table::new();
-        t.set_implicit(true);
-        doc.insert("checks", toml_edit::Item::Table(t));
-    }
-    let Some(checks) = doc.get_mut("checks").and_then(|c| c.as_table_like_mut()) else {
-        return Err(EngineError::InvalidInput(format!("{}: `checks` must be a table", path.display())));
-    };
     if list.is_empty() {
-        checks.remove("list");
+        table.remove(last);
     } else {
-        checks.insert("list", list_item);
+        table.insert(last, item);
     }
     let out = doc.to_string();
-    // Never write what we could not read back.
     Config::from_toml_str(&out).map_err(EngineError::Config)?;
     write_atomic(path, out.as_bytes())
 }
 
-/// Replaces the top-level `[[detectors]]` list in the config file, keeping everything else
-/// (comments included), atomically. The caller has validated the whole config.
+pub(crate) fn write_checks(path: &Path, list: &[CheckConfig]) -> Result<()> {
+    write_array(path, &["checks", "list"], list)
+}
+
 pub(crate) fn write_detectors(path: &Path, list: &[crate::detectors::DetectorConfig]) -> Result<()> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut doc: toml_edit::DocumentMut = text
-        .parse()
-        .map_err(|e| EngineError::InvalidInput(format!("{} is not valid TOML, fix it by hand first: {e}", path.display())))?;
-    #[derive(Serialize)]
-    struct Only<'a> {
-        detectors: &'a [crate::detectors::DetectorConfig],
-    }
-    let fresh = toml::to_string(&Only { detectors: list }).map_err(|e| EngineError::Internal(format!("cannot serialise detectors: {e}")))?;
-    let fresh: toml_edit::DocumentMut = fresh.parse().map_err(|e| EngineError::Internal(format!("cannot re-read detectors: {e}")))?;
-    match fresh.get("detectors").cloned() {
-        Some(item) if !list.is_empty() => {
-            doc.insert("detectors", item);
-        }
-        _ => {
-            doc.remove("detectors");
-        }
-    }
-    let out = doc.to_string();
-    // Never write what we could not read back.
-    Config::from_toml_str(&out).map_err(EngineError::Config)?;
-    write_atomic(path, out.as_bytes())
+    write_array(path, &["detectors"], list)
 }
 
 fn toml_issue(text: &str, path: &str, err: &toml::de::Error) -> ConfigIssue {

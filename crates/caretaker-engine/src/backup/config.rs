@@ -175,39 +175,9 @@ impl BackupsConfig {
     }
 }
 
-/// Replaces `[[backups.plans]]` in the config file, keeping everything else (comments included),
-/// atomically. The caller has validated the whole config.
+/// Replaces `[[backups.plans]]` in the config file, keeping the rest of it.
 pub(crate) fn write_plans(path: &std::path::Path, plans: &[PlanConfig]) -> crate::error::Result<()> {
-    use crate::error::EngineError;
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut doc: toml_edit::DocumentMut = text
-        .parse()
-        .map_err(|e| EngineError::InvalidInput(format!("{} is not valid TOML, fix it by hand first: {e}", path.display())))?;
-    #[derive(Serialize)]
-    struct Only<'a> {
-        backups: OnlyPlans<'a>,
-    }
-    #[derive(Serialize)]
-    struct OnlyPlans<'a> {
-        plans: &'a [PlanConfig],
-    }
-    let fresh = toml::to_string(&Only { backups: OnlyPlans { plans } }).map_err(|e| EngineError::Internal(format!("cannot serialise backup plans: {e}")))?;
-    let fresh: toml_edit::DocumentMut = fresh.parse().map_err(|e| EngineError::Internal(format!("cannot re-read backup plans: {e}")))?;
-    let item = fresh.get("backups").and_then(|c| c.get("plans")).cloned().unwrap_or(toml_edit::Item::None);
-    if !doc.contains_key("backups") {
-        doc.insert("backups", toml_edit::Item::Table(toml_edit::Table::new()));
-    }
-    let Some(section) = doc.get_mut("backups").and_then(|c| c.as_table_like_mut()) else {
-        return Err(EngineError::InvalidInput(format!("{}: `backups` must be a table", path.display())));
-    };
-    if plans.is_empty() {
-        section.remove("plans");
-    } else {
-        section.insert("plans", item);
-    }
-    let out = doc.to_string();
-    crate::config::Config::from_toml_str(&out).map_err(EngineError::Config)?;
-    crate::config::write_atomic(path, out.as_bytes())
+    crate::config::write_array(path, &["backups", "plans"], plans)
 }
 
 #[cfg(test)]
