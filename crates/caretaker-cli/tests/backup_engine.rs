@@ -67,6 +67,17 @@ async fn finished(rx: &mut tokio::sync::broadcast::Receiver<Event>, id: i64) -> 
     }
 }
 
+/// Waits for the retention run that follows a good backup.
+async fn retention_done(rx: &mut tokio::sync::broadcast::Receiver<Event>) -> BackupRun {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(60), rx.recv()).await {
+            Ok(Ok(Event::BackupFinished { run })) if run.kind == "forget" => return run,
+            Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+            other => panic!("no retention run: {other:?}"),
+        }
+    }
+}
+
 async fn open_alert(engine: &EngineHandle, rule: &str) -> Option<caretaker_engine::alerts::Alert> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -110,13 +121,7 @@ async fn back_up_now_records_the_run_and_includes_caretakers_own_database() {
     assert!(run.files_new >= 3, "the letter, the database copy and the config: {run:?}");
     assert!(run.bytes_added > 0 && run.repository_bytes.unwrap_or(0) > 0);
     // Retention runs right after a good backup.
-    let forget = loop {
-        match tokio::time::timeout(Duration::from_secs(60), rx.recv()).await {
-            Ok(Ok(Event::BackupFinished { run })) if run.kind == "forget" => break run,
-            Ok(Ok(_)) => {}
-            other => panic!("no retention run: {other:?}"),
-        }
-    };
+    let forget = retention_done(&mut rx).await;
     assert_eq!(forget.status, "ok", "{forget:?}");
 
     // Backup freshness reaches Prometheus, in an exposition promtool accepts.
@@ -275,15 +280,8 @@ async fn a_plan_whose_last_good_backup_is_too_old_is_overdue_and_a_cancelled_run
     assert!(engine.backup_job().is_none());
     let id = engine.backup_now("Daily").await.expect("start again");
     assert_eq!(finished(&mut rx, id).await.status, "ok");
-    let check = engine.verify_backup("Daily", false, "manual").await;
-    // Retention may still hold the slot for a moment; retry until the check runs.
-    let check = match check {
-        Ok(c) => c,
-        Err(_) => {
-            tokio::time::sleep(Duration::from_secs(3)).await;
-            engine.verify_backup("Daily", false, "manual").await.expect("check")
-        }
-    };
+    retention_done(&mut rx).await;
+    let check = engine.verify_backup("Daily", false, "manual").await.expect("check");
     assert_eq!(check.status, "ok", "{check:?}");
 
     // Switch the plan to daily and let three days pass without a backup.
@@ -344,6 +342,7 @@ async fn restore_onto_a_full_disk_is_a_clear_error() {
     engine.create_backup_plan(p, PASSWORD.into()).await.expect("create");
     let id = engine.backup_now("Big").await.expect("start");
     assert_eq!(finished(&mut rx, id).await.status, "ok");
+    retention_done(&mut rx).await;
     let snap = engine.backup_snapshots("Big").await.expect("snapshots")[0].id.clone();
     let e = engine
         .restore_backup("Big", snap, src.join("big.bin").display().to_string(), small.display().to_string(), None)

@@ -78,6 +78,8 @@ pub struct PlanCreated {
 struct Running {
     info: JobInfo,
     cancel: CancellationToken,
+    /// Held between a backup and its retention run, so nothing slips in between.
+    handed_over: bool,
 }
 
 /// The backup part of the engine's state.
@@ -183,12 +185,13 @@ impl EngineHandle {
         let cancel = self.inner.cancel.child_token();
         {
             let mut slot = self.backups_state().lock();
-            if let Some(r) = slot.as_ref() {
+            if let Some(r) = slot.as_ref().filter(|r| !(r.handed_over && r.info.plan == plan)) {
                 return Err(EngineError::Busy(format!("a {} of \"{}\" is already running; wait for it or cancel it", r.info.kind, r.info.plan)));
             }
             *slot = Some(Running {
                 info: JobInfo { run_id: 0, plan: plan.into(), kind: kind.into(), started_ms: now, progress: JobProgress::default() },
                 cancel: cancel.clone(),
+                handed_over: false,
             });
         }
         let (p, k, t) = (plan.to_string(), kind.to_string(), trigger.to_string());
@@ -225,11 +228,22 @@ impl EngineHandle {
         }
     }
 
-    /// Records how a job ended, frees the slot, then tells the UI.
+    /// Records how a job ended, frees the slot (or keeps it for the same plan's next step), then
+    /// tells the UI.
     async fn end_job(&self, id: i64, result: std::result::Result<store::Finish, worker::JobError>) -> Result<BackupRun> {
+        self.end_job_then(id, result, false).await
+    }
+
+    async fn end_job_then(&self, id: i64, result: std::result::Result<store::Finish, worker::JobError>, hand_over: bool) -> Result<BackupRun> {
         let now = self.inner.clock.now_ms();
         let run = self.inner.db.write_async(move |c| store::finish(c, id, now, &result)).await;
-        *self.backups_state().lock() = None;
+        {
+            let mut slot = self.backups_state().lock();
+            match slot.as_mut() {
+                Some(r) if hand_over => r.handed_over = true,
+                _ => *slot = None,
+            }
+        }
         let run = run?;
         let _ = self.inner.events.send(Event::BackupFinished { run: run.clone() });
         Ok(run)
@@ -255,7 +269,7 @@ impl EngineHandle {
         tokio::spawn(async move {
             let result = this.run_backup(&plan, &cancel).await;
             let ok = result.is_ok();
-            match this.end_job(id, result).await {
+            match this.end_job_then(id, result, ok).await {
                 Ok(run) => tracing::info!(plan = %plan.name, run_id = id, status = %run.status, "backup finished"),
                 Err(e) => tracing::warn!(plan = %plan.name, "could not record the backup: {e}"),
             }
@@ -282,7 +296,13 @@ impl EngineHandle {
     }
 
     async fn apply_retention(&self, plan: &PlanConfig, trigger: &str) {
-        let Ok((id, cancel)) = self.begin_job(&plan.name, "forget", trigger).await else { return };
+        let (id, cancel) = match self.begin_job(&plan.name, "forget", trigger).await {
+            Ok(v) => v,
+            Err(e) => {
+                self.release_handed_over();
+                return tracing::warn!(plan = %plan.name, "retention did not run: {e}");
+            }
+        };
         let op = Op::Forget { host: plan.host.clone(), tag: plan.tag(), keep: plan.keep.clone() };
         let result = self.call_worker(plan, op, &cancel).await.map(|v| store::Finish::Other { details: v.to_string() });
         if let Err(e) = self.end_job(id, result).await {
@@ -319,6 +339,13 @@ impl EngineHandle {
         let plan = self.plan(plan)?;
         self.apply_retention(&plan, "manual").await;
         Ok(())
+    }
+
+    fn release_handed_over(&self) {
+        let mut slot = self.backups_state().lock();
+        if slot.as_ref().is_some_and(|r| r.handed_over) {
+            *slot = None;
+        }
     }
 
     /// Kills the running job's worker. The repository stays valid.
