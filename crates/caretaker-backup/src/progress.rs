@@ -87,6 +87,10 @@ impl Emitter {
         });
     }
 
+    pub fn add_bytes(&self, n: u64) {
+        self.update(|s| s.progress.bytes_done += n);
+    }
+
     pub fn add_files(&self, n: u64) {
         self.update(|s| s.progress.files_done += n);
     }

@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 /// decompressed blobs for writing, so a batch can hold about twice its size in memory.
 const BATCH_ENTRIES: usize = 2_000;
 const BATCH_BYTES: u64 = 64 * 1024 * 1024;
+/// A batch cannot split a file, so large files (which would set that floor on their own) are
+/// streamed instead: blob after blob, a few in flight, written to a temporary name and renamed.
+const STREAM_ABOVE: u64 = 16 * 1024 * 1024;
 /// Tag on the snapshot taken before an overwrite.
 pub const SAFETY_TAG: &str = "caretaker-safety";
 
@@ -151,6 +154,12 @@ pub fn restore(repo: Repository<OpenStatus>, job: &RestoreJob, emitter: &Emitter
                     _ => {}
                 }
             }
+            if !n.is_dir() && n.meta.size > STREAM_ABOVE {
+                stream_file(&indexed, &n, &dest_path(&target, &rel), emitter)?;
+                emitter.add_files(1);
+                summary.files_restored += 1;
+                continue;
+            }
             batch_bytes += if n.is_dir() { 0 } else { n.meta.size };
             batch.push((rel, n));
         }
@@ -168,14 +177,71 @@ pub fn restore(repo: Repository<OpenStatus>, job: &RestoreJob, emitter: &Emitter
         }
     }
     for (path, n) in renamed_dests {
-        let dest = LocalDestination::new(&path.to_string_lossy(), true, true)
-            .map_err(|e| rustic_failure(&format!("cannot write to {}", path.display()), &e))?;
-        restore_batch(&indexed, &opts, vec![(PathBuf::new(), n)], &dest)?;
+        stream_file(&indexed, &n, &path, emitter)?;
         emitter.add_files(1);
         summary.files_restored += 1;
     }
     summary.bytes_restored = bytes_total;
     Ok(summary)
+}
+
+fn io_failure(what: &str, path: &Path, e: &std::io::Error) -> Failure {
+    let kind = if e.raw_os_error() == Some(28) { ErrorKind::NoSpace } else { ErrorKind::Failed };
+    let why = if kind == ErrorKind::NoSpace { "the destination disk is full".to_string() } else { e.to_string() };
+    Failure::new(kind, format!("cannot {what} {}: {why}", path.display()))
+}
+
+/// Counts what goes through, for the progress bar, and keeps the first write error.
+struct Counting<'a, W: std::io::Write> {
+    inner: W,
+    emitter: &'a Emitter,
+}
+
+impl<W: std::io::Write> std::io::Write for Counting<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.emitter.add_bytes(n as u64);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Restores one file by streaming its blobs in order into `<dir>/.<name>.caretaker-partial`,
+/// then renaming it into place with the snapshot's modification time and permissions.
+fn stream_file<S: IndexedFull>(repo: &Repository<S>, node: &Node, path: &Path, emitter: &Emitter) -> Outcome<()> {
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    std::fs::create_dir_all(dir).map_err(|e| io_failure("create", dir, &e))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let partial = dir.join(format!(".{name}.caretaker-partial"));
+    let result = (|| -> Outcome<()> {
+        let file = std::fs::File::create(&partial).map_err(|e| io_failure("write", &partial, &e))?;
+        let mut w = Counting { inner: std::io::BufWriter::with_capacity(1 << 20, file), emitter };
+        if let Err(e) = repo.dump(node, &mut w) {
+            // A write error inside dump comes back as rustic's error; ask the disk what it was.
+            let mut f = rustic_failure(&format!("cannot restore {}", path.display()), &e);
+            if f.kind == ErrorKind::Failed && e.display_log().contains("No space") {
+                f.kind = ErrorKind::NoSpace;
+            }
+            return Err(f);
+        }
+        let file = w.inner.into_inner().map_err(|e| io_failure("write", &partial, e.error()))?;
+        file.sync_all().map_err(|e| io_failure("write", &partial, &e))?;
+        if let Some(t) = node.meta.mtime {
+            let _ = file.set_modified(std::time::SystemTime::from(t));
+        }
+        #[cfg(unix)]
+        if let Some(mode) = node.meta.mode {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = file.set_permissions(std::fs::Permissions::from_mode(mode & 0o777));
+        }
+        std::fs::rename(&partial, path).map_err(|e| io_failure("write", path, &e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
 }
 
 fn restore_batch<S: IndexedFull>(

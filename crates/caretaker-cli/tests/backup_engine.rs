@@ -314,15 +314,19 @@ async fn restore_onto_a_full_disk_is_a_clear_error() {
     std::fs::create_dir_all(&data).expect("mkdir");
     std::fs::create_dir_all(&src).expect("mkdir");
     let mut x: u32 = 1;
-    let noise: Vec<u8> = (0..6 * 1024 * 1024)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect();
-    std::fs::write(src.join("big.bin"), &noise).expect("write");
+    let mut noise = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect()
+    };
+    // One file restored through rustic_core's batch restore, one large enough to be streamed.
+    std::fs::write(src.join("big.bin"), noise(6 * 1024 * 1024)).expect("write");
+    std::fs::write(src.join("huge.bin"), noise(20 * 1024 * 1024)).expect("write");
     let small = tmp.path().join("small-disk");
     std::fs::create_dir_all(&small).expect("mkdir");
     let mounted = Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"]).arg(&small).status().expect("mount");
@@ -344,11 +348,16 @@ async fn restore_onto_a_full_disk_is_a_clear_error() {
     assert_eq!(finished(&mut rx, id).await.status, "ok");
     retention_done(&mut rx).await;
     let snap = engine.backup_snapshots("Big").await.expect("snapshots")[0].id.clone();
-    let e = engine
-        .restore_backup("Big", snap, src.join("big.bin").display().to_string(), small.display().to_string(), None)
-        .await
-        .expect_err("the disk is too small");
-    assert!(e.to_string().contains("disk is full"), "{e}");
+    for file in ["big.bin", "huge.bin"] {
+        let e = engine
+            .restore_backup("Big", snap.clone(), src.join(file).display().to_string(), small.display().to_string(), None)
+            .await
+            .expect_err("the disk is too small");
+        assert!(e.to_string().contains("disk is full"), "{file}: {e}");
+    }
+    // Nothing half-written is left behind by the streamed restore.
+    let left: Vec<_> = std::fs::read_dir(&small).expect("ls").filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    assert!(!left.iter().any(|n| n.to_string_lossy().contains("caretaker-partial")), "{left:?}");
     // The engine is still there and the repository is fine.
     let history = engine.backup_history(Some("Big".into()), 5).await.expect("history");
     assert_eq!(history[0].kind, "restore");

@@ -182,6 +182,49 @@ fn backup_incremental_restore_and_browse() {
 }
 
 #[test]
+fn large_files_are_streamed_back_with_their_time_and_mode() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (src, repo) = (tmp.path().join("src"), tmp.path().join("repo"));
+    std::fs::create_dir_all(src.join("media")).expect("mkdir");
+    // 40 MiB, half noise and half text: above the streaming threshold, several blobs.
+    let mut x: u64 = 99;
+    let mut data: Vec<u8> = (0..20 * 1024 * 1024).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x as u8 }).collect();
+    data.extend(b"all work and no play ".iter().cycle().take(20 * 1024 * 1024));
+    let big = src.join("media/film.mov");
+    std::fs::write(&big, &data).expect("write");
+    std::fs::write(src.join("media/notes.txt"), b"small beside it").expect("write");
+    let mtime = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    std::fs::File::options().write(true).open(&big).and_then(|f| f.set_modified(mtime)).expect("mtime");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&big, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    }
+    init(&repo);
+    let snap = backup(&repo, &src, "plan:media").snapshot_id;
+    let out = tmp.path().join("out");
+    let (res, seen) = run_with(
+        req(&repo, Op::Restore(RestoreJob { snapshot: snap, path: "".into(), destination: out.clone(), on_conflict: None, host: "h".into() })),
+        &CancellationToken::new(),
+    );
+    let summary: RestoreSummary = serde_json::from_value(res.expect("restore")).expect("summary");
+    assert_eq!(summary.files_restored, 2);
+    let copy = restored_copy(&out, &big);
+    assert!(std::fs::read(&copy).expect("read") == data, "byte for byte");
+    let meta = std::fs::metadata(&copy).expect("meta");
+    assert_eq!(meta.modified().expect("mtime"), mtime);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(meta.permissions().mode() & 0o777, 0o640);
+    }
+    assert_eq!(listing(&restored_copy(&out, &src)), listing(&src));
+    let last = seen.last().expect("progress");
+    assert_eq!((last.bytes_done, last.bytes_total), (data.len() as u64 + 15, Some(data.len() as u64 + 15)), "{last:?}");
+    assert_eq!((last.files_done, last.files_total), (2, Some(2)));
+}
+
+#[test]
 fn restore_never_replaces_a_file_without_a_choice() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (src, repo, dest) = (tmp.path().join("src"), tmp.path().join("repo"), tmp.path().join("dest"));
