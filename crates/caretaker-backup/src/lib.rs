@@ -12,7 +12,7 @@ use caretaker_engine::backup::protocol::{
 };
 use progress::{Emitter, JsonBars};
 use rustic_backend::BackendOptions;
-use rustic_core::repofile::SnapshotFile;
+use rustic_core::repofile::{MasterKey, SnapshotFile};
 use rustic_core::{
     BackupOptions, CheckOptions, ConfigOptions, Credentials, Excludes, KeepOptions, KeyOptions, OpenStatus,
     PathList, PruneOptions, ReadSubsetOption, Repository, RepositoryOptions, RusticError, SnapshotOptions,
@@ -136,9 +136,18 @@ fn repository(repo: &Path, emitter: &Emitter) -> Outcome<Repository<()>> {
 
 fn open(req: &Request, emitter: &Emitter) -> Outcome<Repository<OpenStatus>> {
     reachable(&req.repository)?;
-    repository(&req.repository, emitter)?
+    if let Some(key) = req.key.as_deref().and_then(|k| serde_json::from_str::<MasterKey>(k).ok()) {
+        if let Ok(repo) = repository(&req.repository, emitter)?.open(&Credentials::Masterkey(key)) {
+            return Ok(repo);
+        }
+    }
+    let repo = repository(&req.repository, emitter)?
         .open(&Credentials::password(&req.password))
-        .map_err(|e| rustic_failure("cannot open the repository", &e))
+        .map_err(|e| rustic_failure("cannot open the repository", &e))?;
+    if let Ok(key) = serde_json::to_string(&repo.key()) {
+        emitter.send(&WorkerEvent::Key { key });
+    }
+    Ok(repo)
 }
 
 fn init(repo: &Path, password: &str, emitter: &Emitter) -> Outcome<()> {

@@ -55,7 +55,7 @@ impl Emitter {
             s.dirty = false;
             s.progress.clone()
         };
-        self.send(&WorkerEvent::JobProgress(snapshot));
+        self.send(&WorkerEvent::Progress(snapshot));
     }
 
     pub fn flush_progress(&self) {
@@ -67,7 +67,7 @@ impl Emitter {
             s.dirty = false;
             s.progress.clone()
         };
-        self.send(&WorkerEvent::JobProgress(snapshot));
+        self.send(&WorkerEvent::Progress(snapshot));
     }
 
     pub fn phase(&self, phase: &str) {

@@ -19,7 +19,7 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 fn req(repo: &Path, op: Op) -> Request {
-    Request { repository: repo.to_path_buf(), password: PASSWORD.into(), op }
+    Request { repository: repo.to_path_buf(), password: PASSWORD.into(), key: None, op }
 }
 
 fn run_with(r: Request, cancel: &CancellationToken) -> (Result<serde_json::Value, JobError>, Vec<JobProgress>) {
@@ -338,6 +338,34 @@ fn wrong_password_and_missing_repository_are_named() {
     assert!(e.message.starts_with("repository not reachable"), "{e:?}");
     let e = run(req(&gone, Op::Init)).expect_err("no parent");
     assert_eq!(e.kind, ErrorKind::Unreachable, "{e:?}");
+}
+
+#[test]
+fn the_master_key_is_handed_over_once_and_spares_later_jobs_the_password() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = tmp.path().join("repo");
+    init(&repo);
+    let keyed = |r: Request| {
+        let mut key = None;
+        let out = rt().block_on(caretaker_engine::backup::worker::call_keyed(Path::new(EXE), &r, |_| {}, |k| key = Some(k), &CancellationToken::new()));
+        (out, key)
+    };
+    let (out, key) = keyed(req(&repo, Op::Snapshots));
+    out.expect("snapshots");
+    let key = key.expect("the worker hands over the key it derived");
+    // With the key, the password is not needed (a wrong one does no harm) and no key comes back.
+    let mut r = req(&repo, Op::Snapshots);
+    r.password = "not the password".into();
+    r.key = Some(key.clone());
+    let (out, again) = keyed(r);
+    out.expect("opened with the key");
+    assert!(again.is_none());
+    // A key that no longer fits falls back to the password.
+    let mut r = req(&repo, Op::Snapshots);
+    r.key = Some(key.replace(|c: char| c.is_ascii_digit(), "0"));
+    let (out, fresh) = keyed(r);
+    out.expect("fell back to the password");
+    assert_eq!(fresh.as_deref(), Some(key.as_str()));
 }
 
 #[test]

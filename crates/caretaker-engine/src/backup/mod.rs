@@ -86,11 +86,13 @@ struct Running {
 pub struct State {
     worker_exe: PathBuf,
     job: Mutex<Option<Running>>,
+    /// Master keys by repository path, in memory only (see `protocol::Request::key`).
+    keys: Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl State {
     pub fn new(worker_exe: PathBuf) -> Self {
-        State { worker_exe, job: Mutex::new(None) }
+        State { worker_exe, job: Mutex::new(None), keys: Mutex::new(Default::default()) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Running>> {
@@ -251,10 +253,17 @@ impl EngineHandle {
 
     async fn call_worker(&self, plan: &PlanConfig, op: Op, cancel: &CancellationToken) -> std::result::Result<serde_json::Value, worker::JobError> {
         let password = self.password_for(plan).map_err(|e| worker::JobError::new(ErrorKind::WrongPassword, e.to_string()))?;
-        let req = Request { repository: PathBuf::from(&plan.repository), password, op };
+        let keys = &self.backups_state().keys;
+        let key = keys.lock().unwrap_or_else(|p| p.into_inner()).get(&plan.repository).cloned();
+        let req = Request { repository: PathBuf::from(&plan.repository), password, key, op };
         let exe = self.backups_state().worker_exe.clone();
         let this = self.clone();
-        worker::call(&exe, &req, move |p| this.on_progress(p), cancel).await
+        let mut derived = None;
+        let result = worker::call_keyed(&exe, &req, move |p| this.on_progress(p), |k| derived = Some(k), cancel).await;
+        if let Some(k) = derived {
+            keys.lock().unwrap_or_else(|p| p.into_inner()).insert(plan.repository.clone(), k);
+        }
+        result
     }
 
     /// Starts a backup of `plan` now (then its retention); returns the run id at once.
@@ -432,7 +441,7 @@ impl EngineHandle {
             return Err(EngineError::Config(issues));
         }
         let existing = Path::new(&plan.repository).join("config").exists();
-        let req = Request { repository: PathBuf::from(&plan.repository), password: password.clone(), op: if existing { Op::Snapshots } else { Op::Init } };
+        let req = Request { repository: PathBuf::from(&plan.repository), password: password.clone(), key: None, op: if existing { Op::Snapshots } else { Op::Init } };
         let exe = self.backups_state().worker_exe.clone();
         worker::call(&exe, &req, |_| {}, &self.inner.cancel.child_token())
             .await
@@ -465,10 +474,11 @@ impl EngineHandle {
     /// Replaces the stored password of a plan's repository after checking that it opens it.
     pub async fn set_backup_password(&self, plan: &str, password: String) -> Result<()> {
         let plan = self.plan(plan)?;
-        let req = Request { repository: PathBuf::from(&plan.repository), password: password.clone(), op: Op::Snapshots };
+        let req = Request { repository: PathBuf::from(&plan.repository), password: password.clone(), key: None, op: Op::Snapshots };
         let exe = self.backups_state().worker_exe.clone();
         worker::call(&exe, &req, |_| {}, &self.inner.cancel.child_token()).await.map_err(|e| EngineError::InvalidInput(e.message))?;
         secret::store(&self.inner.data_dir, &plan.repository, &password)?;
+        self.backups_state().keys.lock().unwrap_or_else(|p| p.into_inner()).remove(&plan.repository);
         Ok(())
     }
 

@@ -31,7 +31,18 @@ const STDERR_KEEP: usize = 4096;
 pub async fn call(
     exe: &Path,
     req: &Request,
+    on_progress: impl FnMut(JobProgress) + Send,
+    cancel: &CancellationToken,
+) -> Result<serde_json::Value, JobError> {
+    call_keyed(exe, req, on_progress, |_| {}, cancel).await
+}
+
+/// [`call`], also handing over the repository's master key when the worker derived it.
+pub async fn call_keyed(
+    exe: &Path,
+    req: &Request,
     mut on_progress: impl FnMut(JobProgress) + Send,
+    mut on_key: impl FnMut(String) + Send,
     cancel: &CancellationToken,
 ) -> Result<serde_json::Value, JobError> {
     let line = serde_json::to_string(req).map_err(|e| JobError::new(ErrorKind::Failed, format!("cannot encode the request: {e}")))?;
@@ -75,7 +86,8 @@ pub async fn call(
             }
             next = lines.next_line() => match next {
                 Ok(Some(l)) => match serde_json::from_str::<WorkerEvent>(&l) {
-                    Ok(WorkerEvent::JobProgress(p)) => on_progress(p),
+                    Ok(WorkerEvent::Progress(p)) => on_progress(p),
+                    Ok(WorkerEvent::Key { key }) => on_key(key),
                     Ok(WorkerEvent::Done { result }) => outcome = Some(Ok(result)),
                     Ok(WorkerEvent::Error { kind, message }) => {
                         // The first error is the cause; a panic after it only repeats it.
