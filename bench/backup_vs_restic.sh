@@ -174,9 +174,9 @@ measure() {
 }
 
 # One JSON request line for the worker; paths come from mktemp and need no escaping.
-# The app's engine keeps a repository's master key in memory after its first job there, so only
-# that job pays for the deliberately slow password derivation (restic pays it on every command).
-# The bench does the same: the first backup derives the key, later steps pass it along.
+# The app's engine keeps a repository's master key in memory once it has it (from creating the
+# repository, or from the first job that opened it with the password), so later jobs skip the
+# deliberately slow password derivation (restic pays it on every command). The bench does the same.
 CT_KEY=""
 request() {  # request FILE OP-FIELDS-JSON-WITHOUT-BRACES
   local key=""
@@ -214,10 +214,11 @@ caretaker_step() {  # caretaker_step ROUND STEP
       request "$req" "\"op\":\"restore\",\"snapshot\":\"$snap\",\"path\":\"\",\"destination\":\"$CT_DEST\",\"on_conflict\":null,\"host\":\"$HOST\"" ;;
   esac
   measure "$round" caretaker "$step" "$req" "$CARETAKER" __backup-worker
-  if [ "$step" = first ] && [ -z "$CT_KEY" ]; then
-    CT_KEY=$(key_from "$LOGS/$round-caretaker-first.log")
+  # Creating the repository hands over its key (as the app's plan wizard does); a repository
+  # opened with the password hands it over on its first job.
+  if [ -z "$CT_KEY" ] || [ "$step" = init ]; then
+    CT_KEY=$(key_from "$LOGS/$round-caretaker-$step.log")
   fi
-  [ "$step" = init ] && CT_KEY=""
   return 0
 }
 

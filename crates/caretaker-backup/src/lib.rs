@@ -174,11 +174,15 @@ fn init(repo: &Path, password: &str, emitter: &Emitter) -> Outcome<()> {
     }
     std::fs::create_dir_all(repo)
         .map_err(|e| Failure::new(ErrorKind::Failed, format!("cannot create {}: {e}", repo.display())))?;
-    repository(repo, emitter)?
+    let created = repository(repo, emitter)?
         // zstd level 1: close to restic's default ratio (814 vs 820 MiB on the bench tree at
         // level 3) at a clearly lower CPU cost on a small machine; restic reads any level.
         .init(&Credentials::password(password), &KeyOptions::default(), &ConfigOptions::default().set_version(2u32).set_compression(1))
         .map_err(|e| rustic_failure("cannot create the repository", &e))?;
+    // The engine keeps the key, so even the first backup skips the password derivation.
+    if let Ok(key) = serde_json::to_string(&created.key()) {
+        emitter.send(&WorkerEvent::Key { key });
+    }
     Ok(())
 }
 

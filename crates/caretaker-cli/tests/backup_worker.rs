@@ -344,15 +344,17 @@ fn wrong_password_and_missing_repository_are_named() {
 fn the_master_key_is_handed_over_once_and_spares_later_jobs_the_password() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let repo = tmp.path().join("repo");
-    init(&repo);
     let keyed = |r: Request| {
         let mut key = None;
         let out = rt().block_on(caretaker_engine::backup::worker::call_keyed(Path::new(EXE), &r, |_| {}, |k| key = Some(k), &CancellationToken::new()));
         (out, key)
     };
+    let (out, created) = keyed(req(&repo, Op::Init));
+    out.expect("init");
     let (out, key) = keyed(req(&repo, Op::Snapshots));
     out.expect("snapshots");
     let key = key.expect("the worker hands over the key it derived");
+    assert_eq!(created.as_deref(), Some(key.as_str()), "creating the repository hands over the same key");
     // With the key, the password is not needed (a wrong one does no harm) and no key comes back.
     let mut r = req(&repo, Op::Snapshots);
     r.password = "not the password".into();

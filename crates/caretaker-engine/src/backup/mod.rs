@@ -443,10 +443,14 @@ impl EngineHandle {
         let existing = Path::new(&plan.repository).join("config").exists();
         let req = Request { repository: PathBuf::from(&plan.repository), password: password.clone(), key: None, op: if existing { Op::Snapshots } else { Op::Init } };
         let exe = self.backups_state().worker_exe.clone();
-        worker::call(&exe, &req, |_| {}, &self.inner.cancel.child_token())
+        let mut key = None;
+        worker::call_keyed(&exe, &req, |_| {}, |k| key = Some(k), &self.inner.cancel.child_token())
             .await
             .map_err(|e| EngineError::InvalidInput(e.message))?;
         let stored = secret::store(&self.inner.data_dir, &plan.repository, &password)?;
+        if let Some(k) = key {
+            self.backups_state().keys.lock().unwrap_or_else(|p| p.into_inner()).insert(plan.repository.clone(), k);
+        }
         config::write_plans(&self.inner.data_dir.join(paths::CONFIG_FILE), &next.backups.plans)?;
         if let Ok(mut c) = self.inner.config.write() {
             *c = next;
