@@ -150,7 +150,7 @@ class OverviewTest(unittest.TestCase):
         (src / "photo.bin").write_bytes(os.urandom(300_000))
 
         # First run: the wizard creates the plan and the repository.
-        d.find_element(By.CSS_SELECTOR, "[data-testid=tab-backups]").click()
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=tab-backups]")).click()
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=backup-wizard]"))
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-password]").get_attribute("value"))
         name = d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-name]")
