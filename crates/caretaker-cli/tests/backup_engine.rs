@@ -303,6 +303,13 @@ async fn a_plan_whose_last_good_backup_is_too_old_is_overdue_and_a_cancelled_run
     assert_eq!(alert.details["plan"], "Daily");
     let overview = engine.backups_overview().await.expect("overview");
     assert!(matches!(overview.plans[0].health.as_str(), "overdue" | "running"), "{:?}", overview.plans[0].health);
+    // Removing the plan closes its alerts; its repository stays on disk.
+    while engine.backup_job().is_some() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    engine.delete_backup_plan("Daily".into()).await.expect("delete");
+    assert!(!engine.open_alerts().iter().any(|a| a.rule.starts_with("backup_")), "{:?}", engine.open_alerts());
+    assert!(repo.join("config").exists());
     engine.shutdown().await;
 }
 

@@ -183,8 +183,13 @@ impl AlertManager {
             })
             .cloned()
             .collect();
+        self.close_quietly(conn, gone, now_ms)
+    }
+
+    /// Resolves these open alerts without a recovery notice (their subject is gone, not healed).
+    fn close_quietly(&mut self, conn: &rusqlite::Connection, keys: Vec<(String, String)>, now_ms: i64) -> Result<Vec<Alert>> {
         let mut closed = Vec::new();
-        for key in gone {
+        for key in keys {
             if let Some(mut a) = self.open.remove(&key) {
                 a.status = AlertStatus::Resolved;
                 a.resolved_at = Some(now_ms);
@@ -445,16 +450,7 @@ impl AlertManager {
     /// that was deleted or switched off).
     pub fn forget_subjects_except(&mut self, conn: &rusqlite::Connection, rule: &str, keep: &[String], now_ms: i64) -> Result<Vec<Alert>> {
         let gone: Vec<(String, String)> = self.open.keys().filter(|(r, s)| r == rule && !keep.contains(s)).cloned().collect();
-        let mut closed = Vec::new();
-        for key in gone {
-            if let Some(mut a) = self.open.remove(&key) {
-                a.status = AlertStatus::Resolved;
-                a.resolved_at = Some(now_ms);
-                store::update(conn, &a)?;
-                closed.push(a);
-            }
-        }
-        Ok(closed)
+        self.close_quietly(conn, gone, now_ms)
     }
 
     /// Silences repeats until the alert resolves.

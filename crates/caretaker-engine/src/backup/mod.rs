@@ -472,6 +472,7 @@ impl EngineHandle {
         if let Ok(mut c) = self.inner.config.write() {
             *c = next;
         }
+        self.evaluate_backups().await;
         Ok(())
     }
 
@@ -555,6 +556,11 @@ impl EngineHandle {
         };
         self.with_alerts(move |m, c, _| {
             let mut fx = crate::alerts::Effects::default();
+            // A removed plan's alerts close with it.
+            let names: Vec<String> = states.iter().map(|(p, ..)| p.name.clone()).collect();
+            for rule in ["backup_failed", "backup_overdue", "backup_verify_failed"] {
+                fx.changed.extend(m.forget_subjects_except(c, rule, &names, now)?);
+            }
             for (plan, last, ok, check) in states {
                 let failed = last.as_ref().filter(|r| r.status == "failed");
                 let level = failed.map(|_| Severity::Critical);
@@ -702,9 +708,6 @@ pub(crate) async fn run_schedule(handle: EngineHandle) {
         tokio::select! {
             _ = handle.inner.cancel.cancelled() => return,
             _ = ticker.tick() => {}
-        }
-        if handle.config().backups.plans.is_empty() {
-            continue;
         }
         handle.backup_tick().await;
         handle.evaluate_backups().await;
