@@ -818,24 +818,7 @@ impl CheckConfig {
     }
 }
 
-/// One problem in a config, named by its field path (`metrics.interval_secs`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigIssue {
-    pub path: String,
-    pub message: String,
-    /// 1-based line and column in the file, where known.
-    pub location: Option<(usize, usize)>,
-}
-
-impl fmt::Display for ConfigIssue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)?;
-        if let Some((line, col)) = self.location {
-            write!(f, " (line {line}, column {col})")?;
-        }
-        Ok(())
-    }
-}
+pub use crate::error::ConfigIssue;
 
 impl Config {
     /// Parses and validates TOML text; every issue found is returned, each with its field path.

@@ -24,7 +24,7 @@ pub mod store;
 
 pub use clock::{Clock, SystemClock};
 pub use config::Config;
-pub use error::{EngineError, ErrorKind, ErrorPayload, Result};
+pub use error::{ConfigIssue, EngineError, ErrorCode, ErrorKind, ErrorPayload, Result};
 pub use events::{Capability, EngineState, EngineStatus, Event, RunbookInfo, Snapshot};
 pub use logs::{LogLevel, LogLine, LogQuery};
 pub use maintenance::{MaintenanceStatus, RunReport};
