@@ -8,7 +8,7 @@ mod progress;
 mod restore;
 
 use caretaker_engine::backup::protocol::{
-    BackupJob, BackupSummary, VerifySummary, ErrorKind, Keep, Op, Request, SnapshotInfo, TreeEntry, WorkerEvent,
+    BackupJob, BackupSummary, BackupThenForget, ErrorKind, ForgetFailure, Keep, Op, Request, SnapshotInfo, TreeEntry, VerifySummary, WorkerEvent,
 };
 use progress::{Emitter, JsonBars};
 use rustic_backend::BackendOptions;
@@ -99,6 +99,17 @@ pub fn run(req: &Request, emitter: &Emitter) -> Outcome<serde_json::Value> {
             Ok(serde_json::Value::Null)
         }
         Op::Backup(job) => to_json(&backup(open(req, emitter)?, job)?),
+        Op::BackupThenForget { job, host, tag, keep } => {
+            let repo = open(req, emitter)?;
+            // The second open reuses the master key: no second password derivation.
+            let again = Request { repository: req.repository.clone(), password: req.password.clone(), key: serde_json::to_string(&repo.key()).ok(), op: Op::Snapshots };
+            let backup = backup(repo, job)?;
+            let forget = open(&again, emitter)
+                .and_then(|r| forget(&r, host, tag, keep))
+                .and_then(|s| to_json(&s))
+                .map_err(|f| ForgetFailure { kind: f.kind, message: f.message });
+            to_json(&BackupThenForget { backup, forget })
+        }
         Op::Forget { host, tag, keep } => to_json(&forget(&open(req, emitter)?, host, tag, keep)?),
         Op::Check { read_subset } => to_json(&check(&open(req, emitter)?, *read_subset)?),
         Op::Snapshots => to_json(&snapshots(&open(req, emitter)?)?),

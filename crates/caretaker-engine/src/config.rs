@@ -2,7 +2,6 @@
 
 use crate::error::{EngineError, Result};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::path::Path;
 use ts_rs::TS;
 

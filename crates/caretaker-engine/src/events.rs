@@ -128,3 +128,9 @@ pub(crate) fn capabilities() -> Vec<Capability> {
         c("alertmanager", "Alertmanager forwarding", true, "Opt-in: alerts go to a Prometheus Alertmanager, retried until delivered."),
     ]
 }
+
+/// Records the engine's status row (read by `caretaker status` while an engine runs).
+pub(crate) fn write_status(conn: &rusqlite::Connection, status: &EngineStatus, now: i64) -> crate::error::Result<()> {
+    let json = serde_json::to_string(status).map_err(|e| crate::error::EngineError::Internal(e.to_string()))?;
+    crate::store::kv_put(conn, "engine.status", &json, now)
+}

@@ -5,6 +5,9 @@
 pub mod notify;
 pub mod rules;
 mod store;
+pub(crate) mod service;
+
+pub(crate) use service::Alerts;
 
 use crate::checks::{CheckResult, CheckStatus};
 use crate::config::{AlertsConfig, ThresholdRule};

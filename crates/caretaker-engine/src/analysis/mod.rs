@@ -3,6 +3,7 @@
 //! lifecycle (seeded from `prompts/log_analysis.md`, upgraded unless the person edited it).
 
 pub mod parse;
+pub(crate) mod service;
 
 use crate::alerts::Alert;
 use crate::config::AnalysisConfig;

@@ -30,6 +30,9 @@ pub enum Op {
     /// Creates a repository (format v2) in an empty or missing folder.
     Init,
     Backup(BackupJob),
+    /// A backup, then (only when it succeeded) the plan's retention, in one process: one open of
+    /// the repository and one key derivation. Answers a [`BackupThenForget`].
+    BackupThenForget { job: BackupJob, host: String, tag: String, keep: Keep },
     /// Applies a retention policy to one plan's snapshots, then prunes unreferenced data.
     Forget { host: String, tag: String, keep: Keep },
     /// `read_subset`: (n, m) reads the n-th of m slices of the pack files; none reads no data.
@@ -141,6 +144,20 @@ pub struct BackupSummary {
     pub files_unmodified: u64,
     pub bytes_processed: u64,
     pub bytes_added: u64,
+}
+
+/// The answer to `Op::BackupThenForget`: the backup happened; the retention may have failed on
+/// its own (the snapshot is safe either way).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BackupThenForget {
+    pub backup: BackupSummary,
+    pub forget: std::result::Result<serde_json::Value, ForgetFailure>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ForgetFailure {
+    pub kind: ErrorKind,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -2,6 +2,7 @@
 
 use super::protocol::{BackupSummary, VerifySummary};
 use super::worker::JobError;
+use super::{BackupRunKind, BackupRunStatus};
 use crate::error::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
@@ -11,13 +12,11 @@ use ts_rs::TS;
 pub struct BackupRun {
     pub id: i64,
     pub plan: String,
-    /// "backup", "forget", "check" or "restore".
-    pub kind: String,
+    pub kind: BackupRunKind,
     pub trigger: String,
     pub started_ms: i64,
     pub finished_ms: Option<i64>,
-    /// "running", "ok", "failed", "cancelled" or "interrupted".
-    pub status: String,
+    pub status: BackupRunStatus,
     pub snapshot_id: Option<String>,
     pub files_new: u64,
     pub files_changed: u64,
@@ -63,7 +62,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<BackupRun> {
     })
 }
 
-pub fn insert(c: &Connection, plan: &str, kind: &str, trigger: &str, now: i64) -> Result<i64> {
+pub fn insert(c: &Connection, plan: &str, kind: BackupRunKind, trigger: &str, now: i64) -> Result<i64> {
     c.execute(
         "INSERT INTO backup_runs (plan, kind, trigger, started_at, status) VALUES (?1, ?2, ?3, ?4, 'running')",
         params![plan, kind, trigger, now],
@@ -91,8 +90,8 @@ pub fn finish(c: &Connection, id: i64, now: i64, result: &std::result::Result<Fi
         Err(e) => {
             // A refused restore (files exist, the person is asked) did nothing wrong: not a failure.
             let status = match e.kind {
-                super::protocol::ErrorKind::Cancelled | super::protocol::ErrorKind::Conflict => "cancelled",
-                _ => "failed",
+                super::protocol::ErrorKind::Cancelled | super::protocol::ErrorKind::Conflict => BackupRunStatus::Cancelled,
+                _ => BackupRunStatus::Failed,
             };
             c.execute(
                 "UPDATE backup_runs SET finished_at = ?2, status = ?3, error_kind = ?4, error = ?5 WHERE id = ?1",
@@ -104,7 +103,7 @@ pub fn finish(c: &Connection, id: i64, now: i64, result: &std::result::Result<Fi
 }
 
 /// The latest finished run of a kind (only successful ones when `ok_only`).
-pub fn last(c: &Connection, plan: &str, kind: &str, ok_only: bool) -> Result<Option<BackupRun>> {
+pub fn last(c: &Connection, plan: &str, kind: BackupRunKind, ok_only: bool) -> Result<Option<BackupRun>> {
     let filter = if ok_only { "status = 'ok'" } else { "status IN ('ok', 'failed')" };
     Ok(c.query_row(
         &format!("SELECT {COLUMNS} FROM backup_runs WHERE plan = ?1 AND kind = ?2 AND {filter} ORDER BY started_at DESC, id DESC LIMIT 1"),

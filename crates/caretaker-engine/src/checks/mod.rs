@@ -3,6 +3,7 @@
 
 mod probe;
 pub(crate) mod store;
+pub(crate) mod service;
 
 pub use probe::Prober;
 

@@ -8,6 +8,7 @@
 //! engine (rule `detector`, subject = the detector's name), with the same lifecycle and dedup.
 
 mod source;
+pub(crate) mod service;
 
 use crate::alerts::Severity;
 use crate::config::ConfigIssue;

@@ -59,7 +59,7 @@ async fn handle(engine: EngineHandle, token: Arc<String>, req: Request<Incoming>
     };
     Ok(match req.uri().path() {
         "/health" => {
-            let now = engine.inner.clock.now_ms();
+            let now = engine.now_ms();
             let fresh = snap.engine.last_sample_ms.is_some_and(|t| now - t <= (snap.engine.metrics_interval_secs as i64 * 3 + 10) * 1000);
             let status = if fresh { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
             json(
@@ -106,7 +106,7 @@ async fn handle(engine: EngineHandle, token: Arc<String>, req: Request<Incoming>
 pub(crate) async fn serve(engine: EngineHandle, listener: TcpListener, token: String) {
     let token = Arc::new(token);
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let cancel = engine.inner.cancel.clone();
+    let cancel = engine.cancel_token();
     loop {
         let permit = tokio::select! {
             _ = cancel.cancelled() => return,

@@ -2,6 +2,8 @@
 //! index for search) and a ring buffer of the last lines for a live view. Ids only grow, so later
 //! features can read "logs since id N".
 
+pub(crate) mod service;
+
 use crate::error::Result;
 use rusqlite::{params, Connection, Row};
 use serde::{Deserialize, Serialize};
@@ -264,6 +266,11 @@ pub fn range(conn: &Connection, after: i64, until: i64, min_level: LogLevel, lim
 }
 
 /// Deletes lines older than `days`.
+/// The newest stored line's id (0 when there is none).
+pub fn max_id(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT COALESCE(MAX(id), 0) FROM logs", [], |r| r.get(0))?)
+}
+
 pub fn prune(conn: &Connection, now_ms: i64, days: u64) -> Result<usize> {
     Ok(conn.execute("DELETE FROM logs WHERE ts < ?1", [now_ms - days as i64 * 86_400_000])?)
 }

@@ -6,6 +6,8 @@ pub(crate) mod tasks;
 
 pub use tasks::integrity_of;
 
+pub(crate) mod service;
+
 use crate::error::{EngineError, Result};
 use crate::events::Event;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -166,12 +168,21 @@ pub(crate) struct RunEnv {
     pub shutdown: CancellationToken,
     /// The engine's runtime, so a run can start from any thread (a UI's main thread has none).
     pub runtime: tokio::runtime::Handle,
-    /// Runs a backup task ("verify" or "prune") for every plan; blocking. None where backups
-    /// cannot run (tests of the runner itself).
+    /// Runs a backup chore for every plan; blocking. None where backups cannot run (tests of
+    /// the runner itself).
     pub backup_task: Option<BackupTask>,
 }
 
-pub(crate) type BackupTask = Arc<dyn Fn(&str) -> Outcome + Send + Sync>;
+/// What maintenance asks of the backups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackupChore {
+    /// Check each plan's repository (structure, not a full read).
+    Verify,
+    /// Apply each plan's retention and prune.
+    Prune,
+}
+
+pub(crate) type BackupTask = Arc<dyn Fn(BackupChore) -> Outcome + Send + Sync>;
 
 impl Runner {
     pub fn running_id(&self) -> Option<i64> {

@@ -13,7 +13,7 @@ pub(crate) struct Ctx<'a> {
     pub data_dir: &'a Path,
     pub now_ms: i64,
     pub cancel: &'a tokio_util::sync::CancellationToken,
-    pub backup_task: Option<&'a (dyn Fn(&str) -> Outcome + Send + Sync)>,
+    pub backup_task: Option<&'a (dyn Fn(super::BackupChore) -> Outcome + Send + Sync)>,
 }
 
 pub(crate) type TaskFn = fn(&Ctx<'_>) -> Outcome;
@@ -150,7 +150,7 @@ fn rotate_logs(ctx: &Ctx<'_>) -> Outcome {
     }
 }
 
-fn backup_task(ctx: &Ctx<'_>, what: &str) -> Outcome {
+fn backup_task(ctx: &Ctx<'_>, what: super::BackupChore) -> Outcome {
     if ctx.config.backups.plans.is_empty() {
         return Outcome::Skipped { reason: "backups are not configured".into() };
     }
@@ -161,11 +161,11 @@ fn backup_task(ctx: &Ctx<'_>, what: &str) -> Outcome {
 }
 
 fn verify_backups(ctx: &Ctx<'_>) -> Outcome {
-    backup_task(ctx, "verify")
+    backup_task(ctx, super::BackupChore::Verify)
 }
 
 fn prune_backups(ctx: &Ctx<'_>) -> Outcome {
-    backup_task(ctx, "prune")
+    backup_task(ctx, super::BackupChore::Prune)
 }
 
 fn clean_temp(ctx: &Ctx<'_>) -> Outcome {

@@ -3,7 +3,7 @@
 
 mod sampler;
 pub(crate) mod store;
-pub(crate) mod task;
+pub(crate) mod service;
 
 pub use sampler::Sampler;
 pub use store::{prune, query_series, rollup, write_points, Pruned, RetentionPolicy, SeriesCache};

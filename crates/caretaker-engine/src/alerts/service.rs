@@ -1,0 +1,112 @@
+//! The alert pipeline's shared part (the manager and the notifier's queue, held by the core)
+//! and the alert operations: acknowledge, resolve, snooze, pause, list, runbooks, and the tick
+//! that handles staleness, repeats and retention.
+
+use super::{list_alerts, prune_alerts, runbook, Alert, AlertManager, AlertQuery, Notice, RUNBOOKS};
+use crate::core::Core;
+use crate::error::Result;
+use crate::events::{Event, RunbookInfo};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// The alert manager and the queue to the native notifier; lives in the core because every
+/// capability raises alerts through it.
+pub(crate) struct Alerts {
+    manager: Mutex<AlertManager>,
+    notices: mpsc::Sender<Notice>,
+}
+
+impl Alerts {
+    pub fn new(manager: AlertManager, notices: mpsc::Sender<Notice>) -> Self {
+        Alerts { manager: Mutex::new(manager), notices }
+    }
+
+    pub fn manager(&self) -> MutexGuard<'_, AlertManager> {
+        self.manager.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn notify(&self, notice: Notice) {
+        if self.notices.try_send(notice).is_err() {
+            tracing::warn!("notification queue full; dropped a notice");
+        }
+    }
+
+    pub fn open(&self) -> Vec<Alert> {
+        self.manager().open_alerts()
+    }
+}
+
+type Command = dyn FnOnce(&mut AlertManager, &rusqlite::Connection, i64) -> Result<Alert> + Send + 'static;
+
+/// Runs one alert command (acknowledge, resolve, snooze) and publishes the change.
+async fn command(core: &Arc<Core>, f: Box<Command>) -> Result<Alert> {
+    let alert = core.in_alerts(f).await?;
+    core.emit(Event::AlertChanged { alert: alert.clone() });
+    Ok(alert)
+}
+
+pub(crate) async fn acknowledge(core: &Arc<Core>, id: i64) -> Result<Alert> {
+    command(core, Box::new(move |m, c, now| m.acknowledge(c, id, now))).await
+}
+
+pub(crate) async fn resolve(core: &Arc<Core>, id: i64) -> Result<Alert> {
+    command(core, Box::new(move |m, c, now| m.resolve(c, id, now))).await
+}
+
+pub(crate) async fn snooze(core: &Arc<Core>, id: i64, hours: u32) -> Result<Alert> {
+    command(core, Box::new(move |m, c, now| m.snooze(c, id, hours, now))).await
+}
+
+/// Pauses notifications for `minutes` (None or 0 resumes them).
+pub(crate) async fn pause(core: &Arc<Core>, minutes: Option<u32>) -> Result<Option<i64>> {
+    let until = core
+        .in_alerts(move |m, c, now| {
+            let until = minutes.filter(|m| *m > 0).map(|m| now + i64::from(m) * 60_000);
+            m.pause_notifications(c, until, now).map(|_| until)
+        })
+        .await?;
+    core.emit(Event::NotificationsPaused { until_ms: until });
+    Ok(until)
+}
+
+pub(crate) async fn list(core: &Core, q: AlertQuery) -> Result<Vec<Alert>> {
+    core.db.read_async(move |c| list_alerts(c, &q)).await
+}
+
+/// Every runbook shipped with the app, with its title.
+pub(crate) fn runbooks() -> Vec<RunbookInfo> {
+    RUNBOOKS
+        .iter()
+        .filter_map(|id| {
+            let text = runbook(id)?;
+            let title = text.lines().next().unwrap_or(id).trim_start_matches('#').trim().to_string();
+            Some(RunbookInfo { id: (*id).to_string(), title })
+        })
+        .collect()
+}
+
+/// Staleness and repeat notifications every 5 s; resolved alerts past retention every 10 min.
+pub(crate) async fn run(core: Arc<Core>) {
+    let mut last_prune = i64::MIN / 2;
+    core.every(Duration::from_secs(5), || {
+        let core = core.clone();
+        let prune = core.now() - last_prune >= 600_000;
+        if prune {
+            last_prune = core.now();
+        }
+        async move {
+            core.with_alerts(|m, c, now| m.on_tick(c, now)).await;
+            if prune {
+                let days = core.config().alerts.retention_days;
+                let now = core.now();
+                match core.db.write_async(move |c| prune_alerts(c, now, days)).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(alerts = n, "pruned resolved alerts past retention"),
+                    Err(e) => tracing::warn!("could not prune alerts: {e}"),
+                }
+            }
+        }
+    })
+    .await;
+}

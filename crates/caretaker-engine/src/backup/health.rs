@@ -1,0 +1,100 @@
+//! How each plan is doing: its health for the card (a pure function of its last runs) and its
+//! alerts (failed run, overdue, failed verification), opened, kept or resolved together.
+
+use super::{config::PlanConfig, store, BackupRun, BackupRunKind, BackupRunStatus, PlanHealth};
+use crate::alerts::{Effects, Severity};
+use crate::core::Core;
+use std::sync::Arc;
+
+pub(crate) fn ago(ms: i64) -> String {
+    let h = ms / 3_600_000;
+    if h >= 48 {
+        format!("{} days ago", h / 24)
+    } else {
+        format!("{h} hours ago")
+    }
+}
+
+fn corrupt(check: Option<&BackupRun>) -> Option<&BackupRun> {
+    check.filter(|r| r.status == BackupRunStatus::Failed && r.error_kind.as_deref() == Some("corrupt"))
+}
+
+/// The plan's health from its last backup, last good backup and last check.
+pub(crate) fn health(plan: &PlanConfig, last: Option<&BackupRun>, ok: Option<&BackupRun>, check: Option<&BackupRun>, running: bool, now: i64) -> (PlanHealth, String) {
+    if running {
+        return (PlanHealth::Running, "A job is running".into());
+    }
+    if let Some(r) = last.filter(|r| r.status == BackupRunStatus::Failed) {
+        return (PlanHealth::Failing, r.error.clone().unwrap_or_else(|| "the last backup failed".into()));
+    }
+    if let Some(r) = corrupt(check) {
+        return (PlanHealth::Failing, r.error.clone().unwrap_or_default());
+    }
+    let Some(ok) = ok else { return (PlanHealth::Never, "No backup yet".into()) };
+    let finished = ok.finished_ms.unwrap_or(ok.started_ms);
+    if plan.schedule().overdue_after_ms().is_some_and(|limit| now - finished > limit) {
+        return (PlanHealth::Overdue, format!("Last good backup {}", ago(now - finished)));
+    }
+    (PlanHealth::Ok, "Up to date".into())
+}
+
+/// Opens, keeps or resolves each plan's alerts: failed runs, overdue plans, failed checks.
+pub(crate) async fn evaluate(core: &Arc<Core>) {
+    let cfg = core.config().backups;
+    let now = core.now();
+    let states = core
+        .db
+        .read_async(move |c| {
+            let mut v = Vec::new();
+            for p in cfg.plans {
+                let last = store::last(c, &p.name, BackupRunKind::Backup, false)?;
+                let ok = store::last(c, &p.name, BackupRunKind::Backup, true)?;
+                let check = store::last(c, &p.name, BackupRunKind::Check, false)?;
+                v.push((p, last, ok, check));
+            }
+            Ok(v)
+        })
+        .await;
+    let states = match states {
+        Ok(s) => s,
+        Err(e) => return tracing::warn!("cannot read backup runs: {e}"),
+    };
+    core.with_alerts(move |m, c, _| {
+        let mut fx = Effects::default();
+        // A removed plan's alerts close with it.
+        let names: Vec<String> = states.iter().map(|(p, ..)| p.name.clone()).collect();
+        for rule in ["backup_failed", "backup_overdue", "backup_verify_failed"] {
+            fx.changed.extend(m.forget_subjects_except(c, rule, &names, now)?);
+        }
+        for (plan, last, ok, check) in states {
+            let name = plan.name.clone();
+            let failed = last.as_ref().filter(|r| r.status == BackupRunStatus::Failed);
+            let level = failed.map(|_| Severity::Critical);
+            let msg = failed.and_then(|r| r.error.clone()).unwrap_or_default();
+            let details = serde_json::json!({ "plan": name, "repository": plan.repository, "error_kind": failed.and_then(|r| r.error_kind.clone()) });
+            let title = format!("Backup \"{name}\" failed");
+            fx.merge(m.settle(c, "backup_failed", name.clone(), "backup_failed", level, title, msg, details, now)?);
+
+            let overdue = plan.schedule().overdue_after_ms().and_then(|limit| {
+                let since = ok.as_ref().and_then(|r| r.finished_ms).or(last.as_ref().map(|r| r.started_ms))?;
+                (now - since > limit).then_some(since)
+            });
+            let msg = match (overdue, ok.as_ref()) {
+                (Some(_), Some(r)) => format!("The last successful backup of \"{name}\" finished {}.", ago(now - r.finished_ms.unwrap_or(r.started_ms))),
+                (Some(_), None) => format!("\"{name}\" has never completed a backup."),
+                _ => String::new(),
+            };
+            let details = serde_json::json!({ "plan": name, "last_success_ms": ok.as_ref().and_then(|r| r.finished_ms), "schedule": plan.schedule });
+            let title = format!("Backup \"{name}\" is overdue");
+            fx.merge(m.settle(c, "backup_overdue", name.clone(), "backup_overdue", overdue.map(|_| Severity::Warning), title, msg, details, now)?);
+
+            let bad = corrupt(check.as_ref());
+            let msg = bad.and_then(|r| r.error.clone()).unwrap_or_default();
+            let details = serde_json::json!({ "plan": name, "repository": plan.repository });
+            let title = format!("Backup repository of \"{name}\" failed verification");
+            fx.merge(m.settle(c, "backup_verify_failed", name.clone(), "backup_verify_failed", bad.map(|_| Severity::Critical), title, msg, details, now)?);
+        }
+        Ok(fx)
+    })
+    .await;
+}

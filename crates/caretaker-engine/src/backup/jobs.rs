@@ -1,0 +1,159 @@
+//! The one job slot and the worker calls: a job takes the slot, is recorded, reports progress,
+//! and is recorded again when it ends. Master keys are kept in memory after the first job.
+
+use super::protocol::{ErrorKind, JobProgress, Op, Request};
+use super::worker::{self, JobError};
+use super::{config::PlanConfig, secret, store, BackupRun, JobInfo, RunKind};
+use crate::core::Core;
+use crate::error::{EngineError, ErrorCode, Result};
+use crate::events::Event;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio_util::sync::CancellationToken;
+
+struct Running {
+    info: JobInfo,
+    cancel: CancellationToken,
+}
+
+pub(crate) struct Jobs {
+    core: Arc<Core>,
+    worker_exe: PathBuf,
+    slot: Mutex<Option<Running>>,
+    /// Master keys by repository path, in memory only (see `protocol::Request::key`).
+    keys: Mutex<HashMap<String, String>>,
+}
+
+/// A worker's failure as the engine's error, keeping the worker's classification as the code.
+pub(crate) fn engine_error(e: JobError) -> EngineError {
+    let code = match e.kind {
+        ErrorKind::Unreachable => ErrorCode::RepositoryUnreachable,
+        ErrorKind::WrongPassword => ErrorCode::WrongPassword,
+        ErrorKind::Conflict => ErrorCode::Conflict,
+        ErrorKind::NoSpace => ErrorCode::DiskFull,
+        ErrorKind::Cancelled => ErrorCode::Cancelled,
+        ErrorKind::Corrupt => ErrorCode::RepositoryCorrupt,
+        ErrorKind::Failed => ErrorCode::Internal,
+    };
+    EngineError::job(code, e.message)
+}
+
+/// Decodes a worker's answer into the type the operation promises.
+pub(crate) fn decode<T: DeserializeOwned>(v: serde_json::Value) -> std::result::Result<T, JobError> {
+    serde_json::from_value(v).map_err(|e| JobError::new(ErrorKind::Failed, format!("unexpected answer from the worker: {e}")))
+}
+
+impl Jobs {
+    pub fn new(core: Arc<Core>, worker_exe: PathBuf) -> Self {
+        Jobs { core, worker_exe, slot: Mutex::new(None), keys: Mutex::new(HashMap::new()) }
+    }
+
+    fn slot(&self) -> MutexGuard<'_, Option<Running>> {
+        self.slot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn current(&self) -> Option<JobInfo> {
+        self.slot().as_ref().map(|r| r.info.clone())
+    }
+
+    /// Takes the one job slot, records the run, and gives back (run id, cancel token).
+    pub async fn begin(&self, plan: &str, kind: RunKind, trigger: &str) -> Result<(i64, CancellationToken)> {
+        let now = self.core.now();
+        let cancel = self.core.cancel.child_token();
+        {
+            let mut slot = self.slot();
+            if let Some(r) = slot.as_ref() {
+                return Err(EngineError::Busy(format!("a {} of \"{}\" is already running; wait for it or cancel it", r.info.kind.as_str(), r.info.plan)));
+            }
+            let info = JobInfo { run_id: 0, plan: plan.into(), kind, started_ms: now, progress: JobProgress::default() };
+            *slot = Some(Running { info, cancel: cancel.clone() });
+        }
+        let (p, t) = (plan.to_string(), trigger.to_string());
+        let id = match self.core.db.write_async(move |c| store::insert(c, &p, kind, &t, now)).await {
+            Ok(id) => id,
+            Err(e) => {
+                *self.slot() = None;
+                return Err(e);
+            }
+        };
+        let info = self.slot().as_mut().map(|r| {
+            r.info.run_id = id;
+            r.info.clone()
+        });
+        if let Some(job) = info {
+            self.core.emit(Event::BackupProgress { job });
+        }
+        Ok((id, cancel))
+    }
+
+    fn on_progress(&self, p: JobProgress) {
+        let info = self.slot().as_mut().map(|r| {
+            r.info.progress = p;
+            r.info.clone()
+        });
+        if let Some(job) = info {
+            self.core.emit(Event::BackupProgress { job });
+        }
+    }
+
+    /// Records how a job ended without freeing the slot (a job with more than one record).
+    pub async fn record(&self, id: i64, result: std::result::Result<store::Finish, JobError>) -> Result<BackupRun> {
+        let now = self.core.now();
+        let run = self.core.db.write_async(move |c| store::finish(c, id, now, &result)).await?;
+        self.core.emit(Event::BackupFinished { run: run.clone() });
+        Ok(run)
+    }
+
+    /// Records how a job ended, frees the slot, then tells the UI.
+    pub async fn end(&self, id: i64, result: std::result::Result<store::Finish, JobError>) -> Result<BackupRun> {
+        let now = self.core.now();
+        let run = self.core.db.write_async(move |c| store::finish(c, id, now, &result)).await;
+        *self.slot() = None;
+        let run = run?;
+        self.core.emit(Event::BackupFinished { run: run.clone() });
+        Ok(run)
+    }
+
+    /// Runs one operation in a worker process with the plan's password (or cached key).
+    pub async fn call(self: &Arc<Self>, plan: &PlanConfig, op: Op, cancel: &CancellationToken) -> std::result::Result<serde_json::Value, JobError> {
+        let password = secret::load(&self.core.data_dir, &plan.repository).map_err(|e| JobError::new(ErrorKind::WrongPassword, e.to_string()))?;
+        let key = self.keys.lock().unwrap_or_else(|p| p.into_inner()).get(&plan.repository).cloned();
+        let req = Request { repository: PathBuf::from(&plan.repository), password, key, op };
+        let me = self.clone();
+        let mut derived = None;
+        let result = worker::call_keyed(&self.worker_exe, &req, move |p| me.on_progress(p), |k| derived = Some(k), cancel).await;
+        if let Some(k) = derived {
+            self.remember_key(&plan.repository, k);
+        }
+        result
+    }
+
+    /// Runs one operation with a password the person just typed (no cached key, no slot).
+    pub async fn call_with_password(&self, repository: &str, password: String, op: Op) -> std::result::Result<(serde_json::Value, Option<String>), JobError> {
+        let req = Request { repository: PathBuf::from(repository), password, key: None, op };
+        let mut key = None;
+        let v = worker::call_keyed(&self.worker_exe, &req, |_| {}, |k| key = Some(k), &self.core.cancel.child_token()).await?;
+        Ok((v, key))
+    }
+
+    pub fn remember_key(&self, repository: &str, key: String) {
+        self.keys.lock().unwrap_or_else(|p| p.into_inner()).insert(repository.to_string(), key);
+    }
+
+    pub fn forget_key(&self, repository: &str) {
+        self.keys.lock().unwrap_or_else(|p| p.into_inner()).remove(repository);
+    }
+
+    /// Kills the running job's worker. The repository stays valid.
+    pub fn cancel(&self) -> Result<i64> {
+        match self.slot().as_ref() {
+            Some(r) => {
+                r.cancel.cancel();
+                Ok(r.info.run_id)
+            }
+            None => Err(EngineError::NotFound("no backup job is running".into())),
+        }
+    }
+}

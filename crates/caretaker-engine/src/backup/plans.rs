@@ -1,0 +1,105 @@
+//! Plans: the overview the Backups page shows, creating (or adopting) a repository with its
+//! password, removing a plan, and replacing a password.
+
+use super::health::health;
+use super::jobs::{engine_error, Jobs};
+use super::protocol::Op;
+use super::{config::PlanConfig, next_run, secret, store, BackupRun, BackupRunKind, BackupRunStatus, BackupsOverview, PasswordStorage, PlanCreated, PlanStatus};
+use crate::core::{Core, Piece};
+use crate::error::{EngineError, Result};
+use std::path::Path;
+use std::sync::Arc;
+
+fn storage_of(s: secret::Storage) -> PasswordStorage {
+    match s {
+        secret::Storage::Keychain => PasswordStorage::Keychain,
+        secret::Storage::File => PasswordStorage::File,
+    }
+}
+
+pub(crate) async fn overview(core: &Core, jobs: &Jobs) -> Result<BackupsOverview> {
+    let cfg = core.config().backups;
+    let now = core.now();
+    let job = jobs.current();
+    let storages: Vec<PasswordStorage> = cfg.plans.iter().map(|p| secret::storage(&core.data_dir, &p.repository).map_or(PasswordStorage::Missing, storage_of)).collect();
+    core.db
+        .read_async(move |c| {
+            let mut plans = Vec::new();
+            for (plan, password) in cfg.plans.into_iter().zip(storages) {
+                let last_run = store::last(c, &plan.name, BackupRunKind::Backup, false)?;
+                let last_ok = store::last(c, &plan.name, BackupRunKind::Backup, true)?;
+                let last_check = store::last(c, &plan.name, BackupRunKind::Check, false)?;
+                let attempt = last_run.as_ref().map(|r| (r.started_ms, r.status == BackupRunStatus::Ok));
+                let running = job.as_ref().is_some_and(|j| j.plan == plan.name);
+                let (health, health_message) = health(&plan, last_run.as_ref(), last_ok.as_ref(), last_check.as_ref(), running, now);
+                plans.push(PlanStatus {
+                    next_run_ms: next_run(plan.schedule(), attempt, now),
+                    repository_bytes: last_ok.as_ref().and_then(|r| r.repository_bytes),
+                    last_success_ms: last_ok.as_ref().and_then(|r| r.finished_ms),
+                    last_run,
+                    last_check,
+                    health,
+                    health_message,
+                    password,
+                    plan,
+                });
+            }
+            Ok(BackupsOverview { plans, job, history: store::history(c, 30)? })
+        })
+        .await
+}
+
+pub(crate) async fn history(core: &Core, plan: Option<String>, limit: u32) -> Result<Vec<BackupRun>> {
+    core.db.read_async(move |c| store::history_of(c, plan.as_deref(), limit.min(500))).await
+}
+
+/// Creates (or adopts an existing) repository, keeps its password, and adds the plan.
+pub(crate) async fn create(core: &Core, jobs: &Jobs, mut plan: PlanConfig, password: String) -> Result<PlanCreated> {
+    // Written once, then fixed: a renamed machine keeps finding its parent snapshots.
+    if plan.host.trim().is_empty() {
+        plan.host = core.hostname.clone();
+    }
+    let _edit = core.edit_lock().await;
+    let mut next = core.config();
+    if next.backups.plan(&plan.name).is_some() {
+        return Err(EngineError::InvalidInput(format!("another plan is already called \"{}\"", plan.name)));
+    }
+    next.backups.plans.push(plan.clone());
+    let issues = next.validate();
+    if !issues.is_empty() {
+        return Err(EngineError::Config(issues));
+    }
+    let existing = Path::new(&plan.repository).join("config").exists();
+    let op = if existing { Op::Snapshots } else { Op::Init };
+    let (_, key) = jobs.call_with_password(&plan.repository, password.clone(), op).await.map_err(engine_error)?;
+    let stored = secret::store(&core.data_dir, &plan.repository, &password)?;
+    if let Some(k) = key {
+        jobs.remember_key(&plan.repository, k);
+    }
+    core.commit_config(Piece::BackupPlans, next)?;
+    tracing::info!(plan = %plan.name, "backup plan created");
+    Ok(PlanCreated { password_stored_in: storage_of(stored), existing_repository: existing })
+}
+
+/// Removes a plan from the config. Its repository and snapshots are left as they are.
+pub(crate) async fn delete(core: &Arc<Core>, name: String) -> Result<()> {
+    core.edit_config(Piece::BackupPlans, |c| {
+        let before = c.backups.plans.len();
+        c.backups.plans.retain(|p| p.name != name);
+        if c.backups.plans.len() == before {
+            return Err(EngineError::NotFound(format!("there is no backup plan called \"{name}\"")));
+        }
+        Ok(())
+    })
+    .await?;
+    super::health::evaluate(core).await;
+    Ok(())
+}
+
+/// Replaces the stored password of a plan's repository after checking that it opens it.
+pub(crate) async fn set_password(core: &Core, jobs: &Jobs, plan: &PlanConfig, password: String) -> Result<()> {
+    jobs.call_with_password(&plan.repository, password.clone(), Op::Snapshots).await.map_err(engine_error)?;
+    secret::store(&core.data_dir, &plan.repository, &password)?;
+    jobs.forget_key(&plan.repository);
+    Ok(())
+}

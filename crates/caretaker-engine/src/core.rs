@@ -1,0 +1,203 @@
+//! The shared core every capability service is given: resources only, never a capability's own
+//! state. It offers the few things every service needs the same way: `now`, `emit`, the config
+//! (read, and the one edit transaction), the alert pipeline, and `every` (the ticker skeleton).
+
+use crate::alerts::{AlertManager, Alerts, Effects};
+use crate::clock::Clock;
+use crate::config::{self, Config};
+use crate::error::{EngineError, Result};
+use crate::events::{EngineStatus, Event};
+use crate::{paths, store};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+/// Which part of caretaker.toml an edit rewrites; the rest of the file (comments too) is kept.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Piece {
+    /// A top-level table such as `[analysis]`.
+    Section(&'static str),
+    Checks,
+    Detectors,
+    BackupPlans,
+}
+
+pub(crate) struct Core {
+    pub data_dir: PathBuf,
+    pub hostname: String,
+    pub clock: Arc<dyn Clock>,
+    pub db: Arc<store::Db>,
+    pub cancel: CancellationToken,
+    /// The runtime the engine started on; sync methods may be called from threads without one.
+    pub runtime: tokio::runtime::Handle,
+    pub alerts: Alerts,
+    bus: broadcast::Sender<Event>,
+    config: RwLock<Config>,
+    /// Serialises config edits: read, change, validate, write, apply.
+    config_edit: tokio::sync::Mutex<()>,
+    status: RwLock<EngineStatus>,
+}
+
+impl Core {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(data_dir: PathBuf, hostname: String, clock: Arc<dyn Clock>, db: Arc<store::Db>, alerts: Alerts, config: Config, status: EngineStatus) -> Self {
+        let (bus, _) = broadcast::channel(256);
+        Core {
+            data_dir,
+            hostname,
+            clock,
+            db,
+            cancel: CancellationToken::new(),
+            runtime: tokio::runtime::Handle::current(),
+            alerts,
+            bus,
+            config: RwLock::new(config),
+            config_edit: tokio::sync::Mutex::new(()),
+            status: RwLock::new(status),
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Publishes an event; nobody listening is not an error.
+    pub fn emit(&self, event: Event) {
+        let _ = self.bus.send(event);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.bus.subscribe()
+    }
+
+    /// A sender onto the event bus, for work that runs off the runtime (maintenance tasks).
+    pub fn bus(&self) -> broadcast::Sender<Event> {
+        self.bus.clone()
+    }
+
+    pub fn config(&self) -> Config {
+        self.config.read().map(|c| c.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Holds the edit lock for a change that must do slow work between reading and writing.
+    pub async fn edit_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.config_edit.lock().await
+    }
+
+    /// The one config edit: (under the edit lock) clone, mutate, validate the whole config, write
+    /// only `piece` to the file, swap. Returns the new config. Nothing changes when any step fails.
+    pub async fn edit_config<T>(&self, piece: Piece, f: impl FnOnce(&mut Config) -> Result<T>) -> Result<(T, Config)> {
+        let _guard = self.config_edit.lock().await;
+        let mut next = self.config();
+        let out = f(&mut next)?;
+        self.commit_config(piece, next.clone())?;
+        Ok((out, next))
+    }
+
+    /// Validates, writes `piece` and swaps. The caller holds [`Core::edit_lock`].
+    pub fn commit_config(&self, piece: Piece, next: Config) -> Result<()> {
+        let issues = next.validate();
+        if !issues.is_empty() {
+            return Err(EngineError::Config(issues));
+        }
+        let path = self.data_dir.join(paths::CONFIG_FILE);
+        match piece {
+            Piece::Section(key) => {
+                let whole = toml::Value::try_from(&next).map_err(|e| EngineError::Internal(format!("cannot serialise config: {e}")))?;
+                let value = whole.get(key).ok_or_else(|| EngineError::Internal(format!("config has no section {key}")))?;
+                config::write_section(&path, key, value)?
+            }
+            Piece::Checks => config::write_checks(&path, &next.checks.list)?,
+            Piece::Detectors => config::write_detectors(&path, &next.detectors)?,
+            Piece::BackupPlans => crate::backup::config::write_plans(&path, &next.backups.plans)?,
+        }
+        if let Ok(mut c) = self.config.write() {
+            *c = next;
+        }
+        Ok(())
+    }
+
+    pub fn status(&self) -> EngineStatus {
+        self.status.read().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Changes the engine status; publishes it when `f` says it changed something visible.
+    pub fn update_status(&self, f: impl FnOnce(&mut EngineStatus) -> bool) {
+        if let Ok(mut s) = self.status.write() {
+            if f(&mut s) {
+                let _ = self.bus.send(Event::EngineStatus { status: s.clone() });
+            }
+        }
+    }
+
+    pub fn set_error(&self, error: Option<String>) {
+        self.update_status(|s| {
+            s.last_error = error;
+            true
+        });
+    }
+
+    /// Runs `f` on the alert manager and the writer connection, on a blocking thread. Lock order:
+    /// the alert manager, then the database writer.
+    pub async fn in_alerts<T: Send + 'static>(self: &Arc<Self>, f: impl FnOnce(&mut AlertManager, &rusqlite::Connection, i64) -> Result<T> + Send + 'static) -> Result<T> {
+        let me = self.clone();
+        let now = me.now();
+        tokio::task::spawn_blocking(move || {
+            let mut m = me.alerts.manager();
+            me.db.write(|c| f(&mut m, c, now))
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?
+    }
+
+    /// Feeds the alert manager, then publishes what changed and queues what must be said.
+    pub async fn with_alerts(self: &Arc<Self>, f: impl FnOnce(&mut AlertManager, &rusqlite::Connection, i64) -> Result<Effects> + Send + 'static) {
+        match self.in_alerts(f).await {
+            Ok(fx) => self.publish(fx),
+            Err(e) => tracing::warn!("alert rules failed: {e}"),
+        }
+    }
+
+    /// State first, then the event: each changed alert, then each notice (also to the notifier).
+    pub fn publish(&self, fx: Effects) {
+        for alert in fx.changed {
+            self.emit(Event::AlertChanged { alert });
+        }
+        let native = self.config().notifications.enabled;
+        for notice in fx.notices {
+            self.emit(Event::Notification { notice: notice.clone() });
+            if native {
+                self.alerts.notify(notice);
+            }
+        }
+    }
+
+    /// Calls `f` at once and then every `period` until the engine stops. A tick that overruns
+    /// delays the next one instead of bunching them up.
+    pub async fn every<F, Fut>(&self, period: Duration, mut f: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let mut ticker = tokio::time::interval(period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                _ = ticker.tick() => {}
+            }
+            f().await;
+        }
+    }
+
+    /// Sleeps `d`, or returns false when the engine stops first.
+    pub async fn sleep(&self, d: Duration) -> bool {
+        tokio::select! {
+            _ = self.cancel.cancelled() => false,
+            _ = tokio::time::sleep(d) => true,
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Composition: start-up order (lock, config, database, recovery of work a stop interrupted, the
+//! core, then each service and its loops), shutdown in reverse, and the status read without an
+//! engine.
+
+use crate::alerts::{self, AlertManager, AlertQuery, Alerts};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::core::Core;
+use crate::error::{EngineError, Result};
+use crate::events::{write_status, EngineState, EngineStatus};
+use crate::handle::{EngineHandle, Services};
+use crate::{analysis, backup, checks, detectors, forward, healing, http, lock, logs, maintenance, metrics, paths, store};
+use crate::{Alert, CheckResult, HostSample};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// How an engine is started.
+pub struct EngineOptions {
+    pub data_dir: PathBuf,
+    pub clock: Arc<dyn Clock>,
+    /// Where notifications go; the OS's notification service unless a test says otherwise.
+    pub notifier: Arc<dyn alerts::notify::Sink>,
+    /// How long a burst of notices is gathered into one notification.
+    pub notification_window: Duration,
+    /// The program run as backup worker (`<exe> __backup-worker`); this process's own binary by default.
+    pub backup_worker: PathBuf,
+}
+
+impl EngineOptions {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        EngineOptions {
+            data_dir: data_dir.into(),
+            clock: Arc::new(SystemClock),
+            notifier: Arc::new(alerts::notify::DesktopSink),
+            notification_window: Duration::from_millis(1500),
+            backup_worker: backup::default_worker_exe(),
+        }
+    }
+}
+
+pub struct Engine;
+
+/// Rows a stop left "running" are recorded as interrupted, each capability's own.
+fn recover_interrupted(db: &store::Db, now: i64) -> Result<()> {
+    if db.write(|c| healing::mark_interrupted(c, now))? > 0 {
+        tracing::warn!("healing actions were running when Caretaker last stopped; recorded as interrupted");
+    }
+    db.write(|c| analysis::mark_interrupted(c, now))?;
+    if db.write(|c| backup::store::mark_interrupted(c, now))? > 0 {
+        tracing::warn!("a backup job was running when Caretaker last stopped; recorded as interrupted");
+    }
+    if db.write(|c| maintenance::mark_interrupted(c, now))? > 0 {
+        tracing::warn!("a maintenance run was interrupted when Caretaker last stopped; recorded as interrupted");
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// Takes the data dir (creating it and a commented config on first run), opens and migrates
+    /// the database, and starts every capability's task. Must run inside a tokio runtime.
+    pub async fn start(options: EngineOptions) -> Result<EngineHandle> {
+        let data_dir = options.data_dir;
+        std::fs::create_dir_all(&data_dir).map_err(|e| EngineError::io(format!("cannot create data folder {}", data_dir.display()), e))?;
+        let lock = lock::DataDirLock::acquire(&data_dir)?;
+        let config = Config::load_or_create(&data_dir)?;
+        let db = store::Db::open(&data_dir.join(paths::DB_FILE))?;
+        let now = options.clock.now_ms();
+        let status = EngineStatus {
+            version: env!("CARGO_PKG_VERSION").into(),
+            pid: std::process::id(),
+            data_dir: data_dir.display().to_string(),
+            state: EngineState::Running,
+            started_ms: now,
+            metrics_interval_secs: config.metrics.interval_secs,
+            last_sample_ms: None,
+            last_error: None,
+        };
+        db.write(|c| write_status(c, &status, now))?;
+        recover_interrupted(&db, now)?;
+        let hostname = sysinfo::System::host_name().unwrap_or_else(|_| "this machine".into());
+        let manager = db.write(|c| AlertManager::load(c, config.alerts.clone(), config.metrics.interval_secs, hostname.clone(), now))?;
+        let (notice_tx, notice_rx) = mpsc::channel(256);
+        let (notifications_on, http_cfg, am) = (config.notifications.enabled, config.http.clone(), config.alertmanager.clone());
+        let core = Arc::new(Core::new(data_dir.clone(), hostname.clone(), options.clock.clone(), db, Alerts::new(manager, notice_tx), config, status));
+
+        let (metrics, sampler) = metrics::service::Service::new(core.clone()).await?;
+        let (checks, results) = checks::service::Service::new(core.clone())?;
+        let (logs, lines) = logs::service::Service::new(core.clone());
+        let (healing, again) = healing::service::Service::new(core.clone(), checks.clone());
+        let analysis = analysis::service::Service::new(core.clone())?;
+        let detectors = detectors::service::Service::new(core.clone());
+        let backup = backup::service::Service::new(core.clone(), options.backup_worker.clone());
+        let maintenance = maintenance::service::Service::new(core.clone());
+        maintenance.set_backup_task(backup.maintenance_task());
+
+        let mut tasks: Vec<JoinHandle<()>> = vec![
+            tokio::spawn(metrics.clone().run(sampler)),
+            tokio::spawn(checks.clone().run(results)),
+            tokio::spawn(checks.clone().run_retention()),
+            tokio::spawn(alerts::service::run(core.clone())),
+            tokio::spawn(logs.clone().run(lines)),
+            tokio::spawn(logs.clone().run_retention()),
+            tokio::spawn(detectors.clone().run()),
+            tokio::spawn(maintenance.clone().run()),
+            tokio::spawn(healing.clone().run(again)),
+            tokio::spawn(analysis.clone().run()),
+            tokio::spawn(backup.clone().run()),
+        ];
+        if notifications_on {
+            tasks.push(tokio::spawn(alerts::notify::run(notice_rx, options.notifier, hostname.clone(), options.notification_window, core.cancel.clone())));
+        }
+        let services = Services { core: core.clone(), metrics, checks, logs, healing, analysis, detectors, backup, maintenance, tasks: Mutex::new(tasks), lock: Mutex::new(Some(lock)) };
+        let handle = EngineHandle::new(Arc::new(services));
+        if http_cfg.enabled {
+            match tokio::net::TcpListener::bind(&http_cfg.bind).await {
+                Ok(l) => {
+                    tracing::info!(bind = %http_cfg.bind, "http endpoint listening");
+                    handle.services().add_task(tokio::spawn(http::serve(handle.clone(), l, http_cfg.token.clone())));
+                }
+                Err(e) => {
+                    tracing::error!("the HTTP endpoint could not listen on {}: {e}", http_cfg.bind);
+                    core.set_error(Some(format!("the HTTP endpoint could not listen on {}: {e}", http_cfg.bind)));
+                }
+            }
+        }
+        // A newer default prompt replaces an unedited one when the app is upgraded.
+        if core.config().analysis.enabled {
+            if let Err(e) = handle.services().analysis.reconcile_prompt().await {
+                tracing::warn!("could not update the analysis prompt: {e}");
+            }
+        }
+        if am.enabled {
+            let instance = if am.instance.trim().is_empty() { hostname } else { am.instance.clone() };
+            let c = core.clone();
+            let source = forward::Source { events: core.subscribe(), open: Arc::new(move || c.alerts.open()), clock: core.clock.clone(), cancel: core.cancel.clone() };
+            handle.services().add_task(tokio::spawn(forward::run(am, instance, source)));
+        }
+        handle.services().checks.restart();
+        tracing::info!(data_dir = %data_dir.display(), interval_secs = core.config().metrics.interval_secs, "engine started");
+        Ok(handle)
+    }
+}
+
+/// Stops every task at a safe point, records the stop, and releases the data dir. Order:
+/// maintenance first (it waits for its current task), then the loops, then the probes.
+pub(crate) async fn shutdown(s: &Services) {
+    let core = &s.core;
+    let mut running = false;
+    core.update_status(|st| {
+        running = st.state == EngineState::Running;
+        if running {
+            st.state = EngineState::Stopping;
+        }
+        running
+    });
+    if !running {
+        return;
+    }
+    core.cancel.cancel();
+    s.maintenance.stop().await;
+    let mut tasks: Vec<_> = std::mem::take(&mut *s.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+    tasks.extend(s.checks.take_tasks());
+    for t in tasks {
+        if tokio::time::timeout(Duration::from_secs(10), t).await.is_err() {
+            tracing::warn!("a task did not stop within 10 s");
+        }
+    }
+    core.update_status(|st| {
+        st.state = EngineState::Stopped;
+        true
+    });
+    tracing::info!("engine stopped");
+    s.logs.detach();
+    s.lock.lock().unwrap_or_else(|p| p.into_inner()).take();
+}
+
+/// What a data dir says about its engine, read without starting one (works while one runs).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StoredStatus {
+    pub data_dir: String,
+    /// True when an engine is running and has recorded a sample recently.
+    pub running: bool,
+    pub engine: Option<EngineStatus>,
+    pub host: Option<HostSample>,
+    /// The latest result of every service that has one.
+    pub checks: Vec<CheckResult>,
+    /// Open alerts, newest first.
+    pub alerts: Vec<Alert>,
+}
+
+pub fn read_status(data_dir: &Path, now_ms: i64) -> Result<StoredStatus> {
+    let db = data_dir.join(paths::DB_FILE);
+    if !db.exists() {
+        return Err(EngineError::NotFound(format!("no Caretaker database in {} (has an engine ever run there?)", data_dir.display())));
+    }
+    let conn = store::open_reader(&db)?;
+    let engine: Option<EngineStatus> = store::kv_get(&conn, "engine.status")?.and_then(|(v, _)| serde_json::from_str(&v).ok());
+    let host: Option<HostSample> = store::kv_get(&conn, "host.latest")?.and_then(|(v, _)| serde_json::from_str(&v).ok());
+    let running = engine.as_ref().is_some_and(|e| {
+        let fresh = e.last_sample_ms.unwrap_or(e.started_ms);
+        e.state == EngineState::Running && now_ms - fresh <= (e.metrics_interval_secs as i64 * 3 + 10) * 1000
+    });
+    let checks = checks::store::latest_all(&conn)?;
+    let alerts = alerts::list_alerts(&conn, &AlertQuery { include_resolved: false, limit: 100, subject: None })?;
+    Ok(StoredStatus { data_dir: data_dir.display().to_string(), running, engine, host, checks, alerts })
+}

@@ -1,0 +1,101 @@
+//! The maintenance service: the daily schedule, one run at a time (started, cancelled, reported),
+//! with the backup chores handed in by whoever composes the engine.
+
+use super::{history, last_finished, next_daily, report, task_list, BackupTask, MaintenanceStatus, RunEnv, RunReport, Runner};
+use crate::config::parse_time_of_day;
+use crate::core::Core;
+use crate::error::Result;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+pub(crate) struct Service {
+    core: Arc<Core>,
+    runner: Arc<Runner>,
+    backup_task: OnceLock<BackupTask>,
+}
+
+impl Service {
+    pub fn new(core: Arc<Core>) -> Arc<Self> {
+        Arc::new(Service { core, runner: Arc::new(Runner::default()), backup_task: OnceLock::new() })
+    }
+
+    /// Lets runs verify and prune the backups (set once, while the engine is composed).
+    pub fn set_backup_task(&self, task: BackupTask) {
+        let _ = self.backup_task.set(task);
+    }
+
+    /// Runs maintenance every day at `maintenance.daily_at` (local time).
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            let Some(next) = self.next_ms() else { return };
+            let wait = Duration::from_millis((next - self.core.now()).max(1000) as u64);
+            if !self.core.sleep(wait).await {
+                return;
+            }
+            match self.start("schedule") {
+                Ok(id) => tracing::info!(run_id = id, "scheduled maintenance started"),
+                Err(e) => tracing::warn!("scheduled maintenance did not start: {e}"),
+            }
+            // Never twice for the same minute.
+            if !self.core.sleep(Duration::from_secs(61)).await {
+                return;
+            }
+        }
+    }
+
+    fn next_ms(&self) -> Option<i64> {
+        let m = self.core.config().maintenance;
+        let minute = parse_time_of_day(&m.daily_at)?;
+        m.enabled.then(|| next_daily(self.core.now(), minute))
+    }
+
+    /// Starts a run; a second call while one runs is refused ("already running").
+    pub fn start(&self, trigger: &str) -> Result<i64> {
+        let core = &self.core;
+        let env = RunEnv {
+            db: core.db.clone(),
+            config: core.config(),
+            data_dir: core.data_dir.clone(),
+            clock: core.clock.clone(),
+            events: core.bus(),
+            cancel: core.cancel.child_token(),
+            shutdown: core.cancel.clone(),
+            runtime: core.runtime.clone(),
+            backup_task: self.backup_task.get().cloned(),
+        };
+        self.runner.start(env, trigger)
+    }
+
+    /// Cancels the run in progress after its current task.
+    pub fn cancel(&self) -> Result<i64> {
+        self.runner.cancel()
+    }
+
+    /// Waits for a run in progress to reach a safe point (shutdown).
+    pub async fn stop(&self) {
+        self.runner.stop().await;
+    }
+
+    pub async fn status(&self) -> Result<MaintenanceStatus> {
+        let running = self.runner.running_id();
+        let next = self.next_ms();
+        self.core
+            .db
+            .read_async(move |c| {
+                Ok(MaintenanceStatus {
+                    running: match running {
+                        Some(id) => report(c, id)?,
+                        None => None,
+                    },
+                    last_run: last_finished(c)?,
+                    next_run_ms: next,
+                    tasks: task_list(),
+                })
+            })
+            .await
+    }
+
+    pub async fn history(&self, limit: u32) -> Result<Vec<RunReport>> {
+        self.core.db.read_async(move |c| history(c, limit.min(200))).await
+    }
+}
