@@ -1,16 +1,18 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import type { Event } from "./bindings/Event";
 import type { LogLevel } from "./bindings/LogLevel";
 import type { LogLine } from "./bindings/LogLine";
 import type { MaintenanceStatus } from "./bindings/MaintenanceStatus";
 import type { RunReport } from "./bindings/RunReport";
-import type { RunbookInfo } from "./bindings/RunbookInfo";
 import type { TaskResult } from "./bindings/TaskResult";
 import type { TaskStatus } from "./bindings/TaskStatus";
+import { ErrorNote } from "./components/ErrorNote";
+import { Input } from "./components/Input";
 import { Markdown } from "./components/Markdown";
 import { bytes } from "./format";
-import { asCommandError, platform, type CommandError } from "./platform";
 import { useEngineEvent } from "./state/bus";
+import { call, useAction, useCommand } from "./state/useCommand";
+import { useDebounced } from "./state/useDebounced";
 
 const ICON: Record<TaskStatus, string> = { pending: "○", started: "◐", completed: "✓", failed: "✕", skipped: "↷" };
 
@@ -42,60 +44,39 @@ function applyProgress(run: RunReport | null, e: Extract<Event, { type: "mainten
 }
 
 function Maintenance() {
-  const [status, setStatus] = useState<MaintenanceStatus | null>(null);
+  const maintenance = useCommand("maintenance_status", {});
+  const status = maintenance.data;
   const [live, setLive] = useState<RunReport | null>(null);
-  const [error, setError] = useState<CommandError | null>(null);
-  const [runLog, setRunLog] = useState<LogLine[]>([]);
+  const action = useAction();
 
-  const load = useCallback(async () => {
-    try {
-      const s = await (await platform()).call("maintenance_status", {});
-      setStatus(s);
-      setLive(s.running);
-    } catch (e) {
-      setError(asCommandError(e));
-    }
-  }, []);
-  useEffect(() => void load(), [load]);
+  useEffect(() => {
+    if (status) setLive(status.running);
+  }, [status]);
 
   useEngineEvent((e) => {
     if (e.type === "maintenance_progress") setLive((r) => applyProgress(r, e, status?.tasks ?? []));
     if (e.type === "maintenance_complete") {
       setLive(null);
-      setStatus((s) => (s ? { ...s, running: null, last_run: e.report } : s));
+      maintenance.setData((s) => (s ? { ...s, running: null, last_run: e.report } : s));
     }
   });
 
   const shown = live ?? status?.last_run ?? null;
   const running = live !== null && live.status === "running";
 
-  useEffect(() => {
-    if (!shown) return;
-    void (async () => {
-      try {
-        const lines = await (await platform()).call("search_logs", { query: { target: "caretaker_engine::maintenance", since_ms: shown.started_at - 1000, limit: 200 } });
-        setRunLog(lines.filter((l) => (l.fields as { run_id?: number }).run_id === shown.run_id).reverse());
-      } catch {
-        setRunLog([]);
-      }
-    })();
-  }, [shown?.run_id, shown?.status, shown?.ended_at]);
+  // Read again when the run starts and when it ends, not on every progress step.
+  const logs = useCommand(
+    "search_logs",
+    { query: { target: "caretaker_engine::maintenance", since_ms: (shown?.started_at ?? 0) - 1000, limit: 200 } },
+    { skip: !shown, deps: [shown?.run_id, shown?.status, shown?.ended_at] },
+  );
+  const runLog = useMemo(
+    () => (shown && logs.data ? logs.data.filter((l) => (l.fields as { run_id?: number }).run_id === shown.run_id).reverse() : []),
+    [logs.data, shown?.run_id],
+  );
 
-  const run = async () => {
-    setError(null);
-    try {
-      await (await platform()).call("run_maintenance", {});
-    } catch (e) {
-      setError(asCommandError(e));
-    }
-  };
-  const cancel = async () => {
-    try {
-      await (await platform()).call("cancel_maintenance", {});
-    } catch (e) {
-      setError(asCommandError(e));
-    }
-  };
+  const run = () => void action.run(() => call("run_maintenance", {}));
+  const cancel = () => void action.run(() => call("cancel_maintenance", {}));
 
   const done = shown ? shown.tasks.filter((t) => t.status !== "pending" && t.status !== "started").length : 0;
   const total = shown?.tasks.length ?? status?.tasks.length ?? 0;
@@ -115,11 +96,11 @@ function Maintenance() {
           </div>
         </div>
         <div className="actions">
-          <button className="primary" data-testid="run-now" disabled={running} onClick={() => void run()}>{running ? "Running…" : "Run now"}</button>
-          <button data-testid="cancel-run" disabled={!running} onClick={() => void cancel()}>Cancel</button>
+          <button className="primary" data-testid="run-now" disabled={running} onClick={run}>{running ? "Running…" : "Run now"}</button>
+          <button data-testid="cancel-run" disabled={!running} onClick={cancel}>Cancel</button>
         </div>
       </div>
-      {error && <div className="inline-error" data-testid="maintenance-error">{error.message}</div>}
+      <ErrorNote error={action.error ?? maintenance.error} testId="maintenance-error" />
       <div className="progress"><div className="progress-fill" style={{ width: `${total ? (done * 100) / total : 0}%` }} /></div>
       {shown && !running && (
         <div className="card summary" data-testid="maintenance-summary">
@@ -165,52 +146,36 @@ function LogRow({ l }: { l: LogLine }) {
 const LEVELS: LogLevel[] = ["info", "warn", "error"];
 
 function Logs() {
-  const [lines, setLines] = useState<LogLine[]>([]);
   const [paused, setPaused] = useState(false);
   const [level, setLevel] = useState<LogLevel>("info");
   const [text, setText] = useState("");
   const [target, setTarget] = useState("");
   const [saved, setSaved] = useState<string | null>(null);
-  const [error, setError] = useState<CommandError | null>(null);
+  const exporting = useAction();
   const searching = text.trim() !== "" || target !== "";
-  const pausedRef = useRef(paused);
-  pausedRef.current = paused;
-
   const query = useMemo(() => ({ text: text.trim() || undefined, target: target || undefined, min_level: level, limit: 1000 }), [text, target, level]);
-
-  useEffect(() => {
-    const t = setTimeout(async () => {
-      try {
-        const p = await platform();
-        setLines(searching ? (await p.call("search_logs", { query })).reverse() : (await p.call("tail_logs", { lines: 1000 })).filter((l) => LEVELS.indexOf(l.level) >= LEVELS.indexOf(level)));
-        setError(null);
-      } catch (e) {
-        setError(asCommandError(e));
-      }
-    }, 200);
-    return () => clearTimeout(t);
-  }, [query, searching, level]);
+  // Typing a search waits for a pause in the keys, not one query per key.
+  const typed = useDebounced(query, 200);
+  const search = useCommand("search_logs", { query: typed }, { skip: !searching });
+  const tail = useCommand("tail_logs", { lines: 1000 }, { skip: searching });
 
   useEngineEvent((e) => {
-    if (e.type !== "log" || searching || pausedRef.current) return;
-    const fresh = e.lines.filter((l) => LEVELS.indexOf(l.level) >= LEVELS.indexOf(level));
-    if (fresh.length) setLines((ls) => [...ls, ...fresh].slice(-2000));
+    if (e.type !== "log" || searching || paused) return;
+    tail.setData((ls) => (ls ? [...ls, ...e.lines].slice(-2000) : ls));
   });
 
+  const lines = useMemo(
+    () => (searching ? [...(search.data ?? [])].reverse() : (tail.data ?? []).filter((l) => LEVELS.indexOf(l.level) >= LEVELS.indexOf(level))),
+    [searching, search.data, tail.data, level],
+  );
   const components = useMemo(() => Array.from(new Set(lines.map((l) => l.target))).sort(), [lines]);
 
-  const exportShown = async () => {
-    try {
-      setSaved(await (await platform()).call("export_logs", { query }));
-    } catch (e) {
-      setError(asCommandError(e));
-    }
-  };
+  const exportShown = () => void exporting.run(async () => setSaved(await call("export_logs", { query })));
 
   return (
     <div className="page">
       <div className="card log-toolbar">
-        <input data-testid="log-search" placeholder="Search the log…" value={text} onChange={(e) => setText(e.target.value)} />
+        <Input data-testid="log-search" placeholder="Search the log…" value={text} onChange={(e) => setText(e.target.value)} />
         <select data-testid="log-level" value={level} onChange={(e) => setLevel(e.target.value as LogLevel)}>
           <option value="info">Info and above</option>
           <option value="warn">Warnings and errors</option>
@@ -221,10 +186,10 @@ function Logs() {
           {components.map((c) => <option key={c} value={c}>{c}</option>)}
         </select>
         <button onClick={() => setPaused((p) => !p)} disabled={searching}>{paused ? "Resume live tail" : "Pause live tail"}</button>
-        <button onClick={() => void exportShown()}>Export…</button>
+        <button onClick={exportShown}>Export…</button>
       </div>
       {saved && <div className="dim" data-testid="log-saved">Saved to {saved}</div>}
-      {error && <div className="inline-error">{error.message}</div>}
+      <ErrorNote error={(searching ? search.error : tail.error) ?? exporting.error} />
       <div className="card log-lines tall" data-testid="log-lines">
         {lines.length === 0 && <div className="dim">No log lines match.</div>}
         {lines.map((l) => <LogRow key={l.id} l={l} />)}
@@ -234,24 +199,22 @@ function Logs() {
 }
 
 function Runbooks() {
-  const [list, setList] = useState<RunbookInfo[]>([]);
+  const list = useCommand("list_runbooks", {});
   const [open, setOpen] = useState<string | null>(null);
-  const [text, setText] = useState<string | null>(null);
-  useEffect(() => {
-    void (async () => setList(await (await platform()).call("list_runbooks", {})))();
-  }, []);
-  useEffect(() => {
-    if (!open) return;
-    void (async () => setText(await (await platform()).call("runbook", { alertType: open })))();
-  }, [open]);
+  const runbook = useCommand("runbook", { alertType: open ?? "" }, { skip: !open });
+  const text = runbook.data;
   return (
     <div className="page runbooks">
       <div className="card runbook-list">
-        {list.map((r) => (
+        <ErrorNote error={list.error} />
+        {(list.data ?? []).map((r) => (
           <button key={r.id} className={`link ${open === r.id ? "on" : ""}`} onClick={() => setOpen(r.id)}>{r.title}</button>
         ))}
       </div>
-      <div className="card">{text ? <Markdown text={text} /> : <div className="dim">Choose a runbook.</div>}</div>
+      <div className="card">
+        <ErrorNote error={runbook.error} />
+        {text ? <Markdown text={text} /> : <div className="dim">{runbook.loading ? "Loading…" : "Choose a runbook."}</div>}
+      </div>
     </div>
   );
 }
