@@ -7,7 +7,7 @@ import { Monitor } from "./Monitor";
 import { Healing } from "./Healing";
 import { Insights } from "./Insights";
 import { Detectors } from "./Detectors";
-import { Backups } from "./Backups";
+import { Backups } from "./backups/BackupsPage";
 import { platform } from "./platform";
 import { ago } from "./format";
 
