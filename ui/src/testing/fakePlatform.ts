@@ -1,4 +1,6 @@
 // A fake engine for UI tests, typed by `Commands`: an answer of the wrong shape does not compile.
+import type { ErrorCode } from "../bindings/ErrorCode";
+import type { ErrorPayload } from "../bindings/ErrorPayload";
 import type { Event } from "../bindings/Event";
 import type { Commands, Platform } from "../platform";
 import { fakeSnapshot } from "../platform/preview";
@@ -36,4 +38,9 @@ export class TypedFakePlatform implements Platform {
   emit(e: Event) {
     this.listeners.forEach((cb) => cb(e));
   }
+}
+
+/** A refusal as the engine sends it. The kind is left coarse on purpose: the UI must go by the code. */
+export function engineError(code: ErrorCode, message = "the engine refused", fields: string[] = []): ErrorPayload {
+  return { kind: "internal", code, message, fields };
 }
