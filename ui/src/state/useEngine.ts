@@ -4,7 +4,7 @@ import type { Event } from "../bindings/Event";
 import { asCommandError, platform, type CommandError } from "../platform";
 import { appendLive, type Range } from "./series";
 import { emitEngineEvent, useEngineEvent } from "./bus";
-import { useCommand } from "./useCommand";
+import { call, useCommand } from "./useCommand";
 
 /** Folds one engine event into the snapshot. Only copies what the engine said. */
 export function applyEvent(s: Snapshot, e: Event): Snapshot {
@@ -36,8 +36,7 @@ export function useEngine() {
 
   const load = useCallback(async () => {
     try {
-      const p = await platform();
-      setSnapshot(await p.call("snapshot", {}));
+      setSnapshot(await call("snapshot", {}));
       setError(null);
     } catch (e) {
       setError(asCommandError(e));
