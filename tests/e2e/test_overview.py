@@ -16,6 +16,7 @@ import unittest
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.options import ArgOptions
@@ -106,6 +107,23 @@ class OverviewTest(unittest.TestCase):
             if getattr(cls, "backup_work", None):
                 shutil.rmtree(cls.backup_work, ignore_errors=True)
 
+    def setUp(self):
+        # Every test starts from the same place, whatever the one before left behind: nothing
+        # focused (a focused field can keep a popup open that takes the next click) and the
+        # Overview on screen (a page's forms and dialogs live only while it is shown).
+        d = self.driver
+        d.execute_script("if (document.activeElement) document.activeElement.blur();")
+        wait = WebDriverWait(d, 40, poll_frequency=0.2)
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=tab-overview]")).click()
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=cpu-value]"))
+
+    def replace_text(self, field, text: str) -> None:
+        """Types `text` over what a field holds. WebDriver's clear() is not used: it changes the
+        DOM behind React's back, and the page's next render (the Backups page renders every
+        second) puts the old value back before the first key arrives."""
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys(text)
+
     def tearDown(self):
         # On failure, keep what the window showed and its DOM for the person reading the CI log.
         OUT.mkdir(parents=True, exist_ok=True)
@@ -121,7 +139,7 @@ class OverviewTest(unittest.TestCase):
         # The service shows as down on the Overview, and its alert opens.
         wait.until(lambda d: "down" in d.find_element(By.CSS_SELECTOR, "[data-testid='overview-check-Closed port']").text)
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=overview-alert]"))
-        d.find_element(By.CSS_SELECTOR, "[data-testid=tab-alerts]").click()
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=tab-alerts]")).click()
         card = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid^=alert-].alert.active"))
         self.assertIn("Closed port is down", card.text)
         self.assertEqual(card.find_element(By.CSS_SELECTOR, "[data-testid=alert-status]").text, "active")
@@ -153,9 +171,8 @@ class OverviewTest(unittest.TestCase):
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=tab-backups]")).click()
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=backup-wizard]"))
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-password]").get_attribute("value"))
-        name = d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-name]")
-        name.clear()
-        name.send_keys("Docs")
+        self.replace_text(d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-name]"), "Docs")
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-name]").get_attribute("value") == "Docs")
         d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-sources]").send_keys(str(src))
         d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-repository]").send_keys(str(repo))
         create = d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-create]")
@@ -165,6 +182,7 @@ class OverviewTest(unittest.TestCase):
         warning = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=password-file-warning]"))
         self.assertIn("No keychain", warning.text)
         warning.find_element(By.TAG_NAME, "button").click()
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-testid=password-file-warning]"))
         self.assertTrue((repo / "config").exists(), "the repository was created")
 
         # Back up now: progress, then the run's result on the plan card.
@@ -178,14 +196,13 @@ class OverviewTest(unittest.TestCase):
 
         # Restore one file: browse the snapshot down to it.
         d.find_element(By.CSS_SELECTOR, "[data-testid=restore-open]").click()
-        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=snapshot-row]"))
-        d.find_element(By.CSS_SELECTOR, "[data-testid=snapshot-browse]").click()
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=snapshot-row] [data-testid=snapshot-browse]")).click()
         for part in (src / "letters").parts[1:]:
             row = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f"[data-testid=tree-entry][data-name='{part}']"))
             row.find_element(By.CSS_SELECTOR, "button.link").click()
         row = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=tree-entry][data-name='dear.txt']"))
         row.find_element(By.CSS_SELECTOR, "[data-testid=restore-entry]").click()
-        d.find_element(By.CSS_SELECTOR, "[data-testid=restore-dest]").send_keys(str(out))
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=restore-dest]")).send_keys(str(out))
         d.find_element(By.CSS_SELECTOR, "[data-testid=restore-go]").click()
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=restore-done]"))
         self.assertEqual((out / "dear.txt").read_text(), "Dear you,\nall is well.\n")
@@ -195,7 +212,7 @@ class OverviewTest(unittest.TestCase):
         d.find_element(By.XPATH, "//div[@data-testid='restore-dialog']//button[text()='Close']").click()
         row = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=tree-entry][data-name='dear.txt']"))
         row.find_element(By.CSS_SELECTOR, "[data-testid=restore-entry]").click()
-        d.find_element(By.CSS_SELECTOR, "[data-testid=restore-dest]").send_keys(str(out))
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=restore-dest]")).send_keys(str(out))
         d.find_element(By.CSS_SELECTOR, "[data-testid=restore-go]").click()
         conflict = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=restore-conflict]"))
         self.assertIn("1 file(s) already exist", conflict.text)
@@ -212,7 +229,7 @@ class OverviewTest(unittest.TestCase):
     def test_maintenance_run_now_shows_progress_and_refuses_a_second_run(self):
         d = self.driver
         wait = WebDriverWait(d, 40, poll_frequency=0.1)
-        d.find_element(By.CSS_SELECTOR, "[data-testid=tab-monitor]").click()
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=tab-monitor]")).click()
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=task-db_integrity]"))
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=run-now]").is_enabled())
         d.find_element(By.CSS_SELECTOR, "[data-testid=run-now]").click()
@@ -244,48 +261,49 @@ class OverviewTest(unittest.TestCase):
         d.save_screenshot(str(OUT / "maintenance.png"))
         # The Logs tab finds the run's lines by text.
         d.find_element(By.CSS_SELECTOR, "[data-testid=monitor-logs]").click()
-        d.find_element(By.CSS_SELECTOR, "[data-testid=log-search]").send_keys("maintenance run finished")
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=log-search]")).send_keys("maintenance run finished")
         WebDriverWait(d, 10).until(lambda d: "maintenance run finished" in d.find_element(By.CSS_SELECTOR, "[data-testid=log-lines]").text)
         d.save_screenshot(str(OUT / "logs.png"))
 
     def test_enabling_insights_without_a_model_server_explains_and_stays_off(self):
         d = self.driver
         wait = WebDriverWait(d, 30, poll_frequency=0.2)
-        d.find_element(By.CSS_SELECTOR, "[data-testid=tab-insights]").click()
-        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=analysis-enabled]"))
-        endpoint = d.find_element(By.CSS_SELECTOR, "[data-testid=analysis-endpoint]")
-        # Select all and type over: a React-controlled input ignores WebDriver's clear().
-        endpoint.send_keys(Keys.CONTROL, "a")
-        endpoint.send_keys(f"http://127.0.0.1:{self.closed_port}/v1")
-        # Close the input's suggestion popup before clicking elsewhere.
-        endpoint.send_keys(Keys.ESCAPE)
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=tab-insights]")).click()
+        # The form fills in from the engine's saved settings: type only once it has, or the
+        # arriving settings replace what was typed.
+        endpoint = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=analysis-endpoint]"))
+        wait.until(lambda d: endpoint.get_attribute("value"))
+        self.replace_text(endpoint, f"http://127.0.0.1:{self.closed_port}/v1")
         d.find_element(By.CSS_SELECTOR, "[data-testid=analysis-enabled]").click()
         err = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=analysis-error]"))
         self.assertIn(f"no model server at http://127.0.0.1:{self.closed_port}/v1", err.text)
         self.assertIn("start Ollama or set analysis.endpoint", err.text)
         self.assertFalse(d.find_element(By.CSS_SELECTOR, "[data-testid=analysis-enabled]").is_selected())
-        self.assertIn("You are the log analyst", d.find_element(By.CSS_SELECTOR, "[data-testid=prompt-editor]").get_attribute("value"))
-        # Leave no input focused (its suggestion popup would swallow the next test's first click).
-        d.find_element(By.CSS_SELECTOR, "[data-testid=analysis-endpoint]").send_keys(Keys.ESCAPE)
-        d.execute_script("document.activeElement && document.activeElement.blur()")
+        editor = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=prompt-editor]"))
+        wait.until(lambda d: editor.get_attribute("value"))
+        self.assertIn("You are the log analyst", editor.get_attribute("value"))
 
     def test_live_cpu_updates_then_1h_range(self):
         d = self.driver
         wait = WebDriverWait(d, 30, poll_frequency=0.2)
-        d.find_element(By.CSS_SELECTOR, "[data-testid=tab-overview]").click()
-        cpu = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=cpu-value][data-ts]"))
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=cpu-value][data-ts]"))
 
-        # Live values: at least two updates after the first one seen.
+        # Live values: at least two updates after the first one seen, each waited for.
         seen = []
-        deadline = time.time() + 30
-        while len(set(seen)) < 3 and time.time() < deadline:
+
+        def new_sample(d):
             el = d.find_element(By.CSS_SELECTOR, "[data-testid=cpu-value]")
             ts, text = el.get_attribute("data-ts"), el.text
-            if ts and (not seen or seen[-1] != ts):
+            return (ts, text) if ts and (not seen or seen[-1] != ts) else None
+
+        try:
+            while len(set(seen)) < 3:
+                ts, text = WebDriverWait(d, 15, poll_frequency=0.2).until(new_sample)
                 seen.append(ts)
                 value = float(re.match(r"([\d.]+) %", text).group(1))
                 self.assertTrue(0.0 <= value <= 100.0, text)
-            time.sleep(0.2)
+        except TimeoutException:
+            pass
         self.assertGreaterEqual(len(set(seen)), 3, f"CPU value updated fewer than twice: {seen}")
         self.assertIn("Live", d.find_element(By.CSS_SELECTOR, "[data-testid=engine-health]").text)
 
@@ -303,7 +321,6 @@ class OverviewTest(unittest.TestCase):
         wait.until(lambda d: d.execute_script(
             "return document.querySelectorAll('[data-testid=chart-cpu] canvas').length") > 0)
 
-        time.sleep(1.0)  # let the chart's transition settle before the picture
         OUT.mkdir(parents=True, exist_ok=True)
         shot = OUT / "overview-1h.png"
         d.save_screenshot(str(shot))

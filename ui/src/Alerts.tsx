@@ -1,30 +1,25 @@
-import { useCallback, useEffect, useState } from "react";
+import { useState } from "react";
 import type { Alert } from "./bindings/Alert";
-import { useEngineEvent } from "./state/bus";
+import type { Event } from "./bindings/Event";
 import type { Snapshot } from "./bindings/Snapshot";
+import { ErrorNote } from "./components/ErrorNote";
 import { Markdown } from "./components/Markdown";
 import { ago } from "./format";
-import { asCommandError, platform, type CommandError, type Commands } from "./platform";
+import type { Commands } from "./platform";
+import { call, useAction, useCommand } from "./state/useCommand";
 
 function Runbook({ alertType }: { alertType: string }) {
-  const [text, setText] = useState<string | null | undefined>(undefined);
-  useEffect(() => {
-    void (async () => setText(await (await platform()).call("runbook", { alertType })))();
-  }, [alertType]);
-  if (text === undefined) return <div className="dim">Loading runbook…</div>;
-  if (text === null) return <div className="dim">No runbook for this kind of alert.</div>;
-  return <div className="runbook" data-testid="runbook"><Markdown text={text} /></div>;
+  const runbook = useCommand("runbook", { alertType });
+  if (runbook.error) return <ErrorNote error={runbook.error} />;
+  if (runbook.loading) return <div className="dim">Loading runbook…</div>;
+  if (runbook.data === null) return <div className="dim">No runbook for this kind of alert.</div>;
+  return <div className="runbook" data-testid="runbook"><Markdown text={runbook.data} /></div>;
 }
 
-function AlertRow({ a, now, onError }: { a: Alert; now: number; onError: (e: CommandError) => void }) {
+type AlertCommand = "acknowledge_alert" | "resolve_alert" | "snooze_alert";
+
+function AlertRow({ a, now, act }: { a: Alert; now: number; act: <K extends AlertCommand>(cmd: K, req: Commands[K]["req"]) => void }) {
   const [open, setOpen] = useState(false);
-  const act = async <K extends "acknowledge_alert" | "resolve_alert" | "snooze_alert">(cmd: K, req: Commands[K]["req"]) => {
-    try {
-      await (await platform()).call(cmd, req);
-    } catch (e) {
-      onError(asCommandError(e));
-    }
-  };
   const snoozed = a.snoozed_until !== null && a.snoozed_until > now;
   return (
     <div className={`card alert ${a.severity} ${a.status}`} data-testid={`alert-${a.id}`}>
@@ -43,11 +38,11 @@ function AlertRow({ a, now, onError }: { a: Alert; now: number; onError: (e: Com
         </span>
         <span className="buttons">
           <button className="link" onClick={() => setOpen((o) => !o)}>{open ? "Hide runbook" : "Runbook"}</button>
-          {a.status === "active" && <button data-testid="ack" onClick={() => void act("acknowledge_alert", { id: a.id })}>Acknowledge</button>}
+          {a.status === "active" && <button data-testid="ack" onClick={() => act("acknowledge_alert", { id: a.id })}>Acknowledge</button>}
           {a.status !== "resolved" && (
             <>
-              {[1, 4, 8].map((h) => <button key={h} onClick={() => void act("snooze_alert", { id: a.id, hours: h })}>Snooze {h} h</button>)}
-              <button onClick={() => void act("resolve_alert", { id: a.id })}>Resolve</button>
+              {[1, 4, 8].map((h) => <button key={h} onClick={() => act("snooze_alert", { id: a.id, hours: h })}>Snooze {h} h</button>)}
+              <button onClick={() => act("resolve_alert", { id: a.id })}>Resolve</button>
             </>
           )}
         </span>
@@ -57,47 +52,33 @@ function AlertRow({ a, now, onError }: { a: Alert; now: number; onError: (e: Com
   );
 }
 
+const resolvedAlert = (e: Event) => e.type === "alert_changed" && e.alert.status === "resolved";
+
 export function Alerts({ snapshot }: { snapshot: Snapshot }) {
-  const [history, setHistory] = useState<Alert[]>([]);
-  const [error, setError] = useState<CommandError | null>(null);
+  const all = useCommand("list_alerts", { query: { include_resolved: true, limit: 200 } }, { refetchOn: [resolvedAlert] });
+  const action = useAction();
+  const history = (all.data ?? []).filter((a) => a.status === "resolved");
   const now = Date.now();
-  const load = useCallback(async () => {
-    try {
-      const all = await (await platform()).call("list_alerts", { query: { include_resolved: true, limit: 200 } });
-      setHistory(all.filter((a) => a.status === "resolved"));
-    } catch (e) {
-      setError(asCommandError(e));
-    }
-  }, []);
-  useEffect(() => void load(), [load]);
-  useEngineEvent((e) => {
-    if (e.type === "alert_changed" && e.alert.status === "resolved") void load();
-  });
+  const act = <K extends AlertCommand>(cmd: K, req: Commands[K]["req"]) => void action.run(() => call(cmd, req));
 
   const paused = snapshot.notifications_paused_until;
-  const togglePause = async () => {
-    try {
-      await (await platform()).call("pause_notifications", { minutes: paused ? null : 60 });
-    } catch (e) {
-      setError(asCommandError(e));
-    }
-  };
+  const togglePause = () => void action.run(() => call("pause_notifications", { minutes: paused ? null : 60 }));
 
   return (
     <div className="page">
       <div className="page-head">
         <h2>Alerts</h2>
-        <button data-testid="pause" onClick={() => void togglePause()}>
+        <button data-testid="pause" onClick={togglePause}>
           {paused ? `Notifications paused until ${new Date(paused).toLocaleTimeString()} · Resume` : "Pause notifications for 1 h"}
         </button>
       </div>
-      {error && <div className="inline-error">{error.message}</div>}
+      <ErrorNote error={all.error ?? action.error} onRefresh={() => void all.refetch()} />
       <h3 className="section">Open</h3>
       {snapshot.alerts.length === 0 && <div className="card dim" data-testid="no-alerts">All clear: nothing needs your attention.</div>}
-      {snapshot.alerts.map((a) => <AlertRow key={a.id} a={a} now={now} onError={setError} />)}
+      {snapshot.alerts.map((a) => <AlertRow key={a.id} a={a} now={now} act={act} />)}
       <h3 className="section">History</h3>
       {history.length === 0 && <div className="dim">No resolved alerts yet.</div>}
-      {history.map((a) => <AlertRow key={a.id} a={a} now={now} onError={setError} />)}
+      {history.map((a) => <AlertRow key={a.id} a={a} now={now} act={act} />)}
     </div>
   );
 }

@@ -7,8 +7,9 @@ import { Monitor } from "./Monitor";
 import { Healing } from "./Healing";
 import { Insights } from "./Insights";
 import { Detectors } from "./Detectors";
-import { Backups } from "./Backups";
+import { Backups } from "./backups/BackupsPage";
 import { platform } from "./platform";
+import { ErrorNote } from "./components/ErrorNote";
 import { ago } from "./format";
 
 export function App() {
@@ -44,7 +45,7 @@ export function App() {
       <div className="fatal" data-testid="engine-error">
         <h1>Caretaker could not start</h1>
         <p className="fatal-kind">{error.payload.kind.replace(/_/g, " ")}</p>
-        <pre>{error.message}</pre>
+        <ErrorNote error={error} />
         <button onClick={() => void reload()}>Try again</button>
       </div>
     );

@@ -1,11 +1,13 @@
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import type { DetectorConfig } from "./bindings/DetectorConfig";
 import type { DetectorState } from "./bindings/DetectorState";
 import type { CheckField } from "./bindings/CheckField";
 import type { LogLevel } from "./bindings/LogLevel";
 import { useEngineEvent } from "./state/bus";
+import { call, useAction, useCommand } from "./state/useCommand";
+import { ErrorNote } from "./components/ErrorNote";
+import { Input } from "./components/Input";
 import { ago } from "./format";
-import { asCommandError, platform, type CommandError } from "./platform";
 
 const RULES = ["stalled", "error_rate", "above_normal", "below_normal", "stuck"] as const;
 type RuleKind = (typeof RULES)[number];
@@ -55,25 +57,18 @@ function withSource(d: DetectorConfig, kind: SourceKind): DetectorConfig {
 
 function DetectorForm({ initial, onDone }: { initial: DetectorConfig | null; onDone: (list: DetectorState[] | null) => void }) {
   const [d, setD] = useState<DetectorConfig>(initial ?? blank());
-  const [error, setError] = useState<CommandError | null>(null);
+  const saving = useAction();
   const rule = ruleOf(d);
   const source = sourceOf(d);
   const params = (d[rule] ?? RULE_DEFAULTS[rule]) as unknown as Record<string, number>;
 
-  const save = async () => {
-    try {
-      const list = await (await platform()).call("save_detector", { original: initial?.name ?? null, detector: d });
-      onDone(list);
-    } catch (e) {
-      setError(asCommandError(e));
-    }
-  };
+  const save = () => void saving.run(async () => onDone(await call("save_detector", { original: initial?.name ?? null, detector: d })));
 
   return (
     <div className="card form" data-testid="detector-form">
       <div className="card-title">{initial ? `Edit ${initial.name}` : "Add a detector"}</div>
       <div className="grid2">
-        <label>Name<input data-testid="detector-name" value={d.name} onChange={(e) => setD({ ...d, name: e.target.value })} /></label>
+        <label>Name<Input data-testid="detector-name" value={d.name} onChange={(e) => setD({ ...d, name: e.target.value })} /></label>
         <label>Severity
           <select value={d.severity} onChange={(e) => setD({ ...d, severity: e.target.value as DetectorConfig["severity"] })}>
             <option value="warning">warning</option>
@@ -87,7 +82,7 @@ function DetectorForm({ initial, onDone }: { initial: DetectorConfig | null; onD
         </label>
         {d.check && (
           <>
-            <label>Check name<input data-testid="detector-check" value={d.check.name} onChange={(e) => setD({ ...d, check: { ...d.check!, name: e.target.value } })} /></label>
+            <label>Check name<Input data-testid="detector-check" value={d.check.name} onChange={(e) => setD({ ...d, check: { ...d.check!, name: e.target.value } })} /></label>
             <label>Field
               <select value={d.check.field} onChange={(e) => setD({ ...d, check: { ...d.check!, field: e.target.value as CheckField } })}>
                 <option value="value">value it reads</option>
@@ -99,8 +94,8 @@ function DetectorForm({ initial, onDone }: { initial: DetectorConfig | null; onD
         )}
         {d.metric && (
           <>
-            <label>Metric<input value={d.metric.name} onChange={(e) => setD({ ...d, metric: { ...d.metric!, name: e.target.value } })} /></label>
-            <label>Labels<input placeholder="mount=/" value={d.metric.labels} onChange={(e) => setD({ ...d, metric: { ...d.metric!, labels: e.target.value } })} /></label>
+            <label>Metric<Input value={d.metric.name} onChange={(e) => setD({ ...d, metric: { ...d.metric!, name: e.target.value } })} /></label>
+            <label>Labels<Input placeholder="mount=/" value={d.metric.labels} onChange={(e) => setD({ ...d, metric: { ...d.metric!, labels: e.target.value } })} /></label>
           </>
         )}
         {d.logs && (
@@ -119,14 +114,14 @@ function DetectorForm({ initial, onDone }: { initial: DetectorConfig | null; onD
         </label>
         {Object.keys(RULE_DEFAULTS[rule]).map((k) => (
           <label key={k}>{k.replace(/_/g, " ")}
-            <input type="number" data-testid={`detector-${k}`} value={params[k] ?? ""} onChange={(e) => setD(withRule(d, rule, { ...params, [k]: Number(e.target.value) }))} />
+            <Input type="number" data-testid={`detector-${k}`} value={params[k] ?? ""} onChange={(e) => setD(withRule(d, rule, { ...params, [k]: Number(e.target.value) }))} />
           </label>
         ))}
         <label className="inline"><input type="checkbox" checked={d.enabled} onChange={(e) => setD({ ...d, enabled: e.target.checked })} /> Enabled</label>
       </div>
-      {error && <div className="inline-error" data-testid="detector-error">{error.message}</div>}
+      <ErrorNote error={saving.error} testId="detector-error" />
       <div className="buttons">
-        <button className="primary" data-testid="detector-save" onClick={() => void save()}>Save to caretaker.toml</button>
+        <button className="primary" data-testid="detector-save" onClick={save}>Save to caretaker.toml</button>
         <button onClick={() => onDone(null)}>Cancel</button>
       </div>
     </div>
@@ -140,31 +135,19 @@ function evidenceText(v: unknown): string {
 }
 
 export function Detectors() {
-  const [list, setList] = useState<DetectorState[]>([]);
+  const detectors = useCommand("list_detectors", {});
   const [editing, setEditing] = useState<DetectorConfig | "new" | null>(null);
-  const [error, setError] = useState<CommandError | null>(null);
+  const deleting = useAction();
+  const list = detectors.data ?? [];
+  const setList = (l: DetectorState[]) => detectors.setData(() => l);
   const now = Date.now();
 
-  useEffect(() => {
-    void (async () => {
-      try {
-        setList(await (await platform()).call("list_detectors", {}));
-      } catch (e) {
-        setError(asCommandError(e));
-      }
-    })();
-  }, []);
+  // The event carries the whole list: no need to ask again.
   useEngineEvent((e) => {
     if (e.type === "detectors") setList(e.detectors);
   });
 
-  const remove = async (name: string) => {
-    try {
-      setList(await (await platform()).call("delete_detector", { name }));
-    } catch (e) {
-      setError(asCommandError(e));
-    }
-  };
+  const remove = (name: string) => void deleting.run(async () => setList(await call("delete_detector", { name })));
 
   return (
     <div className="page">
@@ -172,9 +155,9 @@ export function Detectors() {
         <h2>Detectors</h2>
         <button className="primary" data-testid="add-detector" onClick={() => setEditing("new")}>Add a detector</button>
       </div>
-      {error && <div className="inline-error">{error.message}</div>}
+      <ErrorNote error={detectors.error ?? deleting.error} onRefresh={() => void detectors.refetch()} />
       {editing && <DetectorForm initial={editing === "new" ? null : editing} onDone={(l) => { if (l) setList(l); setEditing(null); }} />}
-      {list.length === 0 && <div className="card dim" data-testid="no-detectors">No detectors yet. They watch a check's value, latency or failures, a host metric, or the log, and alert when it stalls, spikes, leaves its normal or gets stuck.</div>}
+      {detectors.data?.length === 0 && <div className="card dim" data-testid="no-detectors">No detectors yet. They watch a check's value, latency or failures, a host metric, or the log, and alert when it stalls, spikes, leaves its normal or gets stuck.</div>}
       <div className="tiles">
         {list.map((s) => (
           <div key={s.config.name} className={`card tile ${s.firing ? "alert " + s.config.severity : ""}`} data-testid={`detector-${s.config.name}`}>
@@ -197,7 +180,7 @@ export function Detectors() {
               <span className="dim">{s.evaluated_at ? `checked ${ago(s.evaluated_at, now)}` : "not checked yet"}{s.alert_id !== null ? ` · alert #${s.alert_id}` : ""}</span>
               <span className="buttons">
                 <button onClick={() => setEditing(s.config)}>Edit</button>
-                <button data-testid="delete-detector" onClick={() => void remove(s.config.name)}>Delete</button>
+                <button data-testid="delete-detector" onClick={() => remove(s.config.name)}>Delete</button>
               </span>
             </div>
           </div>

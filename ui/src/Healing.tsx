@@ -1,54 +1,40 @@
-import { useCallback, useEffect, useState } from "react";
-import type { ActionSummary } from "./bindings/ActionSummary";
+import { useState } from "react";
 import type { Decision } from "./bindings/Decision";
-import { useEngineEvent } from "./state/bus";
-import type { HealingRecord } from "./bindings/HealingRecord";
+import { ErrorNote } from "./components/ErrorNote";
 import { ago } from "./format";
-import { asCommandError, platform, type CommandError } from "./platform";
+import { call, useAction, useCommand, type Trigger } from "./state/useCommand";
 
 const DECISIONS: Decision[] = ["ran", "approved_by_user", "escalated", "refused_rate_limit", "refused_cooldown", "refused_max_attempts", "refused_manual_stop"];
 
 const label = (d: Decision) => d.replace(/_/g, " ");
 
+// A healing decision, or an alert that closed (its escalation goes with it).
+const refetchOn: Trigger[] = ["healing", (e) => e.type === "alert_changed" && e.alert.status === "resolved"];
+
 export function Healing() {
-  const [actions, setActions] = useState<ActionSummary[]>([]);
-  const [pending, setPending] = useState<HealingRecord[]>([]);
-  const [log, setLog] = useState<HealingRecord[]>([]);
   const [filterAction, setFilterAction] = useState("");
   const [filterDecision, setFilterDecision] = useState<Decision | "">("");
-  const [error, setError] = useState<CommandError | null>(null);
+  const actionList = useCommand("healing_actions", {}, { refetchOn });
+  const pendingList = useCommand("pending_escalations", {}, { refetchOn });
+  const logList = useCommand("healing_log", { query: { limit: 200, action_id: filterAction || undefined, decision: filterDecision || undefined } }, { refetchOn });
+  const action = useAction();
+  const actions = actionList.data ?? [];
+  const pending = pendingList.data ?? [];
+  const log = logList.data ?? [];
   const now = Date.now();
 
-  const load = useCallback(async () => {
-    try {
-      const p = await platform();
-      setActions(await p.call("healing_actions", {}));
-      setPending(await p.call("pending_escalations", {}));
-      setLog(await p.call("healing_log", { query: { limit: 200, action_id: filterAction || undefined, decision: filterDecision || undefined } }));
-    } catch (e) {
-      setError(asCommandError(e));
-    }
-  }, [filterAction, filterDecision]);
-  useEffect(() => void load(), [load]);
-  useEngineEvent((e) => {
-    if (e.type === "healing" || (e.type === "alert_changed" && e.alert.status === "resolved")) void load();
-  });
-
-  const act = async (cmd: "approve_escalation" | "dismiss_escalation", id: number) => {
-    try {
-      await (await platform()).call(cmd, { id });
-      await load();
-    } catch (e) {
-      setError(asCommandError(e));
-    }
-  };
+  const act = (cmd: "approve_escalation" | "dismiss_escalation", id: number) =>
+    void action.run(async () => {
+      await call(cmd, { id });
+      await Promise.all([actionList.refetch(), pendingList.refetch(), logList.refetch()]);
+    });
 
   return (
     <div className="page">
       <div className="page-head"><h2>Healing</h2></div>
-      {error && <div className="inline-error">{error.message}</div>}
+      <ErrorNote error={actionList.error ?? pendingList.error ?? logList.error ?? action.error} onRefresh={() => void pendingList.refetch()} />
       <h3 className="section">Waiting for you</h3>
-      {pending.length === 0 && <div className="card dim" data-testid="no-escalations">Nothing is waiting for your approval.</div>}
+      {pendingList.data?.length === 0 && <div className="card dim" data-testid="no-escalations">Nothing is waiting for your approval.</div>}
       {pending.map((p) => (
         <div key={p.id} className="card alert warning" data-testid={`escalation-${p.id}`}>
           <div className="alert-head">
@@ -60,14 +46,14 @@ export function Healing() {
           <div className="alert-foot">
             <span />
             <span className="buttons">
-              <button className="primary" data-testid="run-it" onClick={() => void act("approve_escalation", p.id)}>Run it</button>
-              <button onClick={() => void act("dismiss_escalation", p.id)}>Dismiss</button>
+              <button className="primary" data-testid="run-it" onClick={() => act("approve_escalation", p.id)}>Run it</button>
+              <button onClick={() => act("dismiss_escalation", p.id)}>Dismiss</button>
             </span>
           </div>
         </div>
       ))}
       <h3 className="section">Actions</h3>
-      {actions.length === 0 && (
+      {actionList.data?.length === 0 && (
         <div className="card dim">No actions configured. Add `[[healing.actions]]` to caretaker.toml (see the commented example there); only actions you define can ever run.</div>
       )}
       <div className="tiles">
@@ -117,7 +103,7 @@ export function Healing() {
                 <td>{r.healed === null ? "–" : r.healed ? "yes" : "no"}</td>
               </tr>
             ))}
-            {log.length === 0 && <tr><td colSpan={6} className="dim">No decisions recorded.</td></tr>}
+            {logList.data?.length === 0 && <tr><td colSpan={6} className="dim">No decisions recorded.</td></tr>}
           </tbody>
         </table>
       </div>

@@ -1,11 +1,8 @@
-import { useCallback, useEffect, useState } from "react";
-import type { AnalysisConfig } from "./bindings/AnalysisConfig";
-import { useEngineEvent } from "./state/bus";
-import type { Finding } from "./bindings/Finding";
-import type { PromptState } from "./bindings/PromptState";
-import type { Scan } from "./bindings/Scan";
+import { useEffect, useState } from "react";
+import { ErrorNote } from "./components/ErrorNote";
+import { Input, TextArea } from "./components/Input";
 import { ago } from "./format";
-import { asCommandError, platform, type CommandError } from "./platform";
+import { call, useAction, useCommand } from "./state/useCommand";
 
 /** Lines of `a` and `b` side by side, marked where they differ. */
 function LineDiff({ a, b }: { a: string; b: string }) {
@@ -25,60 +22,54 @@ function LineDiff({ a, b }: { a: string; b: string }) {
 }
 
 export function Insights() {
-  const [cfg, setCfg] = useState<AnalysisConfig | null>(null);
+  const config = useCommand("analysis_config", {});
+  const promptState = useCommand("analysis_prompt", {});
+  const scanList = useCommand("analysis_scans", { limit: 20 }, { refetchOn: ["analysis_scan"] });
+  const findingList = useCommand("list_findings", { includeDismissed: false }, { refetchOn: ["analysis_scan"] });
   const [endpoint, setEndpoint] = useState("");
   const [model, setModel] = useState("");
   const [cadence, setCadence] = useState(60);
   const [models, setModels] = useState<string[]>([]);
-  const [prompt, setPrompt] = useState<PromptState | null>(null);
   const [draft, setDraft] = useState("");
   const [showDiff, setShowDiff] = useState(false);
-  const [scans, setScans] = useState<Scan[]>([]);
-  const [findings, setFindings] = useState<Finding[]>([]);
-  const [error, setError] = useState<CommandError | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const action = useAction();
+  const cfg = config.data;
+  const prompt = promptState.data;
+  const scans = scanList.data ?? [];
+  const findings = findingList.data ?? [];
+  const error = action.error ?? config.error ?? promptState.error ?? scanList.error ?? findingList.error;
   const now = Date.now();
 
-  const load = useCallback(async () => {
-    try {
-      const p = await platform();
-      const c = await p.call("analysis_config", {});
-      setCfg(c);
-      setEndpoint(c.endpoint);
-      setModel(c.model);
-      setCadence(c.cadence_minutes);
-      const pr = await p.call("analysis_prompt", {});
-      setPrompt(pr);
-      setDraft(pr.template || pr.default_template);
-      setScans(await p.call("analysis_scans", { limit: 20 }));
-      setFindings(await p.call("list_findings", { includeDismissed: false }));
-    } catch (e) {
-      setError(asCommandError(e));
-    }
-  }, []);
-  useEffect(() => void load(), [load]);
-  useEngineEvent((e) => {
-    if (e.type === "analysis_scan") void load();
-  });
+  // The form starts from what the engine has saved, and again after each save.
+  useEffect(() => {
+    if (!cfg) return;
+    setEndpoint(cfg.endpoint);
+    setModel(cfg.model);
+    setCadence(cfg.cadence_minutes);
+  }, [cfg]);
+  useEffect(() => {
+    if (prompt) setDraft(prompt.template || prompt.default_template);
+  }, [prompt]);
 
-  const call = async <T,>(f: () => Promise<T>, ok?: string) => {
-    setError(null);
+  const act = async (work: () => Promise<unknown>, ok?: string) => {
     setNotice(null);
-    try {
-      await f();
-      if (ok) setNotice(ok);
-      await load();
-    } catch (e) {
-      setError(asCommandError(e));
-    }
+    if ((await action.run(work)) && ok) setNotice(ok);
   };
-  const p = () => platform();
+  const saveAnalysis = (enabled: boolean, ok: string) =>
+    act(async () => {
+      const saved = await call("set_analysis", { enabled, endpoint, model, cadenceMinutes: cadence });
+      config.setData(() => saved);
+      // Enabling can seed the prompt.
+      await promptState.refetch();
+    }, ok);
+  const savePrompt = (work: () => Promise<unknown>, ok: string) =>
+    act(async () => {
+      await work();
+      await promptState.refetch();
+    }, ok);
 
-  const fetchModels = () =>
-    call(async () => {
-      const list = await (await p()).call("list_models", { endpoint });
-      setModels(list);
-    });
+  const fetchModels = () => act(async () => setModels(await call("list_models", { endpoint })));
 
   return (
     <div className="page">
@@ -88,31 +79,35 @@ export function Insights() {
         <div className="grid2">
           <label className="inline">
             <input type="checkbox" data-testid="analysis-enabled" checked={cfg?.enabled ?? false}
-              onChange={(e) => void call(async () => (await p()).call("set_analysis", { enabled: e.target.checked, endpoint, model, cadenceMinutes: cadence }), e.target.checked ? "Enabled: the server answers and has the model." : "Disabled.")} />
+              onChange={(e) => void saveAnalysis(e.target.checked, e.target.checked ? "Enabled: the server answers and has the model." : "Disabled.")} />
             Read Caretaker's warnings and errors every {cadence} min
           </label>
-          <label>Every (minutes)<input type="number" value={cadence} onChange={(e) => setCadence(Number(e.target.value))} /></label>
+          <label>Every (minutes)<Input type="number" value={cadence} onChange={(e) => setCadence(Number(e.target.value))} /></label>
           <label className="wide">Endpoint (OpenAI-compatible)
-            <input data-testid="analysis-endpoint" value={endpoint} onChange={(e) => setEndpoint(e.target.value)} onBlur={() => void fetchModels()} />
+            <Input data-testid="analysis-endpoint" value={endpoint} onChange={(e) => setEndpoint(e.target.value)} onBlur={() => void fetchModels()} />
           </label>
           <label>Model
-            <input list="models" data-testid="analysis-model" value={model} onChange={(e) => setModel(e.target.value)} />
+            {/* Suggestions wanted here: the datalist offers the models the server has. */}
+            <input list="models" spellCheck={false} data-testid="analysis-model" value={model} onChange={(e) => setModel(e.target.value)} />
             <datalist id="models">{models.map((m) => <option key={m} value={m} />)}</datalist>
           </label>
           <div className="actions">
             <button onClick={() => void fetchModels()}>List models</button>
-            <button onClick={() => void call(async () => (await p()).call("set_analysis", { enabled: cfg?.enabled ?? false, endpoint, model, cadenceMinutes: cadence }), "Saved.")}>Save</button>
-            <button className="primary" data-testid="scan-now" onClick={() => void call(async () => (await p()).call("run_scan", {}), "Scan started.")}>Scan now</button>
+            <button onClick={() => void saveAnalysis(cfg?.enabled ?? false, "Saved.")}>Save</button>
+            <button className="primary" data-testid="scan-now" onClick={() => void act(async () => {
+              await call("run_scan", {});
+              await scanList.refetch();
+            }, "Scan started.")}>Scan now</button>
           </div>
         </div>
         {models.length > 0 && <div className="dim">Models on this server: {models.join(", ")}</div>}
-        {error && <pre className="form-error" data-testid="analysis-error">{error.message}</pre>}
+        <ErrorNote error={error} testId="analysis-error" />
         {notice && <div className="dim" data-testid="analysis-notice">{notice}</div>}
         <div className="dim">Nothing leaves this machine unless the endpoint points elsewhere.</div>
       </div>
 
       <h3 className="section">Findings</h3>
-      {findings.length === 0 && <div className="card dim">No open findings.</div>}
+      {findingList.data?.length === 0 && <div className="card dim">No open findings.</div>}
       {findings.map((f) => (
         <div key={f.id} className={`card alert ${f.severity === "high" ? "critical" : "warning"}`} data-testid={`finding-${f.id}`}>
           <div className="alert-head">
@@ -125,8 +120,11 @@ export function Insights() {
           <div className="alert-foot">
             <span className="dim">logs {f.source_log_ids.join(", ") || "–"} · {ago(f.created_at, now)}</span>
             <span className="buttons">
-              <button onClick={() => void call(async () => navigator.clipboard?.writeText(await (await p()).call("finding_issue_text", { id: f.id })), "Copied as an issue text.")}>Copy as issue</button>
-              <button onClick={() => void call(async () => (await p()).call("dismiss_finding", { id: f.id }))}>Dismiss</button>
+              <button onClick={() => void act(async () => navigator.clipboard?.writeText(await call("finding_issue_text", { id: f.id })), "Copied as an issue text.")}>Copy as issue</button>
+              <button onClick={() => void act(async () => {
+                await call("dismiss_finding", { id: f.id });
+                await findingList.refetch();
+              })}>Dismiss</button>
             </span>
           </div>
         </div>
@@ -146,7 +144,7 @@ export function Insights() {
                 <td className="name">{s.error_message ?? ""}</td>
               </tr>
             ))}
-            {scans.length === 0 && <tr><td colSpan={5} className="dim">No scans yet.</td></tr>}
+            {scanList.data?.length === 0 && <tr><td colSpan={5} className="dim">No scans yet.</td></tr>}
           </tbody>
         </table>
       </div>
@@ -157,10 +155,10 @@ export function Insights() {
           <div className="inline-error" data-testid="newer-default">A newer default prompt (version {prompt.default_version}) has shipped; yours is kept. <button className="link" onClick={() => setShowDiff((d) => !d)}>{showDiff ? "Hide" : "Show"} differences</button></div>
         )}
         {showDiff && prompt && <LineDiff a={prompt.template} b={prompt.default_template} />}
-        <textarea data-testid="prompt-editor" rows={14} value={draft} onChange={(e) => setDraft(e.target.value)} />
+        <TextArea data-testid="prompt-editor" rows={14} value={draft} onChange={(e) => setDraft(e.target.value)} />
         <div className="actions">
-          <button className="primary" onClick={() => void call(async () => (await p()).call("set_prompt", { template: draft }), "Prompt saved; upgrades will keep it.")}>Save prompt</button>
-          <button onClick={() => void call(async () => (await p()).call("reset_prompt", {}), "Back to the default prompt.")}>Reset to default</button>
+          <button className="primary" onClick={() => void savePrompt(() => call("set_prompt", { template: draft }), "Prompt saved; upgrades will keep it.")}>Save prompt</button>
+          <button onClick={() => void savePrompt(() => call("reset_prompt", {}), "Back to the default prompt.")}>Reset to default</button>
           <button className="link" onClick={() => setShowDiff((d) => !d)}>Compare with default</button>
           <span className="dim">{prompt?.user_modified ? "edited by you" : `default, version ${prompt?.default_version ?? ""}`}</span>
         </div>

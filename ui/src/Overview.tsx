@@ -6,8 +6,9 @@ import { TimeChart } from "./components/TimeChart";
 import { bytes, duration, pct, rate } from "./format";
 import { RANGES, type LineSpec } from "./state/series";
 import { useSeries } from "./state/useEngine";
+import { ErrorNote } from "./components/ErrorNote";
+import { cssVar } from "./theme";
 
-const C = { a: "#3b82f6", b: "#f59e0b", c: "#10b981", d: "#ef4444", e: "#8b5cf6" };
 
 export function Overview({ snapshot, onOpen }: { snapshot: Snapshot; onOpen: (page: "services" | "alerts") => void }) {
   const [rangeId, setRangeId] = useState("15m");
@@ -18,6 +19,7 @@ export function Overview({ snapshot, onOpen }: { snapshot: Snapshot; onOpen: (pa
   const mountLabel = mainDisk ? `mount=${mainDisk.mount_point}` : "";
 
   const charts = useMemo(() => {
+    const C = { a: cssVar("--chart-a"), b: cssVar("--chart-b"), c: cssVar("--chart-c"), d: cssVar("--chart-d"), e: cssVar("--chart-e") };
     const cpu: LineSpec[] = [{ metric: "cpu_usage_percent", labels: "", label: "CPU", color: C.a }];
     const mem: LineSpec[] = [
       { metric: "memory_used_percent", labels: "", label: "Memory", color: C.e },
@@ -117,7 +119,7 @@ export function Overview({ snapshot, onOpen }: { snapshot: Snapshot; onOpen: (pa
             </button>
           ))}
         </div>
-        {error && <span className="inline-error">{error.message}</span>}
+        <ErrorNote error={error} />
       </section>
 
       <section className="charts">

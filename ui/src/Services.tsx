@@ -1,10 +1,11 @@
-import { useCallback, useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { CheckConfig } from "./bindings/CheckConfig";
-import type { CheckSummary } from "./bindings/CheckSummary";
 import { useEngineEvent } from "./state/bus";
+import { call, useAction, useCommand } from "./state/useCommand";
+import { ErrorNote } from "./components/ErrorNote";
+import { Input, TextArea } from "./components/Input";
 import { Sparkline } from "./components/Sparkline";
 import { ago } from "./format";
-import { asCommandError, platform, type CommandError } from "./platform";
 
 const KINDS = ["http", "tcp", "process", "command", "json_value"] as const;
 type Kind = (typeof KINDS)[number];
@@ -34,76 +35,66 @@ const num = (v: string): number | null => (v.trim() === "" ? null : Number(v));
 function CheckForm({ initial, onDone }: { initial: CheckConfig | null; onDone: () => void }) {
   const [c, setC] = useState<CheckConfig>(initial ?? blank("http"));
   const [argv, setArgv] = useState((initial?.command?.argv ?? []).join("\n"));
-  const [error, setError] = useState<CommandError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const saving = useAction();
   const kind = kindOf(c);
   const set = (patch: Partial<CheckConfig>) => setC((x) => ({ ...x, ...patch }));
 
   const save = async () => {
-    setBusy(true);
     const check = kind === "command" && c.command ? { ...c, command: { ...c.command, argv: argv.split("\n").map((a) => a.trim()).filter(Boolean) } } : c;
-    try {
-      const p = await platform();
-      await p.call("save_check", { original: initial?.name ?? null, check });
-      onDone();
-    } catch (e) {
-      setError(asCommandError(e));
-    } finally {
-      setBusy(false);
-    }
+    if (await saving.run(() => call("save_check", { original: initial?.name ?? null, check }))) onDone();
   };
 
   return (
     <div className="card form" data-testid="check-form">
       <div className="card-title">{initial ? `Edit ${initial.name}` : "Add a check"}</div>
       <div className="grid2">
-        <label>Name<input data-testid="check-name" value={c.name} onChange={(e) => set({ name: e.target.value })} /></label>
+        <label>Name<Input data-testid="check-name" value={c.name} onChange={(e) => set({ name: e.target.value })} /></label>
         <label>Kind
           <select data-testid="check-kind" value={kind} disabled={!!initial} onChange={(e) => setC({ ...blank(e.target.value as Kind), name: c.name })}>
             {KINDS.map((k) => <option key={k} value={k}>{k.replace("_", " ")}</option>)}
           </select>
         </label>
-        <label>Every (s)<input type="number" value={c.interval_secs} onChange={(e) => set({ interval_secs: Number(e.target.value) })} /></label>
-        <label>Timeout (s)<input type="number" value={c.timeout_secs} onChange={(e) => set({ timeout_secs: Number(e.target.value) })} /></label>
-        <label>Degraded above (ms)<input type="number" value={c.degraded_latency_ms ?? ""} onChange={(e) => set({ degraded_latency_ms: num(e.target.value) })} /></label>
+        <label>Every (s)<Input type="number" value={c.interval_secs} onChange={(e) => set({ interval_secs: Number(e.target.value) })} /></label>
+        <label>Timeout (s)<Input type="number" value={c.timeout_secs} onChange={(e) => set({ timeout_secs: Number(e.target.value) })} /></label>
+        <label>Degraded above (ms)<Input type="number" value={c.degraded_latency_ms ?? ""} onChange={(e) => set({ degraded_latency_ms: num(e.target.value) })} /></label>
         <label className="inline"><input type="checkbox" checked={c.enabled} onChange={(e) => set({ enabled: e.target.checked })} /> Enabled</label>
         {c.http && (
           <>
-            <label className="wide">URL<input data-testid="check-url" value={c.http.url} onChange={(e) => set({ http: { ...c.http!, url: e.target.value } })} /></label>
-            <label>Body contains<input value={c.http.body_contains ?? ""} onChange={(e) => set({ http: { ...c.http!, body_contains: e.target.value || null } })} /></label>
-            <label>JSON pointer<input value={c.http.json_pointer ?? ""} onChange={(e) => set({ http: { ...c.http!, json_pointer: e.target.value || null } })} /></label>
+            <label className="wide">URL<Input data-testid="check-url" value={c.http.url} onChange={(e) => set({ http: { ...c.http!, url: e.target.value } })} /></label>
+            <label>Body contains<Input value={c.http.body_contains ?? ""} onChange={(e) => set({ http: { ...c.http!, body_contains: e.target.value || null } })} /></label>
+            <label>JSON pointer<Input value={c.http.json_pointer ?? ""} onChange={(e) => set({ http: { ...c.http!, json_pointer: e.target.value || null } })} /></label>
           </>
         )}
         {c.tcp && (
           <>
-            <label>Host<input value={c.tcp.host} onChange={(e) => set({ tcp: { ...c.tcp!, host: e.target.value } })} /></label>
-            <label>Port<input data-testid="check-port" type="number" value={c.tcp.port} onChange={(e) => set({ tcp: { ...c.tcp!, port: Number(e.target.value) } })} /></label>
+            <label>Host<Input value={c.tcp.host} onChange={(e) => set({ tcp: { ...c.tcp!, host: e.target.value } })} /></label>
+            <label>Port<Input data-testid="check-port" type="number" value={c.tcp.port} onChange={(e) => set({ tcp: { ...c.tcp!, port: Number(e.target.value) } })} /></label>
           </>
         )}
         {c.process && (
           <>
-            <label>Process name<input value={c.process.name ?? ""} onChange={(e) => set({ process: { ...c.process!, name: e.target.value || null } })} /></label>
-            <label>Command line contains<input value={c.process.command_line_contains ?? ""} onChange={(e) => set({ process: { ...c.process!, command_line_contains: e.target.value || null } })} /></label>
+            <label>Process name<Input value={c.process.name ?? ""} onChange={(e) => set({ process: { ...c.process!, name: e.target.value || null } })} /></label>
+            <label>Command line contains<Input value={c.process.command_line_contains ?? ""} onChange={(e) => set({ process: { ...c.process!, command_line_contains: e.target.value || null } })} /></label>
           </>
         )}
         {c.command && (
           <>
-            <label className="wide">Program and arguments, one per line (never run through a shell)<textarea rows={3} value={argv} onChange={(e) => setArgv(e.target.value)} /></label>
-            <label>Expected exit code<input type="number" value={c.command.expect_exit} onChange={(e) => set({ command: { ...c.command!, expect_exit: Number(e.target.value) } })} /></label>
+            <label className="wide">Program and arguments, one per line (never run through a shell)<TextArea rows={3} value={argv} onChange={(e) => setArgv(e.target.value)} /></label>
+            <label>Expected exit code<Input type="number" value={c.command.expect_exit} onChange={(e) => set({ command: { ...c.command!, expect_exit: Number(e.target.value) } })} /></label>
           </>
         )}
         {c.json_value && (
           <>
-            <label className="wide">URL<input value={c.json_value.url} onChange={(e) => set({ json_value: { ...c.json_value!, url: e.target.value } })} /></label>
-            <label>JSON pointer<input value={c.json_value.pointer} onChange={(e) => set({ json_value: { ...c.json_value!, pointer: e.target.value } })} /></label>
-            <label>Warning above<input type="number" value={c.json_value.warning_above ?? ""} onChange={(e) => set({ json_value: { ...c.json_value!, warning_above: num(e.target.value) } })} /></label>
-            <label>Critical above<input type="number" value={c.json_value.critical_above ?? ""} onChange={(e) => set({ json_value: { ...c.json_value!, critical_above: num(e.target.value) } })} /></label>
+            <label className="wide">URL<Input value={c.json_value.url} onChange={(e) => set({ json_value: { ...c.json_value!, url: e.target.value } })} /></label>
+            <label>JSON pointer<Input value={c.json_value.pointer} onChange={(e) => set({ json_value: { ...c.json_value!, pointer: e.target.value } })} /></label>
+            <label>Warning above<Input type="number" value={c.json_value.warning_above ?? ""} onChange={(e) => set({ json_value: { ...c.json_value!, warning_above: num(e.target.value) } })} /></label>
+            <label>Critical above<Input type="number" value={c.json_value.critical_above ?? ""} onChange={(e) => set({ json_value: { ...c.json_value!, critical_above: num(e.target.value) } })} /></label>
           </>
         )}
       </div>
-      {error && <pre className="form-error" data-testid="check-form-error">{error.message}</pre>}
+      <ErrorNote error={saving.error} testId="check-form-error" />
       <div className="actions">
-        <button className="primary" data-testid="check-save" disabled={busy} onClick={() => void save()}>Save</button>
+        <button className="primary" data-testid="check-save" disabled={saving.busy} onClick={() => void save()}>Save</button>
         <button onClick={onDone}>Cancel</button>
       </div>
     </div>
@@ -114,33 +105,34 @@ function uptime(v: number | null) {
   return v === null ? "–" : `${v.toFixed(v >= 99.95 || v < 10 ? 0 : 1)} %`;
 }
 
+// Uptime and the sparkline take four queries per check; after a result they are read again
+// once things are quiet for this long, not once per result.
+const SUMMARY_REFRESH_MS = 15_000;
+
 export function Services() {
-  const [checks, setChecks] = useState<CheckSummary[] | null>(null);
+  const list = useCommand("list_checks", {}, { refetchOn: ["checks_changed"] });
   const [editing, setEditing] = useState<CheckConfig | null | "new">(null);
-  const [error, setError] = useState<CommandError | null>(null);
+  const deleting = useAction();
+  const refreshSoon = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const checks = list.data;
   const now = Date.now();
 
-  const load = useCallback(async () => {
-    try {
-      const p = await platform();
-      setChecks(await p.call("list_checks", {}));
-    } catch (e) {
-      setError(asCommandError(e));
-    }
-  }, []);
-  useEffect(() => void load(), [load]);
   useEngineEvent((e) => {
-    if (e.type === "check_result" || e.type === "checks_changed") void load();
+    if (e.type !== "check_result") return;
+    // The status, latency and error on a tile are the result itself: shown at once.
+    list.setData((cs) => cs && cs.map((c) => (c.config.name === e.result.service_name ? { ...c, latest: e.result } : c)));
+    refreshSoon.current ??= setTimeout(() => {
+      refreshSoon.current = null;
+      void list.refetch();
+    }, SUMMARY_REFRESH_MS);
   });
+  useEffect(() => () => {
+    if (refreshSoon.current) clearTimeout(refreshSoon.current);
+  }, []);
 
-  const remove = async (name: string) => {
+  const remove = (name: string) => {
     if (!window.confirm(`Delete the check "${name}"? Its history stays until retention removes it.`)) return;
-    try {
-      const p = await platform();
-      await p.call("delete_check", { name });
-    } catch (e) {
-      setError(asCommandError(e));
-    }
+    void deleting.run(() => call("delete_check", { name }));
   };
 
   return (
@@ -149,8 +141,8 @@ export function Services() {
         <h2>Services</h2>
         <button className="primary" data-testid="add-check" onClick={() => setEditing("new")}>Add check</button>
       </div>
-      {error && <div className="inline-error">{error.message}</div>}
-      {editing !== null && <CheckForm initial={editing === "new" ? null : editing} onDone={() => { setEditing(null); void load(); }} />}
+      <ErrorNote error={list.error ?? deleting.error} onRefresh={() => void list.refetch()} />
+      {editing !== null && <CheckForm initial={editing === "new" ? null : editing} onDone={() => { setEditing(null); void list.refetch(); }} />}
       <div className="tiles">
         {(checks ?? []).map((c) => {
           const status = c.latest?.status ?? "pending";
@@ -176,7 +168,7 @@ export function Services() {
                 <span className="dim">{c.latest ? `checked ${ago(c.latest.checked_at, now)} · every ${c.config.interval_secs} s` : "not checked yet"}</span>
                 <span>
                   <button className="link" onClick={() => setEditing(c.config)}>Edit</button>
-                  <button className="link danger" onClick={() => void remove(c.config.name)}>Delete</button>
+                  <button className="link danger" onClick={() => remove(c.config.name)}>Delete</button>
                 </span>
               </div>
             </div>

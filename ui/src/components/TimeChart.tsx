@@ -4,6 +4,7 @@ import "uplot/dist/uPlot.min.css";
 import type { SeriesResult } from "../bindings/SeriesResult";
 import { formatValue } from "../format";
 import { toAligned, type LineSpec } from "../state/series";
+import { cssVar } from "../theme";
 
 interface Props {
   title: string;
@@ -15,10 +16,6 @@ interface Props {
 }
 
 const RESOLUTION_LABEL: Record<SeriesResult["resolution"], string> = { raw: "raw", minute: "1 min", five_minutes: "5 min", hour: "1 h" };
-
-function cssVar(name: string): string {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#888";
-}
 
 export function TimeChart({ title, unit, lines, result, max, testId }: Props) {
   const box = useRef<HTMLDivElement>(null);

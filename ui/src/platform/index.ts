@@ -107,7 +107,7 @@ export class CommandError extends Error {
 export function asCommandError(e: unknown): CommandError {
   if (e instanceof CommandError) return e;
   if (e && typeof e === "object" && "kind" in e && "message" in e) return new CommandError(e as ErrorPayload);
-  return new CommandError({ kind: "internal", message: String(e) });
+  return new CommandError({ kind: "internal", code: "internal", message: String(e), fields: [] });
 }
 
 let current: Platform | null = null;

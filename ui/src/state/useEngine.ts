@@ -1,10 +1,10 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { Snapshot } from "../bindings/Snapshot";
 import type { Event } from "../bindings/Event";
-import type { SeriesResult } from "../bindings/SeriesResult";
 import { asCommandError, platform, type CommandError } from "../platform";
 import { appendLive, type Range } from "./series";
 import { emitEngineEvent, useEngineEvent } from "./bus";
+import { call, useCommand } from "./useCommand";
 
 /** Folds one engine event into the snapshot. Only copies what the engine said. */
 export function applyEvent(s: Snapshot, e: Event): Snapshot {
@@ -36,8 +36,7 @@ export function useEngine() {
 
   const load = useCallback(async () => {
     try {
-      const p = await platform();
-      setSnapshot(await p.call("snapshot", {}));
+      setSnapshot(await call("snapshot", {}));
       setError(null);
     } catch (e) {
       setError(asCommandError(e));
@@ -70,39 +69,21 @@ export function useEngine() {
 /** Chart data for a range: one query, then live points appended (live range) or a re-query
  * once a minute of new samples has passed (rollup ranges, whose buckets only change per minute). */
 export function useSeries(range: Range) {
-  const [result, setResult] = useState<SeriesResult | null>(null);
-  const [error, setError] = useState<CommandError | null>(null);
-  const queriedAt = useRef(0);
-  const rangeRef = useRef(range);
-
-  const query = useCallback(async (r: Range) => {
-    try {
-      const p = await platform();
-      const res = await p.call("query_series", { query: { metrics: [], range_secs: r.secs } });
-      if (rangeRef.current.id === r.id) {
-        queriedAt.current = Date.now();
-        setResult(res);
-        setError(null);
-      }
-    } catch (e) {
-      setError(asCommandError(e));
-    }
-  }, []);
-
+  const series = useCommand("query_series", { query: { metrics: [], range_secs: range.secs } });
+  const queriedAt = useRef(Date.now());
   useEffect(() => {
-    rangeRef.current = range;
-    setResult(null);
-    void query(range);
-  }, [range, query]);
+    queriedAt.current = Date.now();
+  }, [range.id]);
 
   useEngineEvent((e) => {
     if (e.type !== "host_sample") return;
     if (range.live) {
-      setResult((r) => (r ? appendLive(r, e.points, e.sample.ts_ms, range.secs * 1000) : r));
+      series.setData((r) => (r ? appendLive(r, e.points, e.sample.ts_ms, range.secs * 1000) : r));
     } else if (Date.now() - queriedAt.current >= 60_000) {
-      void query(range);
+      queriedAt.current = Date.now();
+      void series.refetch();
     }
   });
 
-  return { result, error };
+  return { result: series.data, error: series.error };
 }

@@ -1,0 +1,67 @@
+import type { JobInfo } from "../bindings/JobInfo";
+import type { PlanStatus } from "../bindings/PlanStatus";
+import { ErrorNote } from "../components/ErrorNote";
+import { ago, bytes, duration } from "../format";
+import { call, useAction } from "../state/useCommand";
+import { PasswordEntry } from "./PasswordEntry";
+
+// The engine's health words, as the pill colours of the top bar.
+const HEALTH_PILL: Record<string, string> = { ok: "ok", running: "idle", never: "idle", overdue: "warn", failing: "crit" };
+
+function when(ms: number | null, now: number): string {
+  if (ms === null) return "—";
+  return ms <= now ? ago(ms, now) : `in ${duration(Math.round((ms - now) / 1000))}`;
+}
+
+interface Props {
+  p: PlanStatus;
+  job: JobInfo | null;
+  now: number;
+  onBrowse: () => void;
+  onChanged: () => void;
+}
+
+export function PlanCard({ p, job, now, onBrowse, onChanged }: Props) {
+  const action = useAction();
+  const name = p.plan.name;
+  const act = async (work: () => Promise<unknown>) => {
+    if (await action.run(work)) onChanged();
+  };
+  const remove = () => {
+    if (confirm(`Remove the plan "${name}"? Its repository and snapshots stay on disk.`)) void act(() => call("delete_backup_plan", { name }));
+  };
+  const askPassword = (reason: string) => <PasswordEntry plan={name} reason={reason} onSaved={() => { action.clear(); onChanged(); }} />;
+  const last = p.last_run;
+
+  return (
+    <div className="card" data-testid="plan-card" data-plan={name}>
+      <div className="row spread">
+        <div className="card-title">{name}</div>
+        <span className={`pill ${HEALTH_PILL[p.health] ?? "idle"}`} data-testid="plan-health" title={p.health_message}><span className="dot" />{p.health_message}</span>
+      </div>
+      <div className="kv">
+        <span>Folders</span><span className="mono">{p.plan.sources.join(", ")}</span>
+        <span>Repository</span><span className="mono">{p.plan.repository}</span>
+        <span>Schedule</span><span>{p.plan.schedule}</span>
+        <span>Last run</span>
+        <span data-testid="plan-last-run">
+          {last ? `${last.status} · ${ago(last.finished_ms ?? last.started_ms, now)}` : "never"}
+          {last?.status === "ok" && ` · ${last.files_new} new, ${last.files_changed} changed, ${bytes(last.bytes_added)} added`}
+          {last?.error && ` · ${last.error}`}
+        </span>
+        <span>Next run</span><span>{when(p.next_run_ms, now)}</span>
+        <span>Repository size</span><span>{p.repository_bytes !== null ? bytes(p.repository_bytes) : "—"}</span>
+        <span>Last check</span><span>{p.last_check ? `${p.last_check.status}${p.last_check.read_data ? " (data read back)" : ""} · ${ago(p.last_check.started_ms, now)}` : "not yet"}</span>
+      </div>
+      {p.password === "file" && <p className="warn-text">No keychain here: the repository password is in a private file in Caretaker's data folder.</p>}
+      {p.password === "missing" && askPassword("The repository password is not in the keychain, so this plan cannot run.")}
+      <ErrorNote error={action.error} onRefresh={onChanged} actions={{ wrong_password: askPassword("The saved password does not open this repository.") }} />
+      <div className="row">
+        <button data-testid="backup-now" className="primary" disabled={job !== null} onClick={() => void act(() => call("backup_now", { plan: name }))}>Back up now</button>
+        <button data-testid="restore-open" onClick={onBrowse}>Restore…</button>
+        <button disabled={job !== null} onClick={() => void act(() => call("verify_backup", { plan: name, readData: false }))}>Verify</button>
+        <button onClick={remove}>Remove plan</button>
+      </div>
+    </div>
+  );
+}

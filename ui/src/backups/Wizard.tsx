@@ -1,0 +1,103 @@
+import { useEffect, useState } from "react";
+import type { PlanConfig } from "../bindings/PlanConfig";
+import { ErrorNote } from "../components/ErrorNote";
+import { Input, TextArea } from "../components/Input";
+import { call, useAction, useCommand } from "../state/useCommand";
+
+const KEEP_DEFAULT = { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 };
+
+function downloadPassword(repository: string, password: string) {
+  const blob = new Blob([`Caretaker backup repository\n${repository}\npassword: ${password}\n`], { type: "text/plain" });
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = "caretaker-backup-password.txt";
+  a.click();
+}
+
+/** First run: pick folders, a repository folder, and a password to write down. */
+export function Wizard({ onDone, onCancel }: { onDone: () => void; onCancel?: () => void }) {
+  const [name, setName] = useState("Documents");
+  const [sources, setSources] = useState("");
+  const [repository, setRepository] = useState("");
+  const [schedule, setSchedule] = useState("daily 02:00");
+  const [password, setPassword] = useState("");
+  const [saved, setSaved] = useState(false);
+  const [stored, setStored] = useState<string | null>(null);
+  const suggested = useCommand("suggest_backup_password", {});
+  const creating = useAction();
+
+  useEffect(() => {
+    if (suggested.data) setPassword(suggested.data);
+  }, [suggested.data]);
+
+  const create = async () => {
+    const plan: PlanConfig = {
+      name: name.trim(),
+      sources: sources.split("\n").map((s) => s.trim()).filter(Boolean),
+      excludes: [],
+      default_excludes: true,
+      exclude_build_folders: false,
+      repository: repository.trim(),
+      schedule,
+      keep: KEEP_DEFAULT,
+      host: "",
+      include_caretaker_data: true,
+    };
+    await creating.run(async () => {
+      const r = await call("create_backup_plan", { plan, password });
+      setStored(r.password_stored_in);
+      if (r.password_stored_in === "keychain") onDone();
+    });
+  };
+
+  if (stored === "file") {
+    return (
+      <div className="card warn-card" data-testid="password-file-warning">
+        <div className="card-title">Plan created</div>
+        <p>No keychain is available on this machine, so the repository password is kept in a file only your user can read, in Caretaker's data folder. Keep your written copy somewhere else too.</p>
+        <button onClick={onDone}>Done</button>
+      </div>
+    );
+  }
+
+  return (
+    <div className="card form" data-testid="backup-wizard">
+      <div className="card-title">Set up a backup</div>
+      <p className="dim">Backups are encrypted and deduplicated, in restic's format: the restic tool can read them too, without Caretaker.</p>
+      <div className="grid2">
+        <label>Plan name<Input data-testid="wizard-name" value={name} onChange={(e) => setName(e.target.value)} /></label>
+        <label>When
+          <select data-testid="wizard-schedule" value={schedule} onChange={(e) => setSchedule(e.target.value)}>
+            <option value="hourly">every hour</option>
+            <option value="daily 02:00">every day at 02:00</option>
+            <option value="daily 12:30">every day at 12:30</option>
+            <option value="manual">only when I press Back up now</option>
+          </select>
+        </label>
+      </div>
+      <label>Folders to back up (one absolute path per line)
+        <TextArea data-testid="wizard-sources" rows={3} placeholder="/Users/me/Documents" value={sources} onChange={(e) => setSources(e.target.value)} />
+      </label>
+      <label>Repository folder (an external disk, a mounted share, or a folder)
+        <Input data-testid="wizard-repository" placeholder="/Volumes/Backup/caretaker" value={repository} onChange={(e) => setRepository(e.target.value)} />
+      </label>
+      <label>Repository password
+        <Input data-testid="wizard-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+      </label>
+      <p className="warn-text">Write this password down or export it now. Without it, nobody (not even Caretaker on a new machine) can read these backups.</p>
+      <div className="row">
+        <button type="button" onClick={() => void navigator.clipboard?.writeText(password)}>Copy</button>
+        <button type="button" onClick={() => downloadPassword(repository, password)}>Export to a file…</button>
+        <label className="check"><input type="checkbox" data-testid="wizard-saved" checked={saved} onChange={(e) => setSaved(e.target.checked)} /> I have saved the password</label>
+      </div>
+      <p className="dim">Caretaker's own database and settings are included in every plan.</p>
+      <ErrorNote error={creating.error ?? suggested.error} testId="wizard-error" />
+      <div className="row">
+        <button data-testid="wizard-create" className="primary" disabled={creating.busy || !saved || !password || !sources.trim() || !repository.trim()} onClick={() => void create()}>
+          {creating.busy ? "Creating…" : "Create the plan"}
+        </button>
+        {onCancel && <button onClick={onCancel}>Cancel</button>}
+      </div>
+    </div>
+  );
+}
