@@ -244,7 +244,7 @@ describe("App", () => {
     expect(created.password).toBe("abcde-fghij-kmnpq");
 
     // Progress before the total is known says so; then bytes of a total.
-    const job = { run_id: 41, plan: "Docs", kind: "backup", started_ms: Date.now(), progress: { phase: "backing up", bytes_done: 1024, bytes_total: null, files_done: 0, files_total: null } };
+    const job = { run_id: 41, plan: "Docs", kind: "backup" as const, started_ms: Date.now(), progress: { phase: "backing up", bytes_done: 1024, bytes_total: null, files_done: 0, files_total: null } };
     act(() => p.emit({ type: "backup_progress", job }));
     await waitFor(() => expect(screen.getByTestId("backup-progress").textContent).toContain("total not known yet"));
     expect((screen.getByTestId("backup-now") as HTMLButtonElement).disabled).toBe(true);
