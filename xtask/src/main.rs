@@ -7,7 +7,8 @@ use std::process::{Command, ExitCode};
 const USAGE: &str = "usage: cargo xtask <command>
 
   run      install what is missing, build the UI and the app, open Caretaker
-  test     every test: engine and CLI (cargo), UI (vitest), the built app end to end (WebDriver)
+  test     format and lints, then every test: engine and CLI (cargo), UI (vitest), the built app
+           end to end (WebDriver)
   bench    host-overhead benchmark against node_exporter, and the chart-query benchmark
   bundle   release installers (.app/.dmg on macOS, .deb on Linux)";
 
@@ -123,9 +124,24 @@ fn dirs_cargo_bin() -> PathBuf {
         .join("bin")
 }
 
+/// Formatting and lints first: they take seconds and fail fast. Installs the two rustup
+/// components when this toolchain lacks them.
+fn lint() -> Result {
+    step("Format and lints (cargo fmt --check, cargo clippy -D warnings)");
+    for (tool, component) in [("fmt", "rustfmt"), ("clippy", "clippy")] {
+        let present = cargo().args([tool, "--version"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status().is_ok_and(|s| s.success());
+        if !present && have("rustup") {
+            run(Command::new("rustup").args(["component", "add", component]))?;
+        }
+    }
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))
+}
+
 fn cmd_test() -> Result {
     system_deps()?;
     ui_build()?;
+    lint()?;
     step("UI unit tests");
     run(npm().args(["test"]))?;
     step("Rust tests (engine, CLI, shell; includes the bindings freshness check)");
