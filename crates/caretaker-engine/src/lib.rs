@@ -2,13 +2,14 @@
 //! tests all drive it through [`Engine::start`], [`EngineHandle`] and [`Event`].
 //!
 //! Layers, each importing only from the layers below it (`tests/layering.rs` enforces this):
-//! - foundation: `error`, `clock`, `paths`, `store`, `lock`, `logging`, `sql_enum`;
+//! - foundation: `error`, `clock`, `paths`, `store`, `lock`, `sql_enum`;
 //! - models: each capability's data types, config section, storage and pure decisions
 //!   (`<capability>/*.rs` except `service.rs`), and the aggregators `events` and `config`;
 //! - core: `core` (shared resources only: db, clock, bus, cancel, config cell, alerts);
 //! - services: `<capability>/service.rs`, owning its state, loop and operations;
 //! - composition: `engine` (start and stop order), `handle` (the public API, delegation only);
-//! - adapters: `http` here; the desktop shell and the CLI outside the crate.
+//! - adapters: `http` (started by `engine`, the one sanctioned upward edge) and `logging` here;
+//!   the desktop shell and the CLI outside the crate.
 
 pub mod alerts;
 pub mod analysis;

@@ -2,18 +2,18 @@
 //! (mode, rate limits, cooldown, attempts per incident, manual-stop respect), with every
 //! decision in the `healing_actions` audit table, written before and after an action runs.
 
+mod exec;
 pub(crate) mod service;
+
+pub use exec::{argv_of, execute, manually_stopped, run_argv, RunOutput};
 
 use crate::alerts::{Alert, AlertStatus};
 use crate::config::{ActionConfig, HealingConfig, HealingMode};
 use crate::error::{EngineError, Result};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
 use ts_rs::TS;
 
-/// Bounded excerpts of what an action printed.
-const EXCERPT: usize = 4000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -291,191 +291,4 @@ pub fn approve(conn: &Connection, escalation_id: i64, action: &ActionConfig, ale
     }
     set_outcome(conn, escalation_id, "approved")?;
     insert(conn, alert, action, Decision::ApprovedByUser, &argv_of(action), None, now)
-}
-
-#[cfg(target_os = "macos")]
-fn launchd_domain(system: bool) -> String {
-    if system {
-        "system".into()
-    } else {
-        // SAFETY: getuid has no preconditions and cannot fail.
-        format!("gui/{}", unsafe { libc::getuid() })
-    }
-}
-
-/// The argv an action runs; kinds without a program show what they do.
-pub fn argv_of(a: &ActionConfig) -> Vec<String> {
-    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-    if let Some(r) = &a.restart_service {
-        #[cfg(target_os = "macos")]
-        return vec!["launchctl".into(), "kickstart".into(), "-k".into(), format!("{}/{}", launchd_domain(r.system), r.name)];
-        #[cfg(not(target_os = "macos"))]
-        return if r.system { v(&["systemctl", "restart", &r.name]) } else { v(&["systemctl", "--user", "restart", &r.name]) };
-    }
-    if let Some(c) = &a.command {
-        return c.argv.clone();
-    }
-    if let Some(d) = &a.docker_restart {
-        return v(&["docker", "restart", &d.container]);
-    }
-    if let Some(k) = &a.kill_process {
-        return v(&["kill-process", &k.name]);
-    }
-    if let Some(f) = &a.clear_folder {
-        return v(&["clear-folder", &f.path]);
-    }
-    Vec::new()
-}
-
-/// Whether a service was stopped on purpose (and so must not be restarted).
-pub fn manually_stopped(a: &ActionConfig) -> bool {
-    let Some(r) = &a.restart_service else { return false };
-    #[cfg(target_os = "macos")]
-    {
-        // A service the person booted out is not loaded at all.
-        let out = std::process::Command::new("launchctl").args(["print", &format!("{}/{}", launchd_domain(r.system), r.name)]).output();
-        out.map(|o| !o.status.success()).unwrap_or(false)
-    }
-    #[cfg(not(target_os = "macos"))]
-    {
-        let mut cmd = std::process::Command::new("systemctl");
-        if !r.system {
-            cmd.arg("--user");
-        }
-        let out = cmd.args(["show", "-p", "ActiveState", "-p", "Result", &r.name]).output();
-        match out {
-            Ok(o) if o.status.success() => {
-                let text = String::from_utf8_lossy(&o.stdout);
-                // Stopped cleanly (by `systemctl stop`), not crashed.
-                text.contains("ActiveState=inactive") && text.contains("Result=success")
-            }
-            _ => false,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RunOutput {
-    pub exit_code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-    pub outcome: String,
-    pub ok: bool,
-}
-
-fn excerpt(b: &[u8]) -> String {
-    let s = String::from_utf8_lossy(b);
-    let t = s.trim();
-    if t.len() > EXCERPT {
-        let mut cut = EXCERPT;
-        while !t.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        format!("{}…", &t[..cut])
-    } else {
-        t.to_string()
-    }
-}
-
-/// Runs an argv with a timeout and a cleared environment (plus the allowed variables).
-/// Each element reaches the program as one argument: nothing is ever parsed by a shell.
-pub fn run_argv(argv: &[String], working_dir: Option<&str>, env_allow: &[String], timeout: Duration) -> RunOutput {
-    let Some((program, args)) = argv.split_first() else {
-        return RunOutput { outcome: "nothing to run".into(), ..Default::default() };
-    };
-    let mut cmd = std::process::Command::new(program);
-    cmd.args(args).env_clear().stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-    for k in ["PATH", "HOME", "LANG", "USER"].iter().map(|s| s.to_string()).chain(env_allow.iter().cloned()) {
-        if let Some(v) = std::env::var_os(&k) {
-            cmd.env(&k, v);
-        }
-    }
-    if let Some(d) = working_dir {
-        cmd.current_dir(d);
-    }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => return RunOutput { outcome: format!("cannot run {program}: {e}"), ..Default::default() },
-    };
-    // Read output on threads so a chatty program cannot fill a pipe and hang.
-    let mut out_pipe = child.stdout.take();
-    let mut err_pipe = child.stderr.take();
-    let read = |p: Option<Box<dyn std::io::Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut p) = p {
-                let _ = std::io::Read::read_to_end(&mut p, &mut buf);
-            }
-            buf
-        })
-    };
-    let out_t = read(out_pipe.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
-    let err_t = read(err_pipe.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
-    let deadline = std::time::Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break Some(s),
-            Ok(None) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            Err(_) => break None,
-        }
-    };
-    let stdout = excerpt(&out_t.join().unwrap_or_default());
-    let stderr = excerpt(&err_t.join().unwrap_or_default());
-    match status {
-        Some(s) => RunOutput {
-            exit_code: s.code(),
-            ok: s.success(),
-            outcome: match s.code() {
-                Some(0) => "exit 0".into(),
-                Some(c) => format!("{program} exited with {c}"),
-                None => format!("{program} was killed by a signal"),
-            },
-            stdout,
-            stderr,
-        },
-        None => RunOutput { outcome: format!("{program} did not finish within {} s and was stopped", timeout.as_secs()), stdout, stderr, ..Default::default() },
-    }
-}
-
-/// Carries out an action (blocking).
-pub fn execute(a: &ActionConfig) -> RunOutput {
-    if let Some(c) = &a.command {
-        return run_argv(&c.argv, c.working_dir.as_deref(), &c.env_allow, Duration::from_secs(c.timeout_secs));
-    }
-    if a.restart_service.is_some() || a.docker_restart.is_some() {
-        return run_argv(&argv_of(a), None, &[], Duration::from_secs(120));
-    }
-    if let Some(k) = &a.kill_process {
-        use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, Signal, System};
-        let Ok(mut sys) = System::new() else { return RunOutput { outcome: "cannot list processes".into(), ..Default::default() } };
-        sys.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing().with_cpu().with_memory());
-        std::thread::sleep(Duration::from_millis(500));
-        sys.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing().with_cpu().with_memory());
-        let victims: Vec<_> = sys
-            .processes()
-            .values()
-            .filter(|p| p.thread_kind().is_none() && p.name().to_string_lossy() == k.name.as_str())
-            .filter(|p| k.cpu_above_percent.is_none_or(|c| f64::from(p.cpu_usage()) > c))
-            .filter(|p| k.memory_above_mb.is_none_or(|m| p.memory() > m * 1024 * 1024))
-            .collect();
-        if victims.is_empty() {
-            return RunOutput { outcome: format!("no {} process over the limits", k.name), ok: true, ..Default::default() };
-        }
-        let pids: Vec<String> = victims.iter().map(|p| p.pid().to_string()).collect();
-        let killed = victims.iter().filter(|p| p.kill_with(Signal::Term).unwrap_or(false)).count();
-        return RunOutput { outcome: format!("sent SIGTERM to {killed} of {} ({})", pids.len(), pids.join(", ")), ok: killed == pids.len(), exit_code: Some(0), ..Default::default() };
-    }
-    if let Some(f) = &a.clear_folder {
-        let (n, bytes, err) = crate::maintenance::tasks::delete_old_files(std::path::Path::new(&f.path), Duration::from_secs(f.older_than_days * 86_400), &|_| true);
-        return match err {
-            Some(e) => RunOutput { outcome: format!("removed {n} files, then could not remove {e}"), ..Default::default() },
-            None => RunOutput { outcome: format!("removed {n} files ({bytes} bytes)"), ok: true, exit_code: Some(0), ..Default::default() },
-        };
-    }
-    RunOutput { outcome: "no action configured".into(), ..Default::default() }
 }

@@ -1,0 +1,423 @@
+//! The alert manager: the state machine over every open alert (raise, hold, escalate, clear,
+//! acknowledge, snooze, repeat, quiet hours, staleness), deduplicated per (rule, subject).
+
+use super::rules::{threshold_level, Pending};
+use super::store;
+use super::{Alert, AlertStatus, Effects, Notice, Severity};
+use crate::checks::{CheckResult, CheckStatus};
+use crate::config::{AlertsConfig, ThresholdRule};
+use crate::error::{EngineError, Result};
+use crate::metrics::HostSample;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// What a rule wants for one subject right now.
+struct Signal {
+    rule: &'static str,
+    subject: String,
+    level: Option<Severity>,
+    alert_type: String,
+    title: String,
+    message: String,
+    details: Value,
+    for_ms: i64,
+}
+
+pub struct AlertManager {
+    config: AlertsConfig,
+    metrics_interval_ms: i64,
+    hostname: String,
+    open: HashMap<(String, String), Alert>,
+    pending: Pending,
+    check_streak: HashMap<String, u32>,
+    /// Source -> (last data at, its interval) for staleness.
+    last_seen: HashMap<String, (i64, i64)>,
+    paused_until: Option<i64>,
+    /// Minutes after local midnight, for quiet hours; injected so tests can choose the hour.
+    local_minute: Box<dyn Fn(i64) -> u32 + Send>,
+}
+
+fn local_minute_of_day(ms: i64) -> u32 {
+    use chrono::{Local, TimeZone, Timelike};
+    Local.timestamp_millis_opt(ms).single().map_or(0, |t| t.hour() * 60 + t.minute())
+}
+
+fn pct(v: f64) -> String {
+    format!("{v:.0} %")
+}
+
+impl AlertManager {
+    /// Loads open alerts, so a restart neither duplicates nor re-notifies them.
+    pub fn load(conn: &rusqlite::Connection, config: AlertsConfig, metrics_interval_secs: u64, hostname: String, now_ms: i64) -> Result<Self> {
+        let open = store::open_alerts(conn)?.into_iter().map(|a| ((a.rule.clone(), a.subject.clone()), a)).collect();
+        let paused_until = crate::store::kv_get(conn, "notifications.paused_until")?.and_then(|(v, _)| v.parse().ok()).filter(|t| *t > now_ms);
+        let mut m = AlertManager {
+            config,
+            metrics_interval_ms: metrics_interval_secs as i64 * 1000,
+            hostname,
+            open,
+            pending: Pending::default(),
+            check_streak: HashMap::new(),
+            last_seen: HashMap::new(),
+            paused_until,
+            local_minute: Box::new(local_minute_of_day),
+        };
+        m.last_seen.insert("sampler".into(), (now_ms, m.metrics_interval_ms));
+        Ok(m)
+    }
+
+    pub fn set_local_minute(&mut self, f: impl Fn(i64) -> u32 + Send + 'static) {
+        self.local_minute = Box::new(f);
+    }
+
+    pub fn open_alerts(&self) -> Vec<Alert> {
+        let mut v: Vec<Alert> = self.open.values().cloned().collect();
+        v.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.created_at.cmp(&a.created_at)));
+        v
+    }
+
+    pub fn paused_until(&self) -> Option<i64> {
+        self.paused_until
+    }
+
+    /// Registers a check so it can go stale even before its first result.
+    pub fn watch_check(&mut self, name: &str, interval_secs: u64, now_ms: i64) {
+        self.last_seen.entry(format!("check:{name}")).or_insert((now_ms, interval_secs as i64 * 1000));
+    }
+
+    /// Stops watching deleted checks and closes their open alerts (quietly: nothing recovered).
+    pub fn forget_checks_except(&mut self, conn: &rusqlite::Connection, keep: &[String], now_ms: i64) -> Result<Vec<Alert>> {
+        self.last_seen.retain(|k, _| !k.starts_with("check:") || keep.iter().any(|n| k == &format!("check:{n}")));
+        self.check_streak.retain(|k, _| keep.contains(k));
+        let gone: Vec<(String, String)> = self
+            .open
+            .keys()
+            .filter(|(rule, subject)| {
+                (rule == "check" && !keep.contains(subject))
+                    || (rule == "stale" && subject.strip_prefix("check:").is_some_and(|n| !keep.iter().any(|k| k == n)))
+            })
+            .cloned()
+            .collect();
+        self.close_quietly(conn, gone, now_ms)
+    }
+
+    /// Resolves these open alerts without a recovery notice (their subject is gone, not healed).
+    fn close_quietly(&mut self, conn: &rusqlite::Connection, keys: Vec<(String, String)>, now_ms: i64) -> Result<Vec<Alert>> {
+        let mut closed = Vec::new();
+        for key in keys {
+            if let Some(mut a) = self.open.remove(&key) {
+                a.status = AlertStatus::Resolved;
+                a.resolved_at = Some(now_ms);
+                store::update(conn, &a)?;
+                closed.push(a);
+            }
+        }
+        Ok(closed)
+    }
+
+    fn threshold_signal(&self, rule_name: &'static str, rule: &ThresholdRule, subject: String, label: &str, value: f64) -> Signal {
+        let current = self.open.get(&(rule_name.to_string(), subject.clone())).map(|a| a.severity);
+        let level = if rule.enabled { threshold_level(value, rule, current) } else { None };
+        let line = match level {
+            Some(Severity::Critical) => rule.critical,
+            _ => rule.warning,
+        };
+        let for_ms = rule.for_secs.map_or(2 * self.metrics_interval_ms, |s| s as i64 * 1000);
+        Signal {
+            rule: rule_name,
+            level,
+            alert_type: format!("threshold_{rule_name}"),
+            title: format!("{label} at {} on {}", pct(value), self.hostname),
+            message: format!(
+                "{label} is {} (the {} line is {}; it clears below {}).",
+                pct(value),
+                level.map_or("warning", |l| l.as_str()),
+                pct(line),
+                pct(rule.warning - rule.clear_margin)
+            ),
+            details: json!({ "value": value, "warning": rule.warning, "critical": rule.critical, "clear_below": rule.warning - rule.clear_margin, "for_secs": for_ms / 1000 }),
+            for_ms,
+            subject,
+        }
+    }
+
+    pub fn on_host_sample(&mut self, conn: &rusqlite::Connection, s: &HostSample, now_ms: i64) -> Result<Effects> {
+        self.last_seen.insert("sampler".into(), (now_ms, self.metrics_interval_ms));
+        let mut signals = vec![
+            self.threshold_signal("cpu", &self.config.cpu.clone(), "cpu".into(), "CPU", s.cpu.total_percent),
+            self.threshold_signal("memory", &self.config.memory.clone(), "memory".into(), "Memory", s.memory.used_percent()),
+        ];
+        for d in &s.disks {
+            let rule = self.config.disk.clone();
+            signals.push(self.threshold_signal("disk", &rule, format!("disk:{}", d.mount_point), &format!("Disk {}", d.mount_point), d.used_percent));
+        }
+        let mut fx = Effects::default();
+        for sig in signals {
+            fx.merge(self.observe(conn, sig, now_ms)?);
+        }
+        Ok(fx)
+    }
+
+    pub fn on_check_result(&mut self, conn: &rusqlite::Connection, r: &CheckResult, interval_secs: u64, now_ms: i64) -> Result<Effects> {
+        self.last_seen.insert(format!("check:{}", r.service_name), (now_ms, interval_secs as i64 * 1000));
+        let streak = self.check_streak.entry(r.service_name.clone()).or_insert(0);
+        *streak = if r.status == CheckStatus::Healthy { 0 } else { *streak + 1 };
+        let confirmed = *streak >= self.config.check_failures_before_alert;
+        let key = ("check".to_string(), r.service_name.clone());
+        let is_open = self.open.contains_key(&key);
+        let level = match r.status {
+            CheckStatus::Healthy => None,
+            // Unconfirmed failures do not open an alert, but do not close an open one either.
+            _ if !confirmed && !is_open => None,
+            CheckStatus::Down => Some(Severity::Critical),
+            CheckStatus::Degraded => Some(Severity::Warning),
+        };
+        let what = if r.status == CheckStatus::Down { "down" } else { "degraded" };
+        let reason = r.error_message.clone().unwrap_or_default();
+        let sig = Signal {
+            rule: "check",
+            subject: r.service_name.clone(),
+            level,
+            alert_type: if r.status == CheckStatus::Down { "service_down".into() } else { "service_degraded".into() },
+            title: format!("{} is {what} on {}", r.service_name, self.hostname),
+            message: format!("{} is {what}: {reason}", r.service_name),
+            details: json!({ "status": r.status, "latency_ms": r.latency_ms, "error": r.error_message, "probe": r.probe_details, "failures_in_a_row": *streak }),
+            for_ms: 0,
+        };
+        self.observe(conn, sig, now_ms)
+    }
+
+    /// Staleness and repeat notifications; call every few seconds.
+    pub fn on_tick(&mut self, conn: &rusqlite::Connection, now_ms: i64) -> Result<Effects> {
+        let mut fx = Effects::default();
+        let n = i64::from(self.config.stale_after_intervals);
+        let sources: Vec<(String, i64, i64)> = self.last_seen.iter().map(|(k, (t, i))| (k.clone(), *t, *i)).collect();
+        for (source, last, interval) in sources {
+            let silent = now_ms - last;
+            let stale = silent > n * interval;
+            let label = source.strip_prefix("check:").map_or("the host sampler".to_string(), |c| format!("check {c}"));
+            fx.merge(self.observe(
+                conn,
+                Signal {
+                    rule: "stale",
+                    subject: source.clone(),
+                    level: stale.then_some(Severity::Warning),
+                    alert_type: "stale".into(),
+                    title: format!("No data from {label} on {}", self.hostname),
+                    message: format!("Nothing from {label} for {} s ({} intervals of {} s).", silent / 1000, n, interval / 1000),
+                    details: json!({ "source": source, "last_data_at": last, "interval_secs": interval / 1000 }),
+                    for_ms: 0,
+                },
+                now_ms,
+            )?);
+        }
+        // Unacknowledged critical alerts come back every `repeat_critical_hours`.
+        let repeat_ms = self.config.repeat_critical_hours as i64 * 3_600_000;
+        if repeat_ms > 0 {
+            let due: Vec<(String, String)> = self
+                .open
+                .iter()
+                .filter(|(_, a)| a.status == AlertStatus::Active && a.severity == Severity::Critical)
+                .filter(|(_, a)| now_ms - a.last_notified_at.unwrap_or(a.created_at) >= repeat_ms)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in due {
+                if let Some(a) = self.open.get(&k).cloned() {
+                    let notice = Notice { title: format!("Still {}: {}", a.severity.as_str(), a.title), body: a.message.clone(), severity: a.severity, alert_id: a.id, recovery: false };
+                    fx.merge(self.notify(conn, a, notice, now_ms)?);
+                }
+            }
+        }
+        if self.paused_until.is_some_and(|t| t <= now_ms) {
+            self.paused_until = None;
+        }
+        Ok(fx)
+    }
+
+    fn observe(&mut self, conn: &rusqlite::Connection, sig: Signal, now_ms: i64) -> Result<Effects> {
+        let key = (sig.rule.to_string(), sig.subject.clone());
+        let mut fx = Effects::default();
+        match (sig.level, self.open.get(&key).cloned()) {
+            (Some(level), None) => {
+                if !self.pending.held(&key, true, now_ms, sig.for_ms) {
+                    return Ok(fx);
+                }
+                self.pending.clear(&key);
+                let mut alert = Alert {
+                    id: 0,
+                    rule: key.0.clone(),
+                    subject: key.1.clone(),
+                    alert_type: sig.alert_type,
+                    severity: level,
+                    status: AlertStatus::Active,
+                    title: sig.title,
+                    message: sig.message,
+                    details: sig.details,
+                    created_at: now_ms,
+                    acknowledged_at: None,
+                    resolved_at: None,
+                    snoozed_until: None,
+                    last_notified_at: None,
+                };
+                alert.id = store::insert(conn, &alert)?;
+                let notice = Notice { title: alert.title.clone(), body: alert.message.clone(), severity: level, alert_id: alert.id, recovery: false };
+                self.open.insert(key, alert.clone());
+                fx.changed.push(alert.clone());
+                fx.merge(self.notify(conn, alert, notice, now_ms)?);
+            }
+            (Some(level), Some(mut alert)) => {
+                let escalated = level > alert.severity;
+                let changed = level != alert.severity;
+                alert.severity = level;
+                alert.alert_type = sig.alert_type;
+                alert.title = sig.title;
+                alert.message = sig.message;
+                alert.details = sig.details;
+                if changed {
+                    store::update(conn, &alert)?;
+                    fx.changed.push(alert.clone());
+                }
+                self.open.insert(key, alert.clone());
+                if escalated {
+                    let notice = Notice { title: alert.title.clone(), body: alert.message.clone(), severity: level, alert_id: alert.id, recovery: false };
+                    fx.merge(self.notify(conn, alert, notice, now_ms)?);
+                }
+            }
+            (None, Some(mut alert)) => {
+                self.pending.clear(&key);
+                alert.status = AlertStatus::Resolved;
+                alert.resolved_at = Some(now_ms);
+                store::update(conn, &alert)?;
+                self.open.remove(&key);
+                fx.changed.push(alert.clone());
+                let minutes = (now_ms - alert.created_at) / 60_000;
+                let notice = Notice {
+                    title: format!("Recovered: {}", recovered_title(&alert)),
+                    body: format!("{} (alert lasted {} min).", recovered_body(&alert), minutes),
+                    severity: alert.severity,
+                    alert_id: alert.id,
+                    recovery: true,
+                };
+                fx.merge(self.notify(conn, alert, notice, now_ms)?);
+            }
+            (None, None) => self.pending.clear(&key),
+        }
+        Ok(fx)
+    }
+
+    /// Decides whether a notice reaches the person, and records that it did.
+    fn notify(&mut self, conn: &rusqlite::Connection, mut alert: Alert, notice: Notice, now_ms: i64) -> Result<Effects> {
+        let mut fx = Effects::default();
+        let paused = self.paused_until.is_some_and(|t| t > now_ms);
+        let snoozed = alert.snoozed_until.is_some_and(|t| t > now_ms) && !notice.recovery;
+        let acknowledged = alert.status == AlertStatus::Acknowledged && !notice.recovery;
+        let quiet = notice.severity == Severity::Warning
+            && self.config.quiet_hours.as_ref().is_some_and(|q| q.contains((self.local_minute)(now_ms)));
+        if paused || snoozed || acknowledged || quiet {
+            return Ok(fx);
+        }
+        if !notice.recovery {
+            alert.last_notified_at = Some(now_ms);
+            store::update(conn, &alert)?;
+            let key = (alert.rule.clone(), alert.subject.clone());
+            if let Some(open) = self.open.get_mut(&key) {
+                open.last_notified_at = Some(now_ms);
+            }
+        }
+        fx.notices.push(notice);
+        Ok(fx)
+    }
+
+    fn find_open(&mut self, id: i64) -> Result<&mut Alert> {
+        self.open
+            .values_mut()
+            .find(|a| a.id == id)
+            .ok_or_else(|| EngineError::InvalidInput(format!("alert {id} is not open (already resolved, or no such alert)")))
+    }
+
+    /// Opens (or keeps) an alert raised by another part of the engine, such as a high-severity
+    /// finding of the log analysis. It stays open until the person resolves it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn raise(&mut self, conn: &rusqlite::Connection, rule: &'static str, subject: String, alert_type: &str, level: Severity, title: String, message: String, details: Value, now_ms: i64) -> Result<Effects> {
+        self.observe(conn, Signal { rule, subject, level: Some(level), alert_type: alert_type.into(), title, message, details, for_ms: 0 }, now_ms)
+    }
+
+    /// Opens, keeps, or (with `level` None) resolves an alert whose condition another part of the
+    /// engine evaluates, such as a backup plan being overdue.
+    #[allow(clippy::too_many_arguments)]
+    pub fn settle(&mut self, conn: &rusqlite::Connection, rule: &'static str, subject: String, alert_type: &str, level: Option<Severity>, title: String, message: String, details: Value, now_ms: i64) -> Result<Effects> {
+        self.observe(conn, Signal { rule, subject, level, alert_type: alert_type.into(), title, message, details, for_ms: 0 }, now_ms)
+    }
+
+    /// Resolves the open alert of (`rule`, `subject`) because its condition cleared, with the
+    /// usual recovery notice. Nothing happens when none is open.
+    pub fn clear(&mut self, conn: &rusqlite::Connection, rule: &'static str, subject: String, now_ms: i64) -> Result<Effects> {
+        let sig = Signal { rule, subject, level: None, alert_type: String::new(), title: String::new(), message: String::new(), details: Value::Null, for_ms: 0 };
+        self.observe(conn, sig, now_ms)
+    }
+
+    /// The open alert of (`rule`, `subject`), if any.
+    pub fn open_alert(&self, rule: &str, subject: &str) -> Option<&Alert> {
+        self.open.get(&(rule.to_string(), subject.to_string()))
+    }
+
+    /// Closes, quietly, the open alerts of `rule` whose subject is not in `keep` (a detector
+    /// that was deleted or switched off).
+    pub fn forget_subjects_except(&mut self, conn: &rusqlite::Connection, rule: &str, keep: &[String], now_ms: i64) -> Result<Vec<Alert>> {
+        let gone: Vec<(String, String)> = self.open.keys().filter(|(r, s)| r == rule && !keep.contains(s)).cloned().collect();
+        self.close_quietly(conn, gone, now_ms)
+    }
+
+    /// Silences repeats until the alert resolves.
+    pub fn acknowledge(&mut self, conn: &rusqlite::Connection, id: i64, now_ms: i64) -> Result<Alert> {
+        let a = self.find_open(id)?;
+        if a.status == AlertStatus::Active {
+            a.status = AlertStatus::Acknowledged;
+            a.acknowledged_at = Some(now_ms);
+        }
+        let a = a.clone();
+        store::update(conn, &a)?;
+        Ok(a)
+    }
+
+    /// Closes an alert by hand; if its condition still holds it will open again after its hold time.
+    pub fn resolve(&mut self, conn: &rusqlite::Connection, id: i64, now_ms: i64) -> Result<Alert> {
+        let mut a = self.find_open(id)?.clone();
+        a.status = AlertStatus::Resolved;
+        a.resolved_at = Some(now_ms);
+        store::update(conn, &a)?;
+        self.open.remove(&(a.rule.clone(), a.subject.clone()));
+        Ok(a)
+    }
+
+    pub fn snooze(&mut self, conn: &rusqlite::Connection, id: i64, hours: u32, now_ms: i64) -> Result<Alert> {
+        if ![1, 4, 8].contains(&hours) {
+            return Err(EngineError::InvalidInput(format!("snooze for 1, 4 or 8 hours (got {hours})")));
+        }
+        let a = self.find_open(id)?;
+        a.snoozed_until = Some(now_ms + i64::from(hours) * 3_600_000);
+        let a = a.clone();
+        store::update(conn, &a)?;
+        Ok(a)
+    }
+
+    /// Pauses every notification until `until_ms` (None resumes). Kept across restarts.
+    pub fn pause_notifications(&mut self, conn: &rusqlite::Connection, until_ms: Option<i64>, now_ms: i64) -> Result<()> {
+        self.paused_until = until_ms.filter(|t| *t > now_ms);
+        crate::store::kv_put(conn, "notifications.paused_until", &self.paused_until.map_or(String::new(), |t| t.to_string()), now_ms)
+    }
+}
+
+fn recovered_title(a: &Alert) -> String {
+    match a.rule.as_str() {
+        "check" => format!("{} is healthy again", a.subject),
+        "stale" => format!("data is coming in again ({})", a.subject.trim_start_matches("check:")),
+        "detector" => format!("{} is back to normal", a.subject),
+        _ => format!("{} is back to normal", a.title.split(" at ").next().unwrap_or(&a.subject)),
+    }
+}
+
+fn recovered_body(a: &Alert) -> String {
+    format!("Was {}: {}", a.severity.as_str(), a.message)
+}
+
