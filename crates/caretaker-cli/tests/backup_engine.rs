@@ -385,3 +385,71 @@ fn get(port: u16, path: &str) -> String {
     s.read_to_string(&mut buf).expect("read");
     buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
 }
+
+/// One "Back up now" is one worker process: the backup and its retention share it (one open of
+/// the repository, one key derivation), and both are still recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_up_now_starts_one_worker_process_for_backup_and_retention() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (data, src, repo) = (tmp.path().join("data"), tmp.path().join("src"), tmp.path().join("repo"));
+    std::fs::create_dir_all(&data).expect("mkdir");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    std::fs::write(src.join("a.txt"), b"a").expect("write");
+    // A worker that counts its starts, then is the real one.
+    let starts = tmp.path().join("starts");
+    let counting = tmp.path().join("counting-worker");
+    let script = format!("#!/bin/sh\necho started >> '{}'\nexec '{}' \"$@\"\n", starts.display(), env!("CARGO_BIN_EXE_caretaker"));
+    std::fs::write(&counting, script).expect("script");
+    std::fs::set_permissions(&counting, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    std::env::set_var(caretaker_engine::backup::secret::KEYCHAIN_ENV, "off");
+    std::fs::write(data.join("caretaker.toml"), "[metrics]\ninterval_secs = 60\n[checks]\nlist = []\n").expect("config");
+    let mut o = EngineOptions::new(&data);
+    o.notifier = Arc::new(Quiet::default());
+    o.backup_worker = counting;
+    let engine = Engine::start(o).await.expect("engine");
+    let mut rx = engine.subscribe();
+    let mut p = plan("Docs", &src, &repo);
+    p.include_caretaker_data = false;
+    engine.create_backup_plan(p, PASSWORD.into()).await.expect("create plan");
+    let before = std::fs::read_to_string(&starts).map(|s| s.lines().count()).unwrap_or(0);
+
+    let id = engine.backup_now("Docs").await.expect("start");
+    assert_eq!(finished(&mut rx, id).await.status, "ok");
+    assert_eq!(retention_done(&mut rx).await.status, "ok");
+    let after = std::fs::read_to_string(&starts).map(|s| s.lines().count()).unwrap_or(0);
+    assert_eq!(after - before, 1, "worker processes for one Back up now");
+    let kinds: Vec<String> = engine.backup_history(Some("Docs".into()), 10).await.expect("history").iter().map(|r| r.kind.to_string()).collect();
+    assert_eq!(kinds, ["forget", "backup"]);
+    assert!(engine.backup_job().is_none(), "the slot is free once both are recorded");
+    engine.shutdown().await;
+}
+
+/// Each failure reaches the caller with its own code, not a message to parse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_failures_carry_their_error_codes() {
+    use caretaker_engine::ErrorCode;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (data, src, disk) = (tmp.path().join("data"), tmp.path().join("src"), tmp.path().join("disk"));
+    std::fs::create_dir_all(&data).expect("mkdir");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    std::fs::create_dir_all(&disk).expect("mkdir");
+    let engine = start(&data).await;
+    let mut p = plan("Docs", &src, &disk.join("repo"));
+    p.include_caretaker_data = false;
+    engine.create_backup_plan(p.clone(), PASSWORD.into()).await.expect("create plan");
+
+    let code = |r: Result<Vec<caretaker_engine::backup::protocol::SnapshotInfo>, caretaker_engine::EngineError>| r.expect_err("must fail").payload().code;
+    assert_eq!(code(engine.backup_snapshots("Nope").await), ErrorCode::NotFound);
+    let wrong = engine.set_backup_password("Docs", "not the password at all".into()).await.expect_err("wrong password");
+    assert_eq!(wrong.payload().code, ErrorCode::WrongPassword, "{wrong}");
+    std::fs::rename(&disk, tmp.path().join("unplugged")).expect("unplug");
+    assert_eq!(code(engine.backup_snapshots("Docs").await), ErrorCode::RepositoryUnreachable);
+    let mut bad = p.clone();
+    bad.name = "Second".into();
+    bad.sources = vec![];
+    let invalid = engine.create_backup_plan(bad, PASSWORD.into()).await.expect_err("invalid plan");
+    let payload = invalid.payload();
+    assert_eq!(payload.code, ErrorCode::InvalidConfig, "{invalid}");
+    assert!(payload.fields.iter().all(|f| f.starts_with("backups.plans[1]")) && !payload.fields.is_empty(), "{:?}", payload.fields);
+    engine.shutdown().await;
+}

@@ -247,3 +247,32 @@ async fn a_crash_between_started_and_ended_leaves_an_interrupted_row() {
     assert!(log[0].ended_at.is_some());
     engine.shutdown().await;
 }
+
+/// Healing listens to the alert events: a decision follows an alert within a second, not at the
+/// next poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healing_decides_within_a_second_of_the_alert_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let pidfile = dir.path().join("web.pid");
+    let _cleanup = KillOnDrop(pidfile.clone());
+    config(dir.path(), port, "escalate", &pidfile);
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
+    let mut rx = engine.subscribe();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut opened = None;
+    let decided = loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Ok(Event::AlertChanged { alert })) if alert.subject == "Web" && alert.status == AlertStatus::Active && opened.is_none() => {
+                opened = Some(std::time::Instant::now());
+            }
+            Ok(Ok(Event::Healing { record })) if record.decision == Decision::Escalated => break std::time::Instant::now(),
+            Ok(_) => continue,
+            Err(_) => panic!("no alert and escalation within 20 s"),
+        }
+    };
+    let opened = opened.expect("the alert event came before the decision");
+    let waited = decided.duration_since(opened);
+    assert!(waited < Duration::from_secs(1), "healing decided {waited:?} after the alert");
+    engine.shutdown().await;
+}
