@@ -451,7 +451,7 @@ impl EngineHandle {
         if let Some(k) = key {
             self.backups_state().keys.lock().unwrap_or_else(|p| p.into_inner()).insert(plan.repository.clone(), k);
         }
-        config::write_plans(&self.inner.data_dir.join(paths::CONFIG_FILE), &next.backups.plans)?;
+        crate::config::write_plans(&self.inner.data_dir.join(paths::CONFIG_FILE), &next.backups.plans)?;
         if let Ok(mut c) = self.inner.config.write() {
             *c = next;
         }
@@ -468,7 +468,7 @@ impl EngineHandle {
         if next.backups.plans.len() == before {
             return Err(EngineError::InvalidInput(format!("there is no backup plan called \"{name}\"")));
         }
-        config::write_plans(&self.inner.data_dir.join(paths::CONFIG_FILE), &next.backups.plans)?;
+        crate::config::write_plans(&self.inner.data_dir.join(paths::CONFIG_FILE), &next.backups.plans)?;
         if let Ok(mut c) = self.inner.config.write() {
             *c = next;
         }

@@ -2,6 +2,8 @@
 //! (mode, rate limits, cooldown, attempts per incident, manual-stop respect), with every
 //! decision in the `healing_actions` audit table, written before and after an action runs.
 
+pub mod config;
+
 use crate::alerts::{Alert, AlertStatus};
 use crate::config::{ActionConfig, HealingConfig, HealingMode};
 use crate::error::{EngineError, Result};

@@ -2,6 +2,8 @@
 //! index for search) and a ring buffer of the last lines for a live view. Ids only grow, so later
 //! features can read "logs since id N".
 
+pub mod config;
+
 use crate::error::Result;
 use rusqlite::{params, Connection, Row};
 use serde::{Deserialize, Serialize};
