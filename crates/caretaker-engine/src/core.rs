@@ -112,7 +112,7 @@ impl Core {
             }
             Piece::Checks => config::write_checks(&path, &next.checks.list)?,
             Piece::Detectors => config::write_detectors(&path, &next.detectors)?,
-            Piece::BackupPlans => crate::backup::config::write_plans(&path, &next.backups.plans)?,
+            Piece::BackupPlans => config::write_plans(&path, &next.backups.plans)?,
         }
         if let Ok(mut c) = self.config.write() {
             *c = next;

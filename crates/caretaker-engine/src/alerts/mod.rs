@@ -2,6 +2,7 @@
 //! (active -> acknowledged -> resolved, snooze, repeat, quiet hours); dedup per (rule, subject);
 //! and what gets said to the person. Owns the `alert_events` table.
 
+pub mod config;
 pub mod notify;
 pub mod rules;
 mod store;

@@ -2,6 +2,7 @@
 //! stores classified findings. Owns `analysis_scans` and `analysis_findings`, and the prompt's
 //! lifecycle (seeded from `prompts/log_analysis.md`, upgraded unless the person edited it).
 
+pub mod config;
 pub mod parse;
 pub(crate) mod service;
 

@@ -1,7 +1,8 @@
 //! `[backups]` in caretaker.toml: plans and the verification schedule.
 
 use super::protocol::Keep;
-use crate::config::{parse_time_of_day, ConfigIssue};
+use crate::clock::parse_time_of_day;
+use crate::error::ConfigIssue;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -127,17 +128,19 @@ impl BackupsConfig {
         self.plans.iter().find(|p| p.name == name)
     }
 
-    pub fn validate(&self, issues: &mut Vec<ConfigIssue>) {
-        let mut issue = |path: String, message: String| issues.push(ConfigIssue { path, message, location: None });
+    /// Problems with this section, each named by its path under `at` (`backups`).
+    pub(crate) fn validate(&self, at: &str, out: &mut Vec<ConfigIssue>) {
+        let mut issue = |path: String, message: String| out.push(ConfigIssue { path, message, location: None });
         if !(1..=90).contains(&self.verify_every_days) {
-            issue("backups.verify_every_days".into(), format!("must be between 1 and 90 (got {})", self.verify_every_days));
+            issue(format!("{at}.verify_every_days"), format!("must be between 1 and 90 (got {})", self.verify_every_days));
         }
         if !(1..=365).contains(&self.read_data_every_days) {
-            issue("backups.read_data_every_days".into(), format!("must be between 1 and 365 (got {})", self.read_data_every_days));
+            issue(format!("{at}.read_data_every_days"), format!("must be between 1 and 365 (got {})", self.read_data_every_days));
         }
+        let section = at;
         let mut seen = std::collections::HashSet::new();
         for (i, p) in self.plans.iter().enumerate() {
-            let at = format!("backups.plans[{i}]");
+            let at = format!("{section}.plans[{i}]");
             if p.name.trim().is_empty() || p.name.len() > 64 {
                 issue(format!("{at}.name"), "needs a name of 1 to 64 characters".into());
             } else if !seen.insert(p.name.clone()) {
@@ -175,11 +178,6 @@ impl BackupsConfig {
     }
 }
 
-/// Replaces `[[backups.plans]]` in the config file, keeping the rest of it.
-pub(crate) fn write_plans(path: &std::path::Path, plans: &[PlanConfig]) -> crate::error::Result<()> {
-    crate::config::write_array(path, &["backups", "plans"], plans)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,7 +209,7 @@ mod tests {
             include_caretaker_data: true,
         });
         let mut issues = Vec::new();
-        cfg.validate(&mut issues);
+        cfg.validate("backups", &mut issues);
         let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
         assert_eq!(paths, ["backups.plans[0].sources[0]", "backups.plans[0].excludes[0]", "backups.plans[0].schedule", "backups.plans[0].keep"]);
     }

@@ -1,6 +1,7 @@
 //! Service checks: probes (http, tcp, process, command, json value), their scheduler, history
 //! and retention. Owns the `service_health_checks` table.
 
+pub mod config;
 mod probe;
 pub(crate) mod store;
 pub(crate) mod service;

@@ -11,7 +11,7 @@ mod source;
 pub(crate) mod service;
 
 use crate::alerts::Severity;
-use crate::config::ConfigIssue;
+use crate::error::ConfigIssue;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use ts_rs::TS;
@@ -290,12 +290,12 @@ impl DetectorConfig {
         }
     }
 
-    /// Problems with this detector, each named by its path under `prefix` (`detectors[0]`).
-    pub fn validate(&self, prefix: &str, checks: &[crate::config::CheckConfig]) -> Vec<ConfigIssue> {
-        let mut issues = Vec::new();
+    /// Problems with this detector, each named by its path under `at` (`detectors[0]`). Whether
+    /// its check exists and its window fits the kept samples is for the whole config to say.
+    pub(crate) fn validate(&self, at: &str, out: &mut Vec<ConfigIssue>) {
         let mut bad = |field: &str, message: String| {
-            let path = if field.is_empty() { prefix.to_string() } else { format!("{prefix}.{field}") };
-            issues.push(ConfigIssue { path, message, location: None });
+            let path = if field.is_empty() { at.to_string() } else { format!("{at}.{field}") };
+            out.push(ConfigIssue { path, message, location: None });
         };
         if self.name.trim().is_empty() {
             bad("name", "must not be empty".into());
@@ -307,11 +307,6 @@ impl DetectorConfig {
         if let Some(m) = &self.metric {
             if m.name.trim().is_empty() {
                 bad("metric.name", "must not be empty".into());
-            }
-        }
-        if let Some(c) = &self.check {
-            if !checks.iter().any(|k| k.name == c.name) {
-                bad("check.name", format!("there is no check named {:?}", c.name));
             }
         }
         let rules = [self.stalled.is_some(), self.error_rate.is_some(), self.above_normal.is_some(), self.below_normal.is_some(), self.stuck.is_some()];
@@ -358,7 +353,6 @@ impl DetectorConfig {
         if let Some(r) = &self.stuck {
             minutes(&mut bad, "stuck.older_than_minutes", r.older_than_minutes, 1, YEAR);
         }
-        issues
     }
 }
 

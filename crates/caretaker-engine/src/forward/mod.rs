@@ -8,7 +8,7 @@
 //! periods ahead, as Alertmanager expects from a live source; resolved ones once with theirs.
 
 use crate::alerts::{Alert, AlertStatus};
-use crate::config::ConfigIssue;
+use crate::error::ConfigIssue;
 use crate::events::Event;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -40,9 +40,8 @@ impl Default for AlertmanagerConfig {
 }
 
 impl AlertmanagerConfig {
-    pub fn validate(&self, prefix: &str) -> Vec<ConfigIssue> {
-        let mut issues = Vec::new();
-        let mut bad = |field: &str, message: String| issues.push(ConfigIssue { path: format!("{prefix}.{field}"), message, location: None });
+    pub(crate) fn validate(&self, at: &str, out: &mut Vec<ConfigIssue>) {
+        let mut bad = |field: &str, message: String| out.push(ConfigIssue { path: format!("{at}.{field}"), message, location: None });
         match reqwest::Url::parse(&self.url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
             _ => bad("url", format!("must be an http:// or https:// URL with a host (got {:?})", self.url)),
@@ -53,7 +52,6 @@ impl AlertmanagerConfig {
         if !(1..=100_000).contains(&self.queue_size) {
             bad("queue_size", format!("must be between 1 and 100000 (got {})", self.queue_size));
         }
-        issues
     }
 
     fn endpoint(&self) -> String {
@@ -319,7 +317,9 @@ mod tests {
     #[test]
     fn config_errors_name_the_field() {
         let c = AlertmanagerConfig { url: "ftp://x".into(), resend_secs: 0, ..Default::default() };
-        let text: Vec<String> = c.validate("alertmanager").iter().map(|i| i.to_string()).collect();
+        let mut issues = Vec::new();
+        c.validate("alertmanager", &mut issues);
+        let text: Vec<String> = issues.iter().map(|i| i.to_string()).collect();
         assert_eq!(
             text,
             vec![

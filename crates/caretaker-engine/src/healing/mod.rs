@@ -2,6 +2,7 @@
 //! (mode, rate limits, cooldown, attempts per incident, manual-stop respect), with every
 //! decision in the `healing_actions` audit table, written before and after an action runs.
 
+pub mod config;
 mod exec;
 pub(crate) mod service;
 

@@ -2,6 +2,7 @@
 //! loopback by default, a bearer token required elsewhere. Every connection is its own task with
 //! a header deadline, so a slow or stuck client never holds up the engine or other clients.
 
+pub mod config;
 pub mod prometheus;
 
 use crate::EngineHandle;

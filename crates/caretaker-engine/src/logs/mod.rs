@@ -2,6 +2,7 @@
 //! index for search) and a ring buffer of the last lines for a live view. Ids only grow, so later
 //! features can read "logs since id N".
 
+pub mod config;
 pub(crate) mod service;
 
 use crate::error::Result;

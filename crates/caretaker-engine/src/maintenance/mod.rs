@@ -2,6 +2,7 @@
 //! with live per-task progress, cancel, and history. Owns `maintenance_runs` and
 //! `maintenance_task_runs`.
 
+pub mod config;
 pub(crate) mod tasks;
 
 pub use tasks::integrity_of;

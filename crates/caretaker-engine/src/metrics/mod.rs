@@ -1,6 +1,7 @@
 //! Host metrics: the sampler (sysinfo), the series it produces, rollups, retention and chart
 //! queries. Owns the `series`, `samples`, `rollup_minute` and `rollup_hour` tables.
 
+pub mod config;
 mod sampler;
 pub(crate) mod store;
 pub(crate) mod service;

@@ -1,0 +1,134 @@
+//! `[alerts]` and `[notifications]` in caretaker.toml: host thresholds, check and staleness
+//! rules, repeats, retention, quiet hours, and whether native notifications are shown.
+
+use crate::clock::parse_time_of_day;
+use crate::error::ConfigIssue;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdRule {
+    pub warning: f64,
+    pub critical: f64,
+    /// The value must fall this many points below `warning` before the alert clears.
+    #[serde(default = "default_clear_margin")]
+    pub clear_margin: f64,
+    /// How long the value must stay over a line before the alert fires (default: 2 intervals).
+    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub for_secs: Option<u64>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn default_clear_margin() -> f64 {
+    5.0
+}
+fn yes() -> bool {
+    true
+}
+
+impl ThresholdRule {
+    fn new(warning: f64, critical: f64) -> Self {
+        ThresholdRule { warning, critical, clear_margin: default_clear_margin(), for_secs: None, enabled: true }
+    }
+}
+
+/// A time-of-day window, local time, `HH:MM`; it may cross midnight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    pub start: String,
+    pub end: String,
+}
+
+impl QuietHours {
+    /// Minutes after midnight of (start, end), or the field that is wrong.
+    pub fn minutes(&self) -> std::result::Result<(u32, u32), &'static str> {
+        let start = parse_time_of_day(&self.start).ok_or("start")?;
+        let end = parse_time_of_day(&self.end).ok_or("end")?;
+        Ok((start, end))
+    }
+
+    pub fn contains(&self, minute_of_day: u32) -> bool {
+        match self.minutes() {
+            Ok((s, e)) if s <= e => minute_of_day >= s && minute_of_day < e,
+            Ok((s, e)) => minute_of_day >= s || minute_of_day < e,
+            Err(_) => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    pub cpu: ThresholdRule,
+    pub memory: ThresholdRule,
+    pub disk: ThresholdRule,
+    pub check_failures_before_alert: u32,
+    pub stale_after_intervals: u32,
+    pub repeat_critical_hours: u64,
+    pub retention_days: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<QuietHours>,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            cpu: ThresholdRule::new(75.0, 90.0),
+            memory: ThresholdRule::new(80.0, 95.0),
+            disk: ThresholdRule::new(85.0, 95.0),
+            check_failures_before_alert: 2,
+            stale_after_intervals: 3,
+            repeat_critical_hours: 4,
+            retention_days: 90,
+            quiet_hours: None,
+        }
+    }
+}
+
+impl AlertsConfig {
+    /// Problems with this section, each named by its path under `at` (`alerts`).
+    pub(crate) fn validate(&self, at: &str, out: &mut Vec<ConfigIssue>) {
+        let range = |out: &mut Vec<ConfigIssue>, path: String, value: u64, lo: u64, hi: u64| {
+            if !(lo..=hi).contains(&value) {
+                out.push(ConfigIssue { path, message: format!("must be between {lo} and {hi} (got {value})"), location: None });
+            }
+        };
+        for (name, r) in [("cpu", &self.cpu), ("memory", &self.memory), ("disk", &self.disk)] {
+            let p = format!("{at}.{name}");
+            if !(0.0..=100.0).contains(&r.warning) || !(0.0..=100.0).contains(&r.critical) || r.warning > r.critical {
+                out.push(ConfigIssue { path: p.clone(), message: format!("needs 0 <= warning <= critical <= 100 (got warning {}, critical {})", r.warning, r.critical), location: None });
+            }
+            if !(0.0..=50.0).contains(&r.clear_margin) {
+                out.push(ConfigIssue { path: format!("{p}.clear_margin"), message: format!("must be between 0 and 50 (got {})", r.clear_margin), location: None });
+            }
+            if let Some(f) = r.for_secs {
+                range(out, format!("{p}.for_secs"), f, 0, 86_400);
+            }
+        }
+        range(out, format!("{at}.check_failures_before_alert"), u64::from(self.check_failures_before_alert), 1, 100);
+        range(out, format!("{at}.stale_after_intervals"), u64::from(self.stale_after_intervals), 2, 1000);
+        range(out, format!("{at}.repeat_critical_hours"), self.repeat_critical_hours, 0, 168);
+        range(out, format!("{at}.retention_days"), self.retention_days, 1, 3650);
+        if let Some(q) = &self.quiet_hours {
+            if let Err(field) = q.minutes() {
+                out.push(ConfigIssue { path: format!("{at}.quiet_hours.{field}"), message: "must be a time of day as HH:MM".into(), location: None });
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationsConfig {
+    pub enabled: bool,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        NotificationsConfig { enabled: true }
+    }
+}

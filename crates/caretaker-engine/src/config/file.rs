@@ -1,0 +1,117 @@
+//! Rewriting caretaker.toml in place: one section or one array of tables at a time, keeping the
+//! rest of the file (the person's comments included), and always atomically.
+
+use super::Config;
+use crate::error::{EngineError, Result};
+use serde::Serialize;
+use std::path::Path;
+
+/// Replaces one top-level section (`[analysis]`) of the config file with `value`, keeping the
+/// rest of the file (comments included), atomically. The caller has validated the whole config.
+pub(crate) fn write_section<T: Serialize>(path: &Path, key: &str, value: &T) -> Result<()> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| EngineError::InvalidInput(format!("{} is not valid TOML, fix it by hand first: {e}", path.display())))?;
+    let mut wrapper = std::collections::BTreeMap::new();
+    wrapper.insert(key, value);
+    let fresh = toml::to_string(&wrapper).map_err(|e| EngineError::Internal(format!("cannot serialise {key}: {e}")))?;
+    let fresh: toml_edit::DocumentMut = fresh.parse().map_err(|e| EngineError::Internal(format!("cannot re-read {key}: {e}")))?;
+    let Some(new_table) = fresh.get(key).and_then(|i| i.as_table()) else {
+        return Err(EngineError::Internal(format!("{key} did not serialise as a table")));
+    };
+    match doc.get_mut(key).and_then(|i| i.as_table_mut()) {
+        // Update values in place so comments between keys survive.
+        Some(existing) => {
+            for (k, v) in new_table.iter() {
+                match existing.get_mut(k).and_then(|e| e.as_value_mut()) {
+                    Some(slot) if v.is_value() => {
+                        let decor = slot.decor().clone();
+                        if let Some(nv) = v.as_value() {
+                            *slot = nv.clone();
+                            *slot.decor_mut() = decor;
+                        }
+                    }
+                    _ => {
+                        existing.insert(k, v.clone());
+                    }
+                }
+            }
+        }
+        None => {
+            doc.insert(key, toml_edit::Item::Table(new_table.clone()));
+        }
+    }
+    let out = doc.to_string();
+    Config::from_toml_str(&out).map_err(EngineError::Config)?;
+    write_atomic(path, out.as_bytes())
+}
+
+/// Replaces one array of tables (`[[checks.list]]`, `[[backups.plans]]`, `[[detectors]]`) in the
+/// config file, keeping everything else (comments included), atomically. `keys` is its path. The
+/// caller has validated the whole config; what would not read back is never written.
+pub(crate) fn write_array<T: Serialize>(path: &Path, keys: &[&str], list: &[T]) -> Result<()> {
+    let what = keys.join(".");
+    let Some((last, parents)) = keys.split_last() else {
+        return Err(EngineError::Internal("write_array needs a key".into()));
+    };
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| EngineError::InvalidInput(format!("{} is not valid TOML, fix it by hand first: {e}", path.display())))?;
+    let mut wrapper = std::collections::BTreeMap::new();
+    wrapper.insert("x", list);
+    let fresh = toml::to_string(&wrapper).map_err(|e| EngineError::Internal(format!("cannot serialise {what}: {e}")))?;
+    let fresh: toml_edit::DocumentMut = fresh.parse().map_err(|e| EngineError::Internal(format!("cannot re-read {what}: {e}")))?;
+    let item = fresh.get("x").cloned().unwrap_or(toml_edit::Item::None);
+    let mut table: &mut dyn toml_edit::TableLike = doc.as_table_mut();
+    for k in parents {
+        if !table.contains_key(k) {
+            let mut t = toml_edit::Table::new();
+            t.set_implicit(true);
+            table.insert(k, toml_edit::Item::Table(t));
+        }
+        table = table
+            .get_mut(k)
+            .and_then(|i| i.as_table_like_mut())
+            .ok_or_else(|| EngineError::InvalidInput(format!("{}: `{k}` must be a table", path.display())))?;
+    }
+    if list.is_empty() {
+        table.remove(last);
+    } else {
+        table.insert(last, item);
+    }
+    let out = doc.to_string();
+    Config::from_toml_str(&out).map_err(EngineError::Config)?;
+    write_atomic(path, out.as_bytes())
+}
+
+pub(crate) fn write_checks(path: &Path, list: &[crate::checks::config::CheckConfig]) -> Result<()> {
+    write_array(path, &["checks", "list"], list)
+}
+
+pub(crate) fn write_detectors(path: &Path, list: &[crate::detectors::DetectorConfig]) -> Result<()> {
+    write_array(path, &["detectors"], list)
+}
+
+/// Replaces `[[backups.plans]]` in the config file, keeping the rest of it.
+pub(crate) fn write_plans(path: &Path, plans: &[crate::backup::config::PlanConfig]) -> Result<()> {
+    write_array(path, &["backups", "plans"], plans)
+}
+
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    let ctx = |what: &str| format!("cannot {what} {}", path.display());
+    let mut f = std::fs::File::create(&tmp).map_err(|e| EngineError::io(ctx("write"), e))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| EngineError::io(ctx("write"), e))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        EngineError::io(ctx("replace"), e)
+    })
+}
