@@ -4,8 +4,9 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod bridge;
-mod command_names;
 mod commands;
+#[cfg(test)]
+mod generate;
 mod tray;
 
 use caretaker_engine::{paths, Engine, EngineHandle, EngineOptions, ErrorPayload};
@@ -72,58 +73,7 @@ fn main() {
     let app = tauri::Builder::default()
         // Must be first: a second launch hands over to the running app and exits.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| show_main_window(app)))
-        .invoke_handler(tauri::generate_handler![
-            commands::snapshot,
-            commands::query_series,
-            commands::list_checks,
-            commands::check_history,
-            commands::save_check,
-            commands::delete_check,
-            commands::list_detectors,
-            commands::save_detector,
-            commands::delete_detector,
-            commands::backups_overview,
-            commands::backup_now,
-            commands::cancel_backup,
-            commands::verify_backup,
-            commands::backup_snapshots,
-            commands::backup_ls,
-            commands::restore_backup,
-            commands::suggest_backup_password,
-            commands::create_backup_plan,
-            commands::delete_backup_plan,
-            commands::set_backup_password,
-            commands::list_alerts,
-            commands::acknowledge_alert,
-            commands::resolve_alert,
-            commands::snooze_alert,
-            commands::pause_notifications,
-            commands::runbook,
-            commands::list_runbooks,
-            commands::maintenance_status,
-            commands::run_maintenance,
-            commands::cancel_maintenance,
-            commands::maintenance_history,
-            commands::search_logs,
-            commands::tail_logs,
-            commands::export_logs,
-            commands::healing_actions,
-            commands::healing_log,
-            commands::pending_escalations,
-            commands::approve_escalation,
-            commands::dismiss_escalation,
-            commands::analysis_config,
-            commands::analysis_prompt,
-            commands::list_models,
-            commands::set_analysis,
-            commands::set_prompt,
-            commands::reset_prompt,
-            commands::run_scan,
-            commands::analysis_scans,
-            commands::list_findings,
-            commands::dismiss_finding,
-            commands::finding_issue_text,
-        ])
+        .invoke_handler(commands::handler())
         .setup(move |app| {
             let started = tauri::async_runtime::block_on(Engine::start(EngineOptions::new(data_dir.clone())));
             let slot = match started {

@@ -1,13 +1,14 @@
 import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Alert } from "./bindings/Alert";
+import type { ErrorPayload } from "./bindings/ErrorPayload";
 import type { Event } from "./bindings/Event";
 import type { HealingRecord } from "./bindings/HealingRecord";
 import type { DetectorState } from "./bindings/DetectorState";
 import type { PlanStatus } from "./bindings/PlanStatus";
 import type { SnapshotInfo } from "./bindings/SnapshotInfo";
 import { App } from "./App";
-import { setPlatform, type Platform } from "./platform";
+import { setPlatform, type CommandHandlers, type Commands, type Platform } from "./platform";
 import { fakeSample, fakeSnapshot } from "./platform/preview";
 
 // uPlot draws on a canvas, which jsdom has not; the chart's data path is tested in series.test.ts.
@@ -26,47 +27,52 @@ class FakePlatform implements Platform {
   approved = false;
   snapshotError: unknown = null;
   plans: PlanStatus[] = [];
-  async call(cmd: string, req: unknown) {
+  // Each answer is typed by the command contract, so a shape change fails here, not in e2e.
+  answers: CommandHandlers = {
+    acknowledge_alert: () => ({ ...alert, status: "acknowledged" }),
+    list_alerts: () => [],
+    list_checks: () => [],
+    pending_escalations: () => (this.approved ? [] : [escalation]),
+    healing_actions: () => [],
+    healing_log: () => [],
+    approve_escalation: () => {
+      this.approved = true;
+      return { ...escalation, decision: "approved_by_user" };
+    },
+    maintenance_status: () => ({ running: null, last_run: null, next_run_ms: null, tasks: [{ id: "a", name: "Task A", description: "", optional: false }, { id: "b", name: "Task B", description: "", optional: false }] }),
+    search_logs: () => [],
+    list_detectors: () => [stalled],
+    save_detector: ({ detector: d }) => {
+      if (!d.check?.name) throw { kind: "invalid_config", code: "invalid_config", message: "detectors[1].check.name: there is no check named \"\"", fields: ["detectors[1].check.name"] } satisfies ErrorPayload;
+      // Before its first evaluation the engine sends `evidence: null`, which its binding does not admit yet.
+      return [stalled, { ...stalled, config: d, firing: false, summary: "not evaluated yet", evidence: null as unknown as DetectorState["evidence"], alert_id: null }];
+    },
+    delete_detector: () => [],
+    backups_overview: () => ({ plans: this.plans, job: null, history: [] }),
+    suggest_backup_password: () => "abcde-fghij-kmnpq",
+    create_backup_plan: ({ plan }) => {
+      this.plans = [{ ...planStatus, plan: { ...plan, host: "mini" } }];
+      return { password_stored_in: "keychain", existing_repository: false };
+    },
+    backup_now: () => 41,
+    backup_snapshots: () => [snapshotInfo],
+    restore_backup: ({ onConflict }) => {
+      if (onConflict === null) return { outcome: "conflict", report: { existing: 2, examples: ["/r/a.txt", "/r/b.txt"] } };
+      return { outcome: "done", summary: { files_restored: 3, files_skipped: 2, files_renamed: 0, files_overwritten: 0, bytes_restored: 2048, safety_snapshot: null } };
+    },
+    runbook: () => "# Service down\n\n**Look first** at the log.",
+    snapshot: () => {
+      if (this.snapshotError) throw this.snapshotError;
+      return fakeSnapshot(Date.now());
+    },
+    query_series: ({ query: q }) => ({ resolution: q.range_secs > 3600 ? "minute" : "raw", step_ms: 5000, since_ms: 0, until_ms: 1, series: [] }),
+  };
+  async call<K extends keyof Commands>(cmd: K, req: Commands[K]["req"]): Promise<Commands[K]["res"]> {
     this.calls.push(cmd);
     this.requests.push([cmd, req]);
-    if (cmd === "acknowledge_alert") return { ...alert, status: "acknowledged" } as never;
-    if (cmd === "list_alerts" || cmd === "list_checks") return [] as never;
-    if (cmd === "pending_escalations") return (this.approved ? [] : [escalation]) as never;
-    if (cmd === "healing_actions" || cmd === "healing_log") return [] as never;
-    if (cmd === "approve_escalation") {
-      this.approved = true;
-      return { ...escalation, decision: "approved_by_user" } as never;
-    }
-    if (cmd === "maintenance_status") return { running: null, last_run: null, next_run_ms: null, tasks: [{ id: "a", name: "Task A", description: "", optional: false }, { id: "b", name: "Task B", description: "", optional: false }] } as never;
-    if (cmd === "search_logs") return [] as never;
-    if (cmd === "list_detectors") return [stalled] as never;
-    if (cmd === "save_detector") {
-      const d = (req as { detector: DetectorState["config"] }).detector;
-      if (!d.check?.name) throw { kind: "invalid_config", message: "detectors[1].check.name: there is no check named \"\"" };
-      return [stalled, { ...stalled, config: d, firing: false, summary: "not evaluated yet", evidence: null, alert_id: null }] as never;
-    }
-    if (cmd === "delete_detector") return [] as never;
-    if (cmd === "backups_overview") return { plans: this.plans, job: null, history: [] } as never;
-    if (cmd === "suggest_backup_password") return "abcde-fghij-kmnpq" as never;
-    if (cmd === "create_backup_plan") {
-      const r = req as { plan: PlanStatus["plan"] };
-      this.plans = [{ ...planStatus, plan: { ...r.plan, host: "mini" } }];
-      return { password_stored_in: "keychain", existing_repository: false } as never;
-    }
-    if (cmd === "backup_now") return 41 as never;
-    if (cmd === "backup_snapshots") return [snapshotInfo] as never;
-    if (cmd === "restore_backup") {
-      const r = req as { onConflict: string | null };
-      if (r.onConflict === null) return { outcome: "conflict", report: { existing: 2, examples: ["/r/a.txt", "/r/b.txt"] } } as never;
-      return { outcome: "done", summary: { files_restored: 3, files_skipped: 2, files_renamed: 0, files_overwritten: 0, bytes_restored: 2048, safety_snapshot: null } } as never;
-    }
-    if (cmd === "runbook") return "# Service down\n\n**Look first** at the log." as never;
-    if (cmd === "snapshot") {
-      if (this.snapshotError) throw this.snapshotError;
-      return fakeSnapshot(Date.now()) as never;
-    }
-    const q = (req as { query: { range_secs: number } }).query;
-    return { resolution: q.range_secs > 3600 ? "minute" : "raw", step_ms: 5000, since_ms: 0, until_ms: 1, series: [] } as never;
+    const answer = this.answers[cmd];
+    if (!answer) throw new Error(`the fake platform has no answer for ${cmd}`);
+    return answer(req);
   }
   async onEvent(cb: (e: Event) => void) {
     this.listeners.add(cb);
@@ -266,7 +272,7 @@ describe("App", () => {
 
   it("shows why the engine could not start, with its kind", async () => {
     const p = new FakePlatform();
-    p.snapshotError = { kind: "invalid_config", message: "metrics.interval_secs: must be between 1 and 3600 (got 0)" };
+    p.snapshotError = { kind: "invalid_config", code: "invalid_config", message: "metrics.interval_secs: must be between 1 and 3600 (got 0)", fields: ["metrics.interval_secs"] } satisfies ErrorPayload;
     setPlatform(p);
     render(<App />);
     await waitFor(() => expect(screen.getByTestId("engine-error").textContent).toContain("metrics.interval_secs"));

@@ -17,6 +17,7 @@ pub fn export_all(out: &Path) -> Result<(), ts_rs::ExportError> {
     crate::SeriesQuery::export_all(&c)?;
     crate::SeriesResult::export_all(&c)?;
     crate::ErrorPayload::export_all(&c)?;
+    crate::ErrorCode::export_all(&c)?;
     crate::Config::export_all(&c)?;
     crate::CheckSummary::export_all(&c)?;
     crate::CheckHistoryQuery::export_all(&c)?;

@@ -3,9 +3,8 @@
 // without the desktop shell.
 import type { Event } from "../bindings/Event";
 import type { HostSample } from "../bindings/HostSample";
-import type { SeriesResult } from "../bindings/SeriesResult";
 import type { Snapshot } from "../bindings/Snapshot";
-import type { Platform } from "./index";
+import type { CommandHandlers, Platform } from "./index";
 
 export function fakeSample(ts: number, cpu: number): HostSample {
   const gib = 1024 ** 3;
@@ -47,22 +46,40 @@ export function browserPreviewPlatform(): Platform {
     const points = [{ metric: "cpu_usage_percent", labels: "", unit: "percent", value: s.cpu.total_percent }];
     listeners.forEach((cb) => cb({ type: "host_sample", sample: s, points }));
   }, 2000);
-  return {
-    async call(cmd, req) {
+  const answers: CommandHandlers = {
+    snapshot: () => fakeSnapshot(Date.now()),
+    query_series: ({ query }) => {
       const now = Date.now();
-      if (cmd === "snapshot") return fakeSnapshot(now) as never;
-      if (["list_checks", "list_alerts", "check_history", "list_runbooks", "maintenance_history", "search_logs", "tail_logs", "healing_actions", "healing_log", "pending_escalations", "analysis_scans", "list_findings", "list_models", "list_detectors", "backup_snapshots"].includes(cmd)) return [] as never;
-      if (cmd === "backups_overview") return { plans: [], job: null, history: [] } as never;
-      if (cmd === "suggest_backup_password") return "preview-only-password" as never;
-      if (cmd === "maintenance_status") return { running: null, last_run: null, next_run_ms: null, tasks: [] } as never;
-      if (cmd !== "query_series") return null as never;
-      const q = (req as { query: { range_secs: number } }).query;
-      const ts = Array.from({ length: 60 }, (_, i) => now - q.range_secs * 1000 + (i * q.range_secs * 1000) / 60);
-      const result: SeriesResult = {
-        resolution: "raw", step_ms: 5000, since_ms: now - q.range_secs * 1000, until_ms: now,
+      const ts = Array.from({ length: 60 }, (_, i) => now - query.range_secs * 1000 + (i * query.range_secs * 1000) / 60);
+      return {
+        resolution: "raw", step_ms: 5000, since_ms: now - query.range_secs * 1000, until_ms: now,
         series: [{ metric: "cpu_usage_percent", labels: "", unit: "percent", ts, values: ts.map((_, i) => 10 + 5 * Math.sin(i / 5)) }],
       };
-      return result as never;
+    },
+    list_checks: () => [],
+    list_alerts: () => [],
+    check_history: () => [],
+    list_runbooks: () => [],
+    maintenance_history: () => [],
+    search_logs: () => [],
+    tail_logs: () => [],
+    healing_actions: () => [],
+    healing_log: () => [],
+    pending_escalations: () => [],
+    analysis_scans: () => [],
+    list_findings: () => [],
+    list_models: () => [],
+    list_detectors: () => [],
+    backup_snapshots: () => [],
+    backups_overview: () => ({ plans: [], job: null, history: [] }),
+    suggest_backup_password: () => "preview-only-password",
+    maintenance_status: () => ({ running: null, last_run: null, next_run_ms: null, tasks: [] }),
+  };
+  return {
+    async call(cmd, req) {
+      const answer = answers[cmd];
+      // The rest answer nothing in the preview, as most of them do in the shell.
+      return answer ? answer(req) : (null as never);
     },
     async onEvent(cb) {
       listeners.add(cb);

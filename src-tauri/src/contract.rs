@@ -1,0 +1,112 @@
+// The command contract: every command the window may call, declared once.
+//
+// Each line is `name(arg: Type, ...) -> Response = |engine| body;`. The body runs inside an
+// async wrapper and yields `caretaker_engine::Result<Response>`. From this table come:
+//
+// - the `#[tauri::command]` wrappers and the `generate_handler!` list (src/commands.rs);
+// - one permission per command, `allow-<name-with-dashes>` (build.rs reads the names);
+//   capabilities/main.json grants the main window exactly these, checked by a test;
+// - the TypeScript command map `ui/src/platform/commands.gen.ts`, with request and response
+//   types from the engine's ts-rs bindings and the argument names as `invoke` expects them
+//   (Tauri turns `read_data` into `readData`).
+//
+// Tests fail when commands.gen.ts or the grants in main.json are stale;
+// `UPDATE_BINDINGS=1 cargo test -p caretaker-app` rewrites both.
+//
+// Errors are not declared: every command fails with the engine's `ErrorPayload`.
+//
+// build.rs includes this file too, so it holds nothing but the table: the `use` block is
+// resolved only where the table is expanded into commands.
+//
+// `with_commands!(then)` hands the table to the macro `then`.
+macro_rules! with_commands {
+    ($then:ident) => {
+        $then! {
+            {
+                use caretaker_engine::backup::config::PlanConfig;
+                use caretaker_engine::backup::protocol::{ConflictPolicy, SnapshotInfo, TreeEntry};
+                use caretaker_engine::backup::{BackupRun, BackupsOverview, PlanCreated, RestoreOutcome};
+                use caretaker_engine::config::AnalysisConfig;
+                use caretaker_engine::{
+                    ActionSummary, Alert, AlertQuery, CheckConfig, CheckHistoryQuery, CheckResult, CheckSummary,
+                    DetectorConfig, DetectorState, Finding, HealingQuery, HealingRecord, LogLine, LogQuery,
+                    MaintenanceStatus, PromptState, RunReport, RunbookInfo, Scan, SeriesQuery, SeriesResult, Snapshot,
+                };
+            }
+
+            /// Everything for the first paint; afterwards the window follows events.
+            snapshot() -> Snapshot = |e| Ok(e.snapshot());
+            query_series(query: SeriesQuery) -> SeriesResult = |e| e.query_series(query).await;
+
+            list_checks() -> Vec<CheckSummary> = |e| e.checks().await;
+            check_history(query: CheckHistoryQuery) -> Vec<CheckResult> = |e| e.check_history(query).await;
+            /// `original` is the name being edited, or null for a new check.
+            save_check(original: Option<String>, check: CheckConfig) -> () = |e| e.save_check(original, check).await;
+            delete_check(name: String) -> () = |e| e.delete_check(name).await;
+
+            list_detectors() -> Vec<DetectorState> = |e| Ok(e.detectors());
+            save_detector(original: Option<String>, detector: DetectorConfig) -> Vec<DetectorState> =
+                |e| e.save_detector(original, detector).await;
+            delete_detector(name: String) -> Vec<DetectorState> = |e| e.delete_detector(name).await;
+
+            backups_overview() -> BackupsOverview = |e| e.backups_overview().await;
+            /// Starts a backup of `plan` now (then its retention); answers with the run id at once.
+            backup_now(plan: String) -> i64 = |e| e.backup_now(&plan).await;
+            cancel_backup() -> i64 = |e| e.cancel_backup_job();
+            verify_backup(plan: String, read_data: bool) -> BackupRun =
+                |e| e.verify_backup(&plan, read_data, "manual").await;
+            backup_snapshots(plan: String) -> Vec<SnapshotInfo> = |e| e.backup_snapshots(&plan).await;
+            backup_ls(plan: String, snapshot: String, path: String) -> Vec<TreeEntry> =
+                |e| e.backup_ls(&plan, snapshot, path).await;
+            /// Without a conflict policy, a restore that would replace files writes nothing and
+            /// answers with a conflict report.
+            restore_backup(plan: String, snapshot: String, path: String, destination: String, on_conflict: Option<ConflictPolicy>) -> RestoreOutcome =
+                |e| e.restore_backup(&plan, snapshot, path, destination, on_conflict).await;
+            suggest_backup_password() -> String = |e| e.suggest_backup_password();
+            create_backup_plan(plan: PlanConfig, password: String) -> PlanCreated =
+                |e| e.create_backup_plan(plan, password).await;
+            delete_backup_plan(name: String) -> () = |e| e.delete_backup_plan(name).await;
+            set_backup_password(plan: String, password: String) -> () = |e| e.set_backup_password(&plan, password).await;
+
+            list_alerts(query: AlertQuery) -> Vec<Alert> = |e| e.alerts(query).await;
+            acknowledge_alert(id: i64) -> Alert = |e| e.acknowledge_alert(id).await;
+            resolve_alert(id: i64) -> Alert = |e| e.resolve_alert(id).await;
+            snooze_alert(id: i64, hours: u32) -> Alert = |e| e.snooze_alert(id, hours).await;
+            /// Pauses notifications for `minutes` (null or 0 resumes them); answers with when they resume.
+            pause_notifications(minutes: Option<u32>) -> Option<i64> = |e| e.pause_notifications(minutes).await;
+            runbook(alert_type: String) -> Option<String> = |e| Ok(e.runbook(&alert_type));
+            list_runbooks() -> Vec<RunbookInfo> = |e| Ok(e.runbooks());
+
+            maintenance_status() -> MaintenanceStatus = |e| e.maintenance_status().await;
+            /// Starts a maintenance run now; refused while one runs.
+            run_maintenance() -> i64 = |e| e.run_maintenance();
+            cancel_maintenance() -> i64 = |e| e.cancel_maintenance();
+            maintenance_history(limit: u32) -> Vec<RunReport> = |e| e.maintenance_history(limit).await;
+
+            search_logs(query: LogQuery) -> Vec<LogLine> = |e| e.search_logs(query).await;
+            tail_logs(lines: u32) -> Vec<LogLine> = |e| Ok(e.tail_logs(lines as usize));
+            export_logs(query: LogQuery) -> String = |e| e.export_logs(query).await;
+
+            healing_actions() -> Vec<ActionSummary> = |e| e.healing_actions().await;
+            healing_log(query: HealingQuery) -> Vec<HealingRecord> = |e| e.healing_log(query).await;
+            pending_escalations() -> Vec<HealingRecord> = |e| e.pending_escalations().await;
+            approve_escalation(id: i64) -> HealingRecord = |e| e.approve_escalation(id).await;
+            dismiss_escalation(id: i64) -> () = |e| e.dismiss_escalation(id).await;
+
+            analysis_config() -> AnalysisConfig = |e| Ok(e.config().analysis);
+            analysis_prompt() -> PromptState = |e| e.analysis_prompt().await;
+            list_models(endpoint: String) -> Vec<String> = |e| e.list_models(endpoint).await;
+            set_analysis(enabled: bool, endpoint: String, model: String, cadence_minutes: u64) -> AnalysisConfig =
+                |e| e.set_analysis(enabled, endpoint, model, cadence_minutes).await;
+            set_prompt(template: String) -> () = |e| e.set_prompt(template).await;
+            reset_prompt() -> () = |e| e.reset_prompt().await;
+            /// Starts a log analysis scan now; refused while one runs.
+            run_scan() -> i64 = |e| e.run_scan("manual");
+            analysis_scans(limit: u32) -> Vec<Scan> = |e| e.analysis_scans(limit).await;
+            list_findings(include_dismissed: bool) -> Vec<Finding> = |e| e.findings(include_dismissed).await;
+            dismiss_finding(id: i64) -> () = |e| e.dismiss_finding(id).await;
+            /// A finding as a ready-to-file issue text, with its evidence lines.
+            finding_issue_text(id: i64) -> String = |e| e.finding_issue_text(id).await;
+        }
+    };
+}

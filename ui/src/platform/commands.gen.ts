@@ -1,0 +1,98 @@
+// Generated from src-tauri/src/contract.rs. Do not edit: change the contract, then run
+// `UPDATE_BINDINGS=1 cargo test -p caretaker-app`.
+import type { ActionSummary } from "../bindings/ActionSummary";
+import type { Alert } from "../bindings/Alert";
+import type { AlertQuery } from "../bindings/AlertQuery";
+import type { AnalysisConfig } from "../bindings/AnalysisConfig";
+import type { BackupRun } from "../bindings/BackupRun";
+import type { BackupsOverview } from "../bindings/BackupsOverview";
+import type { CheckConfig } from "../bindings/CheckConfig";
+import type { CheckHistoryQuery } from "../bindings/CheckHistoryQuery";
+import type { CheckResult } from "../bindings/CheckResult";
+import type { CheckSummary } from "../bindings/CheckSummary";
+import type { ConflictPolicy } from "../bindings/ConflictPolicy";
+import type { DetectorConfig } from "../bindings/DetectorConfig";
+import type { DetectorState } from "../bindings/DetectorState";
+import type { Finding } from "../bindings/Finding";
+import type { HealingQuery } from "../bindings/HealingQuery";
+import type { HealingRecord } from "../bindings/HealingRecord";
+import type { LogLine } from "../bindings/LogLine";
+import type { LogQuery } from "../bindings/LogQuery";
+import type { MaintenanceStatus } from "../bindings/MaintenanceStatus";
+import type { PlanConfig } from "../bindings/PlanConfig";
+import type { PlanCreated } from "../bindings/PlanCreated";
+import type { PromptState } from "../bindings/PromptState";
+import type { RestoreOutcome } from "../bindings/RestoreOutcome";
+import type { RunReport } from "../bindings/RunReport";
+import type { RunbookInfo } from "../bindings/RunbookInfo";
+import type { Scan } from "../bindings/Scan";
+import type { SeriesQuery } from "../bindings/SeriesQuery";
+import type { SeriesResult } from "../bindings/SeriesResult";
+import type { Snapshot } from "../bindings/Snapshot";
+import type { SnapshotInfo } from "../bindings/SnapshotInfo";
+import type { TreeEntry } from "../bindings/TreeEntry";
+
+/** Every command the shell exposes: name -> request (keyed as `invoke` takes it) and response. */
+export interface Commands {
+  /** Everything for the first paint; afterwards the window follows events. */
+  snapshot: { req: Record<string, never>; res: Snapshot };
+  query_series: { req: { query: SeriesQuery }; res: SeriesResult };
+  list_checks: { req: Record<string, never>; res: Array<CheckSummary> };
+  check_history: { req: { query: CheckHistoryQuery }; res: Array<CheckResult> };
+  /** `original` is the name being edited, or null for a new check. */
+  save_check: { req: { original: string | null; check: CheckConfig }; res: null };
+  delete_check: { req: { name: string }; res: null };
+  list_detectors: { req: Record<string, never>; res: Array<DetectorState> };
+  save_detector: { req: { original: string | null; detector: DetectorConfig }; res: Array<DetectorState> };
+  delete_detector: { req: { name: string }; res: Array<DetectorState> };
+  backups_overview: { req: Record<string, never>; res: BackupsOverview };
+  /** Starts a backup of `plan` now (then its retention); answers with the run id at once. */
+  backup_now: { req: { plan: string }; res: number };
+  cancel_backup: { req: Record<string, never>; res: number };
+  verify_backup: { req: { plan: string; readData: boolean }; res: BackupRun };
+  backup_snapshots: { req: { plan: string }; res: Array<SnapshotInfo> };
+  backup_ls: { req: { plan: string; snapshot: string; path: string }; res: Array<TreeEntry> };
+  /**
+   * Without a conflict policy, a restore that would replace files writes nothing and
+   * answers with a conflict report.
+   */
+  restore_backup: { req: { plan: string; snapshot: string; path: string; destination: string; onConflict: ConflictPolicy | null }; res: RestoreOutcome };
+  suggest_backup_password: { req: Record<string, never>; res: string };
+  create_backup_plan: { req: { plan: PlanConfig; password: string }; res: PlanCreated };
+  delete_backup_plan: { req: { name: string }; res: null };
+  set_backup_password: { req: { plan: string; password: string }; res: null };
+  list_alerts: { req: { query: AlertQuery }; res: Array<Alert> };
+  acknowledge_alert: { req: { id: number }; res: Alert };
+  resolve_alert: { req: { id: number }; res: Alert };
+  snooze_alert: { req: { id: number; hours: number }; res: Alert };
+  /** Pauses notifications for `minutes` (null or 0 resumes them); answers with when they resume. */
+  pause_notifications: { req: { minutes: number | null }; res: number | null };
+  runbook: { req: { alertType: string }; res: string | null };
+  list_runbooks: { req: Record<string, never>; res: Array<RunbookInfo> };
+  maintenance_status: { req: Record<string, never>; res: MaintenanceStatus };
+  /** Starts a maintenance run now; refused while one runs. */
+  run_maintenance: { req: Record<string, never>; res: number };
+  cancel_maintenance: { req: Record<string, never>; res: number };
+  maintenance_history: { req: { limit: number }; res: Array<RunReport> };
+  search_logs: { req: { query: LogQuery }; res: Array<LogLine> };
+  tail_logs: { req: { lines: number }; res: Array<LogLine> };
+  export_logs: { req: { query: LogQuery }; res: string };
+  healing_actions: { req: Record<string, never>; res: Array<ActionSummary> };
+  healing_log: { req: { query: HealingQuery }; res: Array<HealingRecord> };
+  pending_escalations: { req: Record<string, never>; res: Array<HealingRecord> };
+  approve_escalation: { req: { id: number }; res: HealingRecord };
+  dismiss_escalation: { req: { id: number }; res: null };
+  analysis_config: { req: Record<string, never>; res: AnalysisConfig };
+  analysis_prompt: { req: Record<string, never>; res: PromptState };
+  list_models: { req: { endpoint: string }; res: Array<string> };
+  set_analysis: { req: { enabled: boolean; endpoint: string; model: string; cadenceMinutes: number }; res: AnalysisConfig };
+  set_prompt: { req: { template: string }; res: null };
+  reset_prompt: { req: Record<string, never>; res: null };
+  /** Starts a log analysis scan now; refused while one runs. */
+  run_scan: { req: Record<string, never>; res: number };
+  analysis_scans: { req: { limit: number }; res: Array<Scan> };
+  list_findings: { req: { includeDismissed: boolean }; res: Array<Finding> };
+  dismiss_finding: { req: { id: number }; res: null };
+  /** A finding as a ready-to-file issue text, with its evidence lines. */
+  finding_issue_text: { req: { id: number }; res: string };
+}
