@@ -99,8 +99,7 @@ mod tests {
         }
         let text = std::fs::read_to_string(&path).unwrap();
         let cap: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let granted: BTreeSet<String> =
-            cap["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
+        let granted: BTreeSet<String> = cap["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
         let mut want: BTreeSet<String> = COMMANDS.iter().map(|c| generate::permission(c)).collect();
         want.insert("core:event:allow-listen".into());
         want.insert("core:event:allow-unlisten".into());

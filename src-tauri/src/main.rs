@@ -42,9 +42,7 @@ pub fn show_main_window(app: &tauri::AppHandle) {
 /// systemd services and CI, where LANG is unset). Give the webview a real language tag.
 #[cfg(target_os = "linux")]
 fn normalize_locale() {
-    let effective = ["LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+    let effective = ["LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"].iter().find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
     let is_c = effective.as_deref().is_none_or(|v| {
         let base = v.split(['.', '@', ':']).next().unwrap_or(v);
         base == "C" || base == "POSIX"

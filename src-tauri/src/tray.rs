@@ -140,7 +140,11 @@ pub fn refresh(app: &AppHandle, engine: &EngineHandle) {
     let _ = tray.set_tooltip(Some(tip));
     if let Some(items) = app.try_state::<TrayItems>() {
         let _ = items.alerts.set_text(count);
-        let _ = items.pause.set_text(if snap.notifications_paused_until.is_some() { "Resume notifications" } else { "Pause notifications for 1 h" });
+        let _ = items.pause.set_text(if snap.notifications_paused_until.is_some() {
+            "Resume notifications"
+        } else {
+            "Pause notifications for 1 h"
+        });
     }
 }
 

@@ -129,7 +129,12 @@ fn dirs_cargo_bin() -> PathBuf {
 fn lint() -> Result {
     step("Format and lints (cargo fmt --check, cargo clippy -D warnings)");
     for (tool, component) in [("fmt", "rustfmt"), ("clippy", "clippy")] {
-        let present = cargo().args([tool, "--version"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status().is_ok_and(|s| s.success());
+        let present = cargo()
+            .args([tool, "--version"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
         if !present && have("rustup") {
             run(Command::new("rustup").args(["component", "add", component]))?;
         }
@@ -148,7 +153,11 @@ fn cmd_test() -> Result {
     // On Linux the notification test talks to a real D-Bus session bus of its own.
     if cfg!(target_os = "linux") {
         let mut c = Command::new("dbus-run-session");
-        c.current_dir(root()).arg("--").arg(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).args(["test", "--workspace", "--locked"]);
+        c.current_dir(root()).arg("--").arg(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).args([
+            "test",
+            "--workspace",
+            "--locked",
+        ]);
         run(&mut c)?;
     } else {
         run(cargo().args(["test", "--workspace", "--locked"]))?;

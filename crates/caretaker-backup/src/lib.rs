@@ -8,14 +8,15 @@ mod progress;
 mod restore;
 
 use caretaker_engine::backup::protocol::{
-    BackupJob, BackupSummary, BackupThenForget, ErrorKind, ForgetFailure, Keep, Op, Request, SnapshotInfo, TreeEntry, VerifySummary, WorkerEvent,
+    BackupJob, BackupSummary, BackupThenForget, ErrorKind, ForgetFailure, Keep, Op, Request, SnapshotInfo, TreeEntry, VerifySummary,
+    WorkerEvent,
 };
 use progress::{Emitter, JsonBars};
 use rustic_backend::BackendOptions;
 use rustic_core::repofile::{MasterKey, SnapshotFile};
 use rustic_core::{
-    BackupOptions, CheckOptions, ConfigOptions, Credentials, Excludes, KeepOptions, KeyOptions, OpenStatus,
-    PathList, PruneOptions, ReadSubsetOption, Repository, RepositoryOptions, RusticError, SnapshotOptions,
+    BackupOptions, CheckOptions, ConfigOptions, Credentials, Excludes, KeepOptions, KeyOptions, OpenStatus, PathList, PruneOptions,
+    ReadSubsetOption, Repository, RepositoryOptions, RusticError, SnapshotOptions,
 };
 use std::io::BufRead;
 use std::path::Path;
@@ -102,7 +103,12 @@ pub fn run(req: &Request, emitter: &Emitter) -> Outcome<serde_json::Value> {
         Op::BackupThenForget { job, host, tag, keep } => {
             let repo = open(req, emitter)?;
             // The second open reuses the master key: no second password derivation.
-            let again = Request { repository: req.repository.clone(), password: req.password.clone(), key: serde_json::to_string(&repo.key()).ok(), op: Op::Snapshots };
+            let again = Request {
+                repository: req.repository.clone(),
+                password: req.password.clone(),
+                key: serde_json::to_string(&repo.key()).ok(),
+                op: Op::Snapshots,
+            };
             let backup = backup(repo, job)?;
             let forget = open(&again, emitter)
                 .and_then(|r| forget(&r, host, tag, keep))
@@ -183,8 +189,7 @@ fn init(repo: &Path, password: &str, emitter: &Emitter) -> Outcome<()> {
             format!("{} is not empty: pick an empty folder (or a new one) for the repository", repo.display()),
         ));
     }
-    std::fs::create_dir_all(repo)
-        .map_err(|e| Failure::new(ErrorKind::Failed, format!("cannot create {}: {e}", repo.display())))?;
+    std::fs::create_dir_all(repo).map_err(|e| Failure::new(ErrorKind::Failed, format!("cannot create {}: {e}", repo.display())))?;
     let created = repository(repo, emitter)?
         // zstd level 1: close to restic's default ratio (814 vs 820 MiB on the bench tree at
         // level 3) at a clearly lower CPU cost on a small machine; restic reads any level.
@@ -207,12 +212,14 @@ pub(crate) fn run_backup<S: rustic_core::IndexedIds>(
 ) -> Outcome<SnapshotFile> {
     for s in &sources {
         if !s.exists() {
-            return Err(Failure::new(ErrorKind::Failed, format!("the folder {} does not exist (moved, renamed or on a disk that is not connected?)", s.display())));
+            return Err(Failure::new(
+                ErrorKind::Failed,
+                format!("the folder {} does not exist (moved, renamed or on a disk that is not connected?)", s.display()),
+            ));
         }
     }
-    let source = PathList::from_iter(sources)
-        .sanitize()
-        .map_err(|e| Failure::new(ErrorKind::Failed, format!("invalid source folder: {e}")))?;
+    let source =
+        PathList::from_iter(sources).sanitize().map_err(|e| Failure::new(ErrorKind::Failed, format!("invalid source folder: {e}")))?;
     // Exclusions are ignore-style overrides: a leading "!" excludes.
     let globs: Vec<String> = excludes.iter().map(|g| format!("!{g}")).collect();
     let opts = BackupOptions::default().excludes(Excludes::default().globs(globs));
@@ -316,8 +323,7 @@ fn forget(repo: &Repository<OpenStatus>, host: &str, tag: &str, keep: &Keep) -> 
         return Err(Failure::new(ErrorKind::Failed, "the retention policy keeps nothing; refusing to forget every snapshot"));
     }
     let all = repo.get_all_snapshots().map_err(|e| rustic_failure("cannot list snapshots", &e))?;
-    let mine: Vec<SnapshotFile> =
-        all.into_iter().filter(|s| s.hostname == host && s.tags.iter().any(|t| t == tag)).collect();
+    let mine: Vec<SnapshotFile> = all.into_iter().filter(|s| s.hostname == host && s.tags.iter().any(|t| t == tag)).collect();
     let now = rustic_core::jiff::Zoned::now();
     let decided = keep_options(keep).apply(mine, &now).map_err(|e| rustic_failure("invalid retention policy", &e))?;
     let kept = decided.iter().filter(|f| f.keep).count();

@@ -72,11 +72,8 @@ fn main() -> ExitCode {
 
 fn run(data_dir: PathBuf) -> Result<()> {
     let _log = caretaker_engine::logging::init(Some(&data_dir));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("cannot start the async runtime")?;
     rt.block_on(async {
         let engine = Engine::start(EngineOptions::new(data_dir)).await?;
         wait_for_signal().await;
@@ -131,7 +128,11 @@ fn human_bytes(b: f64) -> String {
         v /= 1024.0;
         i += 1;
     }
-    if i == 0 { format!("{v:.0} {}", UNITS[i]) } else { format!("{v:.1} {}", UNITS[i]) }
+    if i == 0 {
+        format!("{v:.0} {}", UNITS[i])
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
 }
 
 fn render_status(st: &StoredStatus, now: i64) -> String {
@@ -179,7 +180,8 @@ fn write_sample(o: &mut String, h: &HostSample, now: i64) {
         let _ = writeln!(o, "Load:     {:.2} {:.2} {:.2}", l.one, l.five, l.fifteen);
     }
     let m = &h.memory;
-    let _ = writeln!(o, "Memory:   {} of {} ({:.1} %)", human_bytes(m.used_bytes as f64), human_bytes(m.total_bytes as f64), m.used_percent());
+    let _ =
+        writeln!(o, "Memory:   {} of {} ({:.1} %)", human_bytes(m.used_bytes as f64), human_bytes(m.total_bytes as f64), m.used_percent());
     let _ = writeln!(o, "Swap:     {} of {}", human_bytes(m.swap_used_bytes as f64), human_bytes(m.swap_total_bytes as f64));
     for d in &h.disks {
         let _ = writeln!(o, "Disk:     {} {:.1} % used, {} free", d.mount_point, d.used_percent, human_bytes(d.available_bytes as f64));

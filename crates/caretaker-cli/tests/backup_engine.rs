@@ -7,8 +7,8 @@ use caretaker_engine::backup::config::PlanConfig;
 use caretaker_engine::backup::protocol::ConflictPolicy;
 use caretaker_engine::backup::{BackupRun, RestoreOutcome};
 use caretaker_engine::{AlertQuery, Clock, Engine, EngineHandle, EngineOptions, Event};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -128,7 +128,13 @@ async fn back_up_now_records_the_run_and_includes_caretakers_own_database() {
     let text = get(port, "/metrics/prometheus");
     assert!(text.contains("caretaker_backup_last_run_ok{plan=\"Docs\"} 1"), "{text}");
     assert!(text.contains("caretaker_backup_last_success_timestamp_seconds{plan=\"Docs\"}"), "{text}");
-    let mut promtool = Command::new("promtool").args(["check", "metrics"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("promtool (Debian package prometheus)");
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package prometheus)");
     std::io::Write::write_all(&mut promtool.stdin.take().expect("stdin"), text.as_bytes()).expect("write");
     let out = promtool.wait_with_output().expect("promtool");
     assert!(out.status.success(), "promtool: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -168,7 +174,10 @@ async fn back_up_now_records_the_run_and_includes_caretakers_own_database() {
         other => panic!("expected a conflict, got {other:?}"),
     }
     assert_eq!(std::fs::read(out.join("dear.txt")).expect("read"), b"changed since");
-    let r = engine.restore_backup("Docs", snaps[0].id.clone(), letter, out.display().to_string(), Some(ConflictPolicy::KeepBoth)).await.expect("restore");
+    let r = engine
+        .restore_backup("Docs", snaps[0].id.clone(), letter, out.display().to_string(), Some(ConflictPolicy::KeepBoth))
+        .await
+        .expect("restore");
     assert!(matches!(r, RestoreOutcome::Done { ref summary } if summary.files_renamed == 1), "{r:?}");
 
     let history = engine.backup_history(Some("Docs".into()), 10).await.expect("history");
@@ -249,7 +258,14 @@ async fn a_plan_whose_last_good_backup_is_too_old_is_overdue_and_a_cancelled_run
     // Enough incompressible data that a cancel lands mid-run.
     let mut x: u64 = 7;
     for i in 0..8 {
-        let data: Vec<u8> = (0..4 * 1024 * 1024).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x as u8 }).collect();
+        let data: Vec<u8> = (0..4 * 1024 * 1024)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
         std::fs::write(src.join(format!("f{i}.bin")), data).expect("write");
     }
     std::env::set_var(caretaker_engine::backup::secret::KEYCHAIN_ENV, "off");
@@ -418,7 +434,8 @@ async fn back_up_now_starts_one_worker_process_for_backup_and_retention() {
     assert_eq!(retention_done(&mut rx).await.status, "ok");
     let after = std::fs::read_to_string(&starts).map(|s| s.lines().count()).unwrap_or(0);
     assert_eq!(after - before, 1, "worker processes for one Back up now");
-    let kinds: Vec<String> = engine.backup_history(Some("Docs".into()), 10).await.expect("history").iter().map(|r| r.kind.to_string()).collect();
+    let kinds: Vec<String> =
+        engine.backup_history(Some("Docs".into()), 10).await.expect("history").iter().map(|r| r.kind.to_string()).collect();
     assert_eq!(kinds, ["forget", "backup"]);
     assert!(engine.backup_job().is_none(), "the slot is free once both are recorded");
     engine.shutdown().await;
@@ -438,7 +455,9 @@ async fn backup_failures_carry_their_error_codes() {
     p.include_caretaker_data = false;
     engine.create_backup_plan(p.clone(), PASSWORD.into()).await.expect("create plan");
 
-    let code = |r: Result<Vec<caretaker_engine::backup::protocol::SnapshotInfo>, caretaker_engine::EngineError>| r.expect_err("must fail").payload().code;
+    let code = |r: Result<Vec<caretaker_engine::backup::protocol::SnapshotInfo>, caretaker_engine::EngineError>| {
+        r.expect_err("must fail").payload().code
+    };
     assert_eq!(code(engine.backup_snapshots("Nope").await), ErrorCode::NotFound);
     let wrong = engine.set_backup_password("Docs", "not the password at all".into()).await.expect_err("wrong password");
     assert_eq!(wrong.payload().code, ErrorCode::WrongPassword, "{wrong}");

@@ -2,8 +2,8 @@
 //! and the Debian `restic` CLI reading and writing the same repositories.
 
 use caretaker_engine::backup::protocol::{
-    BackupJob, BackupSummary, VerifySummary, ConflictPolicy, ConflictReport, ErrorKind, Keep, Op, JobProgress, Request,
-    RestoreJob, RestoreSummary, SnapshotInfo, TreeEntry,
+    BackupJob, BackupSummary, ConflictPolicy, ConflictReport, ErrorKind, JobProgress, Keep, Op, Request, RestoreJob, RestoreSummary,
+    SnapshotInfo, TreeEntry, VerifySummary,
 };
 use caretaker_engine::backup::worker::{call, JobError};
 use std::collections::BTreeMap;
@@ -123,7 +123,12 @@ fn restic(repo: &Path, args: &[&str]) -> std::process::Output {
         .env("RESTIC_CACHE_DIR", repo.with_extension("cache"))
         .output()
         .expect("the restic CLI must be installed (Debian package restic; scripts/setup-debian.sh installs it)");
-    assert!(out.status.success(), "restic {args:?} failed: {}\n{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "restic {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
     out
 }
 
@@ -188,7 +193,14 @@ fn large_files_are_streamed_back_with_their_time_and_mode() {
     std::fs::create_dir_all(src.join("media")).expect("mkdir");
     // 40 MiB, half noise and half text: above the streaming threshold, several blobs.
     let mut x: u64 = 99;
-    let mut data: Vec<u8> = (0..20 * 1024 * 1024).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x as u8 }).collect();
+    let mut data: Vec<u8> = (0..20 * 1024 * 1024)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
     data.extend(b"all work and no play ".iter().cycle().take(20 * 1024 * 1024));
     let big = src.join("media/film.mov");
     std::fs::write(&big, &data).expect("write");
@@ -204,7 +216,10 @@ fn large_files_are_streamed_back_with_their_time_and_mode() {
     let snap = backup(&repo, &src, "plan:media").snapshot_id;
     let out = tmp.path().join("out");
     let (res, seen) = run_with(
-        req(&repo, Op::Restore(RestoreJob { snapshot: snap, path: "".into(), destination: out.clone(), on_conflict: None, host: "h".into() })),
+        req(
+            &repo,
+            Op::Restore(RestoreJob { snapshot: snap, path: "".into(), destination: out.clone(), on_conflict: None, host: "h".into() }),
+        ),
         &CancellationToken::new(),
     );
     let summary: RestoreSummary = serde_json::from_value(res.expect("restore")).expect("summary");
@@ -249,7 +264,8 @@ fn restore_never_replaces_a_file_without_a_choice() {
     let both = restore(&repo, &snap, &file, &dest, Some(ConflictPolicy::KeepBoth)).expect("keep both");
     assert_eq!(both.files_renamed, 1);
     assert_eq!(std::fs::read(&mine).expect("read"), b"my newer edits");
-    let copies: Vec<_> = std::fs::read_dir(&dest).expect("ls").filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let copies: Vec<_> =
+        std::fs::read_dir(&dest).expect("ls").filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     let restored = copies.iter().find(|n| n.starts_with("todo (restored ")).expect("a renamed copy");
     assert_eq!(std::fs::read(dest.join(restored)).expect("read"), b"buy milk\n");
 
@@ -275,7 +291,8 @@ fn retention_keeps_the_newest_and_the_repository_stays_clean_for_restic() {
     }
     // Another plan's snapshot in the same repository is not this policy's business.
     let other = backup(&repo, &src, "plan:other").snapshot_id;
-    let _: serde_json::Value = ok(req(&repo, Op::Forget { host: "caretaker-test".into(), tag: "plan:docs".into(), keep: Keep { last: 2, ..Default::default() } }));
+    let _: serde_json::Value =
+        ok(req(&repo, Op::Forget { host: "caretaker-test".into(), tag: "plan:docs".into(), keep: Keep { last: 2, ..Default::default() } }));
     let left: Vec<String> = ok::<Vec<SnapshotInfo>>(req(&repo, Op::Snapshots)).into_iter().map(|s| s.id).collect();
     assert_eq!(left.len(), 3, "{left:?}");
     assert!(left.contains(&ids[3]) && left.contains(&ids[2]) && left.contains(&other));
@@ -346,7 +363,13 @@ fn the_master_key_is_handed_over_once_and_spares_later_jobs_the_password() {
     let repo = tmp.path().join("repo");
     let keyed = |r: Request| {
         let mut key = None;
-        let out = rt().block_on(caretaker_engine::backup::worker::call_keyed(Path::new(EXE), &r, |_| {}, |k| key = Some(k), &CancellationToken::new()));
+        let out = rt().block_on(caretaker_engine::backup::worker::call_keyed(
+            Path::new(EXE),
+            &r,
+            |_| {},
+            |k| key = Some(k),
+            &CancellationToken::new(),
+        ));
         (out, key)
     };
     let (out, created) = keyed(req(&repo, Op::Init));
@@ -390,7 +413,10 @@ fn a_killed_backup_leaves_a_repository_that_works() {
     }
     init(&repo);
     let cancel = CancellationToken::new();
-    let r = req(&repo, Op::Backup(BackupJob { sources: vec![src.clone()], excludes: vec![], host: "h".into(), tags: vec![], label: "x".into() }));
+    let r = req(
+        &repo,
+        Op::Backup(BackupJob { sources: vec![src.clone()], excludes: vec![], host: "h".into(), tags: vec![], label: "x".into() }),
+    );
     let c = cancel.clone();
     let mut seen_bytes = 0;
     let out = rt().block_on(call(
@@ -421,7 +447,10 @@ fn progress_reports_bytes_against_a_total() {
     let (src, repo) = (tmp.path().join("src"), tmp.path().join("repo"));
     make_tree(&src);
     init(&repo);
-    let r = req(&repo, Op::Backup(BackupJob { sources: vec![src.clone()], excludes: vec![], host: "h".into(), tags: vec![], label: "x".into() }));
+    let r = req(
+        &repo,
+        Op::Backup(BackupJob { sources: vec![src.clone()], excludes: vec![], host: "h".into(), tags: vec![], label: "x".into() }),
+    );
     let (out, seen) = run_with(r, &CancellationToken::new());
     out.expect("backup");
     let last = seen.iter().rev().find(|p| p.bytes_total.is_some()).expect("a progress line with a total");

@@ -99,7 +99,11 @@ fn run_headless_status_while_running_and_clean_stop_on_sigterm() {
     // A second engine on the same folder is refused, naming the holder.
     let second = run(&["run", "--data-dir", data.to_str().unwrap()]);
     assert_eq!(second.status.code(), Some(1));
-    assert!(text(&second.stderr).contains(&format!("in use by another Caretaker engine (pid {})", daemon.0.id())), "{}", text(&second.stderr));
+    assert!(
+        text(&second.stderr).contains(&format!("in use by another Caretaker engine (pid {})", daemon.0.id())),
+        "{}",
+        text(&second.stderr)
+    );
 
     let kill = Command::new("kill").args(["-TERM", &daemon.0.id().to_string()]).status().unwrap();
     assert!(kill.success());

@@ -28,7 +28,12 @@ fn main() {
         let points: Vec<SeriesPoint> = names
             .iter()
             .enumerate()
-            .map(|(i, (m, l))| SeriesPoint { metric: m.clone(), labels: l.clone(), unit: String::new(), value: ((n as usize * 7 + i) % 100) as f64 })
+            .map(|(i, (m, l))| SeriesPoint {
+                metric: m.clone(),
+                labels: l.clone(),
+                unit: String::new(),
+                value: ((n as usize * 7 + i) % 100) as f64,
+            })
             .collect();
         metrics::write_points(&tx, &mut cache, ts, &points).expect("write");
         ts += 5_000;
@@ -58,8 +63,10 @@ fn main() {
         r.series.iter().map(|s| s.ts.len()).sum()
     });
     // The peer reads the same buckets the same way, from raw samples: what a chart costs without rollups.
-    let mut raw_stmt = conn.prepare("SELECT ts, value FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts").expect("prepare");
-    let ids: Vec<i64> = conn.prepare("SELECT id FROM series").expect("ids").query_map([], |r| r.get(0)).expect("ids").map(|r| r.expect("id")).collect();
+    let mut raw_stmt =
+        conn.prepare("SELECT ts, value FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts").expect("prepare");
+    let ids: Vec<i64> =
+        conn.prepare("SELECT id FROM series").expect("ids").query_map([], |r| r.get(0)).expect("ids").map(|r| r.expect("id")).collect();
     let (raw_ms, raw_points) = time(&mut || {
         let step = 300_000;
         let mut points = 0;
@@ -92,7 +99,8 @@ fn main() {
     println!("  target (< 10 ms):            {}", if engine_ms < 10.0 { "met" } else { "NOT met" });
     for (label, secs) in [("15 min", 900u32), ("1 h", 3600), ("7 d", 7 * 86_400), ("30 d", 30 * 86_400)] {
         let q = SeriesQuery { metrics: vec![], range_secs: secs, until_ms: Some(end), max_points: None };
-        let (ms, pts) = time(&mut || metrics::query_series(&conn, &q, end, 5_000, policy).expect("q").series.iter().map(|s| s.ts.len()).sum());
+        let (ms, pts) =
+            time(&mut || metrics::query_series(&conn, &q, end, 5_000, policy).expect("q").series.iter().map(|s| s.ts.len()).sum());
         println!("  {label:>6} all series: {ms:8.2} ms ({pts} points)");
     }
 }

@@ -48,9 +48,27 @@ fn main() {
 
     let checks: Vec<CheckConfig> = (0..CHECKS)
         .map(|i| {
-            let mut c = CheckConfig { name: format!("c{i}"), interval_secs: INTERVAL, timeout_secs: 5, degraded_latency_ms: None, enabled: true, http: None, tcp: None, process: None, command: None, json_value: None };
+            let mut c = CheckConfig {
+                name: format!("c{i}"),
+                interval_secs: INTERVAL,
+                timeout_secs: 5,
+                degraded_latency_ms: None,
+                enabled: true,
+                http: None,
+                tcp: None,
+                process: None,
+                command: None,
+                json_value: None,
+            };
             if i % 2 == 0 {
-                c.http = Some(HttpProbe { url: format!("http://{http}/health"), method: "GET".into(), expect_status: [200, 299], body_contains: Some("ok".into()), json_pointer: None, json_equals: None });
+                c.http = Some(HttpProbe {
+                    url: format!("http://{http}/health"),
+                    method: "GET".into(),
+                    expect_status: [200, 299],
+                    body_contains: Some("ok".into()),
+                    json_pointer: None,
+                    json_equals: None,
+                });
             } else {
                 c.tcp = Some(TcpProbe { host: "127.0.0.1".into(), port: tcp_port });
             }
@@ -106,9 +124,22 @@ fn main() {
     lags.sort_by(f64::total_cmp);
     peer.sort_by(f64::total_cmp);
     let expected = CHECKS as u64 * secs / INTERVAL;
-    println!("{CHECKS} checks every {INTERVAL} s for {secs} s on {} cores (half HTTP, half TCP, loopback)", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "{CHECKS} checks every {INTERVAL} s for {secs} s on {} cores (half HTTP, half TCP, loopback)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     println!("  runs: {total} (expected about {expected}), healthy: {healthy}");
-    println!("  schedule lag, checks:      p50 {:7.2} ms  p99 {:7.2} ms  max {:7.2} ms", percentile(&lags, 0.5), percentile(&lags, 0.99), lags.last().copied().unwrap_or(f64::NAN));
-    println!("  schedule lag, bare timers: p50 {:7.2} ms  p99 {:7.2} ms  max {:7.2} ms", percentile(&peer, 0.5), percentile(&peer, 0.99), peer.last().copied().unwrap_or(f64::NAN));
+    println!(
+        "  schedule lag, checks:      p50 {:7.2} ms  p99 {:7.2} ms  max {:7.2} ms",
+        percentile(&lags, 0.5),
+        percentile(&lags, 0.99),
+        lags.last().copied().unwrap_or(f64::NAN)
+    );
+    println!(
+        "  schedule lag, bare timers: p50 {:7.2} ms  p99 {:7.2} ms  max {:7.2} ms",
+        percentile(&peer, 0.5),
+        percentile(&peer, 0.99),
+        peer.last().copied().unwrap_or(f64::NAN)
+    );
     println!("  p99 ratio checks / bare timers: {:.2}", percentile(&lags, 0.99) / percentile(&peer, 0.99).max(0.001));
 }

@@ -69,9 +69,6 @@ mod tests {
         let want = read_dir(fresh.path());
         let have = read_dir(&committed);
         assert!(!want.is_empty());
-        assert_eq!(
-            have, want,
-            "ui/src/bindings is stale; run `UPDATE_BINDINGS=1 cargo test -p caretaker-engine bindings` and commit it"
-        );
+        assert_eq!(have, want, "ui/src/bindings is stale; run `UPDATE_BINDINGS=1 cargo test -p caretaker-engine bindings` and commit it");
     }
 }

@@ -43,7 +43,15 @@ pub(crate) struct Core {
 
 impl Core {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(data_dir: PathBuf, hostname: String, clock: Arc<dyn Clock>, db: Arc<store::Db>, alerts: Alerts, config: Config, status: EngineStatus) -> Self {
+    pub fn new(
+        data_dir: PathBuf,
+        hostname: String,
+        clock: Arc<dyn Clock>,
+        db: Arc<store::Db>,
+        alerts: Alerts,
+        config: Config,
+        status: EngineStatus,
+    ) -> Self {
         let (bus, _) = broadcast::channel(256);
         Core {
             data_dir,
@@ -142,7 +150,10 @@ impl Core {
 
     /// Runs `f` on the alert manager and the writer connection, on a blocking thread. Lock order:
     /// the alert manager, then the database writer.
-    pub async fn in_alerts<T: Send + 'static>(self: &Arc<Self>, f: impl FnOnce(&mut AlertManager, &rusqlite::Connection, i64) -> Result<T> + Send + 'static) -> Result<T> {
+    pub async fn in_alerts<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut AlertManager, &rusqlite::Connection, i64) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let me = self.clone();
         let now = me.now();
         tokio::task::spawn_blocking(move || {
@@ -154,7 +165,10 @@ impl Core {
     }
 
     /// Feeds the alert manager, then publishes what changed and queues what must be said.
-    pub async fn with_alerts(self: &Arc<Self>, f: impl FnOnce(&mut AlertManager, &rusqlite::Connection, i64) -> Result<Effects> + Send + 'static) {
+    pub async fn with_alerts(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut AlertManager, &rusqlite::Connection, i64) -> Result<Effects> + Send + 'static,
+    ) {
         match self.in_alerts(f).await {
             Ok(fx) => self.publish(fx),
             Err(e) => tracing::warn!("alert rules failed: {e}"),

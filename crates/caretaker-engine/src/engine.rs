@@ -84,7 +84,15 @@ impl Engine {
         let manager = db.write(|c| AlertManager::load(c, config.alerts.clone(), config.metrics.interval_secs, hostname.clone(), now))?;
         let (notice_tx, notice_rx) = mpsc::channel(256);
         let (notifications_on, http_cfg, am) = (config.notifications.enabled, config.http.clone(), config.alertmanager.clone());
-        let core = Arc::new(Core::new(data_dir.clone(), hostname.clone(), options.clock.clone(), db, Alerts::new(manager, notice_tx), config, status));
+        let core = Arc::new(Core::new(
+            data_dir.clone(),
+            hostname.clone(),
+            options.clock.clone(),
+            db,
+            Alerts::new(manager, notice_tx),
+            config,
+            status,
+        ));
 
         let (metrics, sampler) = metrics::service::Service::new(core.clone()).await?;
         let (checks, results) = checks::service::Service::new(core.clone())?;
@@ -110,9 +118,27 @@ impl Engine {
             tokio::spawn(backup.clone().run()),
         ];
         if notifications_on {
-            tasks.push(tokio::spawn(alerts::notify::run(notice_rx, options.notifier, hostname.clone(), options.notification_window, core.cancel.clone())));
+            tasks.push(tokio::spawn(alerts::notify::run(
+                notice_rx,
+                options.notifier,
+                hostname.clone(),
+                options.notification_window,
+                core.cancel.clone(),
+            )));
         }
-        let services = Services { core: core.clone(), metrics, checks, logs, healing, analysis, detectors, backup, maintenance, tasks: Mutex::new(tasks), lock: Mutex::new(Some(lock)) };
+        let services = Services {
+            core: core.clone(),
+            metrics,
+            checks,
+            logs,
+            healing,
+            analysis,
+            detectors,
+            backup,
+            maintenance,
+            tasks: Mutex::new(tasks),
+            lock: Mutex::new(Some(lock)),
+        };
         let handle = EngineHandle::new(Arc::new(services));
         if http_cfg.enabled {
             match tokio::net::TcpListener::bind(&http_cfg.bind).await {
@@ -135,7 +161,12 @@ impl Engine {
         if am.enabled {
             let instance = if am.instance.trim().is_empty() { hostname } else { am.instance.clone() };
             let c = core.clone();
-            let source = forward::Source { events: core.subscribe(), open: Arc::new(move || c.alerts.open()), clock: core.clock.clone(), cancel: core.cancel.clone() };
+            let source = forward::Source {
+                events: core.subscribe(),
+                open: Arc::new(move || c.alerts.open()),
+                clock: core.clock.clone(),
+                cancel: core.cancel.clone(),
+            };
             handle.services().add_task(tokio::spawn(forward::run(am, instance, source)));
         }
         handle.services().checks.restart();

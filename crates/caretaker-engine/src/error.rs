@@ -214,9 +214,19 @@ mod tests {
         let other = EngineError::io("cannot read", std::io::Error::from_raw_os_error(13));
         assert_eq!(other.code(), ErrorCode::Io);
         assert_eq!(EngineError::Keychain("locked".into()).code(), ErrorCode::KeychainUnavailable);
-        assert_eq!((EngineError::Busy("x".into()).code(), EngineError::Busy("x".into()).kind()), (ErrorCode::Busy, ErrorKind::AlreadyRunning));
-        assert_eq!((EngineError::NotFound("x".into()).code(), EngineError::NotFound("x".into()).kind()), (ErrorCode::NotFound, ErrorKind::InvalidInput));
-        let issues = vec![ConfigIssue { path: "metrics.interval_secs".into(), message: "must be between 1 and 3600 (got 0)".into(), location: None }];
+        assert_eq!(
+            (EngineError::Busy("x".into()).code(), EngineError::Busy("x".into()).kind()),
+            (ErrorCode::Busy, ErrorKind::AlreadyRunning)
+        );
+        assert_eq!(
+            (EngineError::NotFound("x".into()).code(), EngineError::NotFound("x".into()).kind()),
+            (ErrorCode::NotFound, ErrorKind::InvalidInput)
+        );
+        let issues = vec![ConfigIssue {
+            path: "metrics.interval_secs".into(),
+            message: "must be between 1 and 3600 (got 0)".into(),
+            location: None,
+        }];
         let p = EngineError::Config(issues).payload();
         assert_eq!((p.code, p.fields), (ErrorCode::InvalidConfig, vec!["metrics.interval_secs".to_string()]));
         let json = serde_json::to_value(EngineError::job(ErrorCode::WrongPassword, "wrong password").payload()).expect("json");

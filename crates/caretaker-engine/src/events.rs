@@ -11,18 +11,33 @@ use ts_rs::TS;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// A new host sample, with the flat series points a live chart appends.
-    HostSample { sample: HostSample, points: Vec<SeriesPoint> },
+    HostSample {
+        sample: HostSample,
+        points: Vec<SeriesPoint>,
+    },
     /// The engine's own state changed (started, a sampler error, stopping).
-    EngineStatus { status: EngineStatus },
+    EngineStatus {
+        status: EngineStatus,
+    },
     /// A check ran.
-    CheckResult { result: CheckResult },
+    CheckResult {
+        result: CheckResult,
+    },
     /// The set of checks changed (added, edited, deleted).
-    ChecksChanged { checks: Vec<CheckState> },
+    ChecksChanged {
+        checks: Vec<CheckState>,
+    },
     /// An alert opened, changed severity, was acknowledged, snoozed or resolved.
-    AlertChanged { alert: Alert },
+    AlertChanged {
+        alert: Alert,
+    },
     /// A notice was (or, when notifications are paused, would have been) sent.
-    Notification { notice: Notice },
-    NotificationsPaused { until_ms: Option<i64> },
+    Notification {
+        notice: Notice,
+    },
+    NotificationsPaused {
+        until_ms: Option<i64>,
+    },
     /// A maintenance task started, completed, failed or was skipped.
     MaintenanceProgress {
         run_id: i64,
@@ -33,19 +48,33 @@ pub enum Event {
         status: crate::maintenance::TaskStatus,
         message: Option<String>,
     },
-    MaintenanceComplete { report: crate::maintenance::RunReport },
+    MaintenanceComplete {
+        report: crate::maintenance::RunReport,
+    },
     /// New lines of Caretaker's own log, already stored (ids assigned).
-    Log { lines: Vec<crate::logs::LogLine> },
+    Log {
+        lines: Vec<crate::logs::LogLine>,
+    },
     /// A log-analysis scan finished (completed or failed).
-    AnalysisScan { scan: crate::analysis::Scan },
+    AnalysisScan {
+        scan: crate::analysis::Scan,
+    },
     /// A backup, retention, check or restore job started or moved on.
-    BackupProgress { job: crate::backup::JobInfo },
+    BackupProgress {
+        job: crate::backup::JobInfo,
+    },
     /// A backup job ended (ok, failed or cancelled).
-    BackupFinished { run: crate::backup::BackupRun },
+    BackupFinished {
+        run: crate::backup::BackupRun,
+    },
     /// A healing decision was recorded, or an action finished.
-    Healing { record: crate::healing::HealingRecord },
+    Healing {
+        record: crate::healing::HealingRecord,
+    },
     /// The detectors were evaluated (or their list changed): each one's state and evidence.
-    Detectors { detectors: Vec<crate::detectors::DetectorState> },
+    Detectors {
+        detectors: Vec<crate::detectors::DetectorState>,
+    },
 }
 
 /// A runbook shipped with the app.
@@ -124,7 +153,12 @@ pub(crate) fn capabilities() -> Vec<Capability> {
         c("healing", "Healing", true, "Your own remedial actions, behind rate limits and cooldowns; asks you first by default."),
         c("insights", "Insights", true, "A local language model reads Caretaker's warnings and errors and classifies what it finds."),
         c("fleet", "Prometheus endpoint", true, "Opt-in /metrics/prometheus so several machines can be scraped together."),
-        c("detectors", "Detectors", true, "Stalled values, error-rate spikes, values far from their own normal and stuck jobs, on any series."),
+        c(
+            "detectors",
+            "Detectors",
+            true,
+            "Stalled values, error-rate spikes, values far from their own normal and stuck jobs, on any series.",
+        ),
         c("alertmanager", "Alertmanager forwarding", true, "Opt-in: alerts go to a Prometheus Alertmanager, retried until delivered."),
     ]
 }

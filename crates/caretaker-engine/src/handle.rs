@@ -71,8 +71,19 @@ impl EngineHandle {
 
     /// The current state, for a UI's first paint.
     pub fn snapshot(&self) -> Snapshot {
-        let (alerts, paused) = { let m = self.s.core.alerts.manager(); (m.open_alerts(), m.paused_until()) };
-        Snapshot { engine: self.status(), host: self.s.metrics.latest(), checks: self.s.checks.states(), worst: alerts::worst(&alerts), alerts, notifications_paused_until: paused, capabilities: capabilities() }
+        let (alerts, paused) = {
+            let m = self.s.core.alerts.manager();
+            (m.open_alerts(), m.paused_until())
+        };
+        Snapshot {
+            engine: self.status(),
+            host: self.s.metrics.latest(),
+            checks: self.s.checks.states(),
+            worst: alerts::worst(&alerts),
+            alerts,
+            notifications_paused_until: paused,
+            capabilities: capabilities(),
+        }
     }
 
     pub fn config(&self) -> Config {
@@ -352,7 +363,14 @@ impl EngineHandle {
 
     /// Restores a snapshot, a folder or a file into `destination`; refuses (writing nothing)
     /// when files would be replaced and no policy was chosen.
-    pub async fn restore_backup(&self, plan: &str, snapshot: String, path: String, destination: String, on_conflict: Option<ConflictPolicy>) -> Result<RestoreOutcome> {
+    pub async fn restore_backup(
+        &self,
+        plan: &str,
+        snapshot: String,
+        path: String,
+        destination: String,
+        on_conflict: Option<ConflictPolicy>,
+    ) -> Result<RestoreOutcome> {
         self.s.backup.restore(plan, snapshot, path, destination, on_conflict).await
     }
 

@@ -36,8 +36,8 @@ pub mod paths;
 mod sql_enum;
 pub mod store;
 
-pub use analysis::{Finding, PromptState, Scan};
 pub use alerts::{Alert, AlertQuery, AlertStatus, Notice, Severity};
+pub use analysis::{Finding, PromptState, Scan};
 pub use checks::{CheckHistoryQuery, CheckResult, CheckStatus, CheckSummary};
 pub use clock::{Clock, SystemClock};
 pub use config::{CheckConfig, Config};

@@ -33,9 +33,7 @@ impl DataDirLock {
                     pid: if pid.is_empty() { "unknown".into() } else { pid.to_string() },
                 });
             }
-            Err(TryLockError::Error(e)) => {
-                return Err(EngineError::io(format!("cannot lock {}", path.display()), e))
-            }
+            Err(TryLockError::Error(e)) => return Err(EngineError::io(format!("cannot lock {}", path.display()), e)),
         }
         file.set_len(0)
             .and_then(|_| file.seek(SeekFrom::Start(0)))

@@ -18,17 +18,15 @@ pub fn init(data_dir: Option<&Path>) -> LogGuard {
     let mut problem = None;
     let file = data_dir.and_then(|dir| {
         let dir = dir.join(crate::paths::LOG_DIR);
-        let appender = std::fs::create_dir_all(&dir)
-            .map_err(|e| e.to_string())
-            .and_then(|_| {
-                tracing_appender::rolling::Builder::new()
-                    .rotation(tracing_appender::rolling::Rotation::DAILY)
-                    .filename_prefix("caretaker")
-                    .filename_suffix("log")
-                    .max_log_files(14)
-                    .build(&dir)
-                    .map_err(|e| e.to_string())
-            });
+        let appender = std::fs::create_dir_all(&dir).map_err(|e| e.to_string()).and_then(|_| {
+            tracing_appender::rolling::Builder::new()
+                .rotation(tracing_appender::rolling::Rotation::DAILY)
+                .filename_prefix("caretaker")
+                .filename_suffix("log")
+                .max_log_files(14)
+                .build(&dir)
+                .map_err(|e| e.to_string())
+        });
         match appender {
             Ok(a) => {
                 let (writer, g) = tracing_appender::non_blocking(a);

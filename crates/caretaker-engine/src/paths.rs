@@ -18,8 +18,5 @@ pub fn resolve_data_dir(explicit: Option<PathBuf>) -> PathBuf {
         return PathBuf::from(dir);
     }
     let name = if cfg!(target_os = "macos") { "Caretaker" } else { "caretaker" };
-    dirs::data_dir()
-        .or_else(|| dirs::home_dir().map(|h| h.join(".local").join("share")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join(name)
+    dirs::data_dir().or_else(|| dirs::home_dir().map(|h| h.join(".local").join("share"))).unwrap_or_else(std::env::temp_dir).join(name)
 }

@@ -10,7 +10,14 @@ const MIN: i64 = 60_000;
 const HOUR: i64 = 3_600_000;
 
 fn result(name: &str, status: CheckStatus, at: i64) -> CheckResult {
-    CheckResult { service_name: name.into(), status, latency_ms: Some(3.0), checked_at: at, error_message: Some("connection refused".into()), probe_details: serde_json::json!({}) }
+    CheckResult {
+        service_name: name.into(),
+        status,
+        latency_ms: Some(3.0),
+        checked_at: at,
+        error_message: Some("connection refused".into()),
+        probe_details: serde_json::json!({}),
+    }
 }
 
 fn manager(db: &Db, cfg: AlertsConfig) -> AlertManager {

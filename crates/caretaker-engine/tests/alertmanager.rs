@@ -50,15 +50,22 @@ fn start_alertmanager(dir: &Path, port: u16) -> Am {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {BINARY} ({e}); install it with `apt install prometheus-alertmanager` (scripts/setup-debian.sh does)"));
+        .unwrap_or_else(|e| {
+            panic!("cannot start {BINARY} ({e}); install it with `apt install prometheus-alertmanager` (scripts/setup-debian.sh does)")
+        });
     Am(child)
 }
 
 /// caretaker.toml: the README's forwarding snippet pointed at `am_port`, plus one check of a
 /// closed port that runs once (interval an hour) and alerts on its first failure.
 fn write_config(dir: &Path, am_port: u16) {
-    let forwarding = readme_block(HEADING, "toml").replace("127.0.0.1:9093", &format!("127.0.0.1:{am_port}")).replace("resend_secs = 60", "resend_secs = 1");
-    assert!(forwarding.contains(&format!("127.0.0.1:{am_port}")) && forwarding.contains("enabled = true"), "README snippet changed shape: {forwarding}");
+    let forwarding = readme_block(HEADING, "toml")
+        .replace("127.0.0.1:9093", &format!("127.0.0.1:{am_port}"))
+        .replace("resend_secs = 60", "resend_secs = 1");
+    assert!(
+        forwarding.contains(&format!("127.0.0.1:{am_port}")) && forwarding.contains("enabled = true"),
+        "README snippet changed shape: {forwarding}"
+    );
     let text = format!(
         "{forwarding}instance = \"test-box\"\n[metrics]\ninterval_secs = 60\n[notifications]\nenabled = false\n[alerts]\ncheck_failures_before_alert = 1\n[[checks.list]]\nname = \"Closed\"\ninterval_secs = 3600\ntimeout_secs = 2\ntcp = {{ port = {} }}\n",
         free_port()

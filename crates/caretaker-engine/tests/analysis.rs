@@ -48,10 +48,18 @@ fn stub() -> Stub {
                 let _ = reader.read_exact(&mut body);
                 let mut s = s;
                 let send = |s: &mut std::net::TcpStream, status: u16, body: String| {
-                    let _ = write!(s, "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
                 };
                 if request_line.starts_with("GET /v1/models") {
-                    return send(&mut s, 200, r#"{"object":"list","data":[{"id":"llama3.2:latest","object":"model"},{"id":"qwen2.5","object":"model"}]}"#.into());
+                    return send(
+                        &mut s,
+                        200,
+                        r#"{"object":"list","data":[{"id":"llama3.2:latest","object":"model"},{"id":"qwen2.5","object":"model"}]}"#.into(),
+                    );
                 }
                 if request_line.starts_with("POST /v1/chat/completions") {
                     p3.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or_default());
@@ -82,7 +90,11 @@ fn insert_logs(dir: &std::path::Path, messages: &[(&str, i64)]) -> Vec<i64> {
         .map(|(m, level)| {
             // Recent lines: older ones would be pruned by retention while the test runs.
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-            conn.execute("INSERT INTO logs (ts, level, target, message) VALUES (?1, ?2, 'caretaker_engine::checks', ?3)", rusqlite::params![now, level, m]).unwrap();
+            conn.execute(
+                "INSERT INTO logs (ts, level, target, message) VALUES (?1, ?2, 'caretaker_engine::checks', ?3)",
+                rusqlite::params![now, level, m],
+            )
+            .unwrap();
             conn.last_insert_rowid()
         })
         .collect()

@@ -62,7 +62,8 @@ impl Drop for Server {
     }
 }
 
-const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\nConnection: close\r\n\r\n{\"status\":\"ok\"}";
+const OK: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\nConnection: close\r\n\r\n{\"status\":\"ok\"}";
 
 fn free_addr() -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -70,12 +71,30 @@ fn free_addr() -> SocketAddr {
 }
 
 fn check(name: &str, interval: u64, timeout: u64) -> CheckConfig {
-    CheckConfig { name: name.into(), interval_secs: interval, timeout_secs: timeout, degraded_latency_ms: None, enabled: true, http: None, tcp: None, process: None, command: None, json_value: None }
+    CheckConfig {
+        name: name.into(),
+        interval_secs: interval,
+        timeout_secs: timeout,
+        degraded_latency_ms: None,
+        enabled: true,
+        http: None,
+        tcp: None,
+        process: None,
+        command: None,
+        json_value: None,
+    }
 }
 
 fn http_check(name: &str, addr: SocketAddr) -> CheckConfig {
     let mut c = check(name, 5, 2);
-    c.http = Some(HttpProbe { url: format!("http://{addr}/health"), method: "GET".into(), expect_status: [200, 299], body_contains: None, json_pointer: Some("/status".into()), json_equals: Some("ok".into()) });
+    c.http = Some(HttpProbe {
+        url: format!("http://{addr}/health"),
+        method: "GET".into(),
+        expect_status: [200, 299],
+        body_contains: None,
+        json_pointer: Some("/status".into()),
+        json_equals: Some("ok".into()),
+    });
     c
 }
 
@@ -170,7 +189,10 @@ async fn http_service_down_then_up_gives_one_alert_and_one_recovery_even_across_
     assert_eq!(shown[1].0, "Recovered: Web is healthy again");
     let all = engine.alerts(caretaker_engine::AlertQuery { include_resolved: true, limit: 100, subject: None }).await.unwrap();
     assert_eq!(all.iter().filter(|a| a.subject == "Web").count(), 1, "exactly one down alert");
-    let history = engine.check_history(caretaker_engine::CheckHistoryQuery { service_name: "Web".into(), limit: 100, status: Some(CheckStatus::Down) }).await.unwrap();
+    let history = engine
+        .check_history(caretaker_engine::CheckHistoryQuery { service_name: "Web".into(), limit: 100, status: Some(CheckStatus::Down) })
+        .await
+        .unwrap();
     assert!(!history.is_empty());
     engine.shutdown().await;
 }
@@ -214,23 +236,47 @@ async fn garbage_and_hanging_services_are_down_with_a_clear_message_and_stall_no
 async fn command_probe_runs_argv_and_reads_a_number() {
     let prober = Prober::new().unwrap();
     let mut c = check("Queue", 5, 2);
-    c.command = Some(CommandProbe { argv: vec!["/bin/echo".into(), "150".into()], expect_exit: 0, working_dir: None, warning_above: Some(100.0), critical_above: Some(1000.0) });
+    c.command = Some(CommandProbe {
+        argv: vec!["/bin/echo".into(), "150".into()],
+        expect_exit: 0,
+        working_dir: None,
+        warning_above: Some(100.0),
+        critical_above: Some(1000.0),
+    });
     let r = prober.run(&c, 0).await;
     assert_eq!(r.status, CheckStatus::Degraded);
     assert_eq!(r.error_message.as_deref(), Some("value 150 is above the warning threshold 100"));
 
     // Arguments are never interpreted by a shell: this prints them literally.
-    c.command = Some(CommandProbe { argv: vec!["/bin/echo".into(), "a; false".into()], expect_exit: 0, working_dir: None, warning_above: None, critical_above: None });
+    c.command = Some(CommandProbe {
+        argv: vec!["/bin/echo".into(), "a; false".into()],
+        expect_exit: 0,
+        working_dir: None,
+        warning_above: None,
+        critical_above: None,
+    });
     let r = prober.run(&c, 0).await;
     assert_eq!(r.status, CheckStatus::Healthy);
     assert_eq!(r.probe_details["stdout"], "a; false");
 
-    c.command = Some(CommandProbe { argv: vec!["/bin/false".into()], expect_exit: 0, working_dir: None, warning_above: None, critical_above: None });
+    c.command = Some(CommandProbe {
+        argv: vec!["/bin/false".into()],
+        expect_exit: 0,
+        working_dir: None,
+        warning_above: None,
+        critical_above: None,
+    });
     let r = prober.run(&c, 0).await;
     assert_eq!(r.status, CheckStatus::Down);
     assert_eq!(r.error_message.as_deref(), Some("/bin/false exited with 1 (expected 0)"));
 
-    c.command = Some(CommandProbe { argv: vec!["/nonexistent/tool".into()], expect_exit: 0, working_dir: None, warning_above: None, critical_above: None });
+    c.command = Some(CommandProbe {
+        argv: vec!["/nonexistent/tool".into()],
+        expect_exit: 0,
+        working_dir: None,
+        warning_above: None,
+        critical_above: None,
+    });
     let r = prober.run(&c, 0).await;
     assert!(r.error_message.as_deref().unwrap_or("").starts_with("cannot run /nonexistent/tool"), "{r:?}");
 }
@@ -244,7 +290,14 @@ async fn checks_are_added_edited_and_deleted_through_the_engine_with_validation(
     assert_eq!(engine.config().checks.list, first_run.checks.list, "a new install watches Ollama");
 
     let mut bad = check("Web", 5, 2);
-    bad.http = Some(HttpProbe { url: "localhost:80".into(), method: "GET".into(), expect_status: [200, 299], body_contains: None, json_pointer: None, json_equals: None });
+    bad.http = Some(HttpProbe {
+        url: "localhost:80".into(),
+        method: "GET".into(),
+        expect_status: [200, 299],
+        body_contains: None,
+        json_pointer: None,
+        json_equals: None,
+    });
     let err = engine.save_check(None, bad).await.unwrap_err();
     assert!(err.to_string().starts_with("checks.list[1].http.url:"), "{err}");
     let before = std::fs::read_to_string(dir.path().join("caretaker.toml")).unwrap();
@@ -266,7 +319,8 @@ async fn checks_are_added_edited_and_deleted_through_the_engine_with_validation(
     assert!(engine.config().checks.list.iter().any(|c| c.name == "Website" && c.interval_secs == 30));
     assert!(engine.delete_check("Nope".into()).await.is_err());
     engine.delete_check("Website".into()).await.unwrap();
-    let names: Vec<String> = caretaker_engine::Config::load(&dir.path().join("caretaker.toml")).unwrap().checks.list.into_iter().map(|c| c.name).collect();
+    let names: Vec<String> =
+        caretaker_engine::Config::load(&dir.path().join("caretaker.toml")).unwrap().checks.list.into_iter().map(|c| c.name).collect();
     assert_eq!(names, vec!["Ollama".to_string()]);
     engine.shutdown().await;
 }

@@ -150,7 +150,10 @@ async fn detectors_are_added_edited_and_removed_through_the_config_file_which_ke
     let engine = start(dir.path(), &clock, &rec).await;
     let path = dir.path().join("caretaker.toml");
 
-    let slow: DetectorConfig = toml::from_str("name = \"Queue slow\"\ncheck = { name = \"Queue\", field = \"latency_ms\" }\nabove_normal = { factor = 4, floor = 20 }\n").unwrap();
+    let slow: DetectorConfig = toml::from_str(
+        "name = \"Queue slow\"\ncheck = { name = \"Queue\", field = \"latency_ms\" }\nabove_normal = { factor = 4, floor = 20 }\n",
+    )
+    .unwrap();
     let states = engine.save_detector(None, slow.clone()).await.unwrap();
     assert_eq!(states.iter().map(|s| s.config.name.as_str()).collect::<Vec<_>>(), vec!["Queue not moving", "Queue slow"]);
     let text = std::fs::read_to_string(&path).unwrap();

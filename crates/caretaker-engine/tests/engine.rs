@@ -40,7 +40,10 @@ async fn first_run_creates_config_and_database_and_samples() {
     assert!(snap.host.is_some());
     assert!(snap.capabilities.iter().any(|c| c.id == "metrics" && c.available));
 
-    let res = engine.query_series(SeriesQuery { metrics: vec!["cpu_usage_percent".into()], range_secs: 900, until_ms: None, max_points: None }).await.unwrap();
+    let res = engine
+        .query_series(SeriesQuery { metrics: vec!["cpu_usage_percent".into()], range_secs: 900, until_ms: None, max_points: None })
+        .await
+        .unwrap();
     assert_eq!(res.resolution, Resolution::Raw);
     assert_eq!(res.series.len(), 1);
     assert!(!res.series[0].values.is_empty());
@@ -96,7 +99,10 @@ async fn restart_keeps_existing_data() {
     let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
     let mut rx = engine.subscribe();
     next_sample(&mut rx).await;
-    let res = engine.query_series(SeriesQuery { metrics: vec!["memory_used_bytes".into()], range_secs: 900, until_ms: None, max_points: Some(10_000) }).await.unwrap();
+    let res = engine
+        .query_series(SeriesQuery { metrics: vec!["memory_used_bytes".into()], range_secs: 900, until_ms: None, max_points: Some(10_000) })
+        .await
+        .unwrap();
     assert!(res.series[0].ts.len() as i64 >= before + 1, "old and new samples both visible");
     engine.shutdown().await;
 }
@@ -118,7 +124,13 @@ fn synthetic(path: &Path, end: i64, hours: i64) -> rusqlite::Connection {
     let mut i = 0u64;
     while ts < end {
         let v = (i % 17) as f64 * 3.5;
-        metrics::write_points(&tx, &mut cache, ts, &[point("cpu_usage_percent", "", v), point("disk_used_percent", "mount=/", 50.0 + (i % 5) as f64)]).unwrap();
+        metrics::write_points(
+            &tx,
+            &mut cache,
+            ts,
+            &[point("cpu_usage_percent", "", v), point("disk_used_percent", "mount=/", 50.0 + (i % 5) as f64)],
+        )
+        .unwrap();
         ts += 5_000;
         i += 1;
     }

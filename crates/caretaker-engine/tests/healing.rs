@@ -23,7 +23,12 @@ fn action(id: &str, mode: HealingMode, argv: &[&str]) -> ActionConfig {
         verify_after_secs: 1,
         respect_manual_stop: true,
         restart_service: None,
-        command: Some(CommandAction { argv: argv.iter().map(|s| s.to_string()).collect(), working_dir: None, timeout_secs: 10, env_allow: vec![] }),
+        command: Some(CommandAction {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            working_dir: None,
+            timeout_secs: 10,
+            env_allow: vec![],
+        }),
         docker_restart: None,
         kill_process: None,
         clear_folder: None,
@@ -69,7 +74,10 @@ fn guard_rails_cooldown_rate_limits_attempts_and_manual_stop() {
     // Three runs for this incident: give up and hand over to the person, once.
     let gave_up = db.write(|c| healing::decide(c, &cfg, &a, &web, false, 3 * MIN + 3)).unwrap().unwrap();
     assert_eq!(gave_up.decision, Decision::Escalated);
-    assert!(gave_up.outcome.as_deref().unwrap().starts_with("gave up: Action restart ran 3 times in 3 min, Web is still not healthy"), "{gave_up:?}");
+    assert!(
+        gave_up.outcome.as_deref().unwrap().starts_with("gave up: Action restart ran 3 times in 3 min, Web is still not healthy"),
+        "{gave_up:?}"
+    );
     assert_eq!(decide(&db, &cfg, &a, &web, false, 10 * MIN), None, "waits for the person");
 
     // A new incident of another subject hits the per-action hourly limit (3 runs in the hour).
@@ -103,7 +111,9 @@ fn escalate_mode_runs_nothing_until_approved() {
     assert_eq!(decide(&db, &cfg, &a, &web, false, 10 * MIN), None);
     let pending = db.read(|c| healing::pending(c, &[web.clone()])).unwrap();
     assert_eq!(pending.len(), 1);
-    let runs: i64 = db.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM healing_actions WHERE decision IN ('ran', 'approved_by_user')", [], |r| r.get(0))?)).unwrap();
+    let runs: i64 = db
+        .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM healing_actions WHERE decision IN ('ran', 'approved_by_user')", [], |r| r.get(0))?))
+        .unwrap();
     assert_eq!(runs, 0, "nothing ran by itself");
     let approved = db.write(|c| healing::approve(c, esc.id, &a, &web, MIN)).unwrap();
     assert_eq!(approved.decision, Decision::ApprovedByUser);
@@ -112,13 +122,20 @@ fn escalate_mode_runs_nothing_until_approved() {
 
 #[test]
 fn arguments_are_never_interpreted_by_a_shell() {
-    let out = healing::run_argv(&["/bin/echo".into(), "hello; rm -rf /tmp/caretaker-must-not-exist".into()], None, &[], Duration::from_secs(5));
+    let out =
+        healing::run_argv(&["/bin/echo".into(), "hello; rm -rf /tmp/caretaker-must-not-exist".into()], None, &[], Duration::from_secs(5));
     assert!(out.ok);
     assert_eq!(out.stdout, "hello; rm -rf /tmp/caretaker-must-not-exist", "one literal argument");
     std::env::set_var("CARETAKER_TEST_SECRET", "s3cret");
-    let out = healing::run_argv(&["/bin/sh".into(), "-c".into(), "echo \"[$CARETAKER_TEST_SECRET]\"".into()], None, &[], Duration::from_secs(5));
+    let out =
+        healing::run_argv(&["/bin/sh".into(), "-c".into(), "echo \"[$CARETAKER_TEST_SECRET]\"".into()], None, &[], Duration::from_secs(5));
     assert_eq!(out.stdout, "[]", "the environment is cleared except the allow-list");
-    let out = healing::run_argv(&["/bin/sh".into(), "-c".into(), "echo \"[$CARETAKER_TEST_SECRET]\"".into()], None, &["CARETAKER_TEST_SECRET".into()], Duration::from_secs(5));
+    let out = healing::run_argv(
+        &["/bin/sh".into(), "-c".into(), "echo \"[$CARETAKER_TEST_SECRET]\"".into()],
+        None,
+        &["CARETAKER_TEST_SECRET".into()],
+        Duration::from_secs(5),
+    );
     assert_eq!(out.stdout, "[s3cret]", "an allowed variable passes");
     let out = healing::run_argv(&["/bin/sleep".into(), "5".into()], None, &[], Duration::from_secs(1));
     assert!(!out.ok);
@@ -141,7 +158,12 @@ fn config(dir: &std::path::Path, port: u16, mode: &str, pidfile: &std::path::Pat
 }
 
 fn start_server(port: u16, pidfile: &std::path::Path) {
-    let child = std::process::Command::new("python3").args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let child = std::process::Command::new("python3")
+        .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     std::fs::write(pidfile, child.id().to_string()).unwrap();
     std::mem::forget(child);
     for _ in 0..50 {
@@ -166,7 +188,11 @@ impl Drop for KillOnDrop {
     }
 }
 
-async fn wait_for_record(rx: &mut tokio::sync::broadcast::Receiver<Event>, secs: u64, f: impl Fn(&caretaker_engine::HealingRecord) -> bool) -> caretaker_engine::HealingRecord {
+async fn wait_for_record(
+    rx: &mut tokio::sync::broadcast::Receiver<Event>,
+    secs: u64,
+    f: impl Fn(&caretaker_engine::HealingRecord) -> bool,
+) -> caretaker_engine::HealingRecord {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
         match tokio::time::timeout_at(deadline, rx.recv()).await {

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 fn write_config(dir: &Path, extra: &str) {
     std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("caretaker.toml"), format!("[metrics]\ninterval_secs = 60\n[notifications]\nenabled = false\n{extra}")).unwrap();
+    std::fs::write(dir.join("caretaker.toml"), format!("[metrics]\ninterval_secs = 60\n[notifications]\nenabled = false\n{extra}"))
+        .unwrap();
 }
 
 async fn complete(rx: &mut tokio::sync::broadcast::Receiver<Event>, secs: u64) -> caretaker_engine::RunReport {
@@ -45,7 +46,11 @@ async fn two_concurrent_run_requests_make_exactly_one_run_with_honest_statuses()
         let conn = rusqlite::Connection::open(dir.path().join("caretaker.db")).unwrap();
         conn.busy_timeout(Duration::from_secs(5)).unwrap();
         conn.execute("INSERT INTO logs (ts, level, target, message) VALUES (1000, 1, 'old', 'an old line')", []).unwrap();
-        conn.execute("INSERT INTO service_health_checks (service_name, status, checked_at, created_at) VALUES ('x', 'down', 1000, 1000)", []).unwrap();
+        conn.execute(
+            "INSERT INTO service_health_checks (service_name, status, checked_at, created_at) VALUES ('x', 'down', 1000, 1000)",
+            [],
+        )
+        .unwrap();
     }
     let mut rx = engine.subscribe();
     let (a, b) = tokio::join!(async { engine.run_maintenance() }, async { engine.run_maintenance() });
@@ -81,7 +86,8 @@ async fn two_concurrent_run_requests_make_exactly_one_run_with_honest_statuses()
 
     // Its progress went to the log store, searchable.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let found = engine.search_logs(LogQuery { text: Some("maintenance run finished".into()), limit: 10, ..Default::default() }).await.unwrap();
+    let found =
+        engine.search_logs(LogQuery { text: Some("maintenance run finished".into()), limit: 10, ..Default::default() }).await.unwrap();
     assert!(!found.is_empty(), "the run's log lines are searchable");
     let old = engine.search_logs(LogQuery { text: Some("an old line".into()), limit: 10, ..Default::default() }).await.unwrap();
     assert!(old.is_empty(), "pruned past retention");
@@ -117,7 +123,8 @@ async fn a_run_cut_off_by_a_crash_is_recorded_as_interrupted_at_the_next_start()
     {
         let conn = caretaker_engine::store::open_and_migrate(&dir.path().join("caretaker.db")).unwrap();
         conn.execute("INSERT INTO maintenance_runs (id, trigger, status, started_at) VALUES (7, 'manual', 'running', 1000)", []).unwrap();
-        conn.execute("INSERT INTO maintenance_task_runs (run_id, idx, task_id, status) VALUES (7, 0, 'db_integrity', 'started')", []).unwrap();
+        conn.execute("INSERT INTO maintenance_task_runs (run_id, idx, task_id, status) VALUES (7, 0, 'db_integrity', 'started')", [])
+            .unwrap();
     }
     let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
     let last = engine.maintenance_status().await.unwrap().last_run.unwrap();
@@ -150,10 +157,9 @@ fn integrity_check_passes_a_clean_database_and_fails_a_corrupted_copy() {
     std::fs::write(&bad, bytes).unwrap();
     let conn = rusqlite::Connection::open(&bad).unwrap();
     match integrity_of(&conn) {
-        Outcome::Failed { message } => assert!(
-            message.starts_with("the database is damaged") || message.starts_with("the database could not be checked"),
-            "{message}"
-        ),
+        Outcome::Failed { message } => {
+            assert!(message.starts_with("the database is damaged") || message.starts_with("the database could not be checked"), "{message}")
+        }
         other => panic!("a corrupted copy must fail: {other:?}"),
     }
 }

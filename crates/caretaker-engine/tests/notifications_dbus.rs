@@ -56,9 +56,8 @@ async fn desktop_notification_reaches_the_session_bus() {
         .await
         .unwrap();
 
-    let shown = tokio::task::spawn_blocking(|| DesktopSink.show("Web is down on mini", "Web is down: connection refused", true))
-        .await
-        .unwrap();
+    let shown =
+        tokio::task::spawn_blocking(|| DesktopSink.show("Web is down on mini", "Web is down: connection refused", true)).await.unwrap();
     assert_eq!(shown, Ok(()));
     let calls = server.calls.lock().unwrap().clone();
     assert_eq!(calls.len(), 1);

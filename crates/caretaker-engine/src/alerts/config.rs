@@ -100,10 +100,18 @@ impl AlertsConfig {
         for (name, r) in [("cpu", &self.cpu), ("memory", &self.memory), ("disk", &self.disk)] {
             let p = format!("{at}.{name}");
             if !(0.0..=100.0).contains(&r.warning) || !(0.0..=100.0).contains(&r.critical) || r.warning > r.critical {
-                out.push(ConfigIssue { path: p.clone(), message: format!("needs 0 <= warning <= critical <= 100 (got warning {}, critical {})", r.warning, r.critical), location: None });
+                out.push(ConfigIssue {
+                    path: p.clone(),
+                    message: format!("needs 0 <= warning <= critical <= 100 (got warning {}, critical {})", r.warning, r.critical),
+                    location: None,
+                });
             }
             if !(0.0..=50.0).contains(&r.clear_margin) {
-                out.push(ConfigIssue { path: format!("{p}.clear_margin"), message: format!("must be between 0 and 50 (got {})", r.clear_margin), location: None });
+                out.push(ConfigIssue {
+                    path: format!("{p}.clear_margin"),
+                    message: format!("must be between 0 and 50 (got {})", r.clear_margin),
+                    location: None,
+                });
             }
             if let Some(f) = r.for_secs {
                 range(out, format!("{p}.for_secs"), f, 0, 86_400);
@@ -115,7 +123,11 @@ impl AlertsConfig {
         range(out, format!("{at}.retention_days"), self.retention_days, 1, 3650);
         if let Some(q) = &self.quiet_hours {
             if let Err(field) = q.minutes() {
-                out.push(ConfigIssue { path: format!("{at}.quiet_hours.{field}"), message: "must be a time of day as HH:MM".into(), location: None });
+                out.push(ConfigIssue {
+                    path: format!("{at}.quiet_hours.{field}"),
+                    message: "must be a time of day as HH:MM".into(),
+                    location: None,
+                });
             }
         }
     }

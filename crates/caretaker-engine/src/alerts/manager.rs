@@ -48,9 +48,16 @@ fn pct(v: f64) -> String {
 
 impl AlertManager {
     /// Loads open alerts, so a restart neither duplicates nor re-notifies them.
-    pub fn load(conn: &rusqlite::Connection, config: AlertsConfig, metrics_interval_secs: u64, hostname: String, now_ms: i64) -> Result<Self> {
+    pub fn load(
+        conn: &rusqlite::Connection,
+        config: AlertsConfig,
+        metrics_interval_secs: u64,
+        hostname: String,
+        now_ms: i64,
+    ) -> Result<Self> {
         let open = store::open_alerts(conn)?.into_iter().map(|a| ((a.rule.clone(), a.subject.clone()), a)).collect();
-        let paused_until = crate::store::kv_get(conn, "notifications.paused_until")?.and_then(|(v, _)| v.parse().ok()).filter(|t| *t > now_ms);
+        let paused_until =
+            crate::store::kv_get(conn, "notifications.paused_until")?.and_then(|(v, _)| v.parse().ok()).filter(|t| *t > now_ms);
         let mut m = AlertManager {
             config,
             metrics_interval_ms: metrics_interval_secs as i64 * 1000,
@@ -149,7 +156,13 @@ impl AlertManager {
         ];
         for d in &s.disks {
             let rule = self.config.disk.clone();
-            signals.push(self.threshold_signal("disk", &rule, format!("disk:{}", d.mount_point), &format!("Disk {}", d.mount_point), d.used_percent));
+            signals.push(self.threshold_signal(
+                "disk",
+                &rule,
+                format!("disk:{}", d.mount_point),
+                &format!("Disk {}", d.mount_point),
+                d.used_percent,
+            ));
         }
         let mut fx = Effects::default();
         for sig in signals {
@@ -223,7 +236,13 @@ impl AlertManager {
                 .collect();
             for k in due {
                 if let Some(a) = self.open.get(&k).cloned() {
-                    let notice = Notice { title: format!("Still {}: {}", a.severity.as_str(), a.title), body: a.message.clone(), severity: a.severity, alert_id: a.id, recovery: false };
+                    let notice = Notice {
+                        title: format!("Still {}: {}", a.severity.as_str(), a.title),
+                        body: a.message.clone(),
+                        severity: a.severity,
+                        alert_id: a.id,
+                        recovery: false,
+                    };
                     fx.merge(self.notify(conn, a, notice, now_ms)?);
                 }
             }
@@ -260,7 +279,13 @@ impl AlertManager {
                     last_notified_at: None,
                 };
                 alert.id = store::insert(conn, &alert)?;
-                let notice = Notice { title: alert.title.clone(), body: alert.message.clone(), severity: level, alert_id: alert.id, recovery: false };
+                let notice = Notice {
+                    title: alert.title.clone(),
+                    body: alert.message.clone(),
+                    severity: level,
+                    alert_id: alert.id,
+                    recovery: false,
+                };
                 self.open.insert(key, alert.clone());
                 fx.changed.push(alert.clone());
                 fx.merge(self.notify(conn, alert, notice, now_ms)?);
@@ -279,7 +304,13 @@ impl AlertManager {
                 }
                 self.open.insert(key, alert.clone());
                 if escalated {
-                    let notice = Notice { title: alert.title.clone(), body: alert.message.clone(), severity: level, alert_id: alert.id, recovery: false };
+                    let notice = Notice {
+                        title: alert.title.clone(),
+                        body: alert.message.clone(),
+                        severity: level,
+                        alert_id: alert.id,
+                        recovery: false,
+                    };
                     fx.merge(self.notify(conn, alert, notice, now_ms)?);
                 }
             }
@@ -338,21 +369,56 @@ impl AlertManager {
     /// Opens (or keeps) an alert raised by another part of the engine, such as a high-severity
     /// finding of the log analysis. It stays open until the person resolves it.
     #[allow(clippy::too_many_arguments)]
-    pub fn raise(&mut self, conn: &rusqlite::Connection, rule: &'static str, subject: String, alert_type: &str, level: Severity, title: String, message: String, details: Value, now_ms: i64) -> Result<Effects> {
-        self.observe(conn, Signal { rule, subject, level: Some(level), alert_type: alert_type.into(), title, message, details, for_ms: 0 }, now_ms)
+    pub fn raise(
+        &mut self,
+        conn: &rusqlite::Connection,
+        rule: &'static str,
+        subject: String,
+        alert_type: &str,
+        level: Severity,
+        title: String,
+        message: String,
+        details: Value,
+        now_ms: i64,
+    ) -> Result<Effects> {
+        self.observe(
+            conn,
+            Signal { rule, subject, level: Some(level), alert_type: alert_type.into(), title, message, details, for_ms: 0 },
+            now_ms,
+        )
     }
 
     /// Opens, keeps, or (with `level` None) resolves an alert whose condition another part of the
     /// engine evaluates, such as a backup plan being overdue.
     #[allow(clippy::too_many_arguments)]
-    pub fn settle(&mut self, conn: &rusqlite::Connection, rule: &'static str, subject: String, alert_type: &str, level: Option<Severity>, title: String, message: String, details: Value, now_ms: i64) -> Result<Effects> {
+    pub fn settle(
+        &mut self,
+        conn: &rusqlite::Connection,
+        rule: &'static str,
+        subject: String,
+        alert_type: &str,
+        level: Option<Severity>,
+        title: String,
+        message: String,
+        details: Value,
+        now_ms: i64,
+    ) -> Result<Effects> {
         self.observe(conn, Signal { rule, subject, level, alert_type: alert_type.into(), title, message, details, for_ms: 0 }, now_ms)
     }
 
     /// Resolves the open alert of (`rule`, `subject`) because its condition cleared, with the
     /// usual recovery notice. Nothing happens when none is open.
     pub fn clear(&mut self, conn: &rusqlite::Connection, rule: &'static str, subject: String, now_ms: i64) -> Result<Effects> {
-        let sig = Signal { rule, subject, level: None, alert_type: String::new(), title: String::new(), message: String::new(), details: Value::Null, for_ms: 0 };
+        let sig = Signal {
+            rule,
+            subject,
+            level: None,
+            alert_type: String::new(),
+            title: String::new(),
+            message: String::new(),
+            details: Value::Null,
+            for_ms: 0,
+        };
         self.observe(conn, sig, now_ms)
     }
 
@@ -420,4 +486,3 @@ fn recovered_title(a: &Alert) -> String {
 fn recovered_body(a: &Alert) -> String {
     format!("Was {}: {}", a.severity.as_str(), a.message)
 }
-

@@ -3,11 +3,11 @@
 //! and what gets said to the person. Owns the `alert_events` table.
 
 pub mod config;
+mod manager;
 pub mod notify;
 pub mod rules;
-mod store;
-mod manager;
 pub(crate) mod service;
+mod store;
 
 pub use manager::AlertManager;
 
@@ -104,7 +104,19 @@ pub fn worst(alerts: &[Alert]) -> Option<Severity> {
     alerts.iter().filter(|a| a.status != AlertStatus::Resolved).map(|a| a.severity).max()
 }
 
-pub const RUNBOOKS: &[&str] = &["service_down", "service_degraded", "threshold_cpu", "threshold_memory", "threshold_disk", "stale", "analysis_finding", "detector", "backup_failed", "backup_overdue", "backup_verify_failed"];
+pub const RUNBOOKS: &[&str] = &[
+    "service_down",
+    "service_degraded",
+    "threshold_cpu",
+    "threshold_memory",
+    "threshold_disk",
+    "stale",
+    "analysis_finding",
+    "detector",
+    "backup_failed",
+    "backup_overdue",
+    "backup_verify_failed",
+];
 
 /// The markdown runbook for an alert type.
 pub fn runbook(alert_type: &str) -> Option<&'static str> {

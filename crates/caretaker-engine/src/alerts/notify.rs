@@ -45,7 +45,13 @@ pub fn group(notices: &[Notice], hostname: &str) -> Option<(String, String, bool
 
 /// Runs until `rx` closes: waits for a notice, gathers what follows within `window`, shows one
 /// notification. A failure to show is logged, never fatal (a headless box has no notification server).
-pub async fn run(mut rx: mpsc::Receiver<Notice>, sink: std::sync::Arc<dyn Sink>, hostname: String, window: Duration, cancel: tokio_util::sync::CancellationToken) {
+pub async fn run(
+    mut rx: mpsc::Receiver<Notice>,
+    sink: std::sync::Arc<dyn Sink>,
+    hostname: String,
+    window: Duration,
+    cancel: tokio_util::sync::CancellationToken,
+) {
     loop {
         let first = tokio::select! {
             _ = cancel.cancelled() => break,

@@ -70,8 +70,16 @@ pub fn update(conn: &Connection, a: &Alert) -> Result<()> {
              acknowledged_at = ?7, resolved_at = ?8, snoozed_until = ?9, last_notified_at = ?10 WHERE id = ?1",
     )?
     .execute(params![
-        a.id, a.alert_type, a.severity.as_str(), a.status.as_str(), a.message, details_with_title(a),
-        a.acknowledged_at, a.resolved_at, a.snoozed_until, a.last_notified_at
+        a.id,
+        a.alert_type,
+        a.severity.as_str(),
+        a.status.as_str(),
+        a.message,
+        details_with_title(a),
+        a.acknowledged_at,
+        a.resolved_at,
+        a.snoozed_until,
+        a.last_notified_at
     ])?;
     Ok(())
 }

@@ -147,7 +147,8 @@ fn scan_from_row(r: &Row<'_>) -> rusqlite::Result<Scan> {
     })
 }
 
-const SCAN_COLS: &str = "scan_id, started_at, completed_at, status, log_id_start, log_id_end, findings_created, error_message, raw_answer, trigger";
+const SCAN_COLS: &str =
+    "scan_id, started_at, completed_at, status, log_id_start, log_id_end, findings_created, error_message, raw_answer, trigger";
 
 pub fn scans(conn: &Connection, limit: u32) -> Result<Vec<Scan>> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {SCAN_COLS} FROM analysis_scans ORDER BY scan_id DESC LIMIT ?1"))?;
@@ -259,7 +260,16 @@ pub fn group(lines: &[LogLine]) -> Vec<LogGroup> {
     for l in lines {
         let key = (l.target.clone(), template_of(&l.message));
         let i = *index.entry(key.clone()).or_insert_with(|| {
-            groups.push(LogGroup { template: key.1.clone(), level: format!("{:?}", l.level).to_lowercase(), target: l.target.clone(), count: 0, first_ts_ms: l.ts_ms, last_ts_ms: l.ts_ms, example_ids: vec![], example: l.message.clone() });
+            groups.push(LogGroup {
+                template: key.1.clone(),
+                level: format!("{:?}", l.level).to_lowercase(),
+                target: l.target.clone(),
+                count: 0,
+                first_ts_ms: l.ts_ms,
+                last_ts_ms: l.ts_ms,
+                example_ids: vec![],
+                example: l.message.clone(),
+            });
             groups.len() - 1
         });
         let g = &mut groups[i];
@@ -290,7 +300,11 @@ pub fn build_input(groups: &[LogGroup], alerts: &[Alert], action_ids: &[String],
         included += 1;
         patterns.push(item);
     }
-    let alerts: Vec<_> = alerts.iter().take(50).map(|a| json!({ "title": a.title, "severity": a.severity, "status": a.status, "message": a.message })).collect();
+    let alerts: Vec<_> = alerts
+        .iter()
+        .take(50)
+        .map(|a| json!({ "title": a.title, "severity": a.severity, "status": a.status, "message": a.message }))
+        .collect();
     let text = json!({ "log_patterns": patterns, "patterns_left_out": groups.len() - included, "alerts_since_last_scan": alerts, "allowed_action_ids": action_ids }).to_string();
     (text, included)
 }
@@ -316,7 +330,8 @@ impl LlmClient {
 
     /// The model ids the endpoint offers (GET /models).
     pub async fn models(&self, endpoint: &str, timeout: Duration) -> Result<Vec<String>> {
-        let no_server = |e: String| EngineError::InvalidInput(format!("no model server at {endpoint} ({e}) - start Ollama or set analysis.endpoint"));
+        let no_server =
+            |e: String| EngineError::InvalidInput(format!("no model server at {endpoint} ({e}) - start Ollama or set analysis.endpoint"));
         let resp = tokio::time::timeout(timeout, self.http.get(Self::url(endpoint, "models")).send())
             .await
             .map_err(|_| no_server(format!("no answer within {} s", timeout.as_secs())))?
@@ -346,10 +361,18 @@ impl LlmClient {
             .map_err(|_| EngineError::InvalidInput(format!("the model did not finish its answer within {} s", cfg.request_timeout_secs)))?
             .map_err(|e| EngineError::InvalidInput(format!("the answer broke off: {e}")))?;
         if !status.is_success() {
-            return Err(EngineError::InvalidInput(format!("the model server answered HTTP {}: {}", status.as_u16(), text.chars().take(200).collect::<String>())));
+            return Err(EngineError::InvalidInput(format!(
+                "the model server answered HTTP {}: {}",
+                status.as_u16(),
+                text.chars().take(200).collect::<String>()
+            )));
         }
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| EngineError::InvalidInput(format!("not an OpenAI-compatible answer: {e}")))?;
-        v["choices"][0]["message"]["content"].as_str().map(str::to_string).ok_or_else(|| EngineError::InvalidInput("the answer has no choices[0].message.content".into()))
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| EngineError::InvalidInput(format!("not an OpenAI-compatible answer: {e}")))?;
+        v["choices"][0]["message"]["content"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| EngineError::InvalidInput("the answer has no choices[0].message.content".into()))
     }
 }
 
@@ -362,7 +385,10 @@ pub(crate) fn begin_scan(conn: &Connection, start: i64, end: i64, trigger: &str,
 }
 
 pub(crate) fn fail_scan(conn: &Connection, id: i64, error: &str, raw: Option<&str>, now: i64) -> Result<()> {
-    conn.execute("UPDATE analysis_scans SET status = 'failed', completed_at = ?2, error_message = ?3, raw_answer = ?4 WHERE scan_id = ?1", params![id, now, error, raw])?;
+    conn.execute(
+        "UPDATE analysis_scans SET status = 'failed', completed_at = ?2, error_message = ?3, raw_answer = ?4 WHERE scan_id = ?1",
+        params![id, now, error, raw],
+    )?;
     Ok(())
 }
 
@@ -402,7 +428,10 @@ pub(crate) fn complete_scan(conn: &Connection, id: i64, found: &[parse::RawFindi
             dismissed_at: None,
         });
     }
-    tx.execute("UPDATE analysis_scans SET status = 'completed', completed_at = ?2, findings_created = ?3 WHERE scan_id = ?1", params![id, now, out.len() as i64])?;
+    tx.execute(
+        "UPDATE analysis_scans SET status = 'completed', completed_at = ?2, findings_created = ?3 WHERE scan_id = ?1",
+        params![id, now, out.len() as i64],
+    )?;
     tx.commit()?;
     Ok(out)
 }
@@ -445,7 +474,14 @@ mod tests {
 
     #[test]
     fn repeated_lines_group_into_patterns() {
-        let l = |id, m: &str| LogLine { id, ts_ms: id * 10, level: crate::logs::LogLevel::Warn, target: "caretaker_engine::checks".into(), message: m.into(), fields: json!({}) };
+        let l = |id, m: &str| LogLine {
+            id,
+            ts_ms: id * 10,
+            level: crate::logs::LogLevel::Warn,
+            target: "caretaker_engine::checks".into(),
+            message: m.into(),
+            fields: json!({}),
+        };
         let lines = vec![
             l(1, "check \"NAS\" failed after 3012 ms"),
             l(2, "check \"Web\" failed after 12 ms"),

@@ -2,7 +2,10 @@
 //! the configured cadence or on request, keeps the prompt's lifecycle, and raises an alert for
 //! each high-severity finding.
 
-use super::{begin_scan, build_input, complete_scan, default_prompt, dismiss, fail_scan, findings, group, issue_text, last_completed_at, next_start, parse, reconcile_prompt, scans};
+use super::{
+    begin_scan, build_input, complete_scan, default_prompt, dismiss, fail_scan, findings, group, issue_text, last_completed_at, next_start,
+    parse, reconcile_prompt, scans,
+};
 use super::{Finding, FindingSeverity, LlmClient, PromptState, Scan};
 use crate::alerts::{list_alerts, Alert, AlertQuery, Severity};
 use crate::config::AnalysisConfig;
@@ -165,10 +168,17 @@ impl Service {
         self.core
             .db
             .read_async(move |c| {
-                let f = findings(c, true, 10_000)?.into_iter().find(|f| f.id == id).ok_or_else(|| EngineError::NotFound(format!("no finding {id}")))?;
+                let f = findings(c, true, 10_000)?
+                    .into_iter()
+                    .find(|f| f.id == id)
+                    .ok_or_else(|| EngineError::NotFound(format!("no finding {id}")))?;
                 let mut lines = Vec::new();
                 for lid in f.source_log_ids.iter().take(20) {
-                    lines.extend(logs::search(c, &LogQuery { before_id: Some(lid + 1), limit: 1, ..Default::default() })?.into_iter().filter(|l| l.id == *lid));
+                    lines.extend(
+                        logs::search(c, &LogQuery { before_id: Some(lid + 1), limit: 1, ..Default::default() })?
+                            .into_iter()
+                            .filter(|l| l.id == *lid),
+                    );
                 }
                 Ok(issue_text(&f, &lines))
             })
@@ -217,7 +227,10 @@ impl Service {
             .read_async(move |c| {
                 let lines = logs::range(c, start, end, level, cap)?;
                 let since = last_completed_at(c)?.unwrap_or(0);
-                let alerts: Vec<Alert> = list_alerts(c, &AlertQuery { include_resolved: true, limit: 200, subject: None })?.into_iter().filter(|a| a.created_at > since).collect();
+                let alerts: Vec<Alert> = list_alerts(c, &AlertQuery { include_resolved: true, limit: 200, subject: None })?
+                    .into_iter()
+                    .filter(|a| a.created_at > since)
+                    .collect();
                 Ok((lines, alerts))
             })
             .await;
@@ -247,8 +260,19 @@ impl Service {
             Ok(found) => {
                 for f in found.into_iter().filter(|f| f.severity == FindingSeverity::High) {
                     core.with_alerts(move |m, c, now| {
-                        let details = serde_json::json!({ "finding_id": f.id, "classification": f.classification, "log_ids": f.source_log_ids });
-                        m.raise(c, "analysis", f.title.clone(), "analysis_finding", Severity::Critical, format!("Log analysis: {}", f.title), f.body.clone(), details, now)
+                        let details =
+                            serde_json::json!({ "finding_id": f.id, "classification": f.classification, "log_ids": f.source_log_ids });
+                        m.raise(
+                            c,
+                            "analysis",
+                            f.title.clone(),
+                            "analysis_finding",
+                            Severity::Critical,
+                            format!("Log analysis: {}", f.title),
+                            f.body.clone(),
+                            details,
+                            now,
+                        )
                     })
                     .await;
                 }

@@ -66,7 +66,8 @@ fn default_host() -> String {
 }
 
 /// Caches and trash, on macOS and Linux.
-pub const DEFAULT_EXCLUDES: &[&str] = &["**/.Trash", "**/.Trashes", "**/.cache", "**/Library/Caches", "**/.local/share/Trash", "**/.DS_Store"];
+pub const DEFAULT_EXCLUDES: &[&str] =
+    &["**/.Trash", "**/.Trashes", "**/.cache", "**/Library/Caches", "**/.local/share/Trash", "**/.DS_Store"];
 pub const BUILD_EXCLUDES: &[&str] = &["**/node_modules", "**/target"];
 /// The live database is never read directly: a `VACUUM INTO` copy goes instead.
 pub const LIVE_DB_EXCLUDES: &[&str] = &["**/caretaker.db", "**/caretaker.db-wal", "**/caretaker.db-shm", "**/caretaker.lock"];
@@ -211,6 +212,9 @@ mod tests {
         let mut issues = Vec::new();
         cfg.validate("backups", &mut issues);
         let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
-        assert_eq!(paths, ["backups.plans[0].sources[0]", "backups.plans[0].excludes[0]", "backups.plans[0].schedule", "backups.plans[0].keep"]);
+        assert_eq!(
+            paths,
+            ["backups.plans[0].sources[0]", "backups.plans[0].excludes[0]", "backups.plans[0].schedule", "backups.plans[0].keep"]
+        );
     }
 }

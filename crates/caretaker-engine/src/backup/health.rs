@@ -20,7 +20,14 @@ fn corrupt(check: Option<&BackupRun>) -> Option<&BackupRun> {
 }
 
 /// The plan's health from its last backup, last good backup and last check.
-pub(crate) fn health(plan: &PlanConfig, last: Option<&BackupRun>, ok: Option<&BackupRun>, check: Option<&BackupRun>, running: bool, now: i64) -> (PlanHealth, String) {
+pub(crate) fn health(
+    plan: &PlanConfig,
+    last: Option<&BackupRun>,
+    ok: Option<&BackupRun>,
+    check: Option<&BackupRun>,
+    running: bool,
+    now: i64,
+) -> (PlanHealth, String) {
     if running {
         return (PlanHealth::Running, "A job is running".into());
     }
@@ -71,7 +78,8 @@ pub(crate) async fn evaluate(core: &Arc<Core>) {
             let failed = last.as_ref().filter(|r| r.status == BackupRunStatus::Failed);
             let level = failed.map(|_| Severity::Critical);
             let msg = failed.and_then(|r| r.error.clone()).unwrap_or_default();
-            let details = serde_json::json!({ "plan": name, "repository": plan.repository, "error_kind": failed.and_then(|r| r.error_kind.clone()) });
+            let details =
+                serde_json::json!({ "plan": name, "repository": plan.repository, "error_kind": failed.and_then(|r| r.error_kind.clone()) });
             let title = format!("Backup \"{name}\" failed");
             fx.merge(m.settle(c, "backup_failed", name.clone(), "backup_failed", level, title, msg, details, now)?);
 
@@ -80,19 +88,42 @@ pub(crate) async fn evaluate(core: &Arc<Core>) {
                 (now - since > limit).then_some(since)
             });
             let msg = match (overdue, ok.as_ref()) {
-                (Some(_), Some(r)) => format!("The last successful backup of \"{name}\" finished {}.", ago(now - r.finished_ms.unwrap_or(r.started_ms))),
+                (Some(_), Some(r)) => {
+                    format!("The last successful backup of \"{name}\" finished {}.", ago(now - r.finished_ms.unwrap_or(r.started_ms)))
+                }
                 (Some(_), None) => format!("\"{name}\" has never completed a backup."),
                 _ => String::new(),
             };
-            let details = serde_json::json!({ "plan": name, "last_success_ms": ok.as_ref().and_then(|r| r.finished_ms), "schedule": plan.schedule });
+            let details =
+                serde_json::json!({ "plan": name, "last_success_ms": ok.as_ref().and_then(|r| r.finished_ms), "schedule": plan.schedule });
             let title = format!("Backup \"{name}\" is overdue");
-            fx.merge(m.settle(c, "backup_overdue", name.clone(), "backup_overdue", overdue.map(|_| Severity::Warning), title, msg, details, now)?);
+            fx.merge(m.settle(
+                c,
+                "backup_overdue",
+                name.clone(),
+                "backup_overdue",
+                overdue.map(|_| Severity::Warning),
+                title,
+                msg,
+                details,
+                now,
+            )?);
 
             let bad = corrupt(check.as_ref());
             let msg = bad.and_then(|r| r.error.clone()).unwrap_or_default();
             let details = serde_json::json!({ "plan": name, "repository": plan.repository });
             let title = format!("Backup repository of \"{name}\" failed verification");
-            fx.merge(m.settle(c, "backup_verify_failed", name.clone(), "backup_verify_failed", bad.map(|_| Severity::Critical), title, msg, details, now)?);
+            fx.merge(m.settle(
+                c,
+                "backup_verify_failed",
+                name.clone(),
+                "backup_verify_failed",
+                bad.map(|_| Severity::Critical),
+                title,
+                msg,
+                details,
+                now,
+            )?);
         }
         Ok(fx)
     })

@@ -65,7 +65,11 @@ impl Jobs {
         {
             let mut slot = self.slot();
             if let Some(r) = slot.as_ref() {
-                return Err(EngineError::Busy(format!("a {} of \"{}\" is already running; wait for it or cancel it", r.info.kind.as_str(), r.info.plan)));
+                return Err(EngineError::Busy(format!(
+                    "a {} of \"{}\" is already running; wait for it or cancel it",
+                    r.info.kind.as_str(),
+                    r.info.plan
+                )));
             }
             let info = JobInfo { run_id: 0, plan: plan.into(), kind, started_ms: now, progress: JobProgress::default() };
             *slot = Some(Running { info, cancel: cancel.clone() });
@@ -117,8 +121,14 @@ impl Jobs {
     }
 
     /// Runs one operation in a worker process with the plan's password (or cached key).
-    pub async fn call(self: &Arc<Self>, plan: &PlanConfig, op: Op, cancel: &CancellationToken) -> std::result::Result<serde_json::Value, JobError> {
-        let password = secret::load(&self.core.data_dir, &plan.repository).map_err(|e| JobError::new(ErrorKind::WrongPassword, e.to_string()))?;
+    pub async fn call(
+        self: &Arc<Self>,
+        plan: &PlanConfig,
+        op: Op,
+        cancel: &CancellationToken,
+    ) -> std::result::Result<serde_json::Value, JobError> {
+        let password =
+            secret::load(&self.core.data_dir, &plan.repository).map_err(|e| JobError::new(ErrorKind::WrongPassword, e.to_string()))?;
         let key = self.keys.lock().unwrap_or_else(|p| p.into_inner()).get(&plan.repository).cloned();
         let req = Request { repository: PathBuf::from(&plan.repository), password, key, op };
         let me = self.clone();
@@ -131,7 +141,12 @@ impl Jobs {
     }
 
     /// Runs one operation with a password the person just typed (no cached key, no slot).
-    pub async fn call_with_password(&self, repository: &str, password: String, op: Op) -> std::result::Result<(serde_json::Value, Option<String>), JobError> {
+    pub async fn call_with_password(
+        &self,
+        repository: &str,
+        password: String,
+        op: Op,
+    ) -> std::result::Result<(serde_json::Value, Option<String>), JobError> {
         let req = Request { repository: PathBuf::from(repository), password, key: None, op };
         let mut key = None;
         let v = worker::call_keyed(&self.worker_exe, &req, |_| {}, |k| key = Some(k), &self.core.cancel.child_token()).await?;

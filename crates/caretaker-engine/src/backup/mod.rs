@@ -99,9 +99,13 @@ pub struct BackupsOverview {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum RestoreOutcome {
-    Done { summary: RestoreSummary },
+    Done {
+        summary: RestoreSummary,
+    },
     /// Nothing was written: files exist where the restore would put its own. Ask, then retry with a policy.
-    Conflict { report: ConflictReport },
+    Conflict {
+        report: ConflictReport,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -4,7 +4,10 @@
 use super::health::health;
 use super::jobs::{engine_error, Jobs};
 use super::protocol::Op;
-use super::{config::PlanConfig, next_run, secret, store, BackupRun, BackupRunKind, BackupRunStatus, BackupsOverview, PasswordStorage, PlanCreated, PlanStatus};
+use super::{
+    config::PlanConfig, next_run, secret, store, BackupRun, BackupRunKind, BackupRunStatus, BackupsOverview, PasswordStorage, PlanCreated,
+    PlanStatus,
+};
 use crate::core::{Core, Piece};
 use crate::error::{EngineError, Result};
 use std::path::Path;
@@ -21,7 +24,8 @@ pub(crate) async fn overview(core: &Core, jobs: &Jobs) -> Result<BackupsOverview
     let cfg = core.config().backups;
     let now = core.now();
     let job = jobs.current();
-    let storages: Vec<PasswordStorage> = cfg.plans.iter().map(|p| secret::storage(&core.data_dir, &p.repository).map_or(PasswordStorage::Missing, storage_of)).collect();
+    let storages: Vec<PasswordStorage> =
+        cfg.plans.iter().map(|p| secret::storage(&core.data_dir, &p.repository).map_or(PasswordStorage::Missing, storage_of)).collect();
     core.db
         .read_async(move |c| {
             let mut plans = Vec::new();

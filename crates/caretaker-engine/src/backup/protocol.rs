@@ -32,14 +32,28 @@ pub enum Op {
     Backup(BackupJob),
     /// A backup, then (only when it succeeded) the plan's retention, in one process: one open of
     /// the repository and one key derivation. Answers a [`BackupThenForget`].
-    BackupThenForget { job: BackupJob, host: String, tag: String, keep: Keep },
+    BackupThenForget {
+        job: BackupJob,
+        host: String,
+        tag: String,
+        keep: Keep,
+    },
     /// Applies a retention policy to one plan's snapshots, then prunes unreferenced data.
-    Forget { host: String, tag: String, keep: Keep },
+    Forget {
+        host: String,
+        tag: String,
+        keep: Keep,
+    },
     /// `read_subset`: (n, m) reads the n-th of m slices of the pack files; none reads no data.
-    Check { read_subset: Option<(u32, u32)> },
+    Check {
+        read_subset: Option<(u32, u32)>,
+    },
     Snapshots,
     /// Lists one directory of a snapshot (not recursive).
-    Ls { snapshot: String, path: String },
+    Ls {
+        snapshot: String,
+        path: String,
+    },
     Restore(RestoreJob),
 }
 
@@ -90,9 +104,16 @@ pub struct Keep {
 pub enum WorkerEvent {
     Progress(JobProgress),
     /// The repository's master key, after a job that had to derive it from the password.
-    Key { key: String },
-    Done { result: serde_json::Value },
-    Error { kind: ErrorKind, message: String },
+    Key {
+        key: String,
+    },
+    Done {
+        result: serde_json::Value,
+    },
+    Error {
+        kind: ErrorKind,
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]

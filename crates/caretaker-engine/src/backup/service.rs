@@ -4,9 +4,15 @@
 
 use super::config::PlanConfig;
 use super::jobs::{decode, engine_error, Jobs};
-use super::protocol::{BackupJob, BackupThenForget, ConflictPolicy, ConflictReport, ErrorKind, Op, RestoreJob, RestoreSummary, SnapshotInfo, TreeEntry, VerifySummary};
+use super::protocol::{
+    BackupJob, BackupThenForget, ConflictPolicy, ConflictReport, ErrorKind, Op, RestoreJob, RestoreSummary, SnapshotInfo, TreeEntry,
+    VerifySummary,
+};
 use super::worker::JobError;
-use super::{dir_size, health, is_due, plans, store, BackupRun, BackupRunKind, BackupRunStatus, BackupsOverview, JobInfo, PlanCreated, RestoreOutcome, DB_COPY, STAGING};
+use super::{
+    dir_size, health, is_due, plans, store, BackupRun, BackupRunKind, BackupRunStatus, BackupsOverview, JobInfo, PlanCreated,
+    RestoreOutcome, DB_COPY, STAGING,
+};
 use crate::core::Core;
 use crate::error::{EngineError, Result};
 use crate::maintenance::{BackupChore, BackupTask, Outcome};
@@ -41,7 +47,12 @@ impl Service {
     }
 
     fn plan(&self, name: &str) -> Result<PlanConfig> {
-        self.core.config().backups.plan(name).cloned().ok_or_else(|| EngineError::NotFound(format!("there is no backup plan called \"{name}\"")))
+        self.core
+            .config()
+            .backups
+            .plan(name)
+            .cloned()
+            .ok_or_else(|| EngineError::NotFound(format!("there is no backup plan called \"{name}\"")))
     }
 
     /// A consistent copy of the live database (`VACUUM INTO`) and the config, for the default plan.
@@ -56,7 +67,8 @@ impl Service {
         self.core.db.read_async(move |c| Ok(c.execute("VACUUM INTO ?1", [target]).map(|_| ())?)).await?;
         let cfg = self.core.data_dir.join(paths::CONFIG_FILE);
         if cfg.exists() {
-            std::fs::copy(&cfg, dir.join(paths::CONFIG_FILE)).map_err(|e| EngineError::io("cannot copy caretaker.toml for the backup", e))?;
+            std::fs::copy(&cfg, dir.join(paths::CONFIG_FILE))
+                .map_err(|e| EngineError::io("cannot copy caretaker.toml for the backup", e))?;
         }
         Ok(dir)
     }
@@ -108,13 +120,21 @@ impl Service {
         }
     }
 
-    async fn backup_then_forget(&self, plan: &PlanConfig, cancel: &CancellationToken) -> JobResult<(store::Finish, JobResult<store::Finish>)> {
+    async fn backup_then_forget(
+        &self,
+        plan: &PlanConfig,
+        cancel: &CancellationToken,
+    ) -> JobResult<(store::Finish, JobResult<store::Finish>)> {
         let mut sources: Vec<PathBuf> = plan.sources.iter().map(PathBuf::from).collect();
         if plan.include_caretaker_data {
-            let staged = self.stage_own_data().await.map_err(|e| JobError::new(ErrorKind::Failed, format!("cannot copy Caretaker's own data: {e}")))?;
+            let staged = self
+                .stage_own_data()
+                .await
+                .map_err(|e| JobError::new(ErrorKind::Failed, format!("cannot copy Caretaker's own data: {e}")))?;
             sources.push(staged);
         }
-        let job = BackupJob { sources, excludes: plan.all_excludes(), host: plan.host.clone(), tags: vec![plan.tag()], label: plan.name.clone() };
+        let job =
+            BackupJob { sources, excludes: plan.all_excludes(), host: plan.host.clone(), tags: vec![plan.tag()], label: plan.name.clone() };
         let op = Op::BackupThenForget { job, host: plan.host.clone(), tag: plan.tag(), keep: plan.keep.clone() };
         let answer: BackupThenForget = decode(self.jobs.call(plan, op, cancel).await?)?;
         let repo = PathBuf::from(&plan.repository);
@@ -204,7 +224,14 @@ impl Service {
 
     /// Restores a snapshot, a folder or a file into `destination`. Refuses (and writes nothing)
     /// when files would be replaced and no policy was chosen.
-    pub async fn restore(&self, plan: &str, snapshot: String, path: String, destination: String, on_conflict: Option<ConflictPolicy>) -> Result<RestoreOutcome> {
+    pub async fn restore(
+        &self,
+        plan: &str,
+        snapshot: String,
+        path: String,
+        destination: String,
+        on_conflict: Option<ConflictPolicy>,
+    ) -> Result<RestoreOutcome> {
         let plan = self.plan(plan)?;
         let dest = PathBuf::from(&destination);
         if !dest.is_absolute() {
@@ -214,10 +241,16 @@ impl Service {
         let job = RestoreJob { snapshot, path, destination: dest, on_conflict, host: plan.host.clone() };
         let result = self.jobs.call(&plan, Op::Restore(job), &cancel).await;
         let (record, outcome) = match result.and_then(decode::<RestoreSummary>) {
-            Ok(summary) => (Ok(store::Finish::Other { details: serde_json::to_string(&summary).unwrap_or_default() }), Ok(RestoreOutcome::Done { summary })),
+            Ok(summary) => (
+                Ok(store::Finish::Other { details: serde_json::to_string(&summary).unwrap_or_default() }),
+                Ok(RestoreOutcome::Done { summary }),
+            ),
             Err(e) if e.kind == ErrorKind::Conflict => {
                 let report: ConflictReport = serde_json::from_str(&e.message).unwrap_or_default();
-                let note = JobError::new(ErrorKind::Conflict, format!("{} existing file(s) would be replaced: asked what to do, nothing written", report.existing));
+                let note = JobError::new(
+                    ErrorKind::Conflict,
+                    format!("{} existing file(s) would be replaced: asked what to do, nothing written", report.existing),
+                );
                 (Err(note), Ok(RestoreOutcome::Conflict { report }))
             }
             Err(e) => {
@@ -279,7 +312,17 @@ impl Service {
                 return;
             }
             let name = plan.name.clone();
-            let checks = self.core.db.read_async(move |c| Ok((store::last_check(c, &name, false)?, store::last_check(c, &name, true)?, store::last(c, &name, BackupRunKind::Backup, true)?))).await;
+            let checks = self
+                .core
+                .db
+                .read_async(move |c| {
+                    Ok((
+                        store::last_check(c, &name, false)?,
+                        store::last_check(c, &name, true)?,
+                        store::last(c, &name, BackupRunKind::Backup, true)?,
+                    ))
+                })
+                .await;
             // Only repositories that hold a snapshot are worth checking.
             let Ok((structure, data, Some(_))) = checks else { continue };
             let day = 86_400_000i64;

@@ -80,13 +80,25 @@ pub fn finish(c: &Connection, id: i64, now: i64, result: &std::result::Result<Fi
         Ok(Finish::Backup { summary: s, repository_bytes }) => c.execute(
             "UPDATE backup_runs SET finished_at = ?2, status = 'ok', snapshot_id = ?3, files_new = ?4, files_changed = ?5,
              files_unmodified = ?6, bytes_processed = ?7, bytes_added = ?8, repository_bytes = ?9 WHERE id = ?1",
-            params![id, now, s.snapshot_id, n(s.files_new), n(s.files_changed), n(s.files_unmodified), n(s.bytes_processed), n(s.bytes_added), repository_bytes.map(n)],
+            params![
+                id,
+                now,
+                s.snapshot_id,
+                n(s.files_new),
+                n(s.files_changed),
+                n(s.files_unmodified),
+                n(s.bytes_processed),
+                n(s.bytes_added),
+                repository_bytes.map(n)
+            ],
         )?,
         Ok(Finish::Check { summary }) => c.execute(
             "UPDATE backup_runs SET finished_at = ?2, status = 'ok', read_data = ?3, details = ?4 WHERE id = ?1",
             params![id, now, summary.read_data, serde_json::to_string(summary).unwrap_or_default()],
         )?,
-        Ok(Finish::Other { details }) => c.execute("UPDATE backup_runs SET finished_at = ?2, status = 'ok', details = ?3 WHERE id = ?1", params![id, now, details])?,
+        Ok(Finish::Other { details }) => {
+            c.execute("UPDATE backup_runs SET finished_at = ?2, status = 'ok', details = ?3 WHERE id = ?1", params![id, now, details])?
+        }
         Err(e) => {
             // A refused restore (files exist, the person is asked) did nothing wrong: not a failure.
             let status = match e.kind {
@@ -133,7 +145,9 @@ pub fn history(c: &Connection, limit: u32) -> Result<Vec<BackupRun>> {
 }
 
 pub fn history_of(c: &Connection, plan: Option<&str>, limit: u32) -> Result<Vec<BackupRun>> {
-    let mut stmt = c.prepare(&format!("SELECT {COLUMNS} FROM backup_runs WHERE (?1 IS NULL OR plan = ?1) ORDER BY started_at DESC, id DESC LIMIT ?2"))?;
+    let mut stmt = c.prepare(&format!(
+        "SELECT {COLUMNS} FROM backup_runs WHERE (?1 IS NULL OR plan = ?1) ORDER BY started_at DESC, id DESC LIMIT ?2"
+    ))?;
     let rows = stmt.query_map(params![plan, limit], from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }

@@ -22,14 +22,22 @@ impl ChecksConfig {
     /// Problems with this section, each named by its path under `at` (`checks`).
     pub(crate) fn validate(&self, at: &str, out: &mut Vec<ConfigIssue>) {
         if !(1..=3650).contains(&self.retention_days) {
-            out.push(ConfigIssue { path: format!("{at}.retention_days"), message: format!("must be between 1 and 3650 (got {})", self.retention_days), location: None });
+            out.push(ConfigIssue {
+                path: format!("{at}.retention_days"),
+                message: format!("must be between 1 and 3650 (got {})", self.retention_days),
+                location: None,
+            });
         }
         let mut names = std::collections::HashSet::new();
         for (i, c) in self.list.iter().enumerate() {
             let prefix = format!("{at}.list[{i}]");
             c.validate(&prefix, out);
             if !names.insert(c.name.trim().to_lowercase()) {
-                out.push(ConfigIssue { path: format!("{prefix}.name"), message: format!("{:?} is used by another check", c.name), location: None });
+                out.push(ConfigIssue {
+                    path: format!("{prefix}.name"),
+                    message: format!("{:?} is used by another check", c.name),
+                    location: None,
+                });
             }
         }
     }
@@ -152,7 +160,14 @@ pub struct JsonValueProbe {
 impl HttpProbe {
     /// A GET of `url` that counts any 2xx or 3xx as up.
     pub(crate) fn get(url: impl Into<String>) -> Self {
-        HttpProbe { url: url.into(), method: default_method(), expect_status: default_status(), body_contains: None, json_pointer: None, json_equals: None }
+        HttpProbe {
+            url: url.into(),
+            method: default_method(),
+            expect_status: default_status(),
+            body_contains: None,
+            json_pointer: None,
+            json_equals: None,
+        }
     }
 }
 

@@ -3,8 +3,8 @@
 
 pub mod config;
 mod probe;
-pub(crate) mod store;
 pub(crate) mod service;
+pub(crate) mod store;
 
 pub use probe::Prober;
 

@@ -167,7 +167,14 @@ impl Prober {
 }
 
 /// Compares a number against thresholds: critical -> down, warning -> degraded.
-fn judge_value(v: f64, crit_above: Option<f64>, warn_above: Option<f64>, crit_below: Option<f64>, warn_below: Option<f64>, details: Value) -> Outcome {
+fn judge_value(
+    v: f64,
+    crit_above: Option<f64>,
+    warn_above: Option<f64>,
+    crit_below: Option<f64>,
+    warn_below: Option<f64>,
+    details: Value,
+) -> Outcome {
     if let Some(t) = crit_above.filter(|t| v > *t) {
         return down(format!("value {v} is above the critical threshold {t}"), details);
     }
@@ -252,7 +259,11 @@ async fn command_probe(c: &CommandProbe) -> Outcome {
     };
     let mut cmd = tokio::process::Command::new(program);
     // An argv array: each argument reaches the program as is, never through a shell.
-    cmd.args(args).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).kill_on_drop(true);
+    cmd.args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
     if let Some(dir) = &c.working_dir {
         cmd.current_dir(dir);
     }

@@ -9,7 +9,15 @@ pub fn insert(conn: &Connection, r: &CheckResult, now_ms: i64) -> Result<i64> {
         "INSERT INTO service_health_checks (service_name, status, latency_ms, checked_at, error_message, probe_details, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![r.service_name, r.status.as_str(), r.latency_ms, r.checked_at, r.error_message, r.probe_details.to_string(), now_ms])?;
+    .execute(params![
+        r.service_name,
+        r.status.as_str(),
+        r.latency_ms,
+        r.checked_at,
+        r.error_message,
+        r.probe_details.to_string(),
+        now_ms
+    ])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -59,10 +67,11 @@ pub fn history(conn: &Connection, service: &str, limit: u32, status: Option<Chec
 
 /// Percent of results since `since_ms` that were not down; None without results.
 pub fn uptime(conn: &Connection, service: &str, since_ms: i64) -> Result<Option<f64>> {
-    let (total, up): (i64, i64) = conn.prepare_cached(
-        "SELECT COUNT(*), COALESCE(SUM(status != 'down'), 0) FROM service_health_checks WHERE service_name = ?1 AND created_at >= ?2",
-    )?
-    .query_row(params![service, since_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (total, up): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT COUNT(*), COALESCE(SUM(status != 'down'), 0) FROM service_health_checks WHERE service_name = ?1 AND created_at >= ?2",
+        )?
+        .query_row(params![service, since_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok((total > 0).then(|| up as f64 * 100.0 / total as f64))
 }
 

@@ -10,9 +10,8 @@ use std::path::Path;
 /// rest of the file (comments included), atomically. The caller has validated the whole config.
 pub(crate) fn write_section<T: Serialize>(path: &Path, key: &str, value: &T) -> Result<()> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut doc: toml_edit::DocumentMut = text
-        .parse()
-        .map_err(|e| EngineError::InvalidInput(format!("{} is not valid TOML, fix it by hand first: {e}", path.display())))?;
+    let mut doc: toml_edit::DocumentMut =
+        text.parse().map_err(|e| EngineError::InvalidInput(format!("{} is not valid TOML, fix it by hand first: {e}", path.display())))?;
     let mut wrapper = std::collections::BTreeMap::new();
     wrapper.insert(key, value);
     let fresh = toml::to_string(&wrapper).map_err(|e| EngineError::Internal(format!("cannot serialise {key}: {e}")))?;
@@ -56,9 +55,8 @@ pub(crate) fn write_array<T: Serialize>(path: &Path, keys: &[&str], list: &[T]) 
         return Err(EngineError::Internal("write_array needs a key".into()));
     };
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut doc: toml_edit::DocumentMut = text
-        .parse()
-        .map_err(|e| EngineError::InvalidInput(format!("{} is not valid TOML, fix it by hand first: {e}", path.display())))?;
+    let mut doc: toml_edit::DocumentMut =
+        text.parse().map_err(|e| EngineError::InvalidInput(format!("{} is not valid TOML, fix it by hand first: {e}", path.display())))?;
     let mut wrapper = std::collections::BTreeMap::new();
     wrapper.insert("x", list);
     let fresh = toml::to_string(&wrapper).map_err(|e| EngineError::Internal(format!("cannot serialise {what}: {e}")))?;
@@ -106,9 +104,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
     let ctx = |what: &str| format!("cannot {what} {}", path.display());
     let mut f = std::fs::File::create(&tmp).map_err(|e| EngineError::io(ctx("write"), e))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| EngineError::io(ctx("write"), e))?;
+    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| EngineError::io(ctx("write"), e))?;
     drop(f);
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);

@@ -15,7 +15,10 @@ pub use crate::clock::parse_time_of_day;
 pub use crate::detectors::DetectorConfig;
 pub use crate::error::ConfigIssue;
 pub use crate::forward::AlertmanagerConfig;
-pub use crate::healing::config::{ActionConfig, ClearFolderAction, CommandAction, DockerRestartAction, HealingConfig, HealingMode, KillProcessAction, RestartServiceAction};
+pub use crate::healing::config::{
+    ActionConfig, ClearFolderAction, CommandAction, DockerRestartAction, HealingConfig, HealingMode, KillProcessAction,
+    RestartServiceAction,
+};
 pub use crate::http::config::HttpConfig;
 pub use crate::logs::config::LogsConfig;
 pub use crate::maintenance::config::{ClearCacheTask, CommandTask, MaintenanceConfig};
@@ -108,7 +111,11 @@ impl Config {
         for (i, a) in self.healing.actions.iter().enumerate() {
             for c in &a.on_checks {
                 if !self.checks.list.iter().any(|k| &k.name == c) {
-                    issues.push(ConfigIssue { path: format!("healing.actions[{i}].on_checks"), message: format!("there is no check named {c:?}"), location: None });
+                    issues.push(ConfigIssue {
+                        path: format!("healing.actions[{i}].on_checks"),
+                        message: format!("there is no check named {c:?}"),
+                        location: None,
+                    });
                 }
             }
         }
@@ -123,7 +130,11 @@ impl Config {
             d.validate(&prefix, issues);
             if let Some(c) = &d.check {
                 if !self.checks.list.iter().any(|k| k.name == c.name) {
-                    issues.push(ConfigIssue { path: format!("{prefix}.check.name"), message: format!("there is no check named {:?}", c.name), location: None });
+                    issues.push(ConfigIssue {
+                        path: format!("{prefix}.check.name"),
+                        message: format!("there is no check named {:?}", c.name),
+                        location: None,
+                    });
                 }
             }
             // Metric series are read from raw samples; a longer window would silently see less.
@@ -132,21 +143,28 @@ impl Config {
                 if rule.lookback_ms() / 60_000 > kept_minutes {
                     issues.push(ConfigIssue {
                         path: format!("{prefix}.{}", rule.kind()),
-                        message: format!("looks back {} min, but raw metric samples are kept {} min (metrics.raw_retention_hours)", rule.lookback_ms() / 60_000, kept_minutes),
+                        message: format!(
+                            "looks back {} min, but raw metric samples are kept {} min (metrics.raw_retention_hours)",
+                            rule.lookback_ms() / 60_000,
+                            kept_minutes
+                        ),
                         location: None,
                     });
                 }
             }
             if !names.insert(d.name.trim().to_lowercase()) {
-                issues.push(ConfigIssue { path: format!("{prefix}.name"), message: format!("{:?} is used by another detector", d.name), location: None });
+                issues.push(ConfigIssue {
+                    path: format!("{prefix}.name"),
+                    message: format!("{:?} is used by another detector", d.name),
+                    location: None,
+                });
             }
         }
     }
 
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| EngineError::io(format!("cannot read config {}", path.display()), e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| EngineError::io(format!("cannot read config {}", path.display()), e))?;
         Config::from_toml_str(&text).map_err(EngineError::Config)
     }
 
@@ -167,8 +185,7 @@ impl Config {
         if !issues.is_empty() {
             return Err(EngineError::Config(issues));
         }
-        let text = toml::to_string_pretty(self)
-            .map_err(|e| EngineError::Internal(format!("cannot serialise config: {e}")))?;
+        let text = toml::to_string_pretty(self).map_err(|e| EngineError::Internal(format!("cannot serialise config: {e}")))?;
         write_atomic(path, text.as_bytes())
     }
 }

@@ -18,10 +18,7 @@ fn out_of_range_names_the_field() {
     let text: Vec<String> = issues.iter().map(|i| i.to_string()).collect();
     assert_eq!(
         text,
-        vec![
-            "metrics.interval_secs: must be between 1 and 3600 (got 0)",
-            "metrics.top_processes: must be between 0 and 50 (got 99)",
-        ]
+        vec!["metrics.interval_secs: must be between 1 and 3600 (got 0)", "metrics.top_processes: must be between 0 and 50 (got 99)",]
     );
 }
 
@@ -57,13 +54,25 @@ fn broken_toml_gives_a_location() {
 fn bad_checks_are_refused_with_the_field_named() {
     let cases = [
         ("[[checks.list]]\nname = \"a\"\nhttp = { url = \"not a url\" }\n", "checks.list[0].http.url: not a valid URL"),
-        ("[[checks.list]]\nname = \"a\"\ninterval_secs = -5\ntcp = { port = 1 }\n", "checks.list[0].interval_secs: invalid value: integer `-5`"),
-        ("[[checks.list]]\nname = \"a\"\ninterval_secs = 2\ntcp = { port = 1 }\n", "checks.list[0].interval_secs: must be between 5 and 86400 (got 2)"),
+        (
+            "[[checks.list]]\nname = \"a\"\ninterval_secs = -5\ntcp = { port = 1 }\n",
+            "checks.list[0].interval_secs: invalid value: integer `-5`",
+        ),
+        (
+            "[[checks.list]]\nname = \"a\"\ninterval_secs = 2\ntcp = { port = 1 }\n",
+            "checks.list[0].interval_secs: must be between 5 and 86400 (got 2)",
+        ),
         ("[[checks.list]]\nname = \"a\"\nftp = { host = \"x\" }\n", "checks.list[0].ftp: unknown field `ftp`"),
         ("[[checks.list]]\nname = \"a\"\n", "checks.list[0]: needs exactly one probe"),
-        ("[[checks.list]]\nname = \"a\"\ntcp = { port = 1 }\n[[checks.list]]\nname = \"A\"\ntcp = { port = 2 }\n", "checks.list[1].name: \"A\" is used by another check"),
+        (
+            "[[checks.list]]\nname = \"a\"\ntcp = { port = 1 }\n[[checks.list]]\nname = \"A\"\ntcp = { port = 2 }\n",
+            "checks.list[1].name: \"A\" is used by another check",
+        ),
         ("[[checks.list]]\nname = \"a\"\ncommand = { argv = [] }\n", "checks.list[0].command.argv: needs at least the program"),
-        ("[[checks.list]]\nname = \"a\"\njson_value = { url = \"http://x/\", pointer = \"/a\" }\n", "checks.list[0].json_value: needs at least one of"),
+        (
+            "[[checks.list]]\nname = \"a\"\njson_value = { url = \"http://x/\", pointer = \"/a\" }\n",
+            "checks.list[0].json_value: needs at least one of",
+        ),
         ("[alerts]\ncpu = { warning = 95, critical = 90 }\n", "alerts.cpu: needs 0 <= warning <= critical <= 100"),
         ("[alerts]\nquiet_hours = { start = \"25:00\", end = \"06:00\" }\n", "alerts.quiet_hours.start: must be a time of day"),
     ];
@@ -116,7 +125,8 @@ fn write_detectors_keeps_the_rest_of_the_file() {
     std::fs::write(&path, DEFAULT_CONFIG_TOML).unwrap();
     let mut c = Config::first_run();
     let d: crate::detectors::DetectorConfig =
-        toml::from_str("name = \"Ollama slow\"\ncheck = { name = \"Ollama\", field = \"latency_ms\" }\nabove_normal = { factor = 4 }\n").unwrap();
+        toml::from_str("name = \"Ollama slow\"\ncheck = { name = \"Ollama\", field = \"latency_ms\" }\nabove_normal = { factor = 4 }\n")
+            .unwrap();
     c.detectors.push(d);
     write_detectors(&path, &c.detectors).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();

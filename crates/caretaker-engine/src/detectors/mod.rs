@@ -7,8 +7,8 @@
 //! database, so what it knows survives a restart with the data. Its alert lives in the alert
 //! engine (rule `detector`, subject = the detector's name), with the same lifecycle and dedup.
 
-mod source;
 pub(crate) mod service;
+mod source;
 
 use crate::alerts::Severity;
 use crate::error::ConfigIssue;
@@ -309,7 +309,13 @@ impl DetectorConfig {
                 bad("metric.name", "must not be empty".into());
             }
         }
-        let rules = [self.stalled.is_some(), self.error_rate.is_some(), self.above_normal.is_some(), self.below_normal.is_some(), self.stuck.is_some()];
+        let rules = [
+            self.stalled.is_some(),
+            self.error_rate.is_some(),
+            self.above_normal.is_some(),
+            self.below_normal.is_some(),
+            self.stuck.is_some(),
+        ];
         if rules.iter().filter(|r| **r).count() != 1 {
             bad("", "needs exactly one rule: stalled, error_rate, above_normal, below_normal or stuck".into());
         }
@@ -333,17 +339,18 @@ impl DetectorConfig {
                 bad("error_rate", "counts failed runs of a check: use check = { name = \"...\", field = \"failed\" }".into());
             }
         }
-        let normal = |bad: &mut dyn FnMut(&str, String), kind: &str, factor: f64, baseline: u64, floor: f64, min_samples: u32, sustain: u32| {
-            if !(factor > 1.0 && factor <= 1000.0) {
-                bad(&format!("{kind}.factor"), format!("must be above 1 and at most 1000 (got {factor})"));
-            }
-            minutes(bad, &format!("{kind}.baseline_minutes"), baseline, 1, YEAR);
-            if !(floor.is_finite() && floor >= 0.0) {
-                bad(&format!("{kind}.floor"), format!("must be 0 or more (got {floor})"));
-            }
-            minutes(bad, &format!("{kind}.min_samples"), u64::from(min_samples), 2, 100_000);
-            minutes(bad, &format!("{kind}.sustain"), u64::from(sustain), 1, 1000);
-        };
+        let normal =
+            |bad: &mut dyn FnMut(&str, String), kind: &str, factor: f64, baseline: u64, floor: f64, min_samples: u32, sustain: u32| {
+                if !(factor > 1.0 && factor <= 1000.0) {
+                    bad(&format!("{kind}.factor"), format!("must be above 1 and at most 1000 (got {factor})"));
+                }
+                minutes(bad, &format!("{kind}.baseline_minutes"), baseline, 1, YEAR);
+                if !(floor.is_finite() && floor >= 0.0) {
+                    bad(&format!("{kind}.floor"), format!("must be 0 or more (got {floor})"));
+                }
+                minutes(bad, &format!("{kind}.min_samples"), u64::from(min_samples), 2, 100_000);
+                minutes(bad, &format!("{kind}.sustain"), u64::from(sustain), 1, 1000);
+            };
         if let Some(r) = &self.above_normal {
             normal(&mut bad, "above_normal", r.factor, r.baseline_minutes, r.floor, r.min_samples, r.sustain);
         }
@@ -422,7 +429,11 @@ pub fn evaluate(rule: Rule<'_>, points: &[Point], now_ms: i64) -> Verdict {
             let summary = if !enough {
                 format!("{attempts} of {} runs needed in the last {} min", r.min_samples, r.window_minutes)
             } else {
-                format!("{failures} of {attempts} runs failed in the last {} min ({rate:.0} %, alerts above {} %)", r.window_minutes, num(r.above_percent))
+                format!(
+                    "{failures} of {attempts} runs failed in the last {} min ({rate:.0} %, alerts above {} %)",
+                    r.window_minutes,
+                    num(r.above_percent)
+                )
             };
             Verdict { firing, summary, evidence }
         }
@@ -451,7 +462,16 @@ pub fn evaluate(rule: Rule<'_>, points: &[Point], now_ms: i64) -> Verdict {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn normal(points: &[Point], now_ms: i64, baseline_minutes: u64, min_samples: u32, sustain: u32, above: bool, factor: f64, floor: f64) -> Verdict {
+fn normal(
+    points: &[Point],
+    now_ms: i64,
+    baseline_minutes: u64,
+    min_samples: u32,
+    sustain: u32,
+    above: bool,
+    factor: f64,
+    floor: f64,
+) -> Verdict {
     let from = now_ms - baseline_minutes as i64 * MINUTE_MS;
     let window: Vec<f64> = points.iter().filter(|p| p.ts > from).map(|p| p.value).collect();
     let sustain = (sustain.max(1) as usize).min(window.len());
@@ -476,8 +496,16 @@ fn normal(points: &[Point], now_ms: i64, baseline_minutes: u64, min_samples: u32
         baseline >= floor && recent.iter().all(|v| *v < baseline / factor)
     };
     let summary = match (firing, above) {
-        (true, true) => format!("{} is {:.1} x its normal of {} (alerts above {} x)", num(current), current / baseline.max(f64::MIN_POSITIVE), num(baseline), num(factor)),
-        (true, false) if current > 0.0 => format!("{} is {} x below its normal of {}", num(current), num((baseline / current * 10.0).round() / 10.0), num(baseline)),
+        (true, true) => format!(
+            "{} is {:.1} x its normal of {} (alerts above {} x)",
+            num(current),
+            current / baseline.max(f64::MIN_POSITIVE),
+            num(baseline),
+            num(factor)
+        ),
+        (true, false) if current > 0.0 => {
+            format!("{} is {} x below its normal of {}", num(current), num((baseline / current * 10.0).round() / 10.0), num(baseline))
+        }
         (true, false) => format!("{} where {} is normal", num(current), num(baseline)),
         (false, _) => format!("{} against a normal of {}", num(current), num(baseline)),
     };
@@ -531,7 +559,8 @@ pub fn alert_text(cfg: &DetectorConfig, v: &Verdict, host: &str, now_ms: i64) ->
     };
     let title = format!("{} is {what} on {host}", cfg.name);
     let message = format!("{}: {}.", cfg.source_label(), v.summary);
-    let details = json!({ "detector": cfg.name, "kind": kind, "source": cfg.source_label(), "evidence": v.evidence, "evaluated_at": now_ms });
+    let details =
+        json!({ "detector": cfg.name, "kind": kind, "source": cfg.source_label(), "evidence": v.evidence, "evaluated_at": now_ms });
     (title, message, details)
 }
 

@@ -53,7 +53,11 @@ impl Service {
                 Ok(list
                     .into_iter()
                     .map(|d| {
-                        let found = d.enabled.then(|| d.rule()).flatten().map(|r| read_series(c, &d, now - r.lookback_ms(), now).map(|points| evaluate(r, &points, now)).map_err(|e| e.to_string()));
+                        let found = d.enabled.then(|| d.rule()).flatten().map(|r| {
+                            read_series(c, &d, now - r.lookback_ms(), now)
+                                .map(|points| evaluate(r, &points, now))
+                                .map_err(|e| e.to_string())
+                        });
                         (d, found)
                     })
                     .collect())

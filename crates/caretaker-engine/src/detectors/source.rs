@@ -34,11 +34,11 @@ pub(crate) fn read_series(conn: &Connection, cfg: &DetectorConfig, from_ms: i64,
         // Whole minutes only, zeros included: a quiet minute is a reading of 0.
         let end = now_ms.div_euclid(MINUTE_MS) * MINUTE_MS;
         let start = (from_ms + MINUTE_MS - 1).div_euclid(MINUTE_MS) * MINUTE_MS;
-        let mut stmt = conn.prepare_cached(
-            "SELECT ts / 60000, COUNT(*) FROM logs WHERE level >= ?1 AND ts >= ?2 AND ts < ?3 GROUP BY ts / 60000",
-        )?;
-        let counts: std::collections::HashMap<i64, i64> =
-            stmt.query_map(params![level_num(l.min_level), start, end], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        let mut stmt =
+            conn.prepare_cached("SELECT ts / 60000, COUNT(*) FROM logs WHERE level >= ?1 AND ts >= ?2 AND ts < ?3 GROUP BY ts / 60000")?;
+        let counts: std::collections::HashMap<i64, i64> = stmt
+            .query_map(params![level_num(l.min_level), start, end], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
         let mut out = Vec::new();
         let mut t = start;
         while t < end {

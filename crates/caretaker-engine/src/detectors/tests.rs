@@ -38,12 +38,20 @@ fn stalled() {
     run(
         Rule::Stalled(&rule),
         vec![
-            Case { name: "queue depth stuck at 42 for 10 min", points: series(MIN, &cat(&[vec![40.0, 41.0], repeat(42.0, 11)])), firing: true },
+            Case {
+                name: "queue depth stuck at 42 for 10 min",
+                points: series(MIN, &cat(&[vec![40.0, 41.0], repeat(42.0, 11)])),
+                firing: true,
+            },
             Case { name: "stuck for exactly 5 min", points: series(MIN, &cat(&[vec![7.0], repeat(42.0, 6)])), firing: true },
             Case { name: "unchanged for only 4 min", points: series(MIN, &cat(&[repeat(40.0, 5), repeat(42.0, 5)])), firing: false },
             Case { name: "flat zero (an empty queue)", points: series(MIN, &repeat(0.0, 20)), firing: false },
             Case { name: "moving", points: series(MIN, &(0..20).map(|i| (i % 5) as f64 + 1.0).collect::<Vec<_>>()), firing: false },
-            Case { name: "a single spike then unchanged after", points: series(MIN, &cat(&[repeat(3.0, 4), vec![90.0], repeat(3.0, 2)])), firing: false },
+            Case {
+                name: "a single spike then unchanged after",
+                points: series(MIN, &cat(&[repeat(3.0, 4), vec![90.0], repeat(3.0, 2)])),
+                firing: false,
+            },
             Case { name: "too few samples (two readings 10 min apart)", points: series(10 * MIN, &[42.0, 42.0]), firing: false },
             Case { name: "no readings", points: vec![], firing: false },
         ],
@@ -62,7 +70,11 @@ fn error_rate() {
             Case { name: "flat zero", points: series(MIN, &repeat(0.0, 30)), firing: false },
             Case { name: "a single failure", points: series(MIN, &cat(&[repeat(0.0, 14), vec![1.0]])), firing: false },
             Case { name: "too few samples, all failed", points: series(MIN, &repeat(1.0, 5)), firing: false },
-            Case { name: "failures outside the window do not count", points: series(MIN, &cat(&[repeat(1.0, 20), repeat(0.0, 14)])), firing: false },
+            Case {
+                name: "failures outside the window do not count",
+                points: series(MIN, &cat(&[repeat(1.0, 20), repeat(0.0, 14)])),
+                firing: false,
+            },
         ],
     );
 }
@@ -74,14 +86,26 @@ fn above_normal() {
     run(
         Rule::AboveNormal(&rule),
         vec![
-            Case { name: "latency jumps from 20 to 100 and stays", points: series(MIN, &cat(&[repeat(20.0, 50), repeat(100.0, 3)])), firing: true },
+            Case {
+                name: "latency jumps from 20 to 100 and stays",
+                points: series(MIN, &cat(&[repeat(20.0, 50), repeat(100.0, 3)])),
+                firing: true,
+            },
             Case { name: "a single spike", points: series(MIN, &cat(&[repeat(20.0, 50), vec![100.0], repeat(20.0, 2)])), firing: false },
             Case { name: "a slow climb from 10 to 20 over an hour", points: series(MIN, &slow_climb), firing: false },
             Case { name: "flat zero", points: series(MIN, &repeat(0.0, 60)), firing: false },
-            Case { name: "tiny values under the floor (0.1 -> 1.0)", points: series(MIN, &cat(&[repeat(0.1, 50), repeat(1.0, 3)])), firing: false },
+            Case {
+                name: "tiny values under the floor (0.1 -> 1.0)",
+                points: series(MIN, &cat(&[repeat(0.1, 50), repeat(1.0, 3)])),
+                firing: false,
+            },
             Case { name: "too few samples for a baseline", points: series(MIN, &cat(&[repeat(20.0, 5), repeat(100.0, 3)])), firing: false },
             Case { name: "only 2.5 x", points: series(MIN, &cat(&[repeat(20.0, 50), repeat(50.0, 3)])), firing: false },
-            Case { name: "old high values are outside the baseline window", points: series(MIN, &cat(&[repeat(500.0, 30), repeat(20.0, 58), repeat(100.0, 3)])), firing: true },
+            Case {
+                name: "old high values are outside the baseline window",
+                points: series(MIN, &cat(&[repeat(500.0, 30), repeat(20.0, 58), repeat(100.0, 3)])),
+                firing: true,
+            },
         ],
     );
 }
@@ -109,10 +133,18 @@ fn stuck() {
     run(
         Rule::Stuck(&rule),
         vec![
-            Case { name: "a job in progress for 40 min (progress moving)", points: series(MIN, &cat(&[repeat(0.0, 5), (1..=41).map(f64::from).collect()])), firing: true },
+            Case {
+                name: "a job in progress for 40 min (progress moving)",
+                points: series(MIN, &cat(&[repeat(0.0, 5), (1..=41).map(f64::from).collect()])),
+                firing: true,
+            },
             Case { name: "in progress for 20 min", points: series(MIN, &cat(&[repeat(0.0, 30), repeat(1.0, 21)])), firing: false },
             Case { name: "flat zero: nothing in progress", points: series(MIN, &repeat(0.0, 60)), firing: false },
-            Case { name: "jobs that finish between readings", points: series(MIN, &(0..60).map(|i| (i % 2) as f64).collect::<Vec<_>>()), firing: false },
+            Case {
+                name: "jobs that finish between readings",
+                points: series(MIN, &(0..60).map(|i| (i % 2) as f64).collect::<Vec<_>>()),
+                firing: false,
+            },
             Case { name: "finished just now", points: series(MIN, &cat(&[repeat(1.0, 59), vec![0.0]])), firing: false },
         ],
     );
@@ -150,7 +182,8 @@ fn parse(toml: &str) -> Vec<String> {
 
 #[test]
 fn config_is_validated_with_the_field_named() {
-    let check = "[[checks.list]]\nname = \"Queue\"\njson_value = { url = \"http://127.0.0.1:1/\", pointer = \"/depth\", warning_above = 100 }\n";
+    let check =
+        "[[checks.list]]\nname = \"Queue\"\njson_value = { url = \"http://127.0.0.1:1/\", pointer = \"/depth\", warning_above = 100 }\n";
     let ok = format!("{check}[[detectors]]\nname = \"Queue stalled\"\ncheck = {{ name = \"Queue\" }}\nstalled = {{}}\n");
     assert_eq!(parse(&ok), Vec::<String>::new());
     let cfg = crate::Config::from_toml_str(&ok).unwrap();
@@ -186,7 +219,12 @@ fn every_kind_of_series_is_read_back_from_its_table() {
     // A host metric, by name and labels.
     let mut cache = SeriesCache::default();
     for (i, v) in [10.0, 11.0, 12.0].iter().enumerate() {
-        let p = |labels: &str, value: f64| SeriesPoint { metric: "disk_used_percent".into(), labels: labels.into(), unit: "percent".into(), value };
+        let p = |labels: &str, value: f64| SeriesPoint {
+            metric: "disk_used_percent".into(),
+            labels: labels.into(),
+            unit: "percent".into(),
+            value,
+        };
         write_points(&conn, &mut cache, NOW - (2 - i as i64) * MIN, &[p("mount=/", *v), p("mount=/data", 99.0)]).unwrap();
     }
     let got = read_series(&conn, &cfg("metric = { name = \"disk_used_percent\", labels = \"mount=/\" }"), NOW - 10 * MIN, NOW).unwrap();
@@ -203,14 +241,25 @@ fn every_kind_of_series_is_read_back_from_its_table() {
         .unwrap();
     }
     let values = |field: &str| -> Vec<f64> {
-        read_series(&conn, &cfg(&format!("check = {{ name = \"Q\", field = \"{field}\" }}")), NOW - 10 * MIN, NOW).unwrap().iter().map(|p| p.value).collect()
+        read_series(&conn, &cfg(&format!("check = {{ name = \"Q\", field = \"{field}\" }}")), NOW - 10 * MIN, NOW)
+            .unwrap()
+            .iter()
+            .map(|p| p.value)
+            .collect()
     };
     assert_eq!(values("value"), vec![5.0, 7.0]);
     assert_eq!(values("latency_ms"), vec![10.0, 20.0, 30.0]);
     assert_eq!(values("failed"), vec![0.0, 1.0, 1.0]);
 
     // Log lines at or above a level, per whole minute, quiet minutes as zeros.
-    let line = |ts_ms: i64, level| crate::logs::LogLine { id: 0, ts_ms, level, target: "t".into(), message: "m".into(), fields: serde_json::json!({}) };
+    let line = |ts_ms: i64, level| crate::logs::LogLine {
+        id: 0,
+        ts_ms,
+        level,
+        target: "t".into(),
+        message: "m".into(),
+        fields: serde_json::json!({}),
+    };
     let mut lines = vec![
         line(NOW - 3 * MIN + 1, crate::logs::LogLevel::Error),
         line(NOW - 3 * MIN + 2, crate::logs::LogLevel::Error),

@@ -35,7 +35,13 @@ pub struct AlertmanagerConfig {
 
 impl Default for AlertmanagerConfig {
     fn default() -> Self {
-        AlertmanagerConfig { enabled: false, url: "http://127.0.0.1:9093".into(), resend_secs: 60, queue_size: 1000, instance: String::new() }
+        AlertmanagerConfig {
+            enabled: false,
+            url: "http://127.0.0.1:9093".into(),
+            resend_secs: 60,
+            queue_size: 1000,
+            instance: String::new(),
+        }
     }
 }
 
@@ -96,7 +102,13 @@ pub fn postable(a: &Alert, instance: &str, resend_ms: i64, now_ms: i64) -> Posta
         (AlertStatus::Resolved, Some(t)) => t,
         _ => now_ms + 4 * resend_ms,
     };
-    Postable { labels, annotations, starts_at: rfc3339(a.created_at), ends_at: rfc3339(ends), generator_url: format!("caretaker://{instance}/alerts/{}", a.id) }
+    Postable {
+        labels,
+        annotations,
+        starts_at: rfc3339(a.created_at),
+        ends_at: rfc3339(ends),
+        generator_url: format!("caretaker://{instance}/alerts/{}", a.id),
+    }
 }
 
 /// Alerts waiting for delivery: one entry per alert (a newer state replaces a queued one), at

@@ -150,18 +150,30 @@ impl HealingConfig {
     /// `on_checks` names a configured check is for the whole config to say.
     pub(crate) fn validate(&self, at: &str, out: &mut Vec<ConfigIssue>) {
         if !(1..=1000).contains(&self.max_actions_per_hour) {
-            out.push(ConfigIssue { path: format!("{at}.max_actions_per_hour"), message: format!("must be between 1 and 1000 (got {})", self.max_actions_per_hour), location: None });
+            out.push(ConfigIssue {
+                path: format!("{at}.max_actions_per_hour"),
+                message: format!("must be between 1 and 1000 (got {})", self.max_actions_per_hour),
+                location: None,
+            });
         }
         let mut ids = std::collections::HashSet::new();
         for (i, a) in self.actions.iter().enumerate() {
             let p = format!("{at}.actions[{i}]");
-            let mut bad = |field: &str, message: String| out.push(ConfigIssue { path: if field.is_empty() { p.clone() } else { format!("{p}.{field}") }, message, location: None });
+            let mut bad = |field: &str, message: String| {
+                out.push(ConfigIssue { path: if field.is_empty() { p.clone() } else { format!("{p}.{field}") }, message, location: None })
+            };
             if a.id.trim().is_empty() || !a.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
                 bad("id", format!("must be letters, digits, - or _ (got {:?})", a.id));
             } else if !ids.insert(a.id.clone()) {
                 bad("id", format!("{:?} is used by another action", a.id));
             }
-            let kinds = [a.restart_service.is_some(), a.command.is_some(), a.docker_restart.is_some(), a.kill_process.is_some(), a.clear_folder.is_some()];
+            let kinds = [
+                a.restart_service.is_some(),
+                a.command.is_some(),
+                a.docker_restart.is_some(),
+                a.kill_process.is_some(),
+                a.clear_folder.is_some(),
+            ];
             if kinds.iter().filter(|k| **k).count() != 1 {
                 bad("", "needs exactly one of restart_service, command, docker_restart, kill_process, clear_folder".into());
             }

@@ -152,7 +152,12 @@ pub fn run_argv(argv: &[String], working_dir: Option<&str>, env_allow: &[String]
             stdout,
             stderr,
         },
-        None => RunOutput { outcome: format!("{program} did not finish within {} s and was stopped", timeout.as_secs()), stdout, stderr, ..Default::default() },
+        None => RunOutput {
+            outcome: format!("{program} did not finish within {} s and was stopped", timeout.as_secs()),
+            stdout,
+            stderr,
+            ..Default::default()
+        },
     }
 }
 
@@ -182,10 +187,19 @@ pub fn execute(a: &ActionConfig) -> RunOutput {
         }
         let pids: Vec<String> = victims.iter().map(|p| p.pid().to_string()).collect();
         let killed = victims.iter().filter(|p| p.kill_with(Signal::Term).unwrap_or(false)).count();
-        return RunOutput { outcome: format!("sent SIGTERM to {killed} of {} ({})", pids.len(), pids.join(", ")), ok: killed == pids.len(), exit_code: Some(0), ..Default::default() };
+        return RunOutput {
+            outcome: format!("sent SIGTERM to {killed} of {} ({})", pids.len(), pids.join(", ")),
+            ok: killed == pids.len(),
+            exit_code: Some(0),
+            ..Default::default()
+        };
     }
     if let Some(f) = &a.clear_folder {
-        let (n, bytes, err) = crate::maintenance::tasks::delete_old_files(std::path::Path::new(&f.path), Duration::from_secs(f.older_than_days * 86_400), &|_| true);
+        let (n, bytes, err) = crate::maintenance::tasks::delete_old_files(
+            std::path::Path::new(&f.path),
+            Duration::from_secs(f.older_than_days * 86_400),
+            &|_| true,
+        );
         return match err {
             Some(e) => RunOutput { outcome: format!("removed {n} files, then could not remove {e}"), ..Default::default() },
             None => RunOutput { outcome: format!("removed {n} files ({bytes} bytes)"), ok: true, exit_code: Some(0), ..Default::default() },

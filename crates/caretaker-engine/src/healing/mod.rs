@@ -15,7 +15,6 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
@@ -99,7 +98,8 @@ pub struct ActionSummary {
     pub last_run_at: Option<i64>,
 }
 
-const COLS: &str = "id, alert_id, action_id, subject, mode, decision, argv, exit_code, stdout, stderr, created_at, started_at, ended_at, outcome, healed";
+const COLS: &str =
+    "id, alert_id, action_id, subject, mode, decision, argv, exit_code, stdout, stderr, created_at, started_at, ended_at, outcome, healed";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<HealingRecord> {
     let argv: String = r.get(6)?;
@@ -136,17 +136,36 @@ pub fn list(conn: &Connection, q: &HealingQuery) -> Result<Vec<HealingRecord>> {
 
 /// Escalations still waiting for the person, for alerts that are still open.
 pub fn pending(conn: &Connection, open: &[Alert]) -> Result<Vec<HealingRecord>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLS} FROM healing_actions WHERE decision = 'escalated' AND outcome IS NULL ORDER BY id DESC"))?;
+    let mut stmt = conn
+        .prepare_cached(&format!("SELECT {COLS} FROM healing_actions WHERE decision = 'escalated' AND outcome IS NULL ORDER BY id DESC"))?;
     let rows: Vec<HealingRecord> = stmt.query_map([], from_row)?.collect::<rusqlite::Result<_>>()?;
     Ok(rows.into_iter().filter(|r| r.alert_id.is_some_and(|id| open.iter().any(|a| a.id == id))).collect())
 }
 
-fn insert(conn: &Connection, alert: &Alert, action: &ActionConfig, decision: Decision, argv: &[String], outcome: Option<&str>, now: i64) -> Result<HealingRecord> {
+fn insert(
+    conn: &Connection,
+    alert: &Alert,
+    action: &ActionConfig,
+    decision: Decision,
+    argv: &[String],
+    outcome: Option<&str>,
+    now: i64,
+) -> Result<HealingRecord> {
     let started = decision.runs().then_some(now);
     conn.execute(
         "INSERT INTO healing_actions (alert_id, action_id, subject, mode, decision, argv, created_at, started_at, outcome)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![alert.id, action.id, alert.subject, action.mode.as_str(), decision.as_str(), serde_json::to_string(argv).unwrap_or_default(), now, started, outcome],
+        params![
+            alert.id,
+            action.id,
+            alert.subject,
+            action.mode.as_str(),
+            decision.as_str(),
+            serde_json::to_string(argv).unwrap_or_default(),
+            now,
+            started,
+            outcome
+        ],
     )?;
     let id = conn.last_insert_rowid();
     get(conn, id)?.ok_or_else(|| EngineError::Internal("audit row vanished".into()))
@@ -189,7 +208,14 @@ pub fn summaries(conn: &Connection, cfg: &HealingConfig, now: i64) -> Result<Vec
                 params![a.id, now - 3_600_000],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )?;
-            Ok(ActionSummary { kind: kind(a).into(), config: a.clone(), runs_last_hour: hour as u32, runs_total: total as u32, healed_total: healed as u32, last_run_at: last })
+            Ok(ActionSummary {
+                kind: kind(a).into(),
+                config: a.clone(),
+                runs_last_hour: hour as u32,
+                runs_total: total as u32,
+                healed_total: healed as u32,
+                last_run_at: last,
+            })
         })
         .collect()
 }
@@ -219,7 +245,14 @@ pub fn attached<'a>(cfg: &'a HealingConfig, alert: &Alert) -> impl Iterator<Item
 
 /// What the guard rails say for one (action, open alert) right now. Returns the record written,
 /// or None when nothing needed writing (off, or the same refusal as last time).
-pub fn decide(conn: &Connection, cfg: &HealingConfig, action: &ActionConfig, alert: &Alert, manually_stopped: bool, now: i64) -> Result<Option<HealingRecord>> {
+pub fn decide(
+    conn: &Connection,
+    cfg: &HealingConfig,
+    action: &ActionConfig,
+    alert: &Alert,
+    manually_stopped: bool,
+    now: i64,
+) -> Result<Option<HealingRecord>> {
     if action.mode == HealingMode::Off || alert.status == AlertStatus::Resolved {
         return Ok(None);
     }
@@ -252,8 +285,16 @@ pub fn decide(conn: &Connection, cfg: &HealingConfig, action: &ActionConfig, ale
             params![alert.id, action.id],
             |r| r.get(0),
         )?;
-        let what = match action.restart_service.is_some() { true => "restarted", false => "ran" };
-        let msg = format!("gave up: {} {what} {attempts} times in {} min, {} is still not healthy; over to you", action.name, ((now - first) / 60_000).max(1), alert.subject);
+        let what = match action.restart_service.is_some() {
+            true => "restarted",
+            false => "ran",
+        };
+        let msg = format!(
+            "gave up: {} {what} {attempts} times in {} min, {} is still not healthy; over to you",
+            action.name,
+            ((now - first) / 60_000).max(1),
+            alert.subject
+        );
         // Giving up is an escalation to the person.
         return insert(conn, alert, action, Decision::Escalated, &argv_of(action), Some(&msg), now).map(Some);
     }
@@ -270,13 +311,24 @@ pub fn decide(conn: &Connection, cfg: &HealingConfig, action: &ActionConfig, ale
         return write(Decision::RefusedCooldown, &[], Some(&format!("cooling down: {} s between runs", action.cooldown_secs)));
     }
     let hour = now - 3_600_000;
-    let this_action = runs_of("SELECT COUNT(*) FROM healing_actions WHERE action_id = ?1 AND started_at >= ?2 AND decision IN ('ran', 'approved_by_user')", &[&action.id, &hour])?;
+    let this_action = runs_of(
+        "SELECT COUNT(*) FROM healing_actions WHERE action_id = ?1 AND started_at >= ?2 AND decision IN ('ran', 'approved_by_user')",
+        &[&action.id, &hour],
+    )?;
     if this_action >= i64::from(action.max_per_hour) {
-        return write(Decision::RefusedRateLimit, &[], Some(&format!("{} already ran {this_action} times in the last hour (limit {})", action.name, action.max_per_hour)));
+        return write(
+            Decision::RefusedRateLimit,
+            &[],
+            Some(&format!("{} already ran {this_action} times in the last hour (limit {})", action.name, action.max_per_hour)),
+        );
     }
     let all = runs_of("SELECT COUNT(*) FROM healing_actions WHERE started_at >= ?1 AND decision IN ('ran', 'approved_by_user')", &[&hour])?;
     if all >= i64::from(cfg.max_actions_per_hour) {
-        return write(Decision::RefusedRateLimit, &[], Some(&format!("{all} actions already ran in the last hour (limit {} for all actions)", cfg.max_actions_per_hour)));
+        return write(
+            Decision::RefusedRateLimit,
+            &[],
+            Some(&format!("{all} actions already ran in the last hour (limit {} for all actions)", cfg.max_actions_per_hour)),
+        );
     }
     if manually_stopped && action.respect_manual_stop {
         return write(Decision::RefusedManualStop, &[], Some("the service was stopped on purpose; not restarting it"));

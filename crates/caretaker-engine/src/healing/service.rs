@@ -96,7 +96,10 @@ impl Service {
             Decision::Escalated => {
                 let (title, body) = match &record.outcome {
                     Some(gave_up) => (format!("Gave up healing {}", alert.subject), gave_up.clone()),
-                    None => (format!("Proposed: {} for {}", action.name, alert.subject), "Open Caretaker → Healing to run it or dismiss it. Nothing runs until you say so.".to_string()),
+                    None => (
+                        format!("Proposed: {} for {}", action.name, alert.subject),
+                        "Open Caretaker → Healing to run it or dismiss it. Nothing runs until you say so.".to_string(),
+                    ),
                 };
                 let notice = Notice { title, body, severity: alert.severity, alert_id: alert.id, recovery: false };
                 self.core.publish(Effects { changed: vec![], notices: vec![notice] });
@@ -134,7 +137,9 @@ impl Service {
     async fn run_action(&self, record: HealingRecord, action: ActionConfig, alert: Alert) {
         tracing::info!(action = %action.id, subject = %alert.subject, decision = record.decision.as_str(), "running healing action");
         let a = action.clone();
-        let out = tokio::task::spawn_blocking(move || execute(&a)).await.unwrap_or_else(|e| RunOutput { outcome: format!("the action crashed: {e}"), ..Default::default() });
+        let out = tokio::task::spawn_blocking(move || execute(&a))
+            .await
+            .unwrap_or_else(|e| RunOutput { outcome: format!("the action crashed: {e}"), ..Default::default() });
         let id = record.id;
         let (out2, now) = (out.clone(), self.core.now());
         if let Err(e) = self.core.db.write_async(move |c| finish(c, id, &out2, now)).await {
@@ -174,9 +179,23 @@ impl Service {
 
     /// "Run it": the person approves an escalated action; it runs now, recorded as theirs.
     pub async fn approve(self: &Arc<Self>, id: i64) -> Result<HealingRecord> {
-        let row = self.core.db.read_async(move |c| get(c, id)).await?.ok_or_else(|| EngineError::NotFound(format!("no escalation {id}")))?;
-        let action = self.core.config().healing.actions.into_iter().find(|a| a.id == row.action_id).ok_or_else(|| EngineError::NotFound(format!("action {:?} is no longer configured", row.action_id)))?;
-        let alert = self.core.alerts.open().into_iter().find(|a| Some(a.id) == row.alert_id).ok_or_else(|| EngineError::InvalidInput("that incident is already over".into()))?;
+        let row =
+            self.core.db.read_async(move |c| get(c, id)).await?.ok_or_else(|| EngineError::NotFound(format!("no escalation {id}")))?;
+        let action = self
+            .core
+            .config()
+            .healing
+            .actions
+            .into_iter()
+            .find(|a| a.id == row.action_id)
+            .ok_or_else(|| EngineError::NotFound(format!("action {:?} is no longer configured", row.action_id)))?;
+        let alert = self
+            .core
+            .alerts
+            .open()
+            .into_iter()
+            .find(|a| Some(a.id) == row.alert_id)
+            .ok_or_else(|| EngineError::InvalidInput("that incident is already over".into()))?;
         let now = self.core.now();
         let (a2, al2) = (action.clone(), alert.clone());
         let record = self.core.db.write_async(move |c| approve(c, id, &a2, &al2, now)).await?;

@@ -41,9 +41,14 @@ fn authorized(req: &Request<Incoming>, token: &str) -> bool {
     got.len() == want.len() && got.bytes().zip(want.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
-async fn handle(engine: EngineHandle, token: Arc<String>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+async fn handle(
+    engine: EngineHandle,
+    token: Arc<String>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     if !authorized(&req, &token) {
-        let mut r = json(StatusCode::UNAUTHORIZED, serde_json::json!({ "error": "a bearer token is required (Authorization: Bearer <token>)" }));
+        let mut r =
+            json(StatusCode::UNAUTHORIZED, serde_json::json!({ "error": "a bearer token is required (Authorization: Bearer <token>)" }));
         if let Ok(v) = "Bearer".parse() {
             r.headers_mut().insert(hyper::header::WWW_AUTHENTICATE, v);
         }
@@ -95,7 +100,8 @@ async fn handle(engine: EngineHandle, token: Arc<String>, req: Request<Incoming>
             }),
         ),
         "/metrics/prometheus" => {
-            let mut text = prometheus::render(snap.host.as_ref(), &checks, &snap.alerts, snap.engine.last_sample_ms, snap.engine.started_ms);
+            let mut text =
+                prometheus::render(snap.host.as_ref(), &checks, &snap.alerts, snap.engine.last_sample_ms, snap.engine.started_ms);
             prometheus::render_backups(&mut text, &backups);
             reply(StatusCode::OK, prometheus::CONTENT_TYPE, text)
         }

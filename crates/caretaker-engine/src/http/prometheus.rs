@@ -46,7 +46,13 @@ impl<'a> Family<'a> {
 /// (metric name, help, how to read it off one disk).
 type DiskFamily = (&'static str, &'static str, fn(&crate::metrics::DiskSample) -> f64);
 
-pub fn render(host: Option<&HostSample>, checks: &[(String, Option<CheckResult>)], alerts: &[Alert], last_sample_ms: Option<i64>, started_ms: i64) -> String {
+pub fn render(
+    host: Option<&HostSample>,
+    checks: &[(String, Option<CheckResult>)],
+    alerts: &[Alert],
+    last_sample_ms: Option<i64>,
+    started_ms: i64,
+) -> String {
     let mut o = String::with_capacity(8 * 1024);
     {
         let mut f = Family::new(&mut o, "caretaker_build_info", "gauge", "Caretaker's version, as a label.");
@@ -61,7 +67,11 @@ pub fn render(host: Option<&HostSample>, checks: &[(String, Option<CheckResult>)
         f.sample("caretaker_last_sample_timestamp_seconds", &[], t as f64 / 1000.0);
     }
     if let Some(h) = host {
-        Family::new(&mut o, "caretaker_cpu_usage_ratio", "gauge", "CPU busy share of all cores, 0 to 1.").sample("caretaker_cpu_usage_ratio", &[], h.cpu.total_percent / 100.0);
+        Family::new(&mut o, "caretaker_cpu_usage_ratio", "gauge", "CPU busy share of all cores, 0 to 1.").sample(
+            "caretaker_cpu_usage_ratio",
+            &[],
+            h.cpu.total_percent / 100.0,
+        );
         {
             let mut f = Family::new(&mut o, "caretaker_cpu_core_usage_ratio", "gauge", "CPU busy share per core, 0 to 1.");
             for (i, v) in h.cpu.per_core_percent.iter().enumerate() {
@@ -75,10 +85,26 @@ pub fn render(host: Option<&HostSample>, checks: &[(String, Option<CheckResult>)
             f.sample("caretaker_load_average", &[("window", "15m")], l.fifteen);
         }
         let m = &h.memory;
-        Family::new(&mut o, "caretaker_memory_total_bytes", "gauge", "Physical memory.").sample("caretaker_memory_total_bytes", &[], m.total_bytes as f64);
-        Family::new(&mut o, "caretaker_memory_used_bytes", "gauge", "Physical memory in use.").sample("caretaker_memory_used_bytes", &[], m.used_bytes as f64);
-        Family::new(&mut o, "caretaker_swap_total_bytes", "gauge", "Swap space.").sample("caretaker_swap_total_bytes", &[], m.swap_total_bytes as f64);
-        Family::new(&mut o, "caretaker_swap_used_bytes", "gauge", "Swap space in use.").sample("caretaker_swap_used_bytes", &[], m.swap_used_bytes as f64);
+        Family::new(&mut o, "caretaker_memory_total_bytes", "gauge", "Physical memory.").sample(
+            "caretaker_memory_total_bytes",
+            &[],
+            m.total_bytes as f64,
+        );
+        Family::new(&mut o, "caretaker_memory_used_bytes", "gauge", "Physical memory in use.").sample(
+            "caretaker_memory_used_bytes",
+            &[],
+            m.used_bytes as f64,
+        );
+        Family::new(&mut o, "caretaker_swap_total_bytes", "gauge", "Swap space.").sample(
+            "caretaker_swap_total_bytes",
+            &[],
+            m.swap_total_bytes as f64,
+        );
+        Family::new(&mut o, "caretaker_swap_used_bytes", "gauge", "Swap space in use.").sample(
+            "caretaker_swap_used_bytes",
+            &[],
+            m.swap_used_bytes as f64,
+        );
         let families: [DiskFamily; 4] = [
             ("caretaker_disk_total_bytes", "Size of each mounted volume.", |d| d.total_bytes as f64),
             ("caretaker_disk_available_bytes", "Free space of each mounted volume.", |d| d.available_bytes as f64),
@@ -111,7 +137,12 @@ pub fn render(host: Option<&HostSample>, checks: &[(String, Option<CheckResult>)
         }
     }
     {
-        let mut f = Family::new(&mut o, "caretaker_check_up", "gauge", "1 when a service check's latest result is healthy or degraded, 0 when down.");
+        let mut f = Family::new(
+            &mut o,
+            "caretaker_check_up",
+            "gauge",
+            "1 when a service check's latest result is healthy or degraded, 0 when down.",
+        );
         for (name, r) in checks {
             if let Some(r) = r {
                 f.sample("caretaker_check_up", &[("check", name)], if r.status == CheckStatus::Down { 0.0 } else { 1.0 });
@@ -119,7 +150,8 @@ pub fn render(host: Option<&HostSample>, checks: &[(String, Option<CheckResult>)
         }
     }
     {
-        let mut f = Family::new(&mut o, "caretaker_check_status", "gauge", "The latest status of each check, one series per status set to 1.");
+        let mut f =
+            Family::new(&mut o, "caretaker_check_status", "gauge", "The latest status of each check, one series per status set to 1.");
         for (name, r) in checks {
             if let Some(r) = r {
                 for s in [CheckStatus::Healthy, CheckStatus::Degraded, CheckStatus::Down] {
@@ -154,7 +186,12 @@ pub fn render_backups(o: &mut String, plans: &[crate::backup::PlanStatus]) {
         return;
     }
     {
-        let mut f = Family::new(o, "caretaker_backup_last_success_timestamp_seconds", "gauge", "When each plan's last successful backup finished (Unix time).");
+        let mut f = Family::new(
+            o,
+            "caretaker_backup_last_success_timestamp_seconds",
+            "gauge",
+            "When each plan's last successful backup finished (Unix time).",
+        );
         for p in plans {
             if let Some(t) = p.last_success_ms {
                 f.sample("caretaker_backup_last_success_timestamp_seconds", &[("plan", &p.plan.name)], t as f64 / 1000.0);
@@ -162,7 +199,8 @@ pub fn render_backups(o: &mut String, plans: &[crate::backup::PlanStatus]) {
         }
     }
     {
-        let mut f = Family::new(o, "caretaker_backup_last_run_ok", "gauge", "1 when each plan's last backup run succeeded, 0 when it failed.");
+        let mut f =
+            Family::new(o, "caretaker_backup_last_run_ok", "gauge", "1 when each plan's last backup run succeeded, 0 when it failed.");
         for p in plans {
             if let Some(r) = &p.last_run {
                 f.sample("caretaker_backup_last_run_ok", &[("plan", &p.plan.name)], if r.status == "ok" { 1.0 } else { 0.0 });
@@ -170,13 +208,23 @@ pub fn render_backups(o: &mut String, plans: &[crate::backup::PlanStatus]) {
         }
     }
     {
-        let mut f = Family::new(o, "caretaker_backup_overdue", "gauge", "1 when a plan's last good backup is older than twice its schedule allows.");
+        let mut f = Family::new(
+            o,
+            "caretaker_backup_overdue",
+            "gauge",
+            "1 when a plan's last good backup is older than twice its schedule allows.",
+        );
         for p in plans {
             f.sample("caretaker_backup_overdue", &[("plan", &p.plan.name)], if p.health == "overdue" { 1.0 } else { 0.0 });
         }
     }
     {
-        let mut f = Family::new(o, "caretaker_backup_repository_size_bytes", "gauge", "Size of each plan's repository folder after its last good backup.");
+        let mut f = Family::new(
+            o,
+            "caretaker_backup_repository_size_bytes",
+            "gauge",
+            "Size of each plan's repository folder after its last good backup.",
+        );
         for p in plans {
             if let Some(b) = p.repository_bytes {
                 f.sample("caretaker_backup_repository_size_bytes", &[("plan", &p.plan.name)], b as f64);
@@ -191,7 +239,14 @@ mod tests {
 
     #[test]
     fn families_have_help_and_type_and_labels_are_escaped() {
-        let r = CheckResult { service_name: "Web \"A\"\\B".into(), status: CheckStatus::Down, latency_ms: Some(12.0), checked_at: 0, error_message: None, probe_details: serde_json::json!({}) };
+        let r = CheckResult {
+            service_name: "Web \"A\"\\B".into(),
+            status: CheckStatus::Down,
+            latency_ms: Some(12.0),
+            checked_at: 0,
+            error_message: None,
+            probe_details: serde_json::json!({}),
+        };
         let text = render(Some(&HostSample::default()), &[("Web \"A\"\\B".into(), Some(r))], &[], Some(2_000), 1_000);
         assert!(text.contains("# HELP caretaker_cpu_usage_ratio "));
         assert!(text.contains("# TYPE caretaker_cpu_usage_ratio gauge\ncaretaker_cpu_usage_ratio 0\n"));

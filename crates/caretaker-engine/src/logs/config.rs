@@ -19,7 +19,11 @@ impl Default for LogsConfig {
 impl LogsConfig {
     pub(crate) fn validate(&self, at: &str, out: &mut Vec<ConfigIssue>) {
         if !(1..=3650).contains(&self.retention_days) {
-            out.push(ConfigIssue { path: format!("{at}.retention_days"), message: format!("must be between 1 and 3650 (got {})", self.retention_days), location: None });
+            out.push(ConfigIssue {
+                path: format!("{at}.retention_days"),
+                message: format!("must be between 1 and 3650 (got {})", self.retention_days),
+                location: None,
+            });
         }
     }
 }

@@ -68,7 +68,11 @@ struct Hub {
 
 fn hub() -> &'static Hub {
     static HUB: OnceLock<Hub> = OnceLock::new();
-    HUB.get_or_init(|| Hub { pending: Mutex::new(VecDeque::new()), sinks: Mutex::new(Vec::new()), next_id: std::sync::atomic::AtomicU64::new(1) })
+    HUB.get_or_init(|| Hub {
+        pending: Mutex::new(VecDeque::new()),
+        sinks: Mutex::new(Vec::new()),
+        next_id: std::sync::atomic::AtomicU64::new(1),
+    })
 }
 
 fn push(line: LogLine) {
@@ -214,12 +218,8 @@ pub struct LogQuery {
 
 /// Turns what a person typed into an FTS5 query: every word, quoted, as a prefix.
 fn fts_query(text: &str) -> Option<String> {
-    let words: Vec<String> = text
-        .split_whitespace()
-        .map(|w| w.replace('"', "\"\""))
-        .filter(|w| !w.is_empty())
-        .map(|w| format!("\"{w}\"*"))
-        .collect();
+    let words: Vec<String> =
+        text.split_whitespace().map(|w| w.replace('"', "\"\"")).filter(|w| !w.is_empty()).map(|w| format!("\"{w}\"*")).collect();
     (!words.is_empty()).then(|| words.join(" "))
 }
 
@@ -323,7 +323,11 @@ mod tests {
         assert_eq!(ids(LogQuery { target: Some("caretaker_engine::checks".into()), ..Default::default() }), vec![id(1), id(0)]);
         assert_eq!(ids(LogQuery { since_ms: Some(2_000), until_ms: Some(3_000), ..Default::default() }), vec![id(2), id(1)]);
         assert_eq!(ids(LogQuery { before_id: Some(id(2)), ..Default::default() }), vec![id(1), id(0)]);
-        assert_eq!(ids(LogQuery { text: Some("\"unbalanced".into()), ..Default::default() }), Vec::<i64>::new(), "quotes cannot break the query");
+        assert_eq!(
+            ids(LogQuery { text: Some("\"unbalanced".into()), ..Default::default() }),
+            Vec::<i64>::new(),
+            "quotes cannot break the query"
+        );
         // Retention removes old lines from the table and the index.
         assert_eq!(prune(&conn, 86_400_000 + 1_500, 1).unwrap(), 1);
         assert_eq!(ids(LogQuery { text: Some("ollama".into()), ..Default::default() }), vec![id(1)]);

@@ -143,7 +143,12 @@ pub struct MaintenanceStatus {
 pub fn task_list() -> Vec<TaskInfo> {
     tasks::REGISTRY
         .iter()
-        .map(|(id, name, description, optional, _)| TaskInfo { id: (*id).into(), name: (*name).into(), description: (*description).into(), optional: *optional })
+        .map(|(id, name, description, optional, _)| TaskInfo {
+            id: (*id).into(),
+            name: (*name).into(),
+            description: (*description).into(),
+            optional: *optional,
+        })
         .collect()
 }
 
@@ -251,7 +256,10 @@ fn begin_run(c: &Connection, trigger: &str, now: i64) -> Result<i64> {
     tx.execute("INSERT INTO maintenance_runs (trigger, status, started_at) VALUES (?1, 'running', ?2)", params![trigger, now])?;
     let id = tx.last_insert_rowid();
     for (i, t) in tasks::REGISTRY.iter().enumerate() {
-        tx.execute("INSERT INTO maintenance_task_runs (run_id, idx, task_id, status) VALUES (?1, ?2, ?3, 'pending')", params![id, i as i64, t.0])?;
+        tx.execute(
+            "INSERT INTO maintenance_task_runs (run_id, idx, task_id, status) VALUES (?1, ?2, ?3, 'pending')",
+            params![id, i as i64, t.0],
+        )?;
     }
     tx.commit()?;
     Ok(id)
@@ -277,7 +285,9 @@ fn execute(env: &RunEnv, run_id: i64) -> Result<Option<RunReport>> {
         };
         if env.cancel.is_cancelled() {
             cancelled = true;
-            let reason = if env.shutdown.is_cancelled() { "interrupted: Caretaker stopped during the run" } else { "cancelled before it started" }.to_string();
+            let reason =
+                if env.shutdown.is_cancelled() { "interrupted: Caretaker stopped during the run" } else { "cancelled before it started" }
+                    .to_string();
             record(&env.db, run_id, i, TaskStatus::Skipped, Some(&reason), None, None, 0, 0)?;
             summary.skipped += 1;
             progress(TaskStatus::Skipped, Some(reason));
@@ -286,7 +296,14 @@ fn execute(env: &RunEnv, run_id: i64) -> Result<Option<RunReport>> {
         let t0 = env.clock.now_ms();
         record(&env.db, run_id, i, TaskStatus::Started, None, Some(t0), None, 0, 0)?;
         progress(TaskStatus::Started, None);
-        let ctx = tasks::Ctx { db: &env.db, config: &env.config, data_dir: &env.data_dir, now_ms: t0, cancel: &env.cancel, backup_task: env.backup_task.as_deref() };
+        let ctx = tasks::Ctx {
+            db: &env.db,
+            config: &env.config,
+            data_dir: &env.data_dir,
+            now_ms: t0,
+            cancel: &env.cancel,
+            backup_task: env.backup_task.as_deref(),
+        };
         let outcome = run(&ctx);
         let t1 = env.clock.now_ms();
         let (status, message, rows, bytes) = match outcome {
@@ -322,13 +339,35 @@ fn execute(env: &RunEnv, run_id: i64) -> Result<Option<RunReport>> {
         RunStatus::Completed
     };
     let json = serde_json::to_string(&summary).unwrap_or_default();
-    env.db.write(|c| Ok(c.execute("UPDATE maintenance_runs SET status = ?2, ended_at = ?3, summary = ?4 WHERE id = ?1", params![run_id, status.as_str(), ended, json])?))?;
-    tracing::info!(run_id, status = status.as_str(), completed = summary.completed, failed = summary.failed, skipped = summary.skipped, "maintenance run finished");
+    env.db.write(|c| {
+        Ok(c.execute(
+            "UPDATE maintenance_runs SET status = ?2, ended_at = ?3, summary = ?4 WHERE id = ?1",
+            params![run_id, status.as_str(), ended, json],
+        )?)
+    })?;
+    tracing::info!(
+        run_id,
+        status = status.as_str(),
+        completed = summary.completed,
+        failed = summary.failed,
+        skipped = summary.skipped,
+        "maintenance run finished"
+    );
     env.db.read(|c| report(c, run_id))
 }
 
 #[allow(clippy::too_many_arguments)]
-fn record(db: &crate::store::Db, run: i64, idx: usize, status: TaskStatus, message: Option<&str>, started: Option<i64>, ended: Option<i64>, rows: u64, bytes: u64) -> Result<()> {
+fn record(
+    db: &crate::store::Db,
+    run: i64,
+    idx: usize,
+    status: TaskStatus,
+    message: Option<&str>,
+    started: Option<i64>,
+    ended: Option<i64>,
+    rows: u64,
+    bytes: u64,
+) -> Result<()> {
     db.write(|c| {
         c.prepare_cached(
             "UPDATE maintenance_task_runs SET status = ?3, message = ?4, started_at = COALESCE(?5, started_at), ended_at = ?6,
@@ -343,7 +382,14 @@ fn record(db: &crate::store::Db, run: i64, idx: usize, status: TaskStatus, messa
 pub fn report(c: &Connection, run_id: i64) -> Result<Option<RunReport>> {
     let run = c
         .query_row("SELECT id, trigger, status, started_at, ended_at, summary FROM maintenance_runs WHERE id = ?1", [run_id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, Option<i64>>(4)?, r.get::<_, String>(5)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+                r.get::<_, String>(5)?,
+            ))
         })
         .optional()?;
     let Some((id, trigger, status, started_at, ended_at, summary)) = run else { return Ok(None) };
@@ -365,7 +411,15 @@ pub fn report(c: &Connection, run_id: i64) -> Result<Option<RunReport>> {
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Some(RunReport { run_id: id, trigger, status: RunStatus::parse(&status), started_at, ended_at, tasks, summary: serde_json::from_str(&summary).unwrap_or_default() }))
+    Ok(Some(RunReport {
+        run_id: id,
+        trigger,
+        status: RunStatus::parse(&status),
+        started_at,
+        ended_at,
+        tasks,
+        summary: serde_json::from_str(&summary).unwrap_or_default(),
+    }))
 }
 
 /// The newest runs, newest first.

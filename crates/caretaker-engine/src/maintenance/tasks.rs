@@ -24,14 +24,38 @@ pub(crate) const REGISTRY: &[(&str, &str, &str, bool, TaskFn)] = &[
     ("db_integrity", "Database integrity check", "Asks SQLite to verify every page and index of caretaker.db.", false, db_integrity),
     ("db_optimize", "Optimize the database", "Refreshes query statistics (ANALYZE, PRAGMA optimize).", false, db_optimize),
     ("db_vacuum", "Compact the database", "VACUUM when many pages are free, giving the space back to the disk.", false, db_vacuum),
-    ("prune_retention", "Prune old rows", "Removes metrics, check results, resolved alerts and log lines past their retention.", false, prune_retention),
+    (
+        "prune_retention",
+        "Prune old rows",
+        "Removes metrics, check results, resolved alerts and log lines past their retention.",
+        false,
+        prune_retention,
+    ),
     ("rotate_logs", "Delete old log files", "Removes log files in the data folder older than the log retention.", false, rotate_logs),
     ("verify_backups", "Verify latest backups", "Checks the structure of each backup plan's repository.", false, verify_backups),
     ("prune_backups", "Prune backups", "Applies each backup plan's retention (forget, then prune).", false, prune_backups),
-    ("clean_temp", "Clean Caretaker's temporary files", "Removes leftovers of interrupted saves and old temporary files.", false, clean_temp),
+    (
+        "clean_temp",
+        "Clean Caretaker's temporary files",
+        "Removes leftovers of interrupted saves and old temporary files.",
+        false,
+        clean_temp,
+    ),
     ("disk_report", "Report disk space", "Records the free space of every volume.", false, disk_report),
-    ("clear_cache", "Clear a cache folder", "Optional: deletes files older than N days in the folder you configured. Off by default.", true, clear_cache),
-    ("run_command", "Run a maintenance command", "Optional: runs the command you configured (e.g. brew cleanup), never through a shell. Off by default.", true, run_command),
+    (
+        "clear_cache",
+        "Clear a cache folder",
+        "Optional: deletes files older than N days in the folder you configured. Off by default.",
+        true,
+        clear_cache,
+    ),
+    (
+        "run_command",
+        "Run a maintenance command",
+        "Optional: runs the command you configured (e.g. brew cleanup), never through a shell. Off by default.",
+        true,
+        run_command,
+    ),
 ];
 
 fn done(message: impl Into<String>) -> Outcome {
@@ -72,7 +96,9 @@ fn db_vacuum(ctx: &Ctx<'_>) -> Outcome {
         let size: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0))?;
         let pct = if pages > 0 { free as f64 * 100.0 / pages as f64 } else { 0.0 };
         if pct < threshold || free < 64 {
-            return Ok(Outcome::Skipped { reason: format!("only {pct:.0} % of pages are free ({free} of {pages}); compacting starts at {threshold:.0} %") });
+            return Ok(Outcome::Skipped {
+                reason: format!("only {pct:.0} % of pages are free ({free} of {pages}); compacting starts at {threshold:.0} %"),
+            });
         }
         c.execute_batch("VACUUM;")?;
         let after: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
@@ -143,7 +169,9 @@ fn rotate_logs(ctx: &Ctx<'_>) -> Outcome {
     if !dir.exists() {
         return Outcome::Skipped { reason: "no log folder (logging to files is off)".into() };
     }
-    let (n, bytes, err) = delete_old_files(&dir, Duration::from_secs(days * 86_400), &|p| p.file_name().is_some_and(|f| f.to_string_lossy().starts_with("caretaker")));
+    let (n, bytes, err) = delete_old_files(&dir, Duration::from_secs(days * 86_400), &|p| {
+        p.file_name().is_some_and(|f| f.to_string_lossy().starts_with("caretaker"))
+    });
     match err {
         Some(e) => failed(format!("removed {n} files, then could not remove {e}")),
         None => Outcome::Completed { message: format!("{n} log files older than {days} days removed"), rows_pruned: 0, bytes_freed: bytes },
@@ -191,7 +219,12 @@ fn disk_report(_: &Ctx<'_>) -> Outcome {
         .filter(|d| d.total_space() > 0)
         .map(|d| {
             let used = 100.0 * (1.0 - d.available_space() as f64 / d.total_space() as f64);
-            format!("{} {:.1} GiB free of {:.1} GiB ({used:.0} % used)", d.mount_point().display(), gib(d.available_space()), gib(d.total_space()))
+            format!(
+                "{} {:.1} GiB free of {:.1} GiB ({used:.0} % used)",
+                d.mount_point().display(),
+                gib(d.available_space()),
+                gib(d.total_space())
+            )
         })
         .collect();
     parts.sort();
@@ -213,7 +246,11 @@ fn clear_cache(ctx: &Ctx<'_>) -> Outcome {
     let (n, bytes, err) = delete_old_files(dir, Duration::from_secs(c.older_than_days * 86_400), &|_| true);
     match err {
         Some(e) => failed(format!("removed {n} files, then could not remove {e}")),
-        None => Outcome::Completed { message: format!("{n} files older than {} days removed from {}", c.older_than_days, c.path), rows_pruned: 0, bytes_freed: bytes },
+        None => Outcome::Completed {
+            message: format!("{n} files older than {} days removed from {}", c.older_than_days, c.path),
+            rows_pruned: 0,
+            bytes_freed: bytes,
+        },
     }
 }
 
@@ -286,7 +323,14 @@ mod tests {
     impl Fixture {
         fn run(&self, id: &str) -> Outcome {
             let f = REGISTRY.iter().find(|t| t.0 == id).unwrap().4;
-            f(&Ctx { db: &self.db, config: &self.config, data_dir: self.dir.path(), now_ms: crate::Clock::now_ms(&crate::SystemClock), cancel: &self.cancel, backup_task: None })
+            f(&Ctx {
+                db: &self.db,
+                config: &self.config,
+                data_dir: self.dir.path(),
+                now_ms: crate::Clock::now_ms(&crate::SystemClock),
+                cancel: &self.cancel,
+                backup_task: None,
+            })
         }
     }
 
@@ -301,15 +345,16 @@ mod tests {
     fn vacuum_skips_a_tight_database_and_compacts_a_loose_one() {
         let fx = fixture();
         assert!(matches!(fx.run("db_vacuum"), Outcome::Skipped { .. }));
-        fx.db.write(|c| {
-            c.execute_batch("CREATE TABLE big (b BLOB);")?;
-            for _ in 0..400 {
-                c.execute("INSERT INTO big VALUES (zeroblob(8000))", [])?;
-            }
-            c.execute_batch("DELETE FROM big;")?;
-            Ok(())
-        })
-        .unwrap();
+        fx.db
+            .write(|c| {
+                c.execute_batch("CREATE TABLE big (b BLOB);")?;
+                for _ in 0..400 {
+                    c.execute("INSERT INTO big VALUES (zeroblob(8000))", [])?;
+                }
+                c.execute_batch("DELETE FROM big;")?;
+                Ok(())
+            })
+            .unwrap();
         match fx.run("db_vacuum") {
             Outcome::Completed { bytes_freed, .. } => assert!(bytes_freed > 2_000_000, "{bytes_freed}"),
             other => panic!("{other:?}"),
@@ -323,14 +368,20 @@ mod tests {
         old_file(&logs.join("caretaker.2026-01-01.log"), 1000, 30);
         old_file(&logs.join("caretaker.2026-11-20.log"), 1000, 1);
         old_file(&logs.join("someone-else.log"), 1000, 30);
-        assert_eq!(fx.run("rotate_logs"), Outcome::Completed { message: "1 log files older than 14 days removed".into(), rows_pruned: 0, bytes_freed: 1000 });
+        assert_eq!(
+            fx.run("rotate_logs"),
+            Outcome::Completed { message: "1 log files older than 14 days removed".into(), rows_pruned: 0, bytes_freed: 1000 }
+        );
         assert!(!logs.join("caretaker.2026-01-01.log").exists());
         assert!(logs.join("caretaker.2026-11-20.log").exists() && logs.join("someone-else.log").exists());
 
         old_file(&fx.dir.path().join("tmp/a/b.part"), 500, 2);
         old_file(&fx.dir.path().join(".caretaker.toml.tmp-123"), 100, 2);
         old_file(&fx.dir.path().join("tmp/fresh"), 100, 0);
-        assert_eq!(fx.run("clean_temp"), Outcome::Completed { message: "2 temporary files removed".into(), rows_pruned: 0, bytes_freed: 600 });
+        assert_eq!(
+            fx.run("clean_temp"),
+            Outcome::Completed { message: "2 temporary files removed".into(), rows_pruned: 0, bytes_freed: 600 }
+        );
         assert!(fx.dir.path().join("tmp/fresh").exists());
     }
 
@@ -348,8 +399,14 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(!cache.join("old.bin").exists() && cache.join("new.bin").exists());
-        fx.config.maintenance.command = Some(crate::config::CommandTask { argv: vec!["/bin/sh".into(), "-c".into(), "echo cleaned 3 items; exit 0".into()], timeout_secs: 10 });
-        assert_eq!(fx.run("run_command"), Outcome::Completed { message: "/bin/sh: cleaned 3 items".into(), rows_pruned: 0, bytes_freed: 0 });
+        fx.config.maintenance.command = Some(crate::config::CommandTask {
+            argv: vec!["/bin/sh".into(), "-c".into(), "echo cleaned 3 items; exit 0".into()],
+            timeout_secs: 10,
+        });
+        assert_eq!(
+            fx.run("run_command"),
+            Outcome::Completed { message: "/bin/sh: cleaned 3 items".into(), rows_pruned: 0, bytes_freed: 0 }
+        );
         fx.config.maintenance.command = Some(crate::config::CommandTask { argv: vec!["/bin/false".into()], timeout_secs: 10 });
         assert_eq!(fx.run("run_command"), Outcome::Failed { message: "/bin/false exited with 1".into() });
     }

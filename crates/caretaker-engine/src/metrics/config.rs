@@ -16,13 +16,7 @@ pub struct MetricsConfig {
 
 impl Default for MetricsConfig {
     fn default() -> Self {
-        MetricsConfig {
-            interval_secs: 5,
-            raw_retention_hours: 48,
-            minute_retention_days: 30,
-            hour_retention_days: 730,
-            top_processes: 8,
-        }
+        MetricsConfig { interval_secs: 5, raw_retention_hours: 48, minute_retention_days: 30, hour_retention_days: 730, top_processes: 8 }
     }
 }
 
@@ -31,7 +25,11 @@ impl MetricsConfig {
     pub(crate) fn validate(&self, at: &str, out: &mut Vec<ConfigIssue>) {
         let mut range = |field: &str, value: u64, lo: u64, hi: u64| {
             if !(lo..=hi).contains(&value) {
-                out.push(ConfigIssue { path: format!("{at}.{field}"), message: format!("must be between {lo} and {hi} (got {value})"), location: None });
+                out.push(ConfigIssue {
+                    path: format!("{at}.{field}"),
+                    message: format!("must be between {lo} and {hi} (got {value})"),
+                    location: None,
+                });
             }
         };
         range("interval_secs", self.interval_secs, 1, 3600);

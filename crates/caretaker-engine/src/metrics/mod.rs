@@ -3,8 +3,8 @@
 
 pub mod config;
 mod sampler;
-pub(crate) mod store;
 pub(crate) mod service;
+pub(crate) mod store;
 
 pub use sampler::Sampler;
 pub use store::{prune, query_series, rollup, write_points, Pruned, RetentionPolicy, SeriesCache};

@@ -5,8 +5,7 @@ use super::*;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use sysinfo::{
-    Components, CpuRefreshKind, DiskRefreshKind, Disks, MemoryRefreshKind, Networks, ProcessRefreshKind,
-    ProcessesToUpdate, System,
+    Components, CpuRefreshKind, DiskRefreshKind, Disks, MemoryRefreshKind, Networks, ProcessRefreshKind, ProcessesToUpdate, System,
 };
 
 const RELIST_EVERY: Duration = Duration::from_secs(60);
@@ -30,13 +29,10 @@ impl Sampler {
     pub fn new(top_n: usize) -> Result<Self, String> {
         let mut system = System::new().map_err(|e| format!("cannot read system information: {e}"))?;
         system.refresh_cpu_specifics(CpuRefreshKind::nothing().with_usage());
-        let disks = Disks::new_with_refreshed_list_specifics(disk_kind())
-            .map_err(|e| format!("cannot list disks: {e}"))?;
+        let disks = Disks::new_with_refreshed_list_specifics(disk_kind()).map_err(|e| format!("cannot list disks: {e}"))?;
         let networks = Networks::new_with_refreshed_list().map_err(|e| format!("cannot list network interfaces: {e}"))?;
         // Sensors are optional: a machine without readable ones still samples everything else.
-        let components = Components::new_with_refreshed_list()
-            .map_err(|e| tracing::info!("temperatures unavailable: {e}"))
-            .ok();
+        let components = Components::new_with_refreshed_list().map_err(|e| tracing::info!("temperatures unavailable: {e}")).ok();
         let hostname = System::host_name().unwrap_or_else(|_| "unknown".into());
         let mut s = Sampler {
             system,
@@ -61,11 +57,7 @@ impl Sampler {
 
     fn refresh_processes(&mut self) {
         if self.top_n > 0 {
-            self.system.refresh_processes_specifics(
-                ProcessesToUpdate::All,
-                true,
-                ProcessRefreshKind::nothing().with_cpu().with_memory(),
-            );
+            self.system.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing().with_cpu().with_memory());
         }
     }
 
@@ -78,11 +70,8 @@ impl Sampler {
                 (d.mount_point().to_string_lossy().into_owned(), (u.total_read_bytes, u.total_written_bytes))
             })
             .collect();
-        self.prev_net = self
-            .networks
-            .iter()
-            .map(|(n, d)| (n.to_string_lossy().into_owned(), (d.total_received(), d.total_transmitted())))
-            .collect();
+        self.prev_net =
+            self.networks.iter().map(|(n, d)| (n.to_string_lossy().into_owned(), (d.total_received(), d.total_transmitted()))).collect();
         self.prev_at = Some(now);
     }
 

@@ -4,10 +4,10 @@
 
 use super::store::{self, RetentionPolicy, SeriesCache, MINUTE_MS};
 use super::{HostSample, Sampler, SeriesPoint};
-use crate::events::write_status;
 use crate::clock::Clock;
 use crate::core::Core;
 use crate::error::{EngineError, Result};
+use crate::events::write_status;
 use crate::events::{EngineState, EngineStatus, Event};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -54,7 +54,13 @@ impl MetricsWorker {
             if prune {
                 let p = store::prune(conn, now, policy)?;
                 if p.total() > 0 {
-                    tracing::info!(raw = p.raw, minute = p.minute, five_minute = p.five_minute, hour = p.hour, "pruned metric rows past retention");
+                    tracing::info!(
+                        raw = p.raw,
+                        minute = p.minute,
+                        five_minute = p.five_minute,
+                        hour = p.hour,
+                        "pruned metric rows past retention"
+                    );
                 }
             }
             Ok(())

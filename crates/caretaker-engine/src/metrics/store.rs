@@ -56,9 +56,27 @@ struct Tier {
 
 /// Finest first; each tier is folded from the one before it.
 const TIERS: [Tier; 3] = [
-    Tier { table: "rollup_minute", width_ms: MINUTE_MS, source: "samples", aggregate: "MIN(value), MAX(value), SUM(value), COUNT(*)", done_key: "rollup.minute_until" },
-    Tier { table: "rollup_5min", width_ms: 5 * MINUTE_MS, source: "rollup_minute", aggregate: "MIN(min), MAX(max), SUM(sum), SUM(count)", done_key: "rollup.5min_until" },
-    Tier { table: "rollup_hour", width_ms: HOUR_MS, source: "rollup_5min", aggregate: "MIN(min), MAX(max), SUM(sum), SUM(count)", done_key: "rollup.hour_until" },
+    Tier {
+        table: "rollup_minute",
+        width_ms: MINUTE_MS,
+        source: "samples",
+        aggregate: "MIN(value), MAX(value), SUM(value), COUNT(*)",
+        done_key: "rollup.minute_until",
+    },
+    Tier {
+        table: "rollup_5min",
+        width_ms: 5 * MINUTE_MS,
+        source: "rollup_minute",
+        aggregate: "MIN(min), MAX(max), SUM(sum), SUM(count)",
+        done_key: "rollup.5min_until",
+    },
+    Tier {
+        table: "rollup_hour",
+        width_ms: HOUR_MS,
+        source: "rollup_5min",
+        aggregate: "MIN(min), MAX(max), SUM(sum), SUM(count)",
+        done_key: "rollup.hour_until",
+    },
 ];
 
 /// Folds completed buckets into each rollup tier (raw -> minute -> 5 minutes -> hour).
@@ -72,10 +90,11 @@ pub fn rollup(conn: &Connection, now_ms: i64) -> Result<usize> {
         let end = ready_until.div_euclid(t.width_ms) * t.width_ms;
         let start = match watermark(&tx, t.done_key)? {
             Some(w) => w,
-            None => tx
-                .query_row(&format!("SELECT COALESCE(MIN(ts), ?1) FROM {}", t.source), [end], |r| r.get::<_, i64>(0))?
-                .div_euclid(t.width_ms)
-                * t.width_ms,
+            None => {
+                tx.query_row(&format!("SELECT COALESCE(MIN(ts), ?1) FROM {}", t.source), [end], |r| r.get::<_, i64>(0))?
+                    .div_euclid(t.width_ms)
+                    * t.width_ms
+            }
         };
         if end > start {
             written += tx.execute(
@@ -198,7 +217,14 @@ pub struct SeriesResult {
 
 /// Picks the coarsest table that still gives a chart enough points (a quarter of what it asked
 /// for) and still holds data that far back, then a bucket step so no series exceeds `max_points`.
-pub(crate) fn choose_resolution(span_ms: i64, max_points: i64, raw_step_ms: i64, since_ms: i64, now_ms: i64, policy: RetentionPolicy) -> (Resolution, i64) {
+pub(crate) fn choose_resolution(
+    span_ms: i64,
+    max_points: i64,
+    raw_step_ms: i64,
+    since_ms: i64,
+    now_ms: i64,
+    policy: RetentionPolicy,
+) -> (Resolution, i64) {
     let enough = (max_points / 4).max(1);
     let age = now_ms - since_ms;
     let candidates = [

@@ -42,10 +42,8 @@ pub fn open_and_migrate(path: &Path) -> Result<Connection> {
 
 /// A second connection for readers; it never migrates.
 pub fn open_reader(path: &Path) -> Result<Connection> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
-    )?;
+    let conn =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)?;
     conn.busy_timeout(Duration::from_secs(5))?;
     check_not_newer(&conn, path)?;
     Ok(conn)
@@ -129,9 +127,7 @@ pub(crate) fn kv_put(conn: &Connection, key: &str, value: &str, now_ms: i64) -> 
 }
 
 pub fn kv_get(conn: &Connection, key: &str) -> Result<Option<(String, i64)>> {
-    Ok(conn
-        .query_row("SELECT value, updated_ms FROM kv WHERE key = ?1", [key], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?)
+    Ok(conn.query_row("SELECT value, updated_ms FROM kv WHERE key = ?1", [key], |r| Ok((r.get(0)?, r.get(1)?))).optional()?)
 }
 
 #[cfg(test)]
