@@ -1,5 +1,6 @@
 //! The alert lifecycle, driven with recorded inputs and an injected clock: acknowledge, snooze,
 //! repeat for unacknowledged criticals, quiet hours, stale sources, pause.
+#![allow(clippy::field_reassign_with_default)] // configs read best as "default, then the one setting under test"
 
 use caretaker_engine::alerts::{AlertManager, AlertStatus, Severity};
 use caretaker_engine::config::{AlertsConfig, QuietHours};

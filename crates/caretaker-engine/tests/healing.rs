@@ -109,7 +109,7 @@ fn escalate_mode_runs_nothing_until_approved() {
     let esc = db.write(|c| healing::decide(c, &cfg, &a, &web, false, 0)).unwrap().unwrap();
     assert_eq!(esc.decision, Decision::Escalated);
     assert_eq!(decide(&db, &cfg, &a, &web, false, 10 * MIN), None);
-    let pending = db.read(|c| healing::pending(c, &[web.clone()])).unwrap();
+    let pending = db.read(|c| healing::pending(c, std::slice::from_ref(&web))).unwrap();
     assert_eq!(pending.len(), 1);
     let runs: i64 = db
         .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM healing_actions WHERE decision IN ('ran', 'approved_by_user')", [], |r| r.get(0))?))

@@ -1,5 +1,6 @@
 //! A real notification over a real D-Bus session bus: a fake `org.freedesktop.Notifications`
 //! server records every Notify call. Run under `dbus-run-session` (`cargo xtask test` does).
+#![allow(clippy::type_complexity)]
 #![cfg(all(unix, not(target_os = "macos")))]
 
 use caretaker_engine::alerts::notify::{DesktopSink, Sink};

@@ -15,6 +15,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// Where probes send their results.
+type Results = mpsc::Receiver<(CheckResult, Lag)>;
+
 pub(crate) struct Service {
     core: Arc<Core>,
     latest: RwLock<HashMap<String, CheckResult>>,
@@ -26,7 +29,7 @@ pub(crate) struct Service {
 impl Service {
     /// Reads each configured check's last stored result; returns the service and the receiving
     /// end of the results queue for [`Service::run`].
-    pub fn new(core: Arc<Core>) -> Result<(Arc<Self>, mpsc::Receiver<(CheckResult, Lag)>)> {
+    pub fn new(core: Arc<Core>) -> Result<(Arc<Self>, Results)> {
         let list = core.config().checks.list;
         let latest = core.db.read(|c| {
             let mut m = HashMap::new();
@@ -43,7 +46,7 @@ impl Service {
     }
 
     /// Stores each result (one writer), publishes it and feeds the alert rules.
-    pub async fn run(self: Arc<Self>, mut rx: mpsc::Receiver<(CheckResult, Lag)>) {
+    pub async fn run(self: Arc<Self>, mut rx: Results) {
         let core = &self.core;
         loop {
             let (result, _lag) = tokio::select! {

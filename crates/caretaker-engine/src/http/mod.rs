@@ -93,7 +93,7 @@ async fn handle(
                     "plan": p.plan.name,
                     "health": p.health,
                     "last_success_ms": p.last_success_ms,
-                    "last_run_status": p.last_run.as_ref().map(|r| r.status.clone()),
+                    "last_run_status": p.last_run.as_ref().map(|r| r.status),
                     "next_run_ms": p.next_run_ms,
                     "repository_bytes": p.repository_bytes,
                 })).collect::<Vec<_>>(),
