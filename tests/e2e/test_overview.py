@@ -67,9 +67,10 @@ class OverviewTest(unittest.TestCase):
         env = dict(os.environ, CARETAKER_DATA_DIR=cls.data, CARETAKER_LOG="info", CARETAKER_KEYCHAIN="off")
         driver_bin = shutil.which("tauri-driver") or str(Path.home() / ".cargo" / "bin" / "tauri-driver")
         port, native = free_port(), free_port()
+        OUT.mkdir(parents=True, exist_ok=True)
         cls.driver_proc = subprocess.Popen(
             [driver_bin, "--port", str(port), "--native-port", str(native)],
-            env=env, stdout=subprocess.DEVNULL, stderr=open(OUT.parent / "driver.log", "w") if os.environ.get("E2E_DEBUG") else subprocess.DEVNULL,
+            env=env, stdout=subprocess.DEVNULL, stderr=open(OUT / "driver.log", "w") if os.environ.get("E2E_DEBUG") else subprocess.DEVNULL,
         )
         wait_port(port)
         opts = ArgOptions()

@@ -44,8 +44,8 @@ class FakePlatform implements Platform {
     list_detectors: () => [stalled],
     save_detector: ({ detector: d }) => {
       if (!d.check?.name) throw { kind: "invalid_config", code: "invalid_config", message: "detectors[1].check.name: there is no check named \"\"", fields: ["detectors[1].check.name"] } satisfies ErrorPayload;
-      // Before its first evaluation the engine sends `evidence: null`, which its binding does not admit yet.
-      return [stalled, { ...stalled, config: d, firing: false, summary: "not evaluated yet", evidence: null as unknown as DetectorState["evidence"], alert_id: null }];
+      // Before its first evaluation the engine sends `evidence: null`.
+      return [stalled, { ...stalled, config: d, firing: false, summary: "not evaluated yet", evidence: null, alert_id: null }];
     },
     delete_detector: () => [],
     backups_overview: () => ({ plans: this.plans, job: null, history: [] }),

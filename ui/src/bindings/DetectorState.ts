@@ -8,7 +8,11 @@ export type DetectorState = { config: DetectorConfig,
 /**
  * `stalled`, `error_rate`, `above_normal`, `below_normal` or `stuck`.
  */
-kind: string, source: string, firing: boolean, summary: string, evidence: Record<string, unknown>, evaluated_at: number | null, 
+kind: string, source: string, firing: boolean, summary: string, 
+/**
+ * `null` until the first evaluation.
+ */
+evidence: Record<string, unknown> | null, evaluated_at: number | null, 
 /**
  * The open alert this detector raised, if any.
  */

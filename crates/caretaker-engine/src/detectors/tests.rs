@@ -1,6 +1,7 @@
 //! Table-driven: recorded series, each with what the detector must conclude.
 
 use super::*;
+use crate::alerts::Severity;
 
 const MIN: i64 = 60_000;
 const NOW: i64 = 1_000 * MIN;
