@@ -4,17 +4,16 @@
 //! Alertmanager is down still arrives once it comes up.
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use caretaker_engine::{AlertQuery, Engine, EngineHandle, EngineOptions};
+use common::{free_port, until};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BINARY: &str = "prometheus-alertmanager";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// The fenced block of `lang` that first follows `heading` in the README.
 fn readme_block(heading: &str, lang: &str) -> String {
@@ -81,17 +80,6 @@ fn client() -> reqwest::Client {
 async fn am_alerts(port: u16) -> Option<Vec<serde_json::Value>> {
     let r = client().get(format!("http://127.0.0.1:{port}/api/v2/alerts")).send().await.ok()?;
     r.json::<Vec<serde_json::Value>>().await.ok()
-}
-
-async fn until<T>(what: &str, secs: u64, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "{what}: not within {secs} s");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 async fn closed_alert_id(engine: &EngineHandle) -> i64 {

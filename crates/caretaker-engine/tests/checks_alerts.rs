@@ -1,24 +1,17 @@
 //! Checks and alerts against real loopback servers, a real SQLite file, and a recording
 //! notification sink standing in for the desktop.
 
-use caretaker_engine::alerts::notify::Sink;
+mod common;
+
 use caretaker_engine::checks::Prober;
 use caretaker_engine::config::{CheckConfig, CommandProbe, HttpProbe, TcpProbe};
 use caretaker_engine::{AlertStatus, CheckStatus, Engine, EngineOptions, Event};
+use common::{free_addr, wait_for, Recorder};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-#[derive(Default)]
-struct Recorder(Mutex<Vec<(String, String)>>);
-impl Sink for Recorder {
-    fn show(&self, title: &str, body: &str, _critical: bool) -> Result<(), String> {
-        self.0.lock().unwrap().push((title.to_string(), body.to_string()));
-        Ok(())
-    }
-}
 
 /// A tiny HTTP server on loopback that answers every request with `body`, until stopped.
 struct Server {
@@ -65,11 +58,6 @@ impl Drop for Server {
 const OK: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\nConnection: close\r\n\r\n{\"status\":\"ok\"}";
 
-fn free_addr() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
-}
-
 fn check(name: &str, interval: u64, timeout: u64) -> CheckConfig {
     CheckConfig {
         name: name.into(),
@@ -113,21 +101,6 @@ fn options(dir: &std::path::Path, rec: &Arc<Recorder>) -> EngineOptions {
     o
 }
 
-async fn wait_for<T>(rx: &mut tokio::sync::broadcast::Receiver<Event>, secs: u64, mut f: impl FnMut(&Event) -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Ok(e)) => {
-                if let Some(v) = f(&e) {
-                    return v;
-                }
-            }
-            Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
-            other => panic!("event not seen within {secs} s: {other:?}"),
-        }
-    }
-}
-
 fn result_of<'a>(e: &'a Event, name: &str) -> Option<&'a caretaker_engine::CheckResult> {
     match e {
         Event::CheckResult { result } if result.service_name == name => Some(result),
@@ -159,7 +132,7 @@ async fn http_service_down_then_up_gives_one_alert_and_one_recovery_even_across_
     assert_eq!(alert.status, AlertStatus::Active);
     tokio::time::sleep(Duration::from_millis(400)).await;
     {
-        let shown = rec.0.lock().unwrap();
+        let shown = rec.shown();
         assert_eq!(shown.len(), 1, "{shown:?}");
         assert!(shown[0].0.starts_with("Web is down on "), "{shown:?}");
         assert!(shown[0].1.starts_with("Web is down: connection refused"), "{shown:?}");
@@ -173,7 +146,7 @@ async fn http_service_down_then_up_gives_one_alert_and_one_recovery_even_across_
     let r = wait_for(&mut rx, 15, |e| result_of(e, "Web").cloned()).await;
     assert_eq!(r.status, CheckStatus::Down);
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(rec.0.lock().unwrap().len(), 1, "no second notification after a restart");
+    assert_eq!(rec.shown().len(), 1, "no second notification after a restart");
     assert_eq!(engine.open_alerts().len(), 1);
 
     let _server = serve(addr, OK, false);
@@ -184,7 +157,7 @@ async fn http_service_down_then_up_gives_one_alert_and_one_recovery_even_across_
     .await;
     assert_eq!(resolved.id, alert.id);
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let shown = rec.0.lock().unwrap().clone();
+    let shown = rec.shown();
     assert_eq!(shown.len(), 2, "{shown:?}");
     assert_eq!(shown[1].0, "Recovered: Web is healthy again");
     let all = engine.alerts(caretaker_engine::AlertQuery { include_resolved: true, limit: 100, subject: None }).await.unwrap();

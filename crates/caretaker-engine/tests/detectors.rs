@@ -1,32 +1,16 @@
 //! Detectors in a real engine: a recorded queue-depth series in a real SQLite file, the real
 //! AlertManager, an injected clock, and restarts in between.
 
-use caretaker_engine::alerts::notify::Sink;
-use caretaker_engine::{AlertQuery, AlertStatus, Clock, DetectorConfig, Engine, EngineError, EngineHandle, EngineOptions};
+mod common;
+
+use caretaker_engine::{AlertQuery, AlertStatus, DetectorConfig, Engine, EngineError, EngineHandle, EngineOptions};
+use common::{Recorder, TestClock};
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const MIN: i64 = 60_000;
 const T0: i64 = 1_800_000_000_000;
-
-struct TestClock(AtomicI64);
-impl Clock for TestClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-#[derive(Default)]
-struct Recorder(Mutex<Vec<String>>);
-impl Sink for Recorder {
-    fn show(&self, title: &str, body: &str, _critical: bool) -> Result<(), String> {
-        // A burst is folded into one notification that lists each title in its body.
-        self.0.lock().unwrap().push(format!("{title}\n{body}"));
-        Ok(())
-    }
-}
 
 const CONFIG: &str = r#"# A hand-written comment that must survive edits from the app.
 [metrics]
@@ -68,10 +52,10 @@ async fn start(dir: &Path, clock: &Arc<TestClock>, rec: &Arc<Recorder>) -> Engin
 async fn notified(rec: &Recorder, prefix: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if let Some(t) = rec.0.lock().unwrap().iter().find(|t| t.starts_with(prefix) || t.contains(&format!("• {prefix}"))) {
+        if let Some(t) = rec.texts().into_iter().find(|t| t.starts_with(prefix) || t.contains(&format!("• {prefix}"))) {
             return t.clone();
         }
-        assert!(Instant::now() < deadline, "no notification {prefix:?}: {:?}", rec.0.lock().unwrap());
+        assert!(Instant::now() < deadline, "no notification {prefix:?}: {:?}", rec.texts());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -89,7 +73,7 @@ async fn a_stalled_queue_raises_one_alert_that_survives_a_restart_and_resolves_w
     readings.extend((0..=8).map(|i| (T0 - (8 - i) * MIN, 42.0)));
     record(dir.path(), &readings);
 
-    let clock = Arc::new(TestClock(AtomicI64::new(T0)));
+    let clock = Arc::new(TestClock::at(T0));
     let rec = Arc::new(Recorder::default());
     let engine = start(dir.path(), &clock, &rec).await;
     let states = engine.evaluate_detectors().await.unwrap();
@@ -113,7 +97,7 @@ async fn a_stalled_queue_raises_one_alert_that_survives_a_restart_and_resolves_w
     // A restart a minute later: the state is rebuilt from the stored series, the same alert
     // stays open (no duplicate, no second notification).
     engine.shutdown().await;
-    clock.0.store(T0 + MIN, Ordering::SeqCst);
+    clock.set(T0 + MIN);
     let engine = start(dir.path(), &clock, &rec).await;
     let s = engine.evaluate_detectors().await.unwrap().remove(0);
     assert!(s.firing);
@@ -123,7 +107,7 @@ async fn a_stalled_queue_raises_one_alert_that_survives_a_restart_and_resolves_w
 
     // The queue moves: the alert resolves with a recovery notice.
     record(dir.path(), &[(T0 + 2 * MIN, 17.0)]);
-    clock.0.store(T0 + 2 * MIN, Ordering::SeqCst);
+    clock.set(T0 + 2 * MIN);
     let s = engine.evaluate_detectors().await.unwrap().remove(0);
     assert!(!s.firing, "{s:?}");
     assert_eq!(s.alert_id, None);
@@ -145,7 +129,7 @@ async fn a_stalled_queue_raises_one_alert_that_survives_a_restart_and_resolves_w
 async fn detectors_are_added_edited_and_removed_through_the_config_file_which_keeps_its_comments() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("caretaker.toml"), CONFIG).unwrap();
-    let clock = Arc::new(TestClock(AtomicI64::new(T0)));
+    let clock = Arc::new(TestClock::at(T0));
     let rec = Arc::new(Recorder::default());
     let engine = start(dir.path(), &clock, &rec).await;
     let path = dir.path().join("caretaker.toml");

@@ -1,15 +1,13 @@
 //! Engine scenarios against a real SQLite file in a temp dir.
 #![allow(clippy::int_plus_one)] // the assertions read as written when the test was made
 
+mod common;
+
 use caretaker_engine::metrics::{self, RetentionPolicy, SeriesCache, SeriesPoint};
 use caretaker_engine::{Engine, EngineError, EngineOptions, EngineState, Event, Resolution, SeriesQuery};
+use common::write_config;
 use std::path::Path;
 use std::time::Duration;
-
-fn write_config(dir: &Path, body: &str) {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("caretaker.toml"), body).unwrap();
-}
 
 async fn next_sample(rx: &mut tokio::sync::broadcast::Receiver<Event>) -> caretaker_engine::HostSample {
     loop {
