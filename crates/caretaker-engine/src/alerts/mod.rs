@@ -17,37 +17,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use ts_rs::TS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Warning,
-    Critical,
-}
-
-impl Severity {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
+crate::sql_enum! {
+    /// Ordered: a critical alert outranks a warning.
+    #[derive(PartialOrd, Ord)]
+    pub enum Severity {
+        Warning = "warning",
+        Critical = "critical",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum AlertStatus {
-    Active,
-    Acknowledged,
-    Resolved,
-}
-
-impl AlertStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            AlertStatus::Active => "active",
-            AlertStatus::Acknowledged => "acknowledged",
-            AlertStatus::Resolved => "resolved",
-        }
+crate::sql_enum! {
+    pub enum AlertStatus {
+        Active = "active",
+        Acknowledged = "acknowledged",
+        Resolved = "resolved",
     }
 }
 

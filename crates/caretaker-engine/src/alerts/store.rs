@@ -18,12 +18,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
         rule: r.get(1)?,
         subject: r.get(2)?,
         alert_type: r.get(3)?,
-        severity: if severity == "critical" { Severity::Critical } else { Severity::Warning },
-        status: match status.as_str() {
-            "acknowledged" => AlertStatus::Acknowledged,
-            "resolved" => AlertStatus::Resolved,
-            _ => AlertStatus::Active,
-        },
+        // A row from a damaged or hand-edited database still loads, as the less alarming value.
+        severity: severity.parse().unwrap_or(Severity::Warning),
+        status: status.parse().unwrap_or(AlertStatus::Active),
         title: details.get("_title").and_then(|t| t.as_str()).unwrap_or_default().to_string(),
         message: r.get(6)?,
         details: strip_title(details),

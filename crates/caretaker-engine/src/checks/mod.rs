@@ -15,30 +15,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckStatus {
-    Healthy,
-    Degraded,
-    Down,
-}
-
-impl CheckStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            CheckStatus::Healthy => "healthy",
-            CheckStatus::Degraded => "degraded",
-            CheckStatus::Down => "down",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<CheckStatus> {
-        match s {
-            "healthy" => Some(CheckStatus::Healthy),
-            "degraded" => Some(CheckStatus::Degraded),
-            "down" => Some(CheckStatus::Down),
-            _ => None,
-        }
+crate::sql_enum! {
+    pub enum CheckStatus {
+        Healthy = "healthy",
+        Degraded = "degraded",
+        Down = "down",
     }
 }
 

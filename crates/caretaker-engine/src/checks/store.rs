@@ -27,7 +27,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<CheckResult> {
     Ok(CheckResult {
         service_name: r.get(0)?,
         // The column's CHECK constraint admits only these three.
-        status: CheckStatus::parse(&status).unwrap_or(CheckStatus::Down),
+        status: status.parse().unwrap_or(CheckStatus::Down),
         latency_ms: r.get(2)?,
         checked_at: r.get(3)?,
         error_message: r.get(4)?,
