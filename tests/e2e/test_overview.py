@@ -16,7 +16,7 @@ import unittest
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.options import ArgOptions
@@ -25,6 +25,13 @@ from selenium.webdriver.support.ui import WebDriverWait
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "e2e" / "out"
 APP = Path(os.environ.get("CARETAKER_APP", ROOT / "target" / "debug" / "caretaker-app"))
+
+
+def waiter(d, secs, poll):
+    """A wait that polls what the app shows. The page re-renders as engine events arrive, so a
+    node found a moment ago can be replaced while WebKit's driver builds its handle: that is a
+    reason to look again, not a failure."""
+    return WebDriverWait(d, secs, poll_frequency=poll, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def free_port() -> int:
@@ -114,7 +121,7 @@ class OverviewTest(unittest.TestCase):
         # Overview on screen (a page's forms and dialogs live only while it is shown).
         d = self.driver
         d.execute_script("if (document.activeElement) document.activeElement.blur();")
-        wait = WebDriverWait(d, 40, poll_frequency=0.2)
+        wait = waiter(d, 40, 0.2)
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=tab-overview]")).click()
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=cpu-value]"))
 
@@ -136,7 +143,7 @@ class OverviewTest(unittest.TestCase):
 
     def test_alert_is_acknowledged_from_the_alerts_page(self):
         d = self.driver
-        wait = WebDriverWait(d, 40, poll_frequency=0.2)
+        wait = waiter(d, 40, 0.2)
         # The service shows as down on the Overview, and its alert opens.
         wait.until(lambda d: "down" in d.find_element(By.CSS_SELECTOR, "[data-testid='overview-check-Closed port']").text)
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=overview-alert]"))
@@ -158,7 +165,7 @@ class OverviewTest(unittest.TestCase):
 
     def test_backup_now_then_restore_a_file_through_the_ui(self):
         d = self.driver
-        wait = WebDriverWait(d, 30, poll_frequency=0.2)
+        wait = waiter(d, 30, 0.2)
         work = Path(tempfile.mkdtemp(prefix="caretaker-e2e-backup-"))
         type(self).backup_work = work  # kept for the maintenance test, removed in tearDownClass
         src, repo, out = work / "Documents", work / "disk" / "repo", work / "Restored"
@@ -189,7 +196,7 @@ class OverviewTest(unittest.TestCase):
         # Back up now: progress, then the run's result on the plan card.
         card = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=plan-card][data-plan=Docs]"))
         card.find_element(By.CSS_SELECTOR, "[data-testid=backup-now]").click()
-        WebDriverWait(d, 120, poll_frequency=0.3).until(
+        waiter(d, 120, 0.3).until(
             lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=plan-last-run]").text.startswith("ok")
         )
         self.assertIn("new", d.find_element(By.CSS_SELECTOR, "[data-testid=plan-last-run]").text)
@@ -229,7 +236,7 @@ class OverviewTest(unittest.TestCase):
 
     def test_maintenance_run_now_shows_progress_and_refuses_a_second_run(self):
         d = self.driver
-        wait = WebDriverWait(d, 40, poll_frequency=0.1)
+        wait = waiter(d, 40, 0.1)
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=tab-monitor]")).click()
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=task-db_integrity]"))
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=run-now]").is_enabled())
@@ -246,7 +253,7 @@ class OverviewTest(unittest.TestCase):
         self.assertEqual(refused["kind"], "already_running")
         self.assertIn("maintenance is already running", refused["message"])
         # The grid fills in, then the summary appears.
-        summary = WebDriverWait(d, 30, poll_frequency=0.2).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=maintenance-summary]"))
+        summary = waiter(d, 30, 0.2).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=maintenance-summary]"))
         self.assertRegex(summary.text, r"completed, \d+ failed, \d+ skipped")
         states = {e.get_attribute("data-testid"): e.get_attribute("data-status") for e in d.find_elements(By.CSS_SELECTOR, "[data-testid=task-grid] [data-status]")}
         self.assertEqual(states["task-db_integrity"], "completed")
@@ -268,7 +275,7 @@ class OverviewTest(unittest.TestCase):
 
     def test_enabling_insights_without_a_model_server_explains_and_stays_off(self):
         d = self.driver
-        wait = WebDriverWait(d, 30, poll_frequency=0.2)
+        wait = waiter(d, 30, 0.2)
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=tab-insights]")).click()
         # The form fills in from the engine's saved settings: type only once it has, or the
         # arriving settings replace what was typed.
@@ -286,7 +293,7 @@ class OverviewTest(unittest.TestCase):
 
     def test_live_cpu_updates_then_1h_range(self):
         d = self.driver
-        wait = WebDriverWait(d, 30, poll_frequency=0.2)
+        wait = waiter(d, 30, 0.2)
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=cpu-value][data-ts]"))
 
         # Live values: at least two updates after the first one seen, each waited for.
@@ -299,7 +306,7 @@ class OverviewTest(unittest.TestCase):
 
         try:
             while len(set(seen)) < 3:
-                ts, text = WebDriverWait(d, 15, poll_frequency=0.2).until(new_sample)
+                ts, text = waiter(d, 15, 0.2).until(new_sample)
                 seen.append(ts)
                 value = float(re.match(r"([\d.]+) %", text).group(1))
                 self.assertTrue(0.0 <= value <= 100.0, text)
