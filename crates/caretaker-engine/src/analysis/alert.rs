@@ -77,7 +77,10 @@ mod tests {
         let many: Vec<Finding> = (0..5).map(|i| finding(i, FindingSeverity::High, &format!("problem {i}"))).collect();
         let a = for_scan(7, &many);
         assert_eq!(a.level, Some(Severity::Warning));
-        assert_eq!(a.message, "Log analysis found 5 high-severity findings:\n- problem 0\n- problem 1\n- problem 2\n… and 2 more on the Insights page");
+        assert_eq!(
+            a.message,
+            "Log analysis found 5 high-severity findings:\n- problem 0\n- problem 1\n- problem 2\n… and 2 more on the Insights page"
+        );
         assert_eq!(a.details["finding_ids"], json!([0, 1, 2, 3, 4]));
         assert!(!a.title.contains("problem 0"), "the model's words never make the title");
         assert_eq!(for_scan(8, &[finding(1, FindingSeverity::Medium, "meh")]).level, None);

@@ -10,8 +10,8 @@ pub(crate) mod service;
 mod store;
 
 pub use llm::LlmClient;
-pub use store::{dismiss, findings, mark_interrupted, next_start, scans};
 pub(crate) use store::{begin_scan, complete_scan, fail_scan, last_completed_at};
+pub use store::{dismiss, findings, mark_interrupted, next_start, scans};
 
 use crate::alerts::Alert;
 use crate::config::AnalysisConfig;

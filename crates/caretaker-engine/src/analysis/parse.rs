@@ -46,7 +46,7 @@ pub(crate) fn clip(s: &str, max: usize, one_line: bool) -> String {
 
 fn bounded(mut list: Vec<RawFinding>) -> Vec<RawFinding> {
     // Stable: among equals the model's own order stays.
-    list.sort_by(|a, b| b.severity.cmp(&a.severity));
+    list.sort_by_key(|f| std::cmp::Reverse(f.severity));
     list.truncate(MAX_FINDINGS);
     for f in &mut list {
         f.title = clip(&f.title, MAX_TITLE_CHARS, true);
@@ -131,7 +131,9 @@ mod tests {
 
     #[test]
     fn many_and_long_findings_are_cut_keeping_the_most_severe() {
-        let one = |sev: &str, title: &str| format!(r#"{{"title":"{title}","classification":"bug","severity":"{sev}","next_step":"{}"}}"#, "n".repeat(5000));
+        let one = |sev: &str, title: &str| {
+            format!(r#"{{"title":"{title}","classification":"bug","severity":"{sev}","next_step":"{}"}}"#, "n".repeat(5000))
+        };
         let mut items: Vec<String> = (0..30).map(|i| one("low", &format!("low {i}"))).collect();
         items.push(one("high", &format!("{}\\nsecond line", "T".repeat(500))));
         let f = findings(&format!("[{}]", items.join(","))).unwrap();

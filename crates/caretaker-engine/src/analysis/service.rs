@@ -263,7 +263,17 @@ impl Service {
             Ok(found) => {
                 let a = super::alert::for_scan(id, &found);
                 core.with_alerts(move |m, c, now| {
-                    m.settle(c, super::alert::RULE, super::alert::SUBJECT.into(), super::alert::ALERT_TYPE, a.level, a.title, a.message, a.details, now)
+                    m.settle(
+                        c,
+                        super::alert::RULE,
+                        super::alert::SUBJECT.into(),
+                        super::alert::ALERT_TYPE,
+                        a.level,
+                        a.title,
+                        a.message,
+                        a.details,
+                        now,
+                    )
                 })
                 .await;
             }

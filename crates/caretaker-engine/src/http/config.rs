@@ -84,10 +84,30 @@ mod tests {
     #[test]
     fn only_addresses_localhost_and_listed_names_pass() {
         let listed = vec!["MacMini.local".to_string()];
-        for ok in [None, Some("127.0.0.1"), Some("127.0.0.1:9464"), Some("localhost"), Some("LOCALHOST:9464"), Some("[::1]"), Some("[::1]:9464"), Some("192.168.1.5:9464"), Some("macmini.local:9464"), Some("localhost.")] {
+        for ok in [
+            None,
+            Some("127.0.0.1"),
+            Some("127.0.0.1:9464"),
+            Some("localhost"),
+            Some("LOCALHOST:9464"),
+            Some("[::1]"),
+            Some("[::1]:9464"),
+            Some("192.168.1.5:9464"),
+            Some("macmini.local:9464"),
+            Some("localhost."),
+        ] {
             assert!(host_allowed(ok, &listed), "{ok:?} should pass");
         }
-        for bad in [Some("evil.example"), Some("evil.example:9464"), Some(""), Some("localhost.evil.example"), Some("[::1"), Some("[evil]:1"), Some("127.0.0.1:x"), Some("127.0.0.1.nip.io")] {
+        for bad in [
+            Some("evil.example"),
+            Some("evil.example:9464"),
+            Some(""),
+            Some("localhost.evil.example"),
+            Some("[::1"),
+            Some("[evil]:1"),
+            Some("127.0.0.1:x"),
+            Some("127.0.0.1.nip.io"),
+        ] {
             assert!(!host_allowed(bad, &listed), "{bad:?} should be refused");
         }
     }

@@ -122,8 +122,7 @@ async fn handle(
             }),
         ),
         "/metrics/prometheus" => {
-            let mut text =
-                prometheus::render(snap.host.as_ref(), &checks, &alerts, snap.engine.last_sample_ms, snap.engine.started_ms);
+            let mut text = prometheus::render(snap.host.as_ref(), &checks, &alerts, snap.engine.last_sample_ms, snap.engine.started_ms);
             prometheus::render_backups(&mut text, &backups);
             reply(StatusCode::OK, prometheus::CONTENT_TYPE, text)
         }

@@ -3,8 +3,8 @@
 //! arguments or what a command printed.
 
 use crate::alerts::Alert;
-use crate::config::CheckConfig;
 use crate::checks::CheckResult;
+use crate::config::CheckConfig;
 use serde_json::Value;
 
 const HIDDEN: &str = "redacted";
@@ -72,7 +72,8 @@ fn probe(details: &mut Value) -> bool {
     }
     if let Some(argv) = map.get_mut("argv") {
         command = true;
-        let argv: Vec<String> = argv.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
+        let argv: Vec<String> =
+            argv.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
         map.insert("argv".into(), Value::from(vec![program(&argv)]));
     }
     if let Some(Value::String(u)) = map.get_mut("url") {
