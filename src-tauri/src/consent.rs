@@ -79,25 +79,29 @@ fn declined(q: &Question) -> EngineError {
     EngineError::InvalidInput(format!("not changed: \"{}\" was not allowed", q.title))
 }
 
-async fn ask(question: Option<Question>) -> Result<()> {
-    confirm(CONFIRMER.get().map(|c| c.as_ref()), question).await
+fn installed() -> Option<&'static dyn Confirmer> {
+    CONFIRMER.get().map(|c| c.as_ref())
 }
 
 /// Before `save_check`: a new or changed command probe.
 pub async fn save_check(e: &EngineHandle, original: Option<&str>, check: &CheckConfig) -> Result<()> {
+    save_check_with(installed(), e, original, check).await
+}
+
+async fn save_check_with(c: Option<&dyn Confirmer>, e: &EngineHandle, original: Option<&str>, check: &CheckConfig) -> Result<()> {
     let snapshot = e.snapshot();
     let current = original.and_then(|name| snapshot.checks.iter().find(|c| c.config.name == name)).map(|c| &c.config);
-    ask(consent::check_change(current, check)).await
+    confirm(c, consent::check_change(current, check)).await
 }
 
 /// Before `restore_backup`: a destination that already holds something.
 pub async fn restore(destination: &str) -> Result<()> {
-    ask(consent::restore_into(destination, consent::entries_in(Path::new(destination)))).await
+    confirm(installed(), consent::restore_into(destination, consent::entries_in(Path::new(destination)))).await
 }
 
 /// Before `set_analysis`: a model server on another machine.
 pub async fn analysis_endpoint(e: &EngineHandle, endpoint: &str) -> Result<()> {
-    ask(consent::analysis_endpoint(&e.config().analysis.endpoint, endpoint)).await
+    confirm(installed(), consent::analysis_endpoint(&e.config().analysis.endpoint, endpoint)).await
 }
 
 #[cfg(test)]
@@ -130,5 +134,72 @@ mod tests {
             fn ask(&self, _: &Question, _: Box<dyn FnOnce(bool) + Send>) {}
         }
         assert!(confirm(Some(&Mute), q()).await.is_err(), "a dialog that never answers is a no");
+    }
+
+    /// Fails the test if anything is asked.
+    struct Never;
+    impl Confirmer for Never {
+        fn ask(&self, q: &Question, _: Box<dyn FnOnce(bool) + Send>) {
+            panic!("asked {:?} though nothing needed asking", q.title);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_command_check_is_saved_only_after_a_yes_and_unchanged_ones_are_not_asked_again() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("caretaker.toml"), "[notifications]\nenabled = false\n").unwrap();
+        let engine = caretaker_engine::Engine::start(caretaker_engine::EngineOptions::new(dir.path())).await.unwrap();
+        let mut check = command_check(&["/bin/true", "--flag"]);
+        let no = save_check_with(Some(&Later(false)), &engine, None, &check).await;
+        assert!(no.is_err(), "a declined command probe is not saved");
+        save_check_with(Some(&Later(true)), &engine, None, &check).await.unwrap();
+        engine.save_check(None, check.clone()).await.unwrap();
+        // The same argv under a new interval: already allowed, nothing to ask.
+        check.interval_secs = 120;
+        save_check_with(Some(&Never), &engine, Some("Job"), &check).await.unwrap();
+        // A changed argv is asked again, under the check's old name too.
+        check.command.as_mut().unwrap().argv.push("--more".into());
+        assert!(save_check_with(Some(&Later(false)), &engine, Some("Job"), &check).await.is_err());
+        engine.shutdown().await;
+    }
+
+    fn command_check(argv: &[&str]) -> CheckConfig {
+        CheckConfig {
+            name: "Job".into(),
+            interval_secs: 60,
+            timeout_secs: 5,
+            degraded_latency_ms: None,
+            enabled: true,
+            http: None,
+            tcp: None,
+            process: None,
+            command: Some(caretaker_engine::config::CommandProbe {
+                argv: argv.iter().map(|a| a.to_string()).collect(),
+                expect_exit: 0,
+                working_dir: None,
+                warning_above: None,
+                critical_above: None,
+            }),
+            json_value: None,
+        }
+    }
+
+    /// The commands that can run a program, write into a folder or send the log away go through
+    /// a confirmation before they reach the engine.
+    #[test]
+    fn risky_commands_are_confirmed_in_the_contract() {
+        let contract = include_str!("contract.rs");
+        for (command, guard, call) in [
+            ("save_check(", "crate::consent::save_check(", "e.save_check("),
+            ("restore_backup(", "crate::consent::restore(", "e.restore_backup("),
+            ("set_analysis(", "crate::consent::analysis_endpoint(", "e.set_analysis("),
+        ] {
+            let at = contract.find(&format!("            {command}")).unwrap_or_else(|| panic!("{command} is not in the contract"));
+            let body = &contract[at..];
+            let end = body.find(".await;").expect("a command ends with .await;");
+            let first = body.find(guard).unwrap_or(usize::MAX);
+            assert!(first < end, "{command} must ask through {guard} before calling the engine");
+            assert!(first < body.find(call).unwrap_or(0), "{command} asks before it calls the engine");
+        }
     }
 }
