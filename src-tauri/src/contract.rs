@@ -41,7 +41,12 @@ macro_rules! with_commands {
             list_checks() -> Vec<CheckSummary> = |e| e.checks().await;
             check_history(query: CheckHistoryQuery) -> Vec<CheckResult> = |e| e.check_history(query).await;
             /// `original` is the name being edited, or null for a new check.
-            save_check(original: Option<String>, check: CheckConfig) -> () = |e| e.save_check(original, check).await;
+            /// A new or changed command probe is first shown to the person in a native dialog.
+            save_check(original: Option<String>, check: CheckConfig) -> () = |e| async {
+                crate::consent::save_check(&e, original.as_deref(), &check).await?;
+                e.save_check(original, check).await
+            }
+            .await;
             delete_check(name: String) -> () = |e| e.delete_check(name).await;
 
             list_detectors() -> Vec<DetectorState> = |e| Ok(e.detectors());
@@ -60,8 +65,13 @@ macro_rules! with_commands {
                 |e| e.backup_ls(&plan, snapshot, path).await;
             /// Without a conflict policy, a restore that would replace files writes nothing and
             /// answers with a conflict report.
+            /// A destination that already holds files is first confirmed in a native dialog.
             restore_backup(plan: String, snapshot: String, path: String, destination: String, on_conflict: Option<ConflictPolicy>) -> RestoreOutcome =
-                |e| e.restore_backup(&plan, snapshot, path, destination, on_conflict).await;
+                |e| async {
+                    crate::consent::restore(&destination).await?;
+                    e.restore_backup(&plan, snapshot, path, destination, on_conflict).await
+                }
+                .await;
             suggest_backup_password() -> String = |e| e.suggest_backup_password();
             create_backup_plan(plan: PlanConfig, password: String) -> PlanCreated =
                 |e| e.create_backup_plan(plan, password).await;
@@ -96,8 +106,13 @@ macro_rules! with_commands {
             analysis_config() -> AnalysisConfig = |e| Ok(e.config().analysis);
             analysis_prompt() -> PromptState = |e| e.analysis_prompt().await;
             list_models(endpoint: String) -> Vec<String> = |e| e.list_models(endpoint).await;
+            /// A model server on another machine is first confirmed in a native dialog.
             set_analysis(enabled: bool, endpoint: String, model: String, cadence_minutes: u64) -> AnalysisConfig =
-                |e| e.set_analysis(enabled, endpoint, model, cadence_minutes).await;
+                |e| async {
+                    crate::consent::analysis_endpoint(&e, &endpoint).await?;
+                    e.set_analysis(enabled, endpoint, model, cadence_minutes).await
+                }
+                .await;
             set_prompt(template: String) -> () = |e| e.set_prompt(template).await;
             reset_prompt() -> () = |e| e.reset_prompt().await;
             /// Starts a log analysis scan now; refused while one runs.

@@ -5,6 +5,7 @@
 
 mod bridge;
 mod commands;
+mod consent;
 #[cfg(test)]
 mod generate;
 mod tray;
@@ -71,8 +72,11 @@ fn main() {
     let app = tauri::Builder::default()
         // Must be first: a second launch hands over to the running app and exits.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| show_main_window(app)))
+        // Native confirmations, asked from Rust only: the window gets no dialog permission.
+        .plugin(tauri_plugin_dialog::init())
         .invoke_handler(commands::handler())
         .setup(move |app| {
+            consent::install(app.handle());
             let started = tauri::async_runtime::block_on(Engine::start(EngineOptions::new(data_dir.clone())));
             let slot = match started {
                 Ok(engine) => {

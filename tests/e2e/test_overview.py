@@ -70,8 +70,10 @@ class OverviewTest(unittest.TestCase):
             "[[checks.list]]\nname = \"Closed port\"\ninterval_secs = 5\ntimeout_secs = 2\n"
             f"tcp = {{ host = \"127.0.0.1\", port = {closed_port} }}\n"
         )
+        # CARETAKER_TEST_CONFIRM is test-only (debug builds): it answers the native confirmation
+        # dialogs (a restore into a folder with files in it) that no one can click under Xvfb.
         # No keychain under Xvfb: the backup password goes to a private file (the UI says so).
-        env = dict(os.environ, CARETAKER_DATA_DIR=cls.data, CARETAKER_LOG="info", CARETAKER_KEYCHAIN="off")
+        env = dict(os.environ, CARETAKER_DATA_DIR=cls.data, CARETAKER_LOG="info", CARETAKER_KEYCHAIN="off", CARETAKER_TEST_CONFIRM="yes")
         driver_bin = shutil.which("tauri-driver") or str(Path.home() / ".cargo" / "bin" / "tauri-driver")
         port, native = free_port(), free_port()
         OUT.mkdir(parents=True, exist_ok=True)

@@ -144,7 +144,7 @@ impl Engine {
             match tokio::net::TcpListener::bind(&http_cfg.bind).await {
                 Ok(l) => {
                     tracing::info!(bind = %http_cfg.bind, "http endpoint listening");
-                    handle.services().add_task(tokio::spawn(http::serve(handle.clone(), l, http_cfg.token.clone())));
+                    handle.services().add_task(tokio::spawn(http::serve(handle.clone(), l, http_cfg.clone())));
                 }
                 Err(e) => {
                     tracing::error!("the HTTP endpoint could not listen on {}: {e}", http_cfg.bind);

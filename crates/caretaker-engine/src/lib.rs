@@ -18,6 +18,7 @@ pub mod bindings;
 pub mod checks;
 pub mod clock;
 pub mod config;
+pub mod consent;
 mod core;
 pub mod detectors;
 mod engine;

@@ -188,3 +188,116 @@ async fn a_real_prometheus_scrapes_the_engine_and_answers_queries_about_it() {
     assert!(value > 1e8, "memory total through Prometheus: {value}");
     engine.shutdown().await;
 }
+
+/// One request over a raw socket with the given Host header; the answer up to the server's close.
+fn raw_get(port: u16, host: &str, path: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    // No `Connection: close` from us: a refused client must be disconnected by the server.
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("the server kept the connection open after answering: {e}; got {}", String::from_utf8_lossy(&out)),
+        }
+        if out.starts_with(b"HTTP/1.1 200") {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&out).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_host_name_is_refused_and_local_names_are_served() {
+    let (_dir, port, engine, _rx) = sampling_engine().await;
+    let evil = tokio::task::spawn_blocking(move || raw_get(port, "evil.example", "/metrics")).await.unwrap();
+    assert!(evil.starts_with("HTTP/1.1 421"), "{evil}");
+    assert!(!evil.contains("\"checks\""), "nothing is shown to a foreign host: {evil}");
+    let evil = tokio::task::spawn_blocking(move || raw_get(port, &format!("evil.example:{port}"), "/health")).await.unwrap();
+    assert!(evil.starts_with("HTTP/1.1 421"), "{evil}");
+    for host in ["localhost".to_string(), format!("localhost:{port}"), format!("127.0.0.1:{port}"), format!("[::1]:{port}")] {
+        let ok = tokio::task::spawn_blocking(move || raw_get(port, &host, "/health")).await.unwrap();
+        assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    }
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_no_credentials_arguments_or_command_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, closed) = (free_port(), free_port());
+    std::fs::write(
+        dir.path().join("caretaker.toml"),
+        format!(
+            r#"[metrics]
+interval_secs = 1
+[notifications]
+enabled = false
+[alerts]
+check_failures_before_alert = 1
+[http]
+enabled = true
+bind = "127.0.0.1:{port}"
+[[checks.list]]
+name = "Web"
+interval_secs = 5
+timeout_secs = 1
+http = {{ url = "http://scraper:pa55word@127.0.0.1:{closed}/status?token=t0ken-value" }}
+[[checks.list]]
+name = "Script"
+interval_secs = 5
+timeout_secs = 2
+command = {{ argv = ["/bin/sh", "-c", "echo out-secret-1; echo err-secret-2 >&2; exit 3", "arg-secret-3"] }}
+"#
+        ),
+    )
+    .unwrap();
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
+    let c = client();
+    let base = format!("http://127.0.0.1:{port}");
+    // Both checks have failed once and opened their alerts.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (json, raw) = loop {
+        let raw = c.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+        let m: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        let done = m["checks"].as_array().unwrap().iter().all(|c| !c["latest"].is_null()) && m["alerts"].as_array().unwrap().len() == 2;
+        if done {
+            break (m, raw);
+        }
+        assert!(Instant::now() < deadline, "the checks never failed: {raw}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let prom = c.get(format!("{base}/metrics/prometheus")).send().await.unwrap().text().await.unwrap();
+    for secret in ["scraper", "pa55word", "t0ken-value", "out-secret-1", "err-secret-2", "arg-secret-3", "echo"] {
+        assert!(!raw.contains(secret), "/metrics shows {secret:?}: {raw}");
+        assert!(!prom.contains(secret), "/metrics/prometheus shows {secret:?}");
+    }
+    let web = &json["checks"][0];
+    assert_eq!(web["target"], format!("GET http://127.0.0.1:{closed}/status?redacted"));
+    assert_eq!(json["checks"][1]["target"], "sh", "only the program's name");
+    assert_eq!(json["checks"][1]["latest"]["probe_details"]["exit_code"], 3, "the outcome itself is still shown");
+    assert_eq!(json["checks"][1]["latest"]["status"], "down");
+    // The engine's own view keeps everything for the person at the machine.
+    let snap = engine.snapshot();
+    assert!(snap.alerts.iter().any(|a| a.details["probe"]["stdout"] == "out-secret-1"));
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_do_not_lock_out_an_authenticated_scrape() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let token = "correct-horse-battery-staple";
+    config(dir.path(), &format!("127.0.0.1:{port}"), token);
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
+    // More silent connections than there are slots, each holding on until its header deadline.
+    let idle: Vec<TcpStream> = (0..100).map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap()).collect();
+    let c = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(3)).build().unwrap();
+    let r = c.get(format!("http://127.0.0.1:{port}/metrics/prometheus")).bearer_auth(token).send().await;
+    assert_eq!(r.map(|r| r.status()).map_err(|e| e.to_string()), Ok(reqwest::StatusCode::OK), "the scrape got through");
+    drop(idle);
+    engine.shutdown().await;
+}

@@ -4,4 +4,10 @@ export type HttpConfig = { enabled: boolean, bind: string,
 /**
  * Required when `bind` is not a loopback address.
  */
-token: string, };
+token: string, 
+/**
+ * Host names, besides `localhost` and IP addresses, that clients may use to reach the
+ * endpoint (e.g. `macmini.local`). Requests naming any other host are refused, so a web page
+ * cannot read the endpoint by pointing its own domain at this machine.
+ */
+allowed_hosts: Array<string>, };

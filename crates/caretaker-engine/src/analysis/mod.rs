@@ -2,19 +2,23 @@
 //! stores classified findings. Owns `analysis_scans` and `analysis_findings`, and the prompt's
 //! lifecycle (seeded from `prompts/log_analysis.md`, upgraded unless the person edited it).
 
+mod alert;
 pub mod config;
+mod llm;
 pub mod parse;
 pub(crate) mod service;
+mod store;
+
+pub use llm::LlmClient;
+pub(crate) use store::{begin_scan, complete_scan, fail_scan, last_completed_at};
+pub use store::{dismiss, findings, mark_interrupted, next_start, scans};
 
 use crate::alerts::Alert;
 use crate::config::AnalysisConfig;
-use crate::error::{EngineError, Result};
 use crate::logs::LogLine;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
-use std::time::Duration;
 use ts_rs::TS;
 
 /// The default prompt as shipped (front matter + body).
@@ -127,71 +131,6 @@ pub struct Scan {
     pub trigger: String,
 }
 
-fn scan_from_row(r: &Row<'_>) -> rusqlite::Result<Scan> {
-    Ok(Scan {
-        scan_id: r.get(0)?,
-        started_at: r.get(1)?,
-        completed_at: r.get(2)?,
-        status: match r.get::<_, String>(3)?.as_str() {
-            "running" => ScanStatus::Running,
-            "completed" => ScanStatus::Completed,
-            "interrupted" => ScanStatus::Interrupted,
-            _ => ScanStatus::Failed,
-        },
-        log_id_start: r.get(4)?,
-        log_id_end: r.get(5)?,
-        findings_created: r.get::<_, i64>(6)? as u32,
-        error_message: r.get(7)?,
-        raw_answer: r.get(8)?,
-        trigger: r.get(9)?,
-    })
-}
-
-const SCAN_COLS: &str =
-    "scan_id, started_at, completed_at, status, log_id_start, log_id_end, findings_created, error_message, raw_answer, trigger";
-
-pub fn scans(conn: &Connection, limit: u32) -> Result<Vec<Scan>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {SCAN_COLS} FROM analysis_scans ORDER BY scan_id DESC LIMIT ?1"))?;
-    let rows = stmt.query_map([limit.clamp(1, 1000)], scan_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-fn finding_from_row(r: &Row<'_>) -> rusqlite::Result<Finding> {
-    let ids: String = r.get(6)?;
-    let c: String = r.get(2)?;
-    let s: String = r.get(3)?;
-    Ok(Finding {
-        id: r.get(0)?,
-        scan_id: r.get(1)?,
-        classification: serde_json::from_value(json!(c)).unwrap_or(Classification::Noise),
-        severity: serde_json::from_value(json!(s)).unwrap_or(FindingSeverity::Low),
-        title: r.get(4)?,
-        body: r.get(5)?,
-        source_log_ids: serde_json::from_str(&ids).unwrap_or_default(),
-        suggested_action: r.get(7)?,
-        suggested_confidence: r.get(8)?,
-        created_at: r.get(9)?,
-        dismissed_at: r.get(10)?,
-    })
-}
-
-pub fn findings(conn: &Connection, include_dismissed: bool, limit: u32) -> Result<Vec<Finding>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, scan_id, classification, severity, title, body, source_log_ids, suggested_action, suggested_confidence, created_at, dismissed_at
-         FROM analysis_findings WHERE (?1 OR dismissed_at IS NULL) ORDER BY id DESC LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![include_dismissed, limit.clamp(1, 10_000)], finding_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-pub fn dismiss(conn: &Connection, id: i64, now: i64) -> Result<()> {
-    let n = conn.execute("UPDATE analysis_findings SET dismissed_at = ?2 WHERE id = ?1 AND dismissed_at IS NULL", params![id, now])?;
-    if n == 0 {
-        return Err(EngineError::InvalidInput(format!("finding {id} does not exist or is already dismissed")));
-    }
-    Ok(())
-}
-
 /// Ready-to-file issue text for a finding.
 pub fn issue_text(f: &Finding, lines: &[LogLine]) -> String {
     let mut t = format!("## {}\n\n**Classification:** {:?} · **Severity:** {:?}\n\n{}\n", f.title, f.classification, f.severity, f.body);
@@ -204,16 +143,6 @@ pub fn issue_text(f: &Finding, lines: &[LogLine]) -> String {
         t.push_str("```\n");
     }
     t
-}
-
-/// Scans cut off by a stop are recorded as interrupted.
-pub fn mark_interrupted(conn: &Connection, now: i64) -> Result<usize> {
-    Ok(conn.execute("UPDATE analysis_scans SET status = 'interrupted', completed_at = ?1, error_message = 'Caretaker stopped during the scan' WHERE status = 'running'", [now])?)
-}
-
-/// Where the next scan starts: after the last completed scan, so a failed scan's lines are read again.
-pub fn next_start(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT COALESCE(MAX(log_id_end), 0) FROM analysis_scans WHERE status = 'completed'", [], |r| r.get(0))?)
 }
 
 /// Replaces what varies (numbers, hex, quoted values) so repeated lines group into one pattern.
@@ -307,137 +236,6 @@ pub fn build_input(groups: &[LogGroup], alerts: &[Alert], action_ids: &[String],
         .collect();
     let text = json!({ "log_patterns": patterns, "patterns_left_out": groups.len() - included, "alerts_since_last_scan": alerts, "allowed_action_ids": action_ids }).to_string();
     (text, included)
-}
-
-/// A minimal OpenAI-compatible client.
-#[derive(Clone)]
-pub struct LlmClient {
-    http: reqwest::Client,
-}
-
-impl LlmClient {
-    pub fn new() -> Result<LlmClient> {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .map_err(|e| EngineError::Internal(format!("cannot build the HTTP client: {e}")))?;
-        Ok(LlmClient { http })
-    }
-
-    fn url(endpoint: &str, path: &str) -> String {
-        format!("{}/{}", endpoint.trim_end_matches('/'), path)
-    }
-
-    /// The model ids the endpoint offers (GET /models).
-    pub async fn models(&self, endpoint: &str, timeout: Duration) -> Result<Vec<String>> {
-        let no_server =
-            |e: String| EngineError::InvalidInput(format!("no model server at {endpoint} ({e}) - start Ollama or set analysis.endpoint"));
-        let resp = tokio::time::timeout(timeout, self.http.get(Self::url(endpoint, "models")).send())
-            .await
-            .map_err(|_| no_server(format!("no answer within {} s", timeout.as_secs())))?
-            .map_err(|e| no_server(e.without_url().to_string()))?;
-        if !resp.status().is_success() {
-            return Err(no_server(format!("HTTP {}", resp.status().as_u16())));
-        }
-        let body: serde_json::Value = resp.json().await.map_err(|e| no_server(format!("not an OpenAI-compatible models list: {e}")))?;
-        Ok(body["data"].as_array().map(|a| a.iter().filter_map(|m| m["id"].as_str().map(str::to_string)).collect()).unwrap_or_default())
-    }
-
-    /// One chat completion; returns the answer's text.
-    pub async fn chat(&self, cfg: &AnalysisConfig, system: &str, user: &str) -> Result<String> {
-        let body = json!({
-            "model": cfg.model,
-            "temperature": 0,
-            "messages": [ { "role": "system", "content": system }, { "role": "user", "content": user } ],
-        });
-        let timeout = Duration::from_secs(cfg.request_timeout_secs);
-        let resp = tokio::time::timeout(timeout, self.http.post(Self::url(&cfg.endpoint, "chat/completions")).json(&body).send())
-            .await
-            .map_err(|_| EngineError::InvalidInput(format!("the model did not answer within {} s", cfg.request_timeout_secs)))?
-            .map_err(|e| EngineError::InvalidInput(format!("cannot reach the model server at {}: {}", cfg.endpoint, e.without_url())))?;
-        let status = resp.status();
-        let text = tokio::time::timeout(timeout, resp.text())
-            .await
-            .map_err(|_| EngineError::InvalidInput(format!("the model did not finish its answer within {} s", cfg.request_timeout_secs)))?
-            .map_err(|e| EngineError::InvalidInput(format!("the answer broke off: {e}")))?;
-        if !status.is_success() {
-            return Err(EngineError::InvalidInput(format!(
-                "the model server answered HTTP {}: {}",
-                status.as_u16(),
-                text.chars().take(200).collect::<String>()
-            )));
-        }
-        let v: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| EngineError::InvalidInput(format!("not an OpenAI-compatible answer: {e}")))?;
-        v["choices"][0]["message"]["content"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| EngineError::InvalidInput("the answer has no choices[0].message.content".into()))
-    }
-}
-
-pub(crate) fn begin_scan(conn: &Connection, start: i64, end: i64, trigger: &str, now: i64) -> Result<i64> {
-    conn.execute(
-        "INSERT INTO analysis_scans (started_at, status, log_id_start, log_id_end, trigger) VALUES (?1, 'running', ?2, ?3, ?4)",
-        params![now, start, end, trigger],
-    )?;
-    Ok(conn.last_insert_rowid())
-}
-
-pub(crate) fn fail_scan(conn: &Connection, id: i64, error: &str, raw: Option<&str>, now: i64) -> Result<()> {
-    conn.execute(
-        "UPDATE analysis_scans SET status = 'failed', completed_at = ?2, error_message = ?3, raw_answer = ?4 WHERE scan_id = ?1",
-        params![id, now, error, raw],
-    )?;
-    Ok(())
-}
-
-pub(crate) fn complete_scan(conn: &Connection, id: i64, found: &[parse::RawFinding], actions: &[String], now: i64) -> Result<Vec<Finding>> {
-    let tx = conn.unchecked_transaction()?;
-    let mut out = Vec::new();
-    for f in found {
-        // The model may only point at actions the person configured.
-        let action = f.suggested_action.as_ref().filter(|a| actions.contains(&a.id));
-        tx.execute(
-            "INSERT INTO analysis_findings (scan_id, classification, severity, title, body, source_log_ids, suggested_action, suggested_confidence, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                id,
-                json!(f.classification).as_str(),
-                json!(f.severity).as_str(),
-                f.title,
-                f.next_step,
-                serde_json::to_string(&f.evidence_log_ids).unwrap_or_default(),
-                action.map(|a| a.id.clone()),
-                action.map(|a| a.confidence),
-                now
-            ],
-        )?;
-        let fid = tx.last_insert_rowid();
-        out.push(Finding {
-            id: fid,
-            scan_id: id,
-            classification: f.classification,
-            severity: f.severity,
-            title: f.title.clone(),
-            body: f.next_step.clone(),
-            source_log_ids: f.evidence_log_ids.clone(),
-            suggested_action: action.map(|a| a.id.clone()),
-            suggested_confidence: action.map(|a| a.confidence),
-            created_at: now,
-            dismissed_at: None,
-        });
-    }
-    tx.execute(
-        "UPDATE analysis_scans SET status = 'completed', completed_at = ?2, findings_created = ?3 WHERE scan_id = ?1",
-        params![id, now, out.len() as i64],
-    )?;
-    tx.commit()?;
-    Ok(out)
-}
-
-pub(crate) fn last_completed_at(conn: &Connection) -> Result<Option<i64>> {
-    Ok(conn.query_row("SELECT MAX(completed_at) FROM analysis_scans WHERE status = 'completed'", [], |r| r.get(0)).optional()?.flatten())
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Understanding the model's answer: strict JSON first, then the usual ways models wrap it (a
-//! code fence, an object around the list, text before or after).
+//! code fence, an object around the list, text before or after). The model reads log lines that
+//! anyone may have written, so what it says is bounded: how many findings, how long each text.
 
 use super::{Classification, FindingSeverity};
 use serde::Deserialize;
@@ -24,6 +25,40 @@ pub struct RawFinding {
     pub suggested_action: Option<SuggestedAction>,
 }
 
+/// Findings kept from one answer, the most severe first.
+pub const MAX_FINDINGS: usize = 20;
+pub const MAX_TITLE_CHARS: usize = 200;
+pub const MAX_TEXT_CHARS: usize = 2000;
+const MAX_EVIDENCE_IDS: usize = 50;
+const MAX_ACTION_ID_CHARS: usize = 100;
+
+/// `s` on one line, at most `max` characters (an ellipsis says it was cut).
+pub(crate) fn clip(s: &str, max: usize, one_line: bool) -> String {
+    let s: String = s.chars().map(|c| if c.is_control() && (one_line || c != '\n') { ' ' } else { c }).collect();
+    let s = s.trim();
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+fn bounded(mut list: Vec<RawFinding>) -> Vec<RawFinding> {
+    // Stable: among equals the model's own order stays.
+    list.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    list.truncate(MAX_FINDINGS);
+    for f in &mut list {
+        f.title = clip(&f.title, MAX_TITLE_CHARS, true);
+        f.next_step = clip(&f.next_step, MAX_TEXT_CHARS, false);
+        f.evidence_log_ids.truncate(MAX_EVIDENCE_IDS);
+        if let Some(a) = &mut f.suggested_action {
+            a.id = clip(&a.id, MAX_ACTION_ID_CHARS, true);
+        }
+    }
+    list
+}
+
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Answer {
@@ -38,8 +73,13 @@ fn strict(text: &str) -> Option<Vec<RawFinding>> {
     }
 }
 
-/// The findings in an answer, or why it could not be read.
+/// The findings in an answer, at most [`MAX_FINDINGS`] with every text cut to its limit, or why
+/// it could not be read.
 pub fn findings(answer: &str) -> Result<Vec<RawFinding>, String> {
+    unbounded(answer).map(bounded)
+}
+
+fn unbounded(answer: &str) -> Result<Vec<RawFinding>, String> {
     if let Some(f) = strict(answer) {
         return Ok(f);
     }
@@ -87,5 +127,21 @@ mod tests {
         let e = findings("I could not find anything, sorry.").unwrap_err();
         assert!(e.starts_with("the model's answer is not the JSON list"), "{e}");
         assert!(findings(r#"[{"title":"x","classification":"catastrophe","severity":"high"}]"#).is_err(), "unknown classification");
+    }
+
+    #[test]
+    fn many_and_long_findings_are_cut_keeping_the_most_severe() {
+        let one = |sev: &str, title: &str| {
+            format!(r#"{{"title":"{title}","classification":"bug","severity":"{sev}","next_step":"{}"}}"#, "n".repeat(5000))
+        };
+        let mut items: Vec<String> = (0..30).map(|i| one("low", &format!("low {i}"))).collect();
+        items.push(one("high", &format!("{}\\nsecond line", "T".repeat(500))));
+        let f = findings(&format!("[{}]", items.join(","))).unwrap();
+        assert_eq!(f.len(), MAX_FINDINGS);
+        assert_eq!(f[0].severity, FindingSeverity::High, "the high finding is kept though it came last");
+        assert_eq!(f[0].title.chars().count(), MAX_TITLE_CHARS);
+        assert!(!f[0].title.contains('\n'));
+        assert_eq!(f[1].title, "low 0");
+        assert!(f.iter().all(|x| x.next_step.chars().count() <= MAX_TEXT_CHARS));
     }
 }

@@ -1,13 +1,13 @@
 //! The analysis service: owns the model client and the one-scan-at-a-time guard; runs scans on
-//! the configured cadence or on request, keeps the prompt's lifecycle, and raises an alert for
-//! each high-severity finding.
+//! the configured cadence or on request, keeps the prompt's lifecycle, and keeps the one analysis
+//! alert in step with the latest completed scan (`alert`).
 
 use super::{
     begin_scan, build_input, complete_scan, default_prompt, dismiss, fail_scan, findings, group, issue_text, last_completed_at, next_start,
     parse, reconcile_prompt, scans,
 };
-use super::{Finding, FindingSeverity, LlmClient, PromptState, Scan};
-use crate::alerts::{list_alerts, Alert, AlertQuery, Severity};
+use super::{Finding, LlmClient, PromptState, Scan};
+use crate::alerts::{list_alerts, Alert, AlertQuery};
 use crate::config::AnalysisConfig;
 use crate::core::{Core, Piece};
 use crate::error::{EngineError, Result};
@@ -248,6 +248,7 @@ impl Service {
             }
         };
         let t = core.now();
+        let failed = outcome.is_err();
         let stored = match outcome {
             Ok(found) => core.db.write_async(move |c| complete_scan(c, id, &found, &actions, t)).await,
             Err((error, raw)) => {
@@ -257,25 +258,24 @@ impl Service {
             }
         };
         match stored {
+            // A failed scan says nothing about the log: the alert stays as it was.
+            Ok(_) if failed => {}
             Ok(found) => {
-                for f in found.into_iter().filter(|f| f.severity == FindingSeverity::High) {
-                    core.with_alerts(move |m, c, now| {
-                        let details =
-                            serde_json::json!({ "finding_id": f.id, "classification": f.classification, "log_ids": f.source_log_ids });
-                        m.raise(
-                            c,
-                            "analysis",
-                            f.title.clone(),
-                            "analysis_finding",
-                            Severity::Critical,
-                            format!("Log analysis: {}", f.title),
-                            f.body.clone(),
-                            details,
-                            now,
-                        )
-                    })
-                    .await;
-                }
+                let a = super::alert::for_scan(id, &found);
+                core.with_alerts(move |m, c, now| {
+                    m.settle(
+                        c,
+                        super::alert::RULE,
+                        super::alert::SUBJECT.into(),
+                        super::alert::ALERT_TYPE,
+                        a.level,
+                        a.title,
+                        a.message,
+                        a.details,
+                        now,
+                    )
+                })
+                .await;
             }
             Err(e) => tracing::warn!(scan_id = id, "could not record the scan: {e}"),
         }

@@ -1,20 +1,24 @@
 //! The opt-in HTTP endpoint: `/health`, `/metrics` (JSON) and `/metrics/prometheus`. Read-only,
 //! loopback by default, a bearer token required elsewhere. Every connection is its own task with
 //! a header deadline, so a slow or stuck client never holds up the engine or other clients.
+//! Requests naming a foreign host are refused (DNS rebinding), and what is shown leaves out
+//! credentials, command arguments and command output (`redact`).
 
 pub mod config;
 pub mod prometheus;
+mod redact;
+mod slots;
 
 use crate::EngineHandle;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
-/// Connections served at once; more wait in the kernel's backlog.
+/// Connections open at once; see `slots` for who makes room when they are all taken.
 const MAX_CONNECTIONS: usize = 64;
 const HEADER_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -41,24 +45,42 @@ fn authorized(req: &Request<Incoming>, token: &str) -> bool {
     got.len() == want.len() && got.bytes().zip(want.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
+/// A refusal that also ends the connection, so a refused client gives its slot back at once.
+fn refuse(mut r: Response<Full<Bytes>>) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+    r.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+    Ok(r)
+}
+
 async fn handle(
     engine: EngineHandle,
-    token: Arc<String>,
+    cfg: Arc<config::HttpConfig>,
+    trusted: Arc<AtomicBool>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
-    if !authorized(&req, &token) {
+    let host = req.headers().get(hyper::header::HOST).map(|h| h.to_str().unwrap_or(""));
+    if !config::host_allowed(host, &cfg.allowed_hosts) {
+        return refuse(json(
+            StatusCode::MISDIRECTED_REQUEST,
+            serde_json::json!({ "error": "this host name is not served here; use localhost, an IP address, or add the name to http.allowed_hosts" }),
+        ));
+    }
+    if !authorized(&req, &cfg.token) {
         let mut r =
             json(StatusCode::UNAUTHORIZED, serde_json::json!({ "error": "a bearer token is required (Authorization: Bearer <token>)" }));
         if let Ok(v) = "Bearer".parse() {
             r.headers_mut().insert(hyper::header::WWW_AUTHENTICATE, v);
         }
-        return Ok(r);
+        return refuse(r);
     }
+    trusted.store(true, Ordering::Release);
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return Ok(json(StatusCode::METHOD_NOT_ALLOWED, serde_json::json!({ "error": "this endpoint only reads; use GET" })));
     }
     let snap = engine.snapshot();
-    let checks: Vec<(String, Option<crate::CheckResult>)> = snap.checks.iter().map(|c| (c.config.name.clone(), c.latest.clone())).collect();
+    let command_checks: Vec<&str> = snap.checks.iter().filter(|c| c.config.command.is_some()).map(|c| c.config.name.as_str()).collect();
+    let latest = |c: &crate::events::CheckState| c.latest.as_ref().map(|r| redact::check_result(r, c.config.command.is_some()));
+    let checks: Vec<(String, Option<crate::CheckResult>)> = snap.checks.iter().map(|c| (c.config.name.clone(), latest(c))).collect();
+    let alerts: Vec<crate::Alert> = snap.alerts.iter().map(|a| redact::alert(a, &command_checks)).collect();
     let backups = match req.uri().path() {
         "/metrics" | "/metrics/prometheus" => engine.backups_overview().await.map(|o| o.plans).unwrap_or_default(),
         _ => Vec::new(),
@@ -86,8 +108,8 @@ async fn handle(
             StatusCode::OK,
             serde_json::json!({
                 "host": snap.host,
-                "checks": snap.checks.iter().map(|c| serde_json::json!({ "name": c.config.name, "kind": c.kind, "target": c.target, "latest": c.latest })).collect::<Vec<_>>(),
-                "alerts": snap.alerts,
+                "checks": snap.checks.iter().map(|c| serde_json::json!({ "name": c.config.name, "kind": c.kind, "target": redact::target(&c.config), "latest": latest(c) })).collect::<Vec<_>>(),
+                "alerts": alerts,
                 "worst": snap.worst,
                 "backups": backups.iter().map(|p| serde_json::json!({
                     "plan": p.plan.name,
@@ -100,8 +122,7 @@ async fn handle(
             }),
         ),
         "/metrics/prometheus" => {
-            let mut text =
-                prometheus::render(snap.host.as_ref(), &checks, &snap.alerts, snap.engine.last_sample_ms, snap.engine.started_ms);
+            let mut text = prometheus::render(snap.host.as_ref(), &checks, &alerts, snap.engine.last_sample_ms, snap.engine.started_ms);
             prometheus::render_backups(&mut text, &backups);
             reply(StatusCode::OK, prometheus::CONTENT_TYPE, text)
         }
@@ -109,16 +130,12 @@ async fn handle(
     })
 }
 
-/// Binds and serves until the engine stops. Binding fails loudly (the port is taken, ...).
-pub(crate) async fn serve(engine: EngineHandle, listener: TcpListener, token: String) {
-    let token = Arc::new(token);
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+/// Serves on `listener` until the engine stops.
+pub(crate) async fn serve(engine: EngineHandle, listener: TcpListener, cfg: config::HttpConfig) {
+    let cfg = Arc::new(cfg);
+    let slots = slots::Slots::new(MAX_CONNECTIONS);
     let cancel = engine.cancel_token();
     loop {
-        let permit = tokio::select! {
-            _ = cancel.cancelled() => return,
-            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
-        };
         let (stream, _) = tokio::select! {
             _ = cancel.cancelled() => return,
             a = listener.accept() => match a {
@@ -130,10 +147,12 @@ pub(crate) async fn serve(engine: EngineHandle, listener: TcpListener, token: St
                 }
             },
         };
-        let (engine, token, cancel) = (engine.clone(), token.clone(), cancel.clone());
+        // Every slot is held by a client that was let in: this one is closed unanswered.
+        let Some(slot) = slots.admit() else { continue };
+        let (engine, cfg, cancel) = (engine.clone(), cfg.clone(), cancel.clone());
         tokio::spawn(async move {
-            let _permit = permit;
-            let svc = hyper::service::service_fn(move |req| handle(engine.clone(), token.clone(), req));
+            let trusted = slot.trusted.clone();
+            let svc = hyper::service::service_fn(move |req| handle(engine.clone(), cfg.clone(), trusted.clone(), req));
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(HEADER_DEADLINE)
@@ -141,6 +160,7 @@ pub(crate) async fn serve(engine: EngineHandle, listener: TcpListener, token: St
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), svc);
             tokio::select! {
                 _ = cancel.cancelled() => {}
+                _ = slot.evicted.cancelled() => {}
                 // A client that never finishes its request is dropped after the deadline.
                 _ = tokio::time::timeout(Duration::from_secs(60), conn) => {}
             }
