@@ -18,6 +18,19 @@ const BATCH_BYTES: u64 = 64 * 1024 * 1024;
 /// A batch cannot split a file, so large files (which would set that floor on their own) are
 /// streamed instead: blob after blob, a few in flight, written to a temporary name and renamed.
 const STREAM_ABOVE: u64 = 16 * 1024 * 1024;
+
+/// The bounds above, as one value so a test can make small data take the batch and stream paths.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub batch_entries: usize,
+    pub batch_bytes: u64,
+    pub stream_above: u64,
+}
+
+impl Limits {
+    pub(crate) const DEFAULT: Limits = Limits { batch_entries: BATCH_ENTRIES, batch_bytes: BATCH_BYTES, stream_above: STREAM_ABOVE };
+}
+
 /// Tag on the snapshot taken before an overwrite.
 pub const SAFETY_TAG: &str = "caretaker-safety";
 
@@ -62,6 +75,10 @@ pub fn free_name(path: &Path, date: &str) -> PathBuf {
 }
 
 pub fn restore(repo: Repository<OpenStatus>, job: &RestoreJob, emitter: &Emitter) -> Outcome<RestoreSummary> {
+    restore_with(repo, job, emitter, Limits::DEFAULT)
+}
+
+pub(crate) fn restore_with(repo: Repository<OpenStatus>, job: &RestoreJob, emitter: &Emitter, limits: Limits) -> Outcome<RestoreSummary> {
     let snap = find_snapshot(&repo, &job.snapshot)?;
     if !job.destination.is_absolute() {
         return Err(Failure::new(ErrorKind::Failed, format!("the destination {} must be an absolute path", job.destination.display())));
@@ -154,7 +171,7 @@ pub fn restore(repo: Repository<OpenStatus>, job: &RestoreJob, emitter: &Emitter
                     _ => {}
                 }
             }
-            if !n.is_dir() && n.meta.size > STREAM_ABOVE {
+            if !n.is_dir() && n.meta.size > limits.stream_above {
                 stream_file(&indexed, &n, &dest_path(&target, &rel), emitter)?;
                 emitter.add_files(1);
                 summary.files_restored += 1;
@@ -163,7 +180,7 @@ pub fn restore(repo: Repository<OpenStatus>, job: &RestoreJob, emitter: &Emitter
             batch_bytes += if n.is_dir() { 0 } else { n.meta.size };
             batch.push((rel, n));
         }
-        if (done && !batch.is_empty()) || batch.len() >= BATCH_ENTRIES || batch_bytes >= BATCH_BYTES {
+        if (done && !batch.is_empty()) || batch.len() >= limits.batch_entries || batch_bytes >= limits.batch_bytes {
             let files = batch.iter().filter(|(_, n)| !n.is_dir()).count() as u64;
             let dest = LocalDestination::new(&target.dest.to_string_lossy(), true, target.single_file)
                 .map_err(|e| rustic_failure(&format!("cannot write to {}", target.dest.display()), &e))?;
