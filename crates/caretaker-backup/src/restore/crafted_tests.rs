@@ -223,3 +223,18 @@ fn the_root_folder_is_refused_as_a_destination() {
         assert!(std::fs::symlink_metadata(&written.0).is_err(), "{root}: nothing is written to the root folder");
     }
 }
+
+#[test]
+fn overwriting_a_link_replaces_the_link_not_what_it_points_to() {
+    let scene = Scene::new();
+    let (victim, dest) = (scene.path("victim.txt"), scene.path("dest"));
+    std::fs::write(&victim, b"keep me").expect("write");
+    std::fs::create_dir_all(&dest).expect("mkdir");
+    std::os::unix::fs::symlink(&victim, dest.join("small.txt")).expect("symlink");
+    let snap = scene.snapshot(vec![file("/small", "small.txt", b"restored")]);
+    scene.restore(&snap, &dest, Some(ConflictPolicy::Overwrite)).expect("restore");
+    assert_eq!(std::fs::read(&victim).expect("read"), b"keep me");
+    let restored = dest.join("small.txt");
+    assert!(std::fs::symlink_metadata(&restored).is_ok_and(|m| m.is_file()), "the link is replaced by the file");
+    assert_eq!(std::fs::read(&restored).expect("read"), b"restored");
+}
