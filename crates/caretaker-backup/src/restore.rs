@@ -1,9 +1,16 @@
 //! Restore of a whole snapshot, a folder or one file, in bounded batches, never replacing a file
-//! without the person's say-so.
+//! without the person's say-so, and never writing outside the destination: a snapshot's names
+//! are checked before anything is written, and no symbolic link below the destination is
+//! followed.
+
+mod names;
+mod nofollow;
 
 use crate::progress::Emitter;
 use crate::{find_snapshot, run_backup, rustic_failure, Failure, Outcome};
-use caretaker_engine::backup::protocol::{ConflictPolicy, ConflictReport, ErrorKind, RestoreJob, RestoreSummary};
+use caretaker_engine::backup::protocol::{is_filesystem_root, ConflictPolicy, ConflictReport, ErrorKind, RestoreJob, RestoreSummary};
+use names::{check_entry, shown, Siblings};
+use nofollow::{first_link, link_refusal, Partial};
 use rustic_core::repofile::Node;
 use rustic_core::{IndexedFull, LocalDestination, LsOptions, OpenStatus, Repository, RestoreOptions};
 use std::collections::HashSet;
@@ -18,30 +25,77 @@ const BATCH_BYTES: u64 = 64 * 1024 * 1024;
 /// A batch cannot split a file, so large files (which would set that floor on their own) are
 /// streamed instead: blob after blob, a few in flight, written to a temporary name and renamed.
 const STREAM_ABOVE: u64 = 16 * 1024 * 1024;
+
+/// The bounds above, as one value so a test can make small data take the batch and stream paths.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub batch_entries: usize,
+    pub batch_bytes: u64,
+    pub stream_above: u64,
+}
+
+impl Limits {
+    pub(crate) const DEFAULT: Limits = Limits { batch_entries: BATCH_ENTRIES, batch_bytes: BATCH_BYTES, stream_above: STREAM_ABOVE };
+}
+
 /// Tag on the snapshot taken before an overwrite.
 pub const SAFETY_TAG: &str = "caretaker-safety";
 
 struct Target {
-    /// Where the entries go: a folder, or for a single file the file's own path.
-    dest: PathBuf,
+    /// The destination the person chose. Links above it are theirs; below it none is followed.
+    root: PathBuf,
+    /// Where the entries go, below `root`: nothing for a whole snapshot, else the name of the
+    /// folder or of the single file restored.
+    base: PathBuf,
     single_file: bool,
 }
 
-fn target_of(node: &Node, job: &RestoreJob) -> Target {
-    let inner = job.path.trim_matches('/');
-    if inner.is_empty() {
-        Target { dest: job.destination.clone(), single_file: false }
-    } else {
-        let name = node.name().to_string_lossy().into_owned();
-        Target { dest: job.destination.join(name), single_file: !node.is_dir() }
+fn target_of(node: &Node, job: &RestoreJob) -> Outcome<Target> {
+    let root = job.destination.clone();
+    if job.path.trim_matches('/').is_empty() {
+        return Ok(Target { root, base: PathBuf::new(), single_file: false });
     }
+    let base = PathBuf::from(node.name().into_owned());
+    check_entry(&base, node, &mut Siblings::default())?;
+    Ok(Target { root, base, single_file: !node.is_dir() })
 }
 
-fn dest_path(t: &Target, rel: &Path) -> PathBuf {
-    if t.single_file || rel.as_os_str().is_empty() {
-        t.dest.clone()
-    } else {
-        t.dest.join(rel)
+impl Target {
+    /// Where an entry of the listing goes, relative to `root`.
+    fn below(&self, rel: &Path) -> PathBuf {
+        if self.single_file || rel.as_os_str().is_empty() {
+            self.base.clone()
+        } else {
+            self.base.join(rel)
+        }
+    }
+
+    fn path(&self, rel: &Path) -> PathBuf {
+        let below = self.below(rel);
+        if below.as_os_str().is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(below)
+        }
+    }
+
+    /// The folder (or file) rustic_core's batch restore writes to.
+    fn dest(&self) -> PathBuf {
+        self.path(Path::new(""))
+    }
+
+    /// Refuses when a link sits between `root` and the folder holding `below`. Entries of one
+    /// folder come together, so the last folder found clean is remembered.
+    fn no_link_above(&self, below: &Path, clean: &mut Option<PathBuf>) -> Outcome<()> {
+        let parent = below.parent().unwrap_or(Path::new(""));
+        if clean.as_deref() == Some(parent) {
+            return Ok(());
+        }
+        if let Some(link) = first_link(&self.root, parent) {
+            return Err(Failure::new(ErrorKind::Failed, link_refusal(&link)));
+        }
+        *clean = Some(parent.to_path_buf());
+        Ok(())
     }
 }
 
@@ -62,9 +116,19 @@ pub fn free_name(path: &Path, date: &str) -> PathBuf {
 }
 
 pub fn restore(repo: Repository<OpenStatus>, job: &RestoreJob, emitter: &Emitter) -> Outcome<RestoreSummary> {
+    restore_with(repo, job, emitter, Limits::DEFAULT)
+}
+
+pub(crate) fn restore_with(repo: Repository<OpenStatus>, job: &RestoreJob, emitter: &Emitter, limits: Limits) -> Outcome<RestoreSummary> {
     let snap = find_snapshot(&repo, &job.snapshot)?;
     if !job.destination.is_absolute() {
         return Err(Failure::new(ErrorKind::Failed, format!("the destination {} must be an absolute path", job.destination.display())));
+    }
+    if is_filesystem_root(&job.destination) {
+        return Err(Failure::new(
+            ErrorKind::Failed,
+            format!("the destination {} is the root folder; pick a folder to restore into", shown(&job.destination)),
+        ));
     }
     emitter.phase("reading the snapshot");
     let indexed = repo.to_indexed().map_err(|e| rustic_failure("cannot read the repository index", &e))?;
@@ -72,25 +136,35 @@ pub fn restore(repo: Repository<OpenStatus>, job: &RestoreJob, emitter: &Emitter
     let node = indexed
         .node_from_snapshot_and_path(&snap, if inner.is_empty() { "/" } else { inner })
         .map_err(|e| rustic_failure(&format!("no path {} in snapshot {}", job.path, job.snapshot), &e))?;
-    let target = target_of(&node, job);
+    let target = target_of(&node, job)?;
     let ls_opts = LsOptions::default().recursive(true);
     let stream = || indexed.ls(&node, &ls_opts).map_err(|e| rustic_failure("cannot list the snapshot", &e));
 
-    // Pass 1: what would be replaced, and how much there is to do.
+    // Pass 1: whether every entry can be written inside the destination (checked before
+    // anything is written, so a crafted snapshot leaves no trace), what would be replaced, and
+    // how much there is to do.
     let mut conflicts: HashSet<PathBuf> = HashSet::new();
     let mut examples = Vec::new();
     let (mut bytes_total, mut files_total) = (0u64, 0u64);
+    let (mut siblings, mut clean) = (Siblings::default(), None);
     for item in stream()? {
         let (rel, n) = item.map_err(|e| rustic_failure("cannot read the snapshot", &e))?;
+        check_entry(&rel, &n, &mut siblings)?;
+        let below = target.below(&rel);
+        target.no_link_above(&below, &mut clean)?;
+        let d = target.root.join(&below);
+        let existing = std::fs::symlink_metadata(&d);
         if n.is_dir() {
-            let d = dest_path(&target, &rel);
-            if d.exists() && !d.is_dir() {
-                return Err(Failure::new(ErrorKind::Conflict, format!("{} exists and is not a folder", d.display())));
+            match existing {
+                Ok(m) if m.file_type().is_symlink() => return Err(Failure::new(ErrorKind::Failed, link_refusal(&d))),
+                Ok(m) if !m.is_dir() => {
+                    return Err(Failure::new(ErrorKind::Conflict, format!("{} exists and is not a folder", d.display())));
+                }
+                _ => {}
             }
             continue;
         }
-        let d = dest_path(&target, &rel);
-        if std::fs::symlink_metadata(&d).is_ok() {
+        if existing.is_ok() {
             if examples.len() < 5 {
                 examples.push(d.display().to_string());
             }
@@ -112,7 +186,7 @@ pub fn restore(repo: Repository<OpenStatus>, job: &RestoreJob, emitter: &Emitter
             }
             Some(ConflictPolicy::Overwrite) => {
                 emitter.phase("saving the files about to be replaced");
-                let mut paths: Vec<PathBuf> = conflicts.iter().map(|rel| dest_path(&target, rel)).collect();
+                let mut paths: Vec<PathBuf> = conflicts.iter().map(|rel| target.path(rel)).collect();
                 paths.sort();
                 let safety = run_backup(
                     &indexed,
@@ -148,14 +222,16 @@ pub fn restore(repo: Repository<OpenStatus>, job: &RestoreJob, emitter: &Emitter
                     Some(ConflictPolicy::Skip) => continue,
                     Some(ConflictPolicy::KeepBoth) => {
                         // Restored on its own, to a free name next to the existing file.
-                        renamed_dests.push((free_name(&dest_path(&target, &rel), &today), n));
+                        let below = target.below(&rel);
+                        let free = free_name(&target.root.join(&below), &today);
+                        renamed_dests.push((below.with_file_name(free.file_name().unwrap_or_default()), n));
                         continue;
                     }
                     _ => {}
                 }
             }
-            if !n.is_dir() && n.meta.size > STREAM_ABOVE {
-                stream_file(&indexed, &n, &dest_path(&target, &rel), emitter)?;
+            if !n.is_dir() && n.meta.size > limits.stream_above {
+                stream_file(&indexed, &n, &target.root, &target.below(&rel), emitter)?;
                 emitter.add_files(1);
                 summary.files_restored += 1;
                 continue;
@@ -163,10 +239,12 @@ pub fn restore(repo: Repository<OpenStatus>, job: &RestoreJob, emitter: &Emitter
             batch_bytes += if n.is_dir() { 0 } else { n.meta.size };
             batch.push((rel, n));
         }
-        if (done && !batch.is_empty()) || batch.len() >= BATCH_ENTRIES || batch_bytes >= BATCH_BYTES {
+        if (done && !batch.is_empty()) || batch.len() >= limits.batch_entries || batch_bytes >= limits.batch_bytes {
             let files = batch.iter().filter(|(_, n)| !n.is_dir()).count() as u64;
-            let dest = LocalDestination::new(&target.dest.to_string_lossy(), true, target.single_file)
-                .map_err(|e| rustic_failure(&format!("cannot write to {}", target.dest.display()), &e))?;
+            let overwrite = job.on_conflict == Some(ConflictPolicy::Overwrite);
+            guard_batch(&target, &batch, &conflicts, overwrite)?;
+            let dest = LocalDestination::new(&target.dest().to_string_lossy(), true, target.single_file)
+                .map_err(|e| rustic_failure(&format!("cannot write to {}", target.dest().display()), &e))?;
             restore_batch(&indexed, &opts, std::mem::take(&mut batch), &dest)?;
             emitter.add_files(files);
             summary.files_restored += files;
@@ -176,8 +254,8 @@ pub fn restore(repo: Repository<OpenStatus>, job: &RestoreJob, emitter: &Emitter
             break;
         }
     }
-    for (path, n) in renamed_dests {
-        stream_file(&indexed, &n, &path, emitter)?;
+    for (below, n) in renamed_dests {
+        stream_file(&indexed, &n, &target.root, &below, emitter)?;
         emitter.add_files(1);
         summary.files_restored += 1;
     }
@@ -208,15 +286,13 @@ impl<W: std::io::Write> std::io::Write for Counting<'_, W> {
     }
 }
 
-/// Restores one file by streaming its blobs in order into `<dir>/.<name>.caretaker-partial`,
-/// then renaming it into place with the snapshot's modification time and permissions.
-fn stream_file<S: IndexedFull>(repo: &Repository<S>, node: &Node, path: &Path, emitter: &Emitter) -> Outcome<()> {
-    let dir = path.parent().unwrap_or(Path::new("/"));
-    std::fs::create_dir_all(dir).map_err(|e| io_failure("create", dir, &e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let partial = dir.join(format!(".{name}.caretaker-partial"));
+/// Restores one file to `root/below` by streaming its blobs in order into
+/// `<dir>/.<name>.caretaker-partial`, then renaming it into place with the snapshot's
+/// modification time and permissions. No link below `root` is followed on the way.
+fn stream_file<S: IndexedFull>(repo: &Repository<S>, node: &Node, root: &Path, below: &Path, emitter: &Emitter) -> Outcome<()> {
+    let path = &root.join(below);
+    let (partial, file) = Partial::create(root, below).map_err(|e| io_failure("write", path, &e))?;
     let result = (|| -> Outcome<()> {
-        let file = std::fs::File::create(&partial).map_err(|e| io_failure("write", &partial, &e))?;
         let mut w = Counting { inner: std::io::BufWriter::with_capacity(1 << 20, file), emitter };
         if let Err(e) = repo.dump(node, &mut w) {
             // A write error inside dump comes back as rustic's error; ask the disk what it was.
@@ -226,8 +302,8 @@ fn stream_file<S: IndexedFull>(repo: &Repository<S>, node: &Node, path: &Path, e
             }
             return Err(f);
         }
-        let file = w.inner.into_inner().map_err(|e| io_failure("write", &partial, e.error()))?;
-        file.sync_all().map_err(|e| io_failure("write", &partial, &e))?;
+        let file = w.inner.into_inner().map_err(|e| io_failure("write", path, e.error()))?;
+        file.sync_all().map_err(|e| io_failure("write", path, &e))?;
         if let Some(t) = node.meta.mtime {
             let _ = file.set_modified(std::time::SystemTime::from(t));
         }
@@ -236,12 +312,31 @@ fn stream_file<S: IndexedFull>(repo: &Repository<S>, node: &Node, path: &Path, e
             use std::os::unix::fs::PermissionsExt;
             let _ = file.set_permissions(std::fs::Permissions::from_mode(mode & 0o777));
         }
-        std::fs::rename(&partial, path).map_err(|e| io_failure("write", path, &e))
+        partial.commit().map_err(|e| io_failure("write", path, &e))
     })();
     if result.is_err() {
-        let _ = std::fs::remove_file(&partial);
+        partial.discard();
     }
     result
+}
+
+/// rustic_core's batch restore writes by path and follows links, so just before it runs, no entry
+/// may have a link on its way. A link where an overwritten file goes is removed (the safety
+/// snapshot holds it) so the file replaces the link instead of writing through it.
+fn guard_batch(target: &Target, batch: &[(PathBuf, Node)], conflicts: &HashSet<PathBuf>, overwrite: bool) -> Outcome<()> {
+    let mut clean = None;
+    for (rel, n) in batch {
+        let below = target.below(rel);
+        target.no_link_above(&below, &mut clean)?;
+        let d = target.root.join(&below);
+        if std::fs::symlink_metadata(&d).is_ok_and(|m| m.file_type().is_symlink()) {
+            if n.is_dir() || !overwrite || !conflicts.contains(rel) {
+                return Err(Failure::new(ErrorKind::Failed, link_refusal(&d)));
+            }
+            std::fs::remove_file(&d).map_err(|e| io_failure("replace", &d, &e))?;
+        }
+    }
+    Ok(())
 }
 
 fn restore_batch<S: IndexedFull>(
@@ -271,3 +366,6 @@ mod tests {
         assert_eq!(free_name(&q, "2026-11-24"), dir.path().join("Makefile (restored 2026-11-24)"));
     }
 }
+
+#[cfg(test)]
+mod crafted_tests;

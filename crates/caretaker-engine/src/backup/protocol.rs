@@ -5,7 +5,7 @@
 //! from its stdout. The worker links rustic_core; the engine does not.
 
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use ts_rs::TS;
 
 /// The hidden subcommand that turns the `caretaker` binary (and the app) into a worker.
@@ -76,6 +76,21 @@ pub struct RestoreJob {
     pub on_conflict: Option<ConflictPolicy>,
     /// Host name for the safety snapshot taken before an overwrite.
     pub host: String,
+}
+
+/// Whether a restore destination is the file system's root, written any way (`/`, `/tmp/..`) or
+/// reached through a link. A restore there would lay the snapshot's folders over the system's
+/// own, so both the engine and the worker refuse it.
+pub fn is_filesystem_root(destination: &Path) -> bool {
+    let mut depth = 0usize;
+    for c in destination.components() {
+        match c {
+            Component::Normal(_) => depth += 1,
+            Component::ParentDir => depth = depth.saturating_sub(1),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    (destination.has_root() && depth == 0) || std::fs::canonicalize(destination).is_ok_and(|p| p == Path::new("/"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -228,4 +243,23 @@ pub struct VerifySummary {
     pub errors: Vec<String>,
     pub warnings: Vec<String>,
     pub read_data: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_is_found_however_it_is_written() {
+        for root in ["/", "//", "/.", "/..", "/tmp/..", "/a/b/../../.."] {
+            assert!(is_filesystem_root(Path::new(root)), "{root}");
+        }
+        for other in ["/tmp", "/a/b/..", "relative", ""] {
+            assert!(!is_filesystem_root(Path::new(other)), "{other}");
+        }
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let link = tmp.path().join("root");
+        std::os::unix::fs::symlink("/", &link).expect("symlink");
+        assert!(is_filesystem_root(&link), "a link to the root is the root");
+    }
 }

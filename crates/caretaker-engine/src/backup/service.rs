@@ -237,6 +237,11 @@ impl Service {
         if !dest.is_absolute() {
             return Err(EngineError::InvalidInput(format!("the destination must be an absolute folder path (got \"{destination}\")")));
         }
+        if super::protocol::is_filesystem_root(&dest) {
+            return Err(EngineError::InvalidInput(format!(
+                "the destination \"{destination}\" is the root folder; pick a folder to restore into, such as a new folder in your home"
+            )));
+        }
         let (id, cancel) = self.jobs.begin(&plan.name, BackupRunKind::Restore, "manual").await?;
         let job = RestoreJob { snapshot, path, destination: dest, on_conflict, host: plan.host.clone() };
         let result = self.jobs.call(&plan, Op::Restore(job), &cancel).await;
