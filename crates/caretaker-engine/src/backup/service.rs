@@ -30,8 +30,8 @@ pub(crate) struct Service {
 type JobResult<T> = std::result::Result<T, JobError>;
 
 impl Service {
-    pub fn new(core: Arc<Core>, worker_exe: PathBuf) -> Arc<Self> {
-        let jobs = Arc::new(Jobs::new(core.clone(), worker_exe));
+    pub fn new(core: Arc<Core>, worker_exe: PathBuf, stuck_after: Option<Duration>) -> Arc<Self> {
+        let jobs = Arc::new(Jobs::new(core.clone(), worker_exe, stuck_after));
         Arc::new(Service { core, jobs })
     }
 
@@ -267,7 +267,7 @@ impl Service {
     pub fn maintenance_task(self: &Arc<Self>) -> BackupTask {
         let me = self.clone();
         Arc::new(move |chore: BackupChore| {
-            let (mut done, mut failed) = (Vec::new(), Vec::new());
+            let (mut done, mut later, mut failed) = (Vec::new(), Vec::new(), Vec::new());
             for plan in me.core.config().backups.plans {
                 let run = me.core.runtime.block_on(async {
                     match chore {
@@ -277,15 +277,23 @@ impl Service {
                 });
                 match run {
                     Ok(r) if r.status == BackupRunStatus::Ok => done.push(plan.name.clone()),
+                    // Refused, nothing changed: said as such, neither a success nor a failure.
+                    Ok(r) if r.error_kind.as_deref() == Some(ErrorKind::Locked.as_str()) => {
+                        later.push(format!("{}: {}", plan.name, r.error.unwrap_or_default()))
+                    }
                     Ok(r) => failed.push(format!("{}: {}", plan.name, r.error.unwrap_or_default())),
                     Err(e) => failed.push(format!("{}: {e}", plan.name)),
                 }
             }
             let verb = if chore == BackupChore::Verify { "verified" } else { "pruned" };
-            if failed.is_empty() {
+            if !failed.is_empty() {
+                Outcome::Failed { message: failed.join("; ") }
+            } else if done.is_empty() && !later.is_empty() {
+                Outcome::Skipped { reason: later.join("; ") }
+            } else if later.is_empty() {
                 Outcome::Completed { message: format!("{verb} {}", done.join(", ")), rows_pruned: 0, bytes_freed: 0 }
             } else {
-                Outcome::Failed { message: failed.join("; ") }
+                Outcome::Completed { message: format!("{verb} {}; not now: {}", done.join(", "), later.join("; ")), rows_pruned: 0, bytes_freed: 0 }
             }
         })
     }
@@ -299,8 +307,8 @@ impl Service {
                 return;
             }
             let name = plan.name.clone();
-            let last = self.core.db.read_async(move |c| store::last(c, &name, BackupRunKind::Backup, false)).await.ok().flatten();
-            if is_due(plan.schedule(), last.as_ref().map(|r| (r.started_ms, r.status == BackupRunStatus::Ok)), now) {
+            let last = self.core.db.read_async(move |c| store::last_attempt(c, &name)).await.ok().flatten();
+            if is_due(plan.schedule(), last, now) {
                 if let Err(e) = self.start_backup(&plan.name, "schedule").await {
                     tracing::warn!(plan = %plan.name, "scheduled backup did not start: {e}");
                 }
