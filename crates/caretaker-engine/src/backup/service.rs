@@ -175,10 +175,17 @@ impl Service {
         Ok(run)
     }
 
-    /// Applies a plan's retention now (forget, then prune with instant delete).
+    /// Applies a plan's retention now (forget, then prune with instant delete). A prune that did
+    /// not happen (another program's lock, a failure) is an error, never a quiet success.
     pub async fn prune(&self, plan: &str) -> Result<()> {
         let plan = self.plan(plan)?;
-        self.apply_retention(&plan, "manual").await.map(|_| ())
+        let run = self.apply_retention(&plan, "manual").await?;
+        let message = run.error.unwrap_or_default();
+        match (run.status, run.error_kind.as_deref()) {
+            (BackupRunStatus::Ok, _) => Ok(()),
+            (_, Some("locked")) => Err(EngineError::Busy(message)),
+            _ => Err(engine_error(JobError::new(ErrorKind::Failed, message))),
+        }
     }
 
     pub fn cancel(&self) -> Result<i64> {
