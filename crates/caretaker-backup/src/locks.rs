@@ -128,8 +128,17 @@ fn read_all(repo: &Path, c: &Aes256CtrPoly1305Aes, except: Option<&Path>) -> Out
         }
         let Ok(data) = std::fs::read(&path) else { continue };
         let info = decrypt(c, &data).unwrap_or_else(|| {
-            let time = e.metadata().and_then(|m| m.modified()).ok().and_then(|t| Timestamp::try_from(t).ok()).unwrap_or_else(Timestamp::now);
-            LockInfo { time: time.to_string(), exclusive: false, hostname: "unknown".into(), username: String::new(), pid: 0, uid: 0, gid: 0 }
+            let time =
+                e.metadata().and_then(|m| m.modified()).ok().and_then(|t| Timestamp::try_from(t).ok()).unwrap_or_else(Timestamp::now);
+            LockInfo {
+                time: time.to_string(),
+                exclusive: false,
+                hostname: "unknown".into(),
+                username: String::new(),
+                pid: 0,
+                uid: 0,
+                gid: 0,
+            }
         });
         out.push((path, info));
     }

@@ -48,7 +48,11 @@ fn write_config(data: &Path, extra: &str) {
 /// leave rustic). `hang_on_init` makes it hang at once, like a share that stopped answering.
 fn stand_in(dir: &Path, hang_on_init: bool) -> PathBuf {
     let path = dir.join(if hang_on_init { "hanging-worker" } else { "stand-in-worker" });
-    let answer_init = if hang_on_init { "" } else { "case \"$line\" in *'\"op\":\"init\"'*) echo '{\"event\":\"done\",\"result\":null}'; exit 0;; esac\n" };
+    let answer_init = if hang_on_init {
+        ""
+    } else {
+        "case \"$line\" in *'\"op\":\"init\"'*) echo '{\"event\":\"done\",\"result\":null}'; exit 0;; esac\n"
+    };
     let script = format!(
         "#!/bin/sh\nread -r line\n{answer_init}echo '{{\"event\":\"progress\",\"phase\":\"scanning\",\"bytes_done\":0,\"bytes_total\":null,\"files_done\":0,\"files_total\":null}}'\necho started >> '{dir}/started'\nsleep 1000 &\necho $! > '{dir}/sleeper.pid'\nwait\n",
         dir = dir.display()

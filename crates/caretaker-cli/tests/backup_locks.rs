@@ -28,8 +28,7 @@ fn run(r: Request) -> Result<serde_json::Value, JobError> {
 /// Creates the repository and returns its master key, as the worker hands it over.
 fn init(repo: &Path) -> MasterKey {
     let mut key = None;
-    rt().block_on(call_keyed(Path::new(EXE), &req(repo, Op::Init), |_| {}, |k| key = Some(k), &CancellationToken::new()))
-        .expect("init");
+    rt().block_on(call_keyed(Path::new(EXE), &req(repo, Op::Init), |_| {}, |k| key = Some(k), &CancellationToken::new())).expect("init");
     serde_json::from_str(&key.expect("a key")).expect("key shape")
 }
 
@@ -53,7 +52,12 @@ fn restic(repo: &Path, args: &[&str]) -> Command {
 
 fn restic_ok(repo: &Path, args: &[&str]) -> String {
     let out = restic(repo, args).output().expect("the restic CLI must be installed");
-    assert!(out.status.success(), "restic {args:?} failed: {}\n{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "restic {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

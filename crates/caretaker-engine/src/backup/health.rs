@@ -119,7 +119,17 @@ pub(crate) async fn evaluate(core: &Arc<Core>) {
             let msg = stuck.and_then(|r| r.error.clone()).unwrap_or_default();
             let details = serde_json::json!({ "plan": name, "repository": plan.repository, "kind": stuck.map(|r| r.kind) });
             let title = format!("A backup job of \"{name}\" was stuck");
-            fx.merge(m.settle(c, "backup_stuck", name.clone(), "backup_stuck", stuck.map(|_| Severity::Critical), title, msg, details, now)?);
+            fx.merge(m.settle(
+                c,
+                "backup_stuck",
+                name.clone(),
+                "backup_stuck",
+                stuck.map(|_| Severity::Critical),
+                title,
+                msg,
+                details,
+                now,
+            )?);
 
             let bad = corrupt(check.as_ref());
             let msg = bad.and_then(|r| r.error.clone()).unwrap_or_default();

@@ -5,8 +5,7 @@ use super::health::health;
 use super::jobs::{engine_error, Jobs};
 use super::protocol::Op;
 use super::{
-    config::PlanConfig, next_run, secret, store, BackupRun, BackupRunKind, BackupsOverview, PasswordStorage, PlanCreated,
-    PlanStatus,
+    config::PlanConfig, next_run, secret, store, BackupRun, BackupRunKind, BackupsOverview, PasswordStorage, PlanCreated, PlanStatus,
 };
 use crate::core::{Core, Piece};
 use crate::error::{EngineError, Result};

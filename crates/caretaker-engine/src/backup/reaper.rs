@@ -102,11 +102,8 @@ mod tests {
         let grandchild = data.join("grandchild.pid");
         // A stand-in worker in its own group (as the engine starts one), with a child of its own.
         let script = format!("sleep 1000 & echo $! > '{}'; wait", grandchild.display());
-        let mut worker = std::process::Command::new("sh")
-            .args(["-c", &script, WORKER_ARG])
-            .process_group(0)
-            .spawn()
-            .expect("stand-in worker");
+        let mut worker =
+            std::process::Command::new("sh").args(["-c", &script, WORKER_ARG]).process_group(0).spawn().expect("stand-in worker");
         let mut bystander = std::process::Command::new("sleep").arg("1000").process_group(0).spawn().expect("sleep");
         let deadline = Instant::now() + Duration::from_secs(10);
         let sleeper = loop {

@@ -300,7 +300,11 @@ impl Service {
             } else if later.is_empty() {
                 Outcome::Completed { message: format!("{verb} {}", done.join(", ")), rows_pruned: 0, bytes_freed: 0 }
             } else {
-                Outcome::Completed { message: format!("{verb} {}; not now: {}", done.join(", "), later.join("; ")), rows_pruned: 0, bytes_freed: 0 }
+                Outcome::Completed {
+                    message: format!("{verb} {}; not now: {}", done.join(", "), later.join("; ")),
+                    rows_pruned: 0,
+                    bytes_freed: 0,
+                }
             }
         })
     }

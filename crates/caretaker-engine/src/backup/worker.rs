@@ -106,8 +106,7 @@ impl Worker {
         mut on_key: impl FnMut(String) + Send,
         cancel: &CancellationToken,
     ) -> Result<serde_json::Value, JobError> {
-        let line =
-            serde_json::to_string(req).map_err(|e| JobError::new(ErrorKind::Failed, format!("cannot encode the request: {e}")))?;
+        let line = serde_json::to_string(req).map_err(|e| JobError::new(ErrorKind::Failed, format!("cannot encode the request: {e}")))?;
         let mut cmd = tokio::process::Command::new(&self.exe);
         cmd.arg(WORKER_ARG).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         #[cfg(unix)]
