@@ -236,7 +236,7 @@ async fn a_prune_refused_by_another_programs_lock_is_not_reported_as_done() {
     })
     .await;
     let task = report.tasks.iter().find(|t| t.task_id == "prune_backups").expect("the prune task");
-    assert_eq!(serde_json::to_value(&task.status).expect("status"), "skipped", "{task:?}");
+    assert_eq!(serde_json::to_value(task.status).expect("status"), "skipped", "{task:?}");
     assert!(task.message.as_deref().unwrap_or_default().contains("another program is writing to it"), "{task:?}");
     let forgets: Vec<BackupRun> =
         engine.backup_history(Some("Docs".into()), 10).await.expect("history").into_iter().filter(|r| r.kind == "forget").collect();

@@ -117,7 +117,7 @@ mod tests {
         let file = PidFile::write(&dir, worker.id()).expect("pid file");
         std::mem::forget(file);
         // A pid file whose number now belongs to an unrelated program: left alone.
-        PidFile::write(&dir, bystander.id()).map(std::mem::forget);
+        std::mem::forget(PidFile::write(&dir, bystander.id()).expect("pid file"));
 
         assert_eq!(reap(data), 1);
         assert!(wait_gone(&mut worker), "the leftover worker was stopped");
