@@ -4,6 +4,7 @@
 //! worker instead), panics on some write errors during a restore (a full disk), and holds a
 //! restore's whole plan in memory. A crash here costs one job, never the app.
 
+pub mod locks;
 mod progress;
 mod restore;
 
@@ -68,6 +69,7 @@ pub fn worker_main() -> i32 {
         emitter.send(&WorkerEvent::Error { kind: ErrorKind::Failed, message: format!("cannot read the request: {e}") });
         return 2;
     }
+    watch_parent();
     let request: Request = match serde_json::from_str(&line) {
         Ok(r) => r,
         Err(e) => {
@@ -89,6 +91,26 @@ pub fn worker_main() -> i32 {
     }
 }
 
+/// The engine keeps the worker's stdin open for the whole job and never writes to it again, so
+/// end of file means the engine is gone (killed with -9 included: the kernel closes the pipe).
+/// A worker left running then would keep writing to the repository unsupervised, and a later
+/// prune would delete its unindexed packs: it stops instead, removing its locks.
+fn watch_parent() {
+    std::thread::spawn(|| {
+        use std::io::Read;
+        let mut buf = [0u8; 64];
+        let mut stdin = std::io::stdin();
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        locks::release_all();
+        std::process::exit(3);
+    });
+}
+
 fn to_json<T: serde::Serialize>(v: &T) -> Outcome<serde_json::Value> {
     serde_json::to_value(v).map_err(|e| Failure::new(ErrorKind::Failed, format!("cannot encode the result: {e}")))
 }
@@ -99,7 +121,7 @@ pub fn run(req: &Request, emitter: &Emitter) -> Outcome<serde_json::Value> {
             init(&req.repository, &req.password, emitter)?;
             Ok(serde_json::Value::Null)
         }
-        Op::Backup(job) => to_json(&backup(open(req, emitter)?, job)?),
+        Op::Backup(job) => to_json(&backup(open(req, emitter)?, job, &req.repository)?),
         Op::BackupThenForget { job, host, tag, keep } => {
             let repo = open(req, emitter)?;
             // The second open reuses the master key: no second password derivation.
@@ -109,14 +131,14 @@ pub fn run(req: &Request, emitter: &Emitter) -> Outcome<serde_json::Value> {
                 key: serde_json::to_string(&repo.key()).ok(),
                 op: Op::Snapshots,
             };
-            let backup = backup(repo, job)?;
+            let backup = backup(repo, job, &req.repository)?;
             let forget = open(&again, emitter)
-                .and_then(|r| forget(&r, host, tag, keep))
+                .and_then(|r| forget(&r, &req.repository, host, tag, keep))
                 .and_then(|s| to_json(&s))
                 .map_err(|f| ForgetFailure { kind: f.kind, message: f.message });
             to_json(&BackupThenForget { backup, forget })
         }
-        Op::Forget { host, tag, keep } => to_json(&forget(&open(req, emitter)?, host, tag, keep)?),
+        Op::Forget { host, tag, keep } => to_json(&forget(&open(req, emitter)?, &req.repository, host, tag, keep)?),
         Op::Check { read_subset } => to_json(&check(&open(req, emitter)?, *read_subset)?),
         Op::Snapshots => to_json(&snapshots(&open(req, emitter)?)?),
         Op::Ls { snapshot, path } => to_json(&ls(open(req, emitter)?, snapshot, path)?),
@@ -223,15 +245,18 @@ pub(crate) fn run_backup<S: rustic_core::IndexedIds>(
     // Exclusions are ignore-style overrides: a leading "!" excludes.
     let globs: Vec<String> = excludes.iter().map(|g| format!("!{g}")).collect();
     let opts = BackupOptions::default().excludes(Excludes::default().globs(globs));
-    let mut snap_opts = SnapshotOptions::default().host(Some(host.to_string())).label(Some(label.to_string()));
+    let snap_opts = SnapshotOptions::default().host(Some(host.to_string())).label(Some(label.to_string()));
+    let mut snap = snap_opts.to_snapshot().map_err(|e| rustic_failure("cannot prepare the snapshot", &e))?;
+    // Each tag whole: rustic's `add_tags` reads a comma-separated list, which would split a plan
+    // name with a comma into several tags and mix its snapshots up with another plan's.
     for t in tags {
-        snap_opts = snap_opts.add_tags(t).map_err(|e| rustic_failure("invalid tag", &e))?;
+        snap.tags.add(t.clone());
     }
-    let snap = snap_opts.to_snapshot().map_err(|e| rustic_failure("cannot prepare the snapshot", &e))?;
     repo.backup(&opts, &source, snap).map_err(|e| rustic_failure("backup failed", &e))
 }
 
-fn backup(repo: Repository<OpenStatus>, job: &BackupJob) -> Outcome<BackupSummary> {
+fn backup(repo: Repository<OpenStatus>, job: &BackupJob, path: &Path) -> Outcome<BackupSummary> {
+    let _lock = locks::RepoLock::acquire(path, &repo.key(), false, "backing up")?;
     let repo = repo.to_indexed_ids().map_err(|e| rustic_failure("cannot read the repository index", &e))?;
     let snap = run_backup(&repo, job.sources.clone(), &job.excludes, &job.host, &job.tags, &job.label)?;
     let s = snap.summary.clone().unwrap_or_default();
@@ -318,10 +343,13 @@ struct ForgetSummary {
     kept: usize,
 }
 
-fn forget(repo: &Repository<OpenStatus>, host: &str, tag: &str, keep: &Keep) -> Outcome<ForgetSummary> {
+fn forget(repo: &Repository<OpenStatus>, path: &Path, host: &str, tag: &str, keep: &Keep) -> Outcome<ForgetSummary> {
     if keep == &Keep::default() {
         return Err(Failure::new(ErrorKind::Failed, "the retention policy keeps nothing; refusing to forget every snapshot"));
     }
+    // Exclusive, like restic's prune: the prune below deletes every pack no index names, which
+    // includes the packs a concurrent writer has not indexed yet.
+    let _lock = locks::RepoLock::acquire(path, &repo.key(), true, "pruning")?;
     let all = repo.get_all_snapshots().map_err(|e| rustic_failure("cannot list snapshots", &e))?;
     let mine: Vec<SnapshotFile> = all.into_iter().filter(|s| s.hostname == host && s.tags.iter().any(|t| t == tag)).collect();
     let now = rustic_core::jiff::Zoned::now();
@@ -331,7 +359,8 @@ fn forget(repo: &Repository<OpenStatus>, host: &str, tag: &str, keep: &Keep) -> 
     if !remove.is_empty() {
         repo.delete_snapshots(&remove).map_err(|e| rustic_failure("cannot remove old snapshots", &e))?;
     }
-    // Instant delete: nothing is left "marked for deletion", so `restic check` stays clean.
+    // Instant delete, as restic's own prune does under its exclusive lock: nothing is left
+    // "marked for deletion" (an index extension restic does not read), so `restic check` stays clean.
     let opts = PruneOptions::default().instant_delete(true);
     let plan = repo.prune_plan(&opts).map_err(|e| rustic_failure("cannot plan the prune", &e))?;
     repo.prune(&opts, plan).map_err(|e| rustic_failure("prune failed", &e))?;

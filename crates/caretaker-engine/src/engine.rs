@@ -27,6 +27,8 @@ pub struct EngineOptions {
     pub notification_window: Duration,
     /// The program run as backup worker (`<exe> __backup-worker`); this process's own binary by default.
     pub backup_worker: PathBuf,
+    /// Overrides `backups.stuck_after_minutes` (a test's worker goes quiet in seconds).
+    pub backup_stuck_after: Option<Duration>,
 }
 
 impl EngineOptions {
@@ -37,6 +39,7 @@ impl EngineOptions {
             notifier: Arc::new(alerts::notify::DesktopSink),
             notification_window: Duration::from_millis(1500),
             backup_worker: backup::default_worker_exe(),
+            backup_stuck_after: None,
         }
     }
 }
@@ -65,6 +68,9 @@ impl Engine {
         let data_dir = options.data_dir;
         std::fs::create_dir_all(&data_dir).map_err(|e| EngineError::io(format!("cannot create data folder {}", data_dir.display()), e))?;
         let lock = lock::DataDirLock::acquire(&data_dir)?;
+        // Holding the lock, any worker recorded here belongs to an engine that died: it must
+        // not keep writing to a repository this engine is about to prune.
+        backup::reaper::reap(&data_dir);
         let config = Config::load_or_create(&data_dir)?;
         let db = store::Db::open(&data_dir.join(paths::DB_FILE))?;
         let now = options.clock.now_ms();
@@ -100,7 +106,7 @@ impl Engine {
         let (healing, again) = healing::service::Service::new(core.clone(), checks.clone());
         let analysis = analysis::service::Service::new(core.clone())?;
         let detectors = detectors::service::Service::new(core.clone());
-        let backup = backup::service::Service::new(core.clone(), options.backup_worker.clone());
+        let backup = backup::service::Service::new(core.clone(), options.backup_worker.clone(), options.backup_stuck_after);
         let maintenance = maintenance::service::Service::new(core.clone());
         maintenance.set_backup_task(backup.maintenance_task());
 

@@ -9,4 +9,9 @@ verify_every_days: number,
 /**
  * Read back a rotating twelfth of the stored data this often (days).
  */
-read_data_every_days: number, plans: Array<PlanConfig>, };
+read_data_every_days: number, 
+/**
+ * A job whose worker reports nothing for this long (a hung disk or share) is stopped and
+ * fails as stuck, so it cannot hold the one job slot forever.
+ */
+stuck_after_minutes: number, plans: Array<PlanConfig>, };

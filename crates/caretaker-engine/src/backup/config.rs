@@ -13,12 +13,15 @@ pub struct BackupsConfig {
     pub verify_every_days: u32,
     /// Read back a rotating twelfth of the stored data this often (days).
     pub read_data_every_days: u32,
+    /// A job whose worker reports nothing for this long (a hung disk or share) is stopped and
+    /// fails as stuck, so it cannot hold the one job slot forever.
+    pub stuck_after_minutes: u32,
     pub plans: Vec<PlanConfig>,
 }
 
 impl Default for BackupsConfig {
     fn default() -> Self {
-        BackupsConfig { verify_every_days: 7, read_data_every_days: 30, plans: Vec::new() }
+        BackupsConfig { verify_every_days: 7, read_data_every_days: 30, stuck_after_minutes: 30, plans: Vec::new() }
     }
 }
 
@@ -61,8 +64,27 @@ fn default_schedule() -> String {
 pub fn default_keep() -> Keep {
     Keep { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 }
 }
+/// This machine's name: two machines sharing a repository must never share a host, or each
+/// one's retention would forget the other's snapshots. Empty (refused by validation) when the
+/// name cannot be read.
 fn default_host() -> String {
-    "caretaker".into()
+    sysinfo::System::host_name().map(|h| h.trim().to_string()).unwrap_or_default()
+}
+
+/// Why a plan name cannot be used, if it cannot: it becomes a restic tag, which must stay one
+/// tag (no comma) and be the same name the person typed (no control characters, no padding).
+fn name_problem(name: &str) -> Option<&'static str> {
+    if name.trim().is_empty() || name.chars().count() > 64 {
+        Some("needs a name of 1 to 64 characters")
+    } else if name.contains(',') {
+        Some("must not contain a comma (restic reads a comma as the end of a tag)")
+    } else if name.chars().any(char::is_control) {
+        Some("must not contain control characters (tabs, line breaks)")
+    } else if name.trim() != name {
+        Some("must not start or end with a space")
+    } else {
+        None
+    }
 }
 
 /// Caches and trash, on macOS and Linux.
@@ -138,12 +160,15 @@ impl BackupsConfig {
         if !(1..=365).contains(&self.read_data_every_days) {
             issue(format!("{at}.read_data_every_days"), format!("must be between 1 and 365 (got {})", self.read_data_every_days));
         }
+        if !(1..=1440).contains(&self.stuck_after_minutes) {
+            issue(format!("{at}.stuck_after_minutes"), format!("must be between 1 and 1440 (got {})", self.stuck_after_minutes));
+        }
         let section = at;
         let mut seen = std::collections::HashSet::new();
         for (i, p) in self.plans.iter().enumerate() {
             let at = format!("{section}.plans[{i}]");
-            if p.name.trim().is_empty() || p.name.len() > 64 {
-                issue(format!("{at}.name"), "needs a name of 1 to 64 characters".into());
+            if let Some(problem) = name_problem(&p.name) {
+                issue(format!("{at}.name"), problem.into());
             } else if !seen.insert(p.name.clone()) {
                 issue(format!("{at}.name"), format!("another plan is already called \"{}\"", p.name));
             }
@@ -173,7 +198,7 @@ impl BackupsConfig {
                 issue(format!("{at}.keep"), "keeps nothing: set at least one of last, hourly, daily, weekly, monthly".into());
             }
             if p.host.trim().is_empty() {
-                issue(format!("{at}.host"), "must not be empty".into());
+                issue(format!("{at}.host"), "must be set to this machine's name (it could not be read)".into());
             }
         }
     }
@@ -215,6 +240,29 @@ mod tests {
         assert_eq!(
             paths,
             ["backups.plans[0].sources[0]", "backups.plans[0].excludes[0]", "backups.plans[0].schedule", "backups.plans[0].keep"]
+        );
+    }
+
+    #[test]
+    fn plan_names_stay_one_tag_and_hosts_default_to_this_machine() {
+        let toml = "name = \"Docs\"\nsources = [\"/src\"]\nrepository = \"/repo\"\n";
+        let plan: PlanConfig = toml::from_str(toml).expect("plan");
+        assert!(!plan.host.is_empty() && plan.host != "caretaker", "{:?}", plan.host);
+        assert_eq!(Some(plan.host.clone()), sysinfo::System::host_name().ok().map(|h| h.trim().to_string()));
+        let mut cfg = BackupsConfig::default();
+        for name in ["A,b", "tab\there", " padded", "ok name", "Photos (2026) é"] {
+            cfg.plans.push(PlanConfig { name: name.into(), repository: format!("/repo/{}", cfg.plans.len()), ..plan.clone() });
+        }
+        let mut issues = Vec::new();
+        cfg.validate("backups", &mut issues);
+        let named: Vec<(&str, &str)> = issues.iter().map(|i| (i.path.as_str(), i.message.as_str())).collect();
+        assert_eq!(
+            named,
+            [
+                ("backups.plans[0].name", "must not contain a comma (restic reads a comma as the end of a tag)"),
+                ("backups.plans[1].name", "must not contain control characters (tabs, line breaks)"),
+                ("backups.plans[2].name", "must not start or end with a space"),
+            ]
         );
     }
 }

@@ -1,5 +1,5 @@
 //! How each plan is doing: its health for the card (a pure function of its last runs) and its
-//! alerts (failed run, overdue, failed verification), opened, kept or resolved together.
+//! alerts (failed run, overdue, failed verification, a job stopped as stuck), opened, kept or resolved together.
 
 use super::{config::PlanConfig, store, BackupRun, BackupRunKind, BackupRunStatus, PlanHealth};
 use crate::alerts::{Effects, Severity};
@@ -13,6 +13,10 @@ pub(crate) fn ago(ms: i64) -> String {
     } else {
         format!("{h} hours ago")
     }
+}
+
+fn is_stuck(r: &BackupRun) -> bool {
+    r.status == BackupRunStatus::Failed && r.error_kind.as_deref() == Some("stuck")
 }
 
 fn corrupt(check: Option<&BackupRun>) -> Option<&BackupRun> {
@@ -57,7 +61,8 @@ pub(crate) async fn evaluate(core: &Arc<Core>) {
                 let last = store::last(c, &p.name, BackupRunKind::Backup, false)?;
                 let ok = store::last(c, &p.name, BackupRunKind::Backup, true)?;
                 let check = store::last(c, &p.name, BackupRunKind::Check, false)?;
-                v.push((p, last, ok, check));
+                let latest = store::last_any(c, &p.name)?;
+                v.push((p, last, ok, check, latest));
             }
             Ok(v)
         })
@@ -70,12 +75,13 @@ pub(crate) async fn evaluate(core: &Arc<Core>) {
         let mut fx = Effects::default();
         // A removed plan's alerts close with it.
         let names: Vec<String> = states.iter().map(|(p, ..)| p.name.clone()).collect();
-        for rule in ["backup_failed", "backup_overdue", "backup_verify_failed"] {
+        for rule in ["backup_failed", "backup_overdue", "backup_verify_failed", "backup_stuck"] {
             fx.changed.extend(m.forget_subjects_except(c, rule, &names, now)?);
         }
-        for (plan, last, ok, check) in states {
+        for (plan, last, ok, check, latest) in states {
             let name = plan.name.clone();
-            let failed = last.as_ref().filter(|r| r.status == BackupRunStatus::Failed);
+            // A stuck backup has an alert of its own (below), not two.
+            let failed = last.as_ref().filter(|r| r.status == BackupRunStatus::Failed && !is_stuck(r));
             let level = failed.map(|_| Severity::Critical);
             let msg = failed.and_then(|r| r.error.clone()).unwrap_or_default();
             let details =
@@ -103,6 +109,22 @@ pub(crate) async fn evaluate(core: &Arc<Core>) {
                 name.clone(),
                 "backup_overdue",
                 overdue.map(|_| Severity::Warning),
+                title,
+                msg,
+                details,
+                now,
+            )?);
+
+            let stuck = latest.as_ref().filter(|r| is_stuck(r));
+            let msg = stuck.and_then(|r| r.error.clone()).unwrap_or_default();
+            let details = serde_json::json!({ "plan": name, "repository": plan.repository, "kind": stuck.map(|r| r.kind) });
+            let title = format!("A backup job of \"{name}\" was stuck");
+            fx.merge(m.settle(
+                c,
+                "backup_stuck",
+                name.clone(),
+                "backup_stuck",
+                stuck.map(|_| Severity::Critical),
                 title,
                 msg,
                 details,

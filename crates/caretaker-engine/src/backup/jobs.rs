@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 struct Running {
@@ -21,6 +22,7 @@ struct Running {
 pub(crate) struct Jobs {
     core: Arc<Core>,
     worker_exe: PathBuf,
+    stuck_after: Option<Duration>,
     slot: Mutex<Option<Running>>,
     /// Master keys by repository path, in memory only (see `protocol::Request::key`).
     keys: Mutex<HashMap<String, String>>,
@@ -35,6 +37,8 @@ pub(crate) fn engine_error(e: JobError) -> EngineError {
         ErrorKind::NoSpace => ErrorCode::DiskFull,
         ErrorKind::Cancelled => ErrorCode::Cancelled,
         ErrorKind::Corrupt => ErrorCode::RepositoryCorrupt,
+        ErrorKind::Locked => ErrorCode::Busy,
+        ErrorKind::Stuck => ErrorCode::Internal,
         ErrorKind::Failed => ErrorCode::Internal,
     };
     EngineError::job(code, e.message)
@@ -46,8 +50,17 @@ pub(crate) fn decode<T: DeserializeOwned>(v: serde_json::Value) -> std::result::
 }
 
 impl Jobs {
-    pub fn new(core: Arc<Core>, worker_exe: PathBuf) -> Self {
-        Jobs { core, worker_exe, slot: Mutex::new(None), keys: Mutex::new(HashMap::new()) }
+    pub fn new(core: Arc<Core>, worker_exe: PathBuf, stuck_after: Option<Duration>) -> Self {
+        Jobs { core, worker_exe, stuck_after, slot: Mutex::new(None), keys: Mutex::new(HashMap::new()) }
+    }
+
+    fn worker(&self) -> worker::Worker {
+        let minutes = u64::from(self.core.config().backups.stuck_after_minutes);
+        worker::Worker {
+            exe: self.worker_exe.clone(),
+            pid_dir: Some(self.core.data_dir.join(super::reaper::PID_DIR)),
+            stuck_after: self.stuck_after.unwrap_or(Duration::from_secs(minutes * 60)),
+        }
     }
 
     fn slot(&self) -> MutexGuard<'_, Option<Running>> {
@@ -133,7 +146,7 @@ impl Jobs {
         let req = Request { repository: PathBuf::from(&plan.repository), password, key, op };
         let me = self.clone();
         let mut derived = None;
-        let result = worker::call_keyed(&self.worker_exe, &req, move |p| me.on_progress(p), |k| derived = Some(k), cancel).await;
+        let result = self.worker().run(&req, move |p| me.on_progress(p), |k| derived = Some(k), cancel).await;
         if let Some(k) = derived {
             self.remember_key(&plan.repository, k);
         }
@@ -149,7 +162,7 @@ impl Jobs {
     ) -> std::result::Result<(serde_json::Value, Option<String>), JobError> {
         let req = Request { repository: PathBuf::from(repository), password, key: None, op };
         let mut key = None;
-        let v = worker::call_keyed(&self.worker_exe, &req, |_| {}, |k| key = Some(k), &self.core.cancel.child_token()).await?;
+        let v = self.worker().run(&req, |_| {}, |k| key = Some(k), &self.core.cancel.child_token()).await?;
         Ok((v, key))
     }
 

@@ -8,6 +8,7 @@ pub(crate) mod health;
 pub(crate) mod jobs;
 pub(crate) mod plans;
 pub mod protocol;
+pub(crate) mod reaper;
 pub mod secret;
 pub(crate) mod service;
 pub mod store;

@@ -5,8 +5,7 @@ use super::health::health;
 use super::jobs::{engine_error, Jobs};
 use super::protocol::Op;
 use super::{
-    config::PlanConfig, next_run, secret, store, BackupRun, BackupRunKind, BackupRunStatus, BackupsOverview, PasswordStorage, PlanCreated,
-    PlanStatus,
+    config::PlanConfig, next_run, secret, store, BackupRun, BackupRunKind, BackupsOverview, PasswordStorage, PlanCreated, PlanStatus,
 };
 use crate::core::{Core, Piece};
 use crate::error::{EngineError, Result};
@@ -33,7 +32,7 @@ pub(crate) async fn overview(core: &Core, jobs: &Jobs) -> Result<BackupsOverview
                 let last_run = store::last(c, &plan.name, BackupRunKind::Backup, false)?;
                 let last_ok = store::last(c, &plan.name, BackupRunKind::Backup, true)?;
                 let last_check = store::last(c, &plan.name, BackupRunKind::Check, false)?;
-                let attempt = last_run.as_ref().map(|r| (r.started_ms, r.status == BackupRunStatus::Ok));
+                let attempt = store::last_attempt(c, &plan.name)?;
                 let running = job.as_ref().is_some_and(|j| j.plan == plan.name);
                 let (health, health_message) = health(&plan, last_run.as_ref(), last_ok.as_ref(), last_check.as_ref(), running, now);
                 plans.push(PlanStatus {
@@ -63,8 +62,26 @@ pub(crate) async fn create(core: &Core, jobs: &Jobs, mut plan: PlanConfig, passw
     if plan.host.trim().is_empty() {
         plan.host = core.hostname.clone();
     }
+    // Checked once before the worker runs (nothing is created for a plan that cannot be saved)
+    // and again under the edit lock; the worker itself runs without that lock, so a repository
+    // that hangs (a stale share) holds up this call only, never every other settings change.
+    with_plan(core.config(), &plan)?;
+    let existing = Path::new(&plan.repository).join("config").exists();
+    let op = if existing { Op::Snapshots } else { Op::Init };
+    let (_, key) = jobs.call_with_password(&plan.repository, password.clone(), op).await.map_err(engine_error)?;
     let _edit = core.edit_lock().await;
-    let mut next = core.config();
+    let next = with_plan(core.config(), &plan)?;
+    let stored = secret::store(&core.data_dir, &plan.repository, &password)?;
+    if let Some(k) = key {
+        jobs.remember_key(&plan.repository, k);
+    }
+    core.commit_config(Piece::BackupPlans, next)?;
+    tracing::info!(plan = %plan.name, "backup plan created");
+    Ok(PlanCreated { password_stored_in: storage_of(stored), existing_repository: existing })
+}
+
+/// The config with `plan` added, when that is valid.
+fn with_plan(mut next: crate::config::Config, plan: &PlanConfig) -> Result<crate::config::Config> {
     if next.backups.plan(&plan.name).is_some() {
         return Err(EngineError::InvalidInput(format!("another plan is already called \"{}\"", plan.name)));
     }
@@ -73,16 +90,7 @@ pub(crate) async fn create(core: &Core, jobs: &Jobs, mut plan: PlanConfig, passw
     if !issues.is_empty() {
         return Err(EngineError::Config(issues));
     }
-    let existing = Path::new(&plan.repository).join("config").exists();
-    let op = if existing { Op::Snapshots } else { Op::Init };
-    let (_, key) = jobs.call_with_password(&plan.repository, password.clone(), op).await.map_err(engine_error)?;
-    let stored = secret::store(&core.data_dir, &plan.repository, &password)?;
-    if let Some(k) = key {
-        jobs.remember_key(&plan.repository, k);
-    }
-    core.commit_config(Piece::BackupPlans, next)?;
-    tracing::info!(plan = %plan.name, "backup plan created");
-    Ok(PlanCreated { password_stored_in: storage_of(stored), existing_repository: existing })
+    Ok(next)
 }
 
 /// Removes a plan from the config. Its repository and snapshots are left as they are.

@@ -154,6 +154,11 @@ pub enum ErrorKind {
     Cancelled,
     /// The repository is damaged.
     Corrupt,
+    /// Another program holds a lock on the repository that this job must respect; nothing was
+    /// changed and the job runs again later.
+    Locked,
+    /// The worker stopped reporting progress (a hung disk or network share) and was stopped.
+    Stuck,
     Failed,
 }
 
@@ -166,6 +171,8 @@ impl ErrorKind {
             ErrorKind::NoSpace => "no_space",
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::Corrupt => "corrupt",
+            ErrorKind::Locked => "locked",
+            ErrorKind::Stuck => "stuck",
             ErrorKind::Failed => "failed",
         }
     }

@@ -30,8 +30,8 @@ pub(crate) struct Service {
 type JobResult<T> = std::result::Result<T, JobError>;
 
 impl Service {
-    pub fn new(core: Arc<Core>, worker_exe: PathBuf) -> Arc<Self> {
-        let jobs = Arc::new(Jobs::new(core.clone(), worker_exe));
+    pub fn new(core: Arc<Core>, worker_exe: PathBuf, stuck_after: Option<Duration>) -> Arc<Self> {
+        let jobs = Arc::new(Jobs::new(core.clone(), worker_exe, stuck_after));
         Arc::new(Service { core, jobs })
     }
 
@@ -175,10 +175,17 @@ impl Service {
         Ok(run)
     }
 
-    /// Applies a plan's retention now (forget, then prune with instant delete).
+    /// Applies a plan's retention now (forget, then prune with instant delete). A prune that did
+    /// not happen (another program's lock, a failure) is an error, never a quiet success.
     pub async fn prune(&self, plan: &str) -> Result<()> {
         let plan = self.plan(plan)?;
-        self.apply_retention(&plan, "manual").await.map(|_| ())
+        let run = self.apply_retention(&plan, "manual").await?;
+        let message = run.error.unwrap_or_default();
+        match (run.status, run.error_kind.as_deref()) {
+            (BackupRunStatus::Ok, _) => Ok(()),
+            (_, Some("locked")) => Err(EngineError::Busy(message)),
+            _ => Err(engine_error(JobError::new(ErrorKind::Failed, message))),
+        }
     }
 
     pub fn cancel(&self) -> Result<i64> {
@@ -272,7 +279,7 @@ impl Service {
     pub fn maintenance_task(self: &Arc<Self>) -> BackupTask {
         let me = self.clone();
         Arc::new(move |chore: BackupChore| {
-            let (mut done, mut failed) = (Vec::new(), Vec::new());
+            let (mut done, mut later, mut failed) = (Vec::new(), Vec::new(), Vec::new());
             for plan in me.core.config().backups.plans {
                 let run = me.core.runtime.block_on(async {
                     match chore {
@@ -282,15 +289,27 @@ impl Service {
                 });
                 match run {
                     Ok(r) if r.status == BackupRunStatus::Ok => done.push(plan.name.clone()),
+                    // Refused, nothing changed: said as such, neither a success nor a failure.
+                    Ok(r) if r.error_kind.as_deref() == Some(ErrorKind::Locked.as_str()) => {
+                        later.push(format!("{}: {}", plan.name, r.error.unwrap_or_default()))
+                    }
                     Ok(r) => failed.push(format!("{}: {}", plan.name, r.error.unwrap_or_default())),
                     Err(e) => failed.push(format!("{}: {e}", plan.name)),
                 }
             }
             let verb = if chore == BackupChore::Verify { "verified" } else { "pruned" };
-            if failed.is_empty() {
+            if !failed.is_empty() {
+                Outcome::Failed { message: failed.join("; ") }
+            } else if done.is_empty() && !later.is_empty() {
+                Outcome::Skipped { reason: later.join("; ") }
+            } else if later.is_empty() {
                 Outcome::Completed { message: format!("{verb} {}", done.join(", ")), rows_pruned: 0, bytes_freed: 0 }
             } else {
-                Outcome::Failed { message: failed.join("; ") }
+                Outcome::Completed {
+                    message: format!("{verb} {}; not now: {}", done.join(", "), later.join("; ")),
+                    rows_pruned: 0,
+                    bytes_freed: 0,
+                }
             }
         })
     }
@@ -304,8 +323,8 @@ impl Service {
                 return;
             }
             let name = plan.name.clone();
-            let last = self.core.db.read_async(move |c| store::last(c, &name, BackupRunKind::Backup, false)).await.ok().flatten();
-            if is_due(plan.schedule(), last.as_ref().map(|r| (r.started_ms, r.status == BackupRunStatus::Ok)), now) {
+            let last = self.core.db.read_async(move |c| store::last_attempt(c, &name)).await.ok().flatten();
+            if is_due(plan.schedule(), last, now) {
                 if let Err(e) = self.start_backup(&plan.name, "schedule").await {
                     tracing::warn!(plan = %plan.name, "scheduled backup did not start: {e}");
                 }

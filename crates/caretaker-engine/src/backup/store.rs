@@ -102,7 +102,11 @@ pub fn finish(c: &Connection, id: i64, now: i64, result: &std::result::Result<Fi
         Err(e) => {
             // A refused restore (files exist, the person is asked) did nothing wrong: not a failure.
             let status = match e.kind {
-                super::protocol::ErrorKind::Cancelled | super::protocol::ErrorKind::Conflict => BackupRunStatus::Cancelled,
+                // So is a job that found another program's lock on the repository: it changed
+                // nothing and runs again later.
+                super::protocol::ErrorKind::Cancelled | super::protocol::ErrorKind::Conflict | super::protocol::ErrorKind::Locked => {
+                    BackupRunStatus::Cancelled
+                }
                 _ => BackupRunStatus::Failed,
             };
             c.execute(
@@ -120,6 +124,29 @@ pub fn last(c: &Connection, plan: &str, kind: BackupRunKind, ok_only: bool) -> R
     Ok(c.query_row(
         &format!("SELECT {COLUMNS} FROM backup_runs WHERE plan = ?1 AND kind = ?2 AND {filter} ORDER BY started_at DESC, id DESC LIMIT 1"),
         params![plan, kind],
+        from_row,
+    )
+    .optional()?)
+}
+
+/// The latest finished backup as the schedule sees it: (started, succeeded). A cancelled or
+/// interrupted run counts as a failed attempt, so a person's Cancel is not undone by the next
+/// tick: the plan waits for its retry delay or its next slot.
+pub fn last_attempt(c: &Connection, plan: &str) -> Result<Option<(i64, bool)>> {
+    Ok(c.query_row(
+        "SELECT started_at, status = 'ok' FROM backup_runs WHERE plan = ?1 AND kind = 'backup' AND status != 'running'
+         ORDER BY started_at DESC, id DESC LIMIT 1",
+        [plan],
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?)),
+    )
+    .optional()?)
+}
+
+/// The latest finished job of any kind for a plan.
+pub fn last_any(c: &Connection, plan: &str) -> Result<Option<BackupRun>> {
+    Ok(c.query_row(
+        &format!("SELECT {COLUMNS} FROM backup_runs WHERE plan = ?1 AND status != 'running' ORDER BY started_at DESC, id DESC LIMIT 1"),
+        [plan],
         from_row,
     )
     .optional()?)
