@@ -451,16 +451,3 @@ pub fn mark_interrupted(c: &Connection, now: i64) -> Result<usize> {
     tx.commit()?;
     Ok(n)
 }
-
-/// The next local time-of-day `minute_of_day` after `now_ms`.
-pub fn next_daily(now_ms: i64, minute_of_day: u32) -> i64 {
-    use chrono::{Duration, Local, TimeZone};
-    let Some(now) = Local.timestamp_millis_opt(now_ms).single() else { return now_ms + 86_400_000 };
-    let today = now.date_naive().and_hms_opt(minute_of_day / 60, minute_of_day % 60, 0);
-    let candidate = today.and_then(|t| Local.from_local_datetime(&t).earliest());
-    match candidate {
-        Some(c) if c > now => c.timestamp_millis(),
-        Some(c) => (c + Duration::days(1)).timestamp_millis(),
-        None => now_ms + 86_400_000,
-    }
-}

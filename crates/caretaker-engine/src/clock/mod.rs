@@ -1,0 +1,91 @@
+//! Time is passed in where logic depends on it, so retention and rollups test instantly; times
+//! of day (`HH:MM`, local) are read here too, for schedules and quiet hours.
+
+pub mod schedule;
+mod watch;
+
+pub use watch::JumpWatch;
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub trait Clock: Send + Sync + 'static {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> i64;
+
+    /// Milliseconds since an arbitrary start, never set back and counting time asleep: the
+    /// yardstick for how far the wall clock may honestly have moved. A clock that cannot tell
+    /// answers its wall time, which reports no jumps.
+    fn elapsed_ms(&self) -> i64 {
+        self.now_ms()
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    }
+
+    fn elapsed_ms(&self) -> i64 {
+        // std's Instant stops while the machine sleeps; these clocks keep counting.
+        #[cfg(target_os = "linux")]
+        const ID: libc::clockid_t = libc::CLOCK_BOOTTIME;
+        #[cfg(not(target_os = "linux"))]
+        const ID: libc::clockid_t = libc::CLOCK_MONOTONIC;
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `ts` is a valid, writable timespec and ID a clock this OS provides.
+        if unsafe { libc::clock_gettime(ID, &mut ts) } != 0 {
+            return self.now_ms();
+        }
+        ts.tv_sec as i64 * 1000 + ts.tv_nsec as i64 / 1_000_000
+    }
+}
+
+/// A clock a test moves by hand: `advance` is time passing, `jump` is someone setting the wall
+/// clock (an RTC or NTP glitch), which the elapsed clock does not see.
+#[derive(Debug, Default)]
+pub struct TestClock {
+    wall: AtomicI64,
+    elapsed: AtomicI64,
+}
+
+impl TestClock {
+    pub fn new(now_ms: i64) -> Self {
+        TestClock { wall: AtomicI64::new(now_ms), elapsed: AtomicI64::new(0) }
+    }
+
+    /// Time passes (awake or asleep): both clocks move.
+    pub fn advance(&self, ms: i64) {
+        self.wall.fetch_add(ms, Ordering::SeqCst);
+        self.elapsed.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    /// The wall clock is set by `ms` (negative: back); no time passes.
+    pub fn jump(&self, ms: i64) {
+        self.wall.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    pub fn set(&self, now_ms: i64) {
+        self.wall.store(now_ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for TestClock {
+    fn now_ms(&self) -> i64 {
+        self.wall.load(Ordering::SeqCst)
+    }
+
+    fn elapsed_ms(&self) -> i64 {
+        self.elapsed.load(Ordering::SeqCst)
+    }
+}
+
+/// Minutes after midnight of an `HH:MM` time of day.
+pub fn parse_time_of_day(s: &str) -> Option<u32> {
+    let (h, m) = s.split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60 && s.len() == 5).then_some(h * 60 + m)
+}
