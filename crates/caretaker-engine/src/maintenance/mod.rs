@@ -167,6 +167,7 @@ pub(crate) struct RunEnv {
     pub config: crate::config::Config,
     pub data_dir: std::path::PathBuf,
     pub clock: Arc<dyn crate::Clock>,
+    pub clock_watch: Arc<crate::clock::JumpWatch>,
     pub events: broadcast::Sender<Event>,
     /// Stops the run (shutdown, or the person's Cancel).
     pub cancel: CancellationToken,
@@ -300,7 +301,7 @@ fn execute(env: &RunEnv, run_id: i64) -> Result<Option<RunReport>> {
             db: &env.db,
             config: &env.config,
             data_dir: &env.data_dir,
-            now_ms: t0,
+            retention_at: env.clock_watch.settled(env.clock.as_ref()),
             cancel: &env.cancel,
             backup_task: env.backup_task.as_deref(),
         };

@@ -54,6 +54,7 @@ impl Service {
             config: core.config(),
             data_dir: core.data_dir.clone(),
             clock: core.clock.clone(),
+            clock_watch: core.clock_watch.clone(),
             events: core.bus(),
             cancel: core.cancel.child_token(),
             shutdown: core.cancel.clone(),

@@ -160,3 +160,6 @@ impl HostSample {
         out
     }
 }
+
+#[cfg(test)]
+mod jump_tests;

@@ -4,7 +4,7 @@
 
 use super::store::{self, RetentionPolicy, SeriesCache, MINUTE_MS};
 use super::{HostSample, Sampler, SeriesPoint};
-use crate::clock::Clock;
+use crate::clock::{Clock, JumpWatch};
 use crate::core::Core;
 use crate::error::{EngineError, Result};
 use crate::events::write_status;
@@ -19,9 +19,11 @@ pub(crate) struct MetricsWorker {
     pub db: Arc<crate::store::Db>,
     pub cache: SeriesCache,
     pub clock: Arc<dyn Clock>,
+    pub watch: Arc<JumpWatch>,
     pub policy: RetentionPolicy,
     pub last_rollup_minute: i64,
-    pub last_prune_ms: i64,
+    /// Elapsed-clock time of the last prune, so setting the wall clock back does not stop it.
+    pub last_prune_elapsed: Option<i64>,
 }
 
 pub(crate) struct TickOutput {
@@ -33,6 +35,9 @@ impl MetricsWorker {
     /// Runs on a blocking thread: sysinfo reads /proc (or host APIs) and SQLite writes to disk.
     pub fn tick(&mut self, status: &EngineStatus) -> Result<TickOutput> {
         let now = self.clock.now_ms();
+        let elapsed = self.clock.elapsed_ms();
+        // Looked at every tick, so a jump is seen on the tick it happens.
+        let settled = self.watch.settled(self.clock.as_ref());
         let sample = self.sampler.sample(now);
         let points = sample.series_points();
         let latest = serde_json::to_string(&sample).map_err(|e| crate::EngineError::Internal(e.to_string()))?;
@@ -40,7 +45,7 @@ impl MetricsWorker {
         status.last_sample_ms = Some(now);
         let minute = now.div_euclid(MINUTE_MS);
         let roll = minute != self.last_rollup_minute;
-        let prune = now - self.last_prune_ms >= PRUNE_EVERY_MS;
+        let prune = self.last_prune_elapsed.is_none_or(|t| elapsed - t >= PRUNE_EVERY_MS);
         let (cache, policy) = (&mut self.cache, self.policy);
         self.db.write(|conn| {
             let tx = conn.unchecked_transaction()?;
@@ -51,17 +56,22 @@ impl MetricsWorker {
             if roll {
                 store::rollup(conn, now)?;
             }
-            if prune {
-                let p = store::prune(conn, now, policy)?;
-                if p.total() > 0 {
-                    tracing::info!(
-                        raw = p.raw,
-                        minute = p.minute,
-                        five_minute = p.five_minute,
-                        hour = p.hour,
-                        "pruned metric rows past retention"
-                    );
-                }
+            if !prune {
+                return Ok(());
+            }
+            let Some(at) = settled else {
+                tracing::warn!("metric rows past retention kept for now: the wall clock jumped recently");
+                return Ok(());
+            };
+            let p = store::prune(conn, at, policy)?;
+            if p.total() > 0 {
+                tracing::info!(
+                    raw = p.raw,
+                    minute = p.minute,
+                    five_minute = p.five_minute,
+                    hour = p.hour,
+                    "pruned metric rows past retention"
+                );
             }
             Ok(())
         })?;
@@ -69,7 +79,7 @@ impl MetricsWorker {
             self.last_rollup_minute = minute;
         }
         if prune {
-            self.last_prune_ms = now;
+            self.last_prune_elapsed = Some(elapsed);
         }
         Ok(TickOutput { sample, points })
     }
@@ -94,9 +104,10 @@ impl Service {
             db: core.db.clone(),
             cache: Default::default(),
             clock: core.clock.clone(),
+            watch: core.clock_watch.clone(),
             policy: (&m).into(),
             last_rollup_minute: i64::MIN,
-            last_prune_ms: i64::MIN / 2,
+            last_prune_elapsed: None,
         };
         Ok((Arc::new(Service { core, latest: RwLock::new(None) }), worker))
     }
