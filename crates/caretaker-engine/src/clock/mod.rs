@@ -83,6 +83,15 @@ impl Clock for TestClock {
     }
 }
 
+/// Whether a ticker's tick comes far later on the wall clock than its period. Tickers run on a
+/// clock that stops while the machine sleeps, so the first tick after a wake (or after the wall
+/// clock jumped ahead) shows a gap that nothing could have filled with data.
+pub fn late_tick(last_tick: &mut Option<i64>, now_ms: i64, period_ms: i64) -> bool {
+    let late = last_tick.is_some_and(|t| now_ms - t > 2 * period_ms);
+    *last_tick = Some(now_ms);
+    late
+}
+
 /// Minutes after midnight of an `HH:MM` time of day.
 pub fn parse_time_of_day(s: &str) -> Option<u32> {
     let (h, m) = s.split_once(':')?;

@@ -160,6 +160,3 @@ impl HostSample {
         out
     }
 }
-
-#[cfg(test)]
-mod jump_tests;
