@@ -29,6 +29,8 @@ impl Clock for SystemClock {
         SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
     }
 
+    // time_t and c_long are i64 on the 64-bit targets we ship, not everywhere.
+    #[allow(clippy::unnecessary_cast)]
     fn elapsed_ms(&self) -> i64 {
         // std's Instant stops while the machine sleeps; these clocks keep counting.
         #[cfg(target_os = "linux")]
@@ -97,4 +99,26 @@ pub fn parse_time_of_day(s: &str) -> Option<u32> {
     let (h, m) = s.split_once(':')?;
     let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
     (h < 24 && m < 60 && s.len() == 5).then_some(h * 60 + m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_system_elapsed_clock_runs_and_is_not_the_wall_clock() {
+        let (a, b) = (SystemClock.elapsed_ms(), SystemClock.elapsed_ms());
+        assert!(a >= 0 && b >= a, "{a} then {b}");
+        // Since boot, not since 1970: a clock set far back would otherwise go unnoticed.
+        assert!(SystemClock.now_ms() - b > 365 * 86_400_000, "elapsed {b} looks like wall time");
+    }
+
+    #[test]
+    fn a_tick_far_later_than_its_period_is_late() {
+        let mut last = None;
+        assert!(!late_tick(&mut last, 1_000, 5_000), "the first tick has nothing to compare with");
+        assert!(!late_tick(&mut last, 7_000, 5_000));
+        assert!(late_tick(&mut last, 3_607_000, 5_000), "an hour asleep");
+        assert!(!late_tick(&mut last, 3_612_000, 5_000));
+    }
 }
