@@ -3,7 +3,7 @@
 //! (read, and the one edit transaction), the alert pipeline, and `every` (the ticker skeleton).
 
 use crate::alerts::{AlertManager, Alerts, Effects};
-use crate::clock::Clock;
+use crate::clock::{Clock, JumpWatch};
 use crate::config::{self, Config};
 use crate::error::{EngineError, Result};
 use crate::events::{EngineStatus, Event};
@@ -29,6 +29,8 @@ pub(crate) struct Core {
     pub data_dir: PathBuf,
     pub hostname: String,
     pub clock: Arc<dyn Clock>,
+    /// Whether the wall clock jumped lately; deletion by age waits while it did.
+    pub clock_watch: Arc<JumpWatch>,
     pub db: Arc<store::Db>,
     pub cancel: CancellationToken,
     /// The runtime the engine started on; sync methods may be called from threads without one.
@@ -53,9 +55,13 @@ impl Core {
         status: EngineStatus,
     ) -> Self {
         let (bus, _) = broadcast::channel(256);
+        // The last sample the previous run wrote: a clock set while the engine was stopped shows.
+        let last_sample = db.read(|c| store::kv_get(c, "host.latest")).ok().flatten().map(|(_, t)| t);
+        let clock_watch = Arc::new(JumpWatch::seeded(clock.as_ref(), last_sample));
         Core {
             data_dir,
             hostname,
+            clock_watch,
             clock,
             db,
             cancel: CancellationToken::new(),
@@ -70,6 +76,16 @@ impl Core {
 
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// The wall time to delete `what` by age at, or None (said in the log) while a jump of the
+    /// wall clock is recent: a clock run ahead would otherwise delete history it cannot restore.
+    pub fn retention_now(&self, what: &str) -> Option<i64> {
+        let now = self.clock_watch.settled(self.clock.as_ref());
+        if now.is_none() {
+            tracing::warn!("{what} past retention kept for now: the wall clock jumped recently");
+        }
+        now
     }
 
     /// Publishes an event; nobody listening is not an error.

@@ -33,6 +33,8 @@ pub struct AlertManager {
     /// Source -> (last data at, its interval) for staleness.
     last_seen: HashMap<String, (i64, i64)>,
     paused_until: Option<i64>,
+    /// When the machine last woke (or the wall clock jumped): silence is counted from then.
+    resumed_at: i64,
     /// Minutes after local midnight, for quiet hours; injected so tests can choose the hour.
     local_minute: Box<dyn Fn(i64) -> u32 + Send>,
 }
@@ -67,6 +69,7 @@ impl AlertManager {
             check_streak: HashMap::new(),
             last_seen: HashMap::new(),
             paused_until,
+            resumed_at: i64::MIN,
             local_minute: Box::new(local_minute_of_day),
         };
         m.last_seen.insert("sampler".into(), (now_ms, m.metrics_interval_ms));
@@ -85,6 +88,12 @@ impl AlertManager {
 
     pub fn paused_until(&self) -> Option<i64> {
         self.paused_until
+    }
+
+    /// The machine slept until `now_ms` (or the wall clock jumped): no source could send data
+    /// meanwhile, so each gets its full allowance of intervals from now before it is stale.
+    pub fn resumed(&mut self, now_ms: i64) {
+        self.resumed_at = now_ms;
     }
 
     /// Registers a check so it can go stale even before its first result.
@@ -206,7 +215,7 @@ impl AlertManager {
         let n = i64::from(self.config.stale_after_intervals);
         let sources: Vec<(String, i64, i64)> = self.last_seen.iter().map(|(k, (t, i))| (k.clone(), *t, *i)).collect();
         for (source, last, interval) in sources {
-            let silent = now_ms - last;
+            let silent = now_ms - last.max(self.resumed_at);
             let stale = silent > n * interval;
             let label = source.strip_prefix("check:").map_or("the host sampler".to_string(), |c| format!("check {c}"));
             fx.merge(self.observe(

@@ -118,3 +118,6 @@ pub fn runbook(alert_type: &str) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod sleep_tests;

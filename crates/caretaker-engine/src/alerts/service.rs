@@ -86,20 +86,32 @@ pub(crate) fn runbooks() -> Vec<RunbookInfo> {
         .collect()
 }
 
+const TICK_MS: i64 = 5_000;
+
 /// Staleness and repeat notifications every 5 s; resolved alerts past retention every 10 min.
 pub(crate) async fn run(core: Arc<Core>) {
-    let mut last_prune = i64::MIN / 2;
-    core.every(Duration::from_secs(5), || {
+    // On the elapsed clock: a wall clock set back must not stop pruning until it catches up.
+    let mut last_prune: Option<i64> = None;
+    let mut last_tick: Option<i64> = None;
+    core.every(Duration::from_millis(TICK_MS as u64), || {
         let core = core.clone();
-        let prune = core.now() - last_prune >= 600_000;
+        let woke = crate::clock::late_tick(&mut last_tick, core.now(), TICK_MS);
+        let elapsed = core.clock.elapsed_ms();
+        let prune = last_prune.is_none_or(|t| elapsed - t >= 600_000);
         if prune {
-            last_prune = core.now();
+            last_prune = Some(elapsed);
         }
         async move {
-            core.with_alerts(|m, c, now| m.on_tick(c, now)).await;
+            core.with_alerts(move |m, c, now| {
+                if woke {
+                    m.resumed(now);
+                }
+                m.on_tick(c, now)
+            })
+            .await;
             if prune {
                 let days = core.config().alerts.retention_days;
-                let now = core.now();
+                let Some(now) = core.retention_now("resolved alerts") else { return };
                 match core.db.write_async(move |c| prune_alerts(c, now, days)).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(alerts = n, "pruned resolved alerts past retention"),

@@ -14,6 +14,7 @@ pub(crate) mod service;
 pub mod store;
 pub mod worker;
 
+use crate::clock::schedule::{age_ms, next_daily, previous_daily, HOUR_MS};
 use config::{PlanConfig, Schedule};
 use protocol::{ConflictReport, JobProgress, RestoreSummary};
 use serde::{Deserialize, Serialize};
@@ -123,15 +124,20 @@ pub fn default_worker_exe() -> PathBuf {
 
 /// Whether a plan should run now. `last_attempt` is (started, succeeded).
 pub fn is_due(schedule: Schedule, last_attempt: Option<(i64, bool)>, now_ms: i64) -> bool {
+    is_due_in(&chrono::Local, schedule, last_attempt, now_ms)
+}
+
+/// [`is_due`] in the local calendar of `tz`. A last attempt in the future means the wall clock
+/// went back since: it says nothing about when the plan last ran, so the plan is due as if it
+/// never had (once; the attempt it starts is the one looked at next).
+pub fn is_due_in<Tz: chrono::TimeZone>(tz: &Tz, schedule: Schedule, last_attempt: Option<(i64, bool)>, now_ms: i64) -> bool {
     const RETRY_MS: i64 = 30 * 60_000;
-    match (schedule, last_attempt) {
+    let last = last_attempt.map(|(t, ok)| (t, ok, age_ms(now_ms, t)));
+    match (schedule, last) {
         (Schedule::Manual, _) => false,
-        (_, None) => true,
-        (Schedule::Hourly, Some((t, ok))) => now_ms - t >= 3_600_000 || (!ok && now_ms - t >= RETRY_MS),
-        (Schedule::Daily(minute), Some((t, ok))) => {
-            let previous = crate::maintenance::next_daily(now_ms, minute) - 86_400_000;
-            t < previous || (!ok && now_ms - t >= RETRY_MS)
-        }
+        (_, None) | (_, Some((_, _, None))) => true,
+        (Schedule::Hourly, Some((_, ok, Some(age)))) => age >= HOUR_MS || (!ok && age >= RETRY_MS),
+        (Schedule::Daily(minute), Some((t, ok, Some(age)))) => t < previous_daily(tz, now_ms, minute) || (!ok && age >= RETRY_MS),
     }
 }
 
@@ -139,8 +145,8 @@ pub(crate) fn next_run(schedule: Schedule, last_attempt: Option<(i64, bool)>, no
     match schedule {
         Schedule::Manual => None,
         _ if is_due(schedule, last_attempt, now_ms) => Some(now_ms),
-        Schedule::Hourly => last_attempt.map(|(t, _)| t + 3_600_000),
-        Schedule::Daily(minute) => Some(crate::maintenance::next_daily(now_ms, minute)),
+        Schedule::Hourly => last_attempt.map(|(t, _)| t + HOUR_MS),
+        Schedule::Daily(minute) => Some(next_daily(&chrono::Local, now_ms, minute)),
     }
 }
 
@@ -162,3 +168,74 @@ pub(crate) fn dir_size(path: &Path) -> u64 {
 
 pub(crate) const STAGING: &str = "backup-staging";
 pub(crate) const DB_COPY: &str = "caretaker-snapshot.db";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::schedule::tests::{at, utc};
+    use chrono_tz::{America::New_York, Europe::Berlin};
+
+    const MIN: i64 = 60_000;
+
+    #[test]
+    fn a_daily_plan_in_the_spring_gap_runs_once_that_day() {
+        let daily = Schedule::Daily(2 * 60);
+        for (tz, day, gap_end) in [(Berlin, 29, "2026-03-29T01:00:00Z"), (New_York, 8, "2026-03-08T07:00:00Z")] {
+            let gap_end = utc(gap_end);
+            let saturday_run = Some((at(tz, 2026, 3, day - 1, 2, 0, false), true));
+            assert!(!is_due_in(&tz, daily, saturday_run, gap_end - MIN), "{tz}: not before the gap ends");
+            assert!(is_due_in(&tz, daily, saturday_run, gap_end), "{tz}: due when the gap ends");
+            // Run at the end of the gap, then every 30 s tick of the rest of the day finds it done.
+            let sunday_run = Some((gap_end + 1000, true));
+            let midnight = at(tz, 2026, 3, day + 1, 0, 0, false);
+            let mut now = gap_end + 30_000;
+            while now < midnight {
+                assert!(!is_due_in(&tz, daily, sunday_run, now), "{tz}: due again at {now}");
+                now += 30_000;
+            }
+            assert!(is_due_in(&tz, daily, sunday_run, at(tz, 2026, 3, day + 1, 2, 0, false)), "{tz}: due on Monday");
+        }
+    }
+
+    #[test]
+    fn a_daily_plan_in_the_repeated_hour_runs_at_its_first_occurrence_only() {
+        let cases = [(Berlin, (10, 24), (10, 25), 2), (New_York, (10, 31), (11, 1), 1)];
+        for (tz, (pmo, pday), (mo, day), hour) in cases {
+            let daily = Schedule::Daily(hour * 60 + 30);
+            let saturday_run = Some((at(tz, 2026, pmo, pday, hour, 30, false), true));
+            let (first, second) = (at(tz, 2026, mo, day, hour, 30, false), at(tz, 2026, mo, day, hour, 30, true));
+            assert!(!is_due_in(&tz, daily, saturday_run, first - MIN), "{tz}");
+            assert!(is_due_in(&tz, daily, saturday_run, first), "{tz}: due at the first occurrence");
+            let sunday_run = Some((first + 1000, true));
+            assert!(!is_due_in(&tz, daily, sunday_run, second), "{tz}: not again when the hour repeats");
+            assert!(!is_due_in(&tz, daily, sunday_run, second + 30 * MIN), "{tz}");
+        }
+    }
+
+    #[test]
+    fn a_last_attempt_in_the_future_means_the_clock_went_back_and_the_plan_is_due() {
+        let now = utc("2026-06-10T12:00:00Z");
+        for schedule in [Schedule::Hourly, Schedule::Daily(2 * 60)] {
+            // A backup ran "tomorrow", then the clock was set back a day.
+            assert!(is_due_in(&Berlin, schedule, Some((now + 86_400_000, true)), now), "{schedule:?}");
+            // A small correction is not a jump: the run a minute "ahead" still counts.
+            assert!(!is_due_in(&Berlin, schedule, Some((now + MIN, true)), now), "{schedule:?}");
+        }
+        assert!(!is_due_in(&Berlin, Schedule::Manual, Some((now + 86_400_000, true)), now));
+    }
+
+    #[test]
+    fn the_newest_run_is_the_last_one_recorded_even_when_the_clock_went_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = crate::store::open_and_migrate(&dir.path().join("caretaker.db")).expect("open db");
+        let ok = Ok(store::Finish::Other { details: String::new() });
+        let (ahead, now) = (utc("2026-06-11T12:00:00Z"), utc("2026-06-10T12:00:00Z"));
+        for t in [ahead, now] {
+            let id = store::insert(&conn, "p", BackupRunKind::Backup, "schedule", t).expect("insert");
+            store::finish(&conn, id, t + 1000, &ok).expect("finish");
+        }
+        let last = store::last(&conn, "p", BackupRunKind::Backup, false).expect("last").map(|r| r.started_ms);
+        assert_eq!(last, Some(now));
+        assert!(!is_due_in(&Berlin, Schedule::Daily(120), last.map(|t| (t, true)), now + MIN), "the run after the jump counts");
+    }
+}

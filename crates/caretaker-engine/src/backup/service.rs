@@ -13,6 +13,7 @@ use super::{
     dir_size, health, is_due, plans, store, BackupRun, BackupRunKind, BackupRunStatus, BackupsOverview, JobInfo, PlanCreated,
     RestoreOutcome, DB_COPY, STAGING,
 };
+use crate::clock::schedule::age_ms;
 use crate::core::Core;
 use crate::error::{EngineError, Result};
 use crate::maintenance::{BackupChore, BackupTask, Outcome};
@@ -350,8 +351,9 @@ impl Service {
             // Only repositories that hold a snapshot are worth checking.
             let Ok((structure, data, Some(_))) = checks else { continue };
             let day = 86_400_000i64;
-            let read_due = data.is_none_or(|t| now - t >= i64::from(cfg.read_data_every_days) * day);
-            let structure_due = structure.is_none_or(|t| now - t >= i64::from(cfg.verify_every_days) * day);
+            // A check dated in the future (the clock went back since) is due again, like a backup.
+            let due = |t: Option<i64>, days: u32| t.and_then(|t| age_ms(now, t)).is_none_or(|age| age >= i64::from(days) * day);
+            let (read_due, structure_due) = (due(data, cfg.read_data_every_days), due(structure, cfg.verify_every_days));
             if read_due || structure_due {
                 let (me, name) = (self.clone(), plan.name.clone());
                 tokio::spawn(async move {

@@ -118,24 +118,25 @@ pub fn finish(c: &Connection, id: i64, now: i64, result: &std::result::Result<Fi
     get(c, id)
 }
 
-/// The latest finished run of a kind (only successful ones when `ok_only`).
+/// The latest finished run of a kind (only successful ones when `ok_only`). Latest by insertion,
+/// not by start time: after the wall clock went back, the newest run has the older time.
 pub fn last(c: &Connection, plan: &str, kind: BackupRunKind, ok_only: bool) -> Result<Option<BackupRun>> {
     let filter = if ok_only { "status = 'ok'" } else { "status IN ('ok', 'failed')" };
     Ok(c.query_row(
-        &format!("SELECT {COLUMNS} FROM backup_runs WHERE plan = ?1 AND kind = ?2 AND {filter} ORDER BY started_at DESC, id DESC LIMIT 1"),
+        &format!("SELECT {COLUMNS} FROM backup_runs WHERE plan = ?1 AND kind = ?2 AND {filter} ORDER BY id DESC LIMIT 1"),
         params![plan, kind],
         from_row,
     )
     .optional()?)
 }
 
-/// The latest finished backup as the schedule sees it: (started, succeeded). A cancelled or
-/// interrupted run counts as a failed attempt, so a person's Cancel is not undone by the next
-/// tick: the plan waits for its retry delay or its next slot.
+/// The latest finished backup as the schedule sees it (the newest by insertion, as in [`last`]):
+/// (started, succeeded). A cancelled or interrupted run counts as a failed attempt, so a person's
+/// Cancel is not undone by the next tick: the plan waits for its retry delay or its next slot.
 pub fn last_attempt(c: &Connection, plan: &str) -> Result<Option<(i64, bool)>> {
     Ok(c.query_row(
         "SELECT started_at, status = 'ok' FROM backup_runs WHERE plan = ?1 AND kind = 'backup' AND status != 'running'
-         ORDER BY started_at DESC, id DESC LIMIT 1",
+         ORDER BY id DESC LIMIT 1",
         [plan],
         |r| Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?)),
     )
@@ -145,21 +146,22 @@ pub fn last_attempt(c: &Connection, plan: &str) -> Result<Option<(i64, bool)>> {
 /// The latest finished job of any kind for a plan.
 pub fn last_any(c: &Connection, plan: &str) -> Result<Option<BackupRun>> {
     Ok(c.query_row(
-        &format!("SELECT {COLUMNS} FROM backup_runs WHERE plan = ?1 AND status != 'running' ORDER BY started_at DESC, id DESC LIMIT 1"),
+        &format!("SELECT {COLUMNS} FROM backup_runs WHERE plan = ?1 AND status != 'running' ORDER BY id DESC LIMIT 1"),
         [plan],
         from_row,
     )
     .optional()?)
 }
 
-/// When the last check (with data read back, or any) started.
+/// When the last check (with data read back, or any) started; the newest by insertion, as in [`last`].
 pub fn last_check(c: &Connection, plan: &str, read_data: bool) -> Result<Option<i64>> {
     let filter = if read_data { "AND read_data = 1" } else { "" };
     Ok(c.query_row(
-        &format!("SELECT MAX(started_at) FROM backup_runs WHERE plan = ?1 AND kind = 'check' AND status IN ('ok', 'failed') {filter}"),
+        &format!("SELECT started_at FROM backup_runs WHERE plan = ?1 AND kind = 'check' AND status IN ('ok', 'failed') {filter} ORDER BY id DESC LIMIT 1"),
         [plan],
-        |r| r.get::<_, Option<i64>>(0),
-    )?)
+        |r| r.get::<_, i64>(0),
+    )
+    .optional()?)
 }
 
 /// How many data-reading checks have run: the next one reads the following twelfth.

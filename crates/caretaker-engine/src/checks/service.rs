@@ -71,7 +71,8 @@ impl Service {
     pub async fn run_retention(self: Arc<Self>) {
         let core = self.core.clone();
         core.every(Duration::from_secs(600), || async {
-            let (now, days) = (core.now(), core.config().checks.retention_days);
+            let Some(now) = core.retention_now("check results") else { return };
+            let days = core.config().checks.retention_days;
             match core.db.write_async(move |c| store::prune(c, now, days)).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(checks = n, "pruned check results past retention"),

@@ -57,7 +57,8 @@ impl Service {
     pub async fn run_retention(self: Arc<Self>) {
         let core = self.core.clone();
         core.every(Duration::from_secs(600), || async {
-            let (now, days) = (core.now(), core.config().logs.retention_days);
+            let Some(now) = core.retention_now("log lines") else { return };
+            let days = core.config().logs.retention_days;
             match core.db.write_async(move |c| prune(c, now, days)).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(logs = n, "pruned log lines past retention"),

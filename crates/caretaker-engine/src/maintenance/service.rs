@@ -1,8 +1,7 @@
 //! The maintenance service: the daily schedule, one run at a time (started, cancelled, reported),
 //! with the backup chores handed in by whoever composes the engine.
 
-use super::{history, last_finished, next_daily, report, task_list, BackupTask, MaintenanceStatus, RunEnv, RunReport, Runner};
-use crate::config::parse_time_of_day;
+use super::{history, last_finished, report, task_list, BackupTask, MaintenanceStatus, RunEnv, RunReport, Runner};
 use crate::core::Core;
 use crate::error::Result;
 use std::sync::{Arc, OnceLock};
@@ -44,9 +43,7 @@ impl Service {
     }
 
     fn next_ms(&self) -> Option<i64> {
-        let m = self.core.config().maintenance;
-        let minute = parse_time_of_day(&m.daily_at)?;
-        m.enabled.then(|| next_daily(self.core.now(), minute))
+        self.core.config().maintenance.next_run(&chrono::Local, self.core.now())
     }
 
     /// Starts a run; a second call while one runs is refused ("already running").
@@ -57,6 +54,7 @@ impl Service {
             config: core.config(),
             data_dir: core.data_dir.clone(),
             clock: core.clock.clone(),
+            clock_watch: core.clock_watch.clone(),
             events: core.bus(),
             cancel: core.cancel.child_token(),
             shutdown: core.cancel.clone(),

@@ -11,7 +11,8 @@ pub(crate) struct Ctx<'a> {
     pub db: &'a crate::store::Db,
     pub config: &'a Config,
     pub data_dir: &'a Path,
-    pub now_ms: i64,
+    /// The wall time to delete rows by age at; None while a jump of the wall clock is recent.
+    pub retention_at: Option<i64>,
     pub cancel: &'a tokio_util::sync::CancellationToken,
     pub backup_task: Option<&'a (dyn Fn(super::BackupChore) -> Outcome + Send + Sync)>,
 }
@@ -110,11 +111,14 @@ fn db_vacuum(ctx: &Ctx<'_>) -> Outcome {
 
 fn prune_retention(ctx: &Ctx<'_>) -> Outcome {
     let c = ctx.config;
+    let Some(now) = ctx.retention_at else {
+        return Outcome::Skipped { reason: "the wall clock jumped recently; old rows are kept until it has settled".into() };
+    };
     let r = ctx.db.write(|conn| {
-        let m = crate::metrics::prune(conn, ctx.now_ms, (&c.metrics).into())?;
-        let checks = crate::checks::store::prune(conn, ctx.now_ms, c.checks.retention_days)?;
-        let alerts = crate::alerts::prune_alerts(conn, ctx.now_ms, c.alerts.retention_days)?;
-        let logs = crate::logs::prune(conn, ctx.now_ms, c.logs.retention_days)?;
+        let m = crate::metrics::prune(conn, now, (&c.metrics).into())?;
+        let checks = crate::checks::store::prune(conn, now, c.checks.retention_days)?;
+        let alerts = crate::alerts::prune_alerts(conn, now, c.alerts.retention_days)?;
+        let logs = crate::logs::prune(conn, now, c.logs.retention_days)?;
         Ok((m.total(), checks, alerts, logs))
     });
     match r {
@@ -327,7 +331,7 @@ mod tests {
                 db: &self.db,
                 config: &self.config,
                 data_dir: self.dir.path(),
-                now_ms: crate::Clock::now_ms(&crate::SystemClock),
+                retention_at: Some(crate::Clock::now_ms(&crate::SystemClock)),
                 cancel: &self.cancel,
                 backup_task: None,
             })

@@ -4,7 +4,7 @@
 
 use super::store::{self, RetentionPolicy, SeriesCache, MINUTE_MS};
 use super::{HostSample, Sampler, SeriesPoint};
-use crate::clock::Clock;
+use crate::clock::{Clock, JumpWatch};
 use crate::core::Core;
 use crate::error::{EngineError, Result};
 use crate::events::write_status;
@@ -19,9 +19,11 @@ pub(crate) struct MetricsWorker {
     pub db: Arc<crate::store::Db>,
     pub cache: SeriesCache,
     pub clock: Arc<dyn Clock>,
+    pub watch: Arc<JumpWatch>,
     pub policy: RetentionPolicy,
     pub last_rollup_minute: i64,
-    pub last_prune_ms: i64,
+    /// Elapsed-clock time of the last prune, so setting the wall clock back does not stop it.
+    pub last_prune_elapsed: Option<i64>,
 }
 
 pub(crate) struct TickOutput {
@@ -33,6 +35,9 @@ impl MetricsWorker {
     /// Runs on a blocking thread: sysinfo reads /proc (or host APIs) and SQLite writes to disk.
     pub fn tick(&mut self, status: &EngineStatus) -> Result<TickOutput> {
         let now = self.clock.now_ms();
+        let elapsed = self.clock.elapsed_ms();
+        // Looked at every tick, so a jump is seen on the tick it happens.
+        let settled = self.watch.settled(self.clock.as_ref());
         let sample = self.sampler.sample(now);
         let points = sample.series_points();
         let latest = serde_json::to_string(&sample).map_err(|e| crate::EngineError::Internal(e.to_string()))?;
@@ -40,7 +45,7 @@ impl MetricsWorker {
         status.last_sample_ms = Some(now);
         let minute = now.div_euclid(MINUTE_MS);
         let roll = minute != self.last_rollup_minute;
-        let prune = now - self.last_prune_ms >= PRUNE_EVERY_MS;
+        let prune = self.last_prune_elapsed.is_none_or(|t| elapsed - t >= PRUNE_EVERY_MS);
         let (cache, policy) = (&mut self.cache, self.policy);
         self.db.write(|conn| {
             let tx = conn.unchecked_transaction()?;
@@ -51,17 +56,22 @@ impl MetricsWorker {
             if roll {
                 store::rollup(conn, now)?;
             }
-            if prune {
-                let p = store::prune(conn, now, policy)?;
-                if p.total() > 0 {
-                    tracing::info!(
-                        raw = p.raw,
-                        minute = p.minute,
-                        five_minute = p.five_minute,
-                        hour = p.hour,
-                        "pruned metric rows past retention"
-                    );
-                }
+            if !prune {
+                return Ok(());
+            }
+            let Some(at) = settled else {
+                tracing::warn!("metric rows past retention kept for now: the wall clock jumped recently");
+                return Ok(());
+            };
+            let p = store::prune(conn, at, policy)?;
+            if p.total() > 0 {
+                tracing::info!(
+                    raw = p.raw,
+                    minute = p.minute,
+                    five_minute = p.five_minute,
+                    hour = p.hour,
+                    "pruned metric rows past retention"
+                );
             }
             Ok(())
         })?;
@@ -69,7 +79,7 @@ impl MetricsWorker {
             self.last_rollup_minute = minute;
         }
         if prune {
-            self.last_prune_ms = now;
+            self.last_prune_elapsed = Some(elapsed);
         }
         Ok(TickOutput { sample, points })
     }
@@ -94,9 +104,10 @@ impl Service {
             db: core.db.clone(),
             cache: Default::default(),
             clock: core.clock.clone(),
+            watch: core.clock_watch.clone(),
             policy: (&m).into(),
             last_rollup_minute: i64::MIN,
-            last_prune_ms: i64::MIN / 2,
+            last_prune_elapsed: None,
         };
         Ok((Arc::new(Service { core, latest: RwLock::new(None) }), worker))
     }
@@ -173,5 +184,102 @@ impl Service {
         if let Err(e) = stopped {
             tracing::warn!("could not record engine stop: {e}");
         }
+    }
+}
+
+/// The worker across wall-clock jumps, with a real sampler and a real database file.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::TestClock;
+    use crate::metrics::store::HOUR_MS;
+    use crate::store::Db;
+
+    const DAY: i64 = 24 * HOUR_MS;
+    const TICK: i64 = 10 * MINUTE_MS;
+    const T0: i64 = 1_780_000_000_000; // 2026-05-28
+
+    fn worker(dir: &std::path::Path, clock: &Arc<TestClock>) -> MetricsWorker {
+        MetricsWorker {
+            sampler: Sampler::new(2).expect("sampler"),
+            db: Db::open(&dir.join("caretaker.db")).expect("db"),
+            cache: Default::default(),
+            clock: clock.clone(),
+            watch: Arc::new(JumpWatch::default()),
+            policy: RetentionPolicy { raw_ms: 48 * HOUR_MS, minute_ms: 30 * DAY, hour_ms: 730 * DAY },
+            last_rollup_minute: i64::MIN,
+            last_prune_elapsed: None,
+        }
+    }
+
+    fn ticks(w: &mut MetricsWorker, clock: &TestClock, n: usize) {
+        let status = EngineStatus {
+            version: "test".into(),
+            pid: 1,
+            data_dir: String::new(),
+            state: EngineState::Running,
+            started_ms: T0,
+            metrics_interval_secs: 600,
+            last_sample_ms: None,
+            last_error: None,
+        };
+        for _ in 0..n {
+            clock.advance(TICK);
+            w.tick(&status).expect("tick");
+        }
+    }
+
+    /// Rows of `table` with `from <= ts < to`.
+    fn rows(w: &MetricsWorker, table: &str, from: i64, to: i64) -> i64 {
+        count(w, &format!("SELECT COUNT(*) FROM {table} WHERE ts >= ?1 AND ts < ?2"), from, to)
+    }
+
+    /// Distinct times (buckets) of `table` with `from <= ts < to`.
+    fn buckets(w: &MetricsWorker, table: &str, from: i64, to: i64) -> i64 {
+        count(w, &format!("SELECT COUNT(DISTINCT ts) FROM {table} WHERE ts >= ?1 AND ts < ?2"), from, to)
+    }
+
+    fn count(w: &MetricsWorker, sql: &str, from: i64, to: i64) -> i64 {
+        w.db.read(|c| Ok(c.query_row(sql, [from, to], |r| r.get(0))?)).expect("count")
+    }
+
+    #[test]
+    fn a_clock_run_years_ahead_and_set_back_neither_wipes_history_nor_stops_rollups() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let clock = Arc::new(TestClock::new(T0));
+        let mut w = worker(dir.path(), &clock);
+        ticks(&mut w, &clock, (3 * DAY / TICK) as usize);
+        let jumped_at = clock.now_ms();
+        let before: Vec<i64> = ["samples", "rollup_minute", "rollup_hour"].iter().map(|t| rows(&w, t, 0, jumped_at)).collect();
+        assert!(before.iter().all(|n| *n > 0), "history to lose: {before:?}");
+
+        // An NTP or RTC glitch three years ahead, for two ticks; then the clock is put right.
+        let ahead = 3 * 365 * DAY;
+        clock.jump(ahead);
+        ticks(&mut w, &clock, 2);
+        clock.jump(-ahead);
+        let back_at = clock.now_ms();
+        ticks(&mut w, &clock, (2 * DAY / TICK) as usize);
+
+        // The glitch deleted nothing; raw samples (kept 48 h) have aged out normally since.
+        let after: Vec<i64> = ["samples", "rollup_minute", "rollup_hour"].iter().map(|t| rows(&w, t, 0, jumped_at)).collect();
+        assert!(after[1] >= before[1] && after[2] >= before[2], "minute and hour history kept: {before:?} before, {after:?} after");
+        // What was sampled after the clock came back is folded.
+        let now = clock.now_ms();
+        assert!(buckets(&w, "rollup_minute", back_at, now) >= 2 * DAY / TICK - 2, "minute rollups of the last two days");
+        assert!(buckets(&w, "rollup_hour", back_at, now) >= 2 * DAY / HOUR_MS - 2, "hour rollups of the last two days");
+    }
+
+    #[test]
+    fn a_clock_set_back_keeps_pruning_on_schedule() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let clock = Arc::new(TestClock::new(T0 + 400 * DAY));
+        let mut w = worker(dir.path(), &clock);
+        ticks(&mut w, &clock, 1);
+        clock.jump(-365 * DAY);
+        // Past the hold after the jump, then three days of samples: raw rows older than 48 h go.
+        ticks(&mut w, &clock, (3 * DAY / TICK) as usize);
+        let now = clock.now_ms();
+        assert_eq!(rows(&w, "samples", 0, now - 49 * HOUR_MS), 0, "raw samples past retention pruned");
     }
 }

@@ -81,6 +81,10 @@ const TIERS: [Tier; 3] = [
 
 /// Folds completed buckets into each rollup tier (raw -> minute -> 5 minutes -> hour).
 /// Idempotent: re-running over the same span rewrites the same rows. Returns rows written.
+///
+/// A tier's watermark never passes the newest bucket it actually folded, and one found ahead of
+/// `now` (set while the wall clock ran ahead) restarts after the newest bucket folded before
+/// `now`: rows written once the clock is put right are folded, not skipped.
 pub fn rollup(conn: &Connection, now_ms: i64) -> Result<usize> {
     let tx = conn.unchecked_transaction()?;
     let mut written = 0;
@@ -88,29 +92,54 @@ pub fn rollup(conn: &Connection, now_ms: i64) -> Result<usize> {
     let mut ready_until = now_ms;
     for t in &TIERS {
         let end = ready_until.div_euclid(t.width_ms) * t.width_ms;
+        let first_source = || -> Result<i64> {
+            Ok(tx
+                .query_row(&format!("SELECT COALESCE(MIN(ts), ?1) FROM {}", t.source), [end], |r| r.get::<_, i64>(0))?
+                .div_euclid(t.width_ms)
+                * t.width_ms)
+        };
         let start = match watermark(&tx, t.done_key)? {
+            Some(w) if w > now_ms => {
+                let before: Option<i64> =
+                    tx.query_row(&format!("SELECT MAX(ts) FROM {} WHERE ts < ?1", t.table), [now_ms], |r| r.get(0))?;
+                match before {
+                    Some(b) => b + t.width_ms,
+                    None => first_source()?,
+                }
+            }
             Some(w) => w,
+            None => first_source()?,
+        };
+        let newest: Option<i64> = if end > start {
+            tx.query_row(&format!("SELECT MAX(ts) FROM {} WHERE ts >= ?1 AND ts < ?2", t.source), params![start, end], |r| r.get(0))?
+        } else {
+            None
+        };
+        let folded_until = match newest {
+            Some(newest) => {
+                let until = (newest.div_euclid(t.width_ms) + 1) * t.width_ms;
+                written += tx.execute(
+                    &format!(
+                        "INSERT OR REPLACE INTO {} (series_id, ts, min, max, sum, count)
+                         SELECT series_id, (ts / ?3) * ?3, {}
+                         FROM {}
+                         WHERE series_id IN (SELECT id FROM series) AND ts >= ?1 AND ts < ?2
+                         GROUP BY series_id, ts / ?3",
+                        t.table, t.aggregate, t.source
+                    ),
+                    params![start, until, t.width_ms],
+                )?;
+                crate::store::kv_put(&tx, t.done_key, &until.to_string(), now_ms)?;
+                until
+            }
             None => {
-                tx.query_row(&format!("SELECT COALESCE(MIN(ts), ?1) FROM {}", t.source), [end], |r| r.get::<_, i64>(0))?
-                    .div_euclid(t.width_ms)
-                    * t.width_ms
+                if watermark(&tx, t.done_key)?.is_some_and(|w| w != start) {
+                    crate::store::kv_put(&tx, t.done_key, &start.to_string(), now_ms)?;
+                }
+                start
             }
         };
-        if end > start {
-            written += tx.execute(
-                &format!(
-                    "INSERT OR REPLACE INTO {} (series_id, ts, min, max, sum, count)
-                     SELECT series_id, (ts / ?3) * ?3, {}
-                     FROM {}
-                     WHERE series_id IN (SELECT id FROM series) AND ts >= ?1 AND ts < ?2
-                     GROUP BY series_id, ts / ?3",
-                    t.table, t.aggregate, t.source
-                ),
-                params![start, end, t.width_ms],
-            )?;
-            crate::store::kv_put(&tx, t.done_key, &end.to_string(), now_ms)?;
-        }
-        ready_until = end.max(start);
+        ready_until = folded_until;
     }
     tx.commit()?;
     Ok(written)
