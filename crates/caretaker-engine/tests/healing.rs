@@ -147,11 +147,17 @@ fn free_port() -> u16 {
 }
 
 fn config(dir: &std::path::Path, port: u16, mode: &str, pidfile: &std::path::Path) {
+    config_with(dir, port, mode, pidfile, ">/dev/null 2>&1")
+}
+
+/// `redirect` goes after the server's command line: with none, the server keeps the action's
+/// stdout and stderr open for as long as it runs.
+fn config_with(dir: &std::path::Path, port: u16, mode: &str, pidfile: &std::path::Path, redirect: &str) {
     let text = format!(
         "[metrics]\ninterval_secs = 60\n[notifications]\nenabled = false\n[alerts]\ncheck_failures_before_alert = 1\n\
          [[checks.list]]\nname = \"Web\"\ninterval_secs = 5\ntimeout_secs = 2\nhttp = {{ url = \"http://127.0.0.1:{port}/\" }}\n\
          [[healing.actions]]\nid = \"start-web\"\nname = \"Start the web server\"\nmode = \"{mode}\"\non_checks = [\"Web\"]\nverify_after_secs = 2\n\
-         command = {{ argv = [\"/bin/sh\", \"-c\", \"python3 -m http.server {port} --bind 127.0.0.1 >/dev/null 2>&1 & echo $! > {}\"] }}\n",
+         command = {{ argv = [\"/bin/sh\", \"-c\", \"python3 -m http.server {port} --bind 127.0.0.1 {redirect} & echo $! > {}\"] }}\n",
         pidfile.display()
     );
     std::fs::write(dir.join("caretaker.toml"), text).unwrap();
@@ -301,4 +307,76 @@ async fn healing_decides_within_a_second_of_the_alert_event() {
     let waited = decided.duration_since(opened);
     assert!(waited < Duration::from_secs(1), "healing decided {waited:?} after the alert");
     engine.shutdown().await;
+}
+
+/// A server started in the background inherits the action's stdout and stderr and keeps them open
+/// for as long as it runs; the action still ends when the shell that started it exits, the run is
+/// recorded and verified, and the server keeps running (and answering) afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_that_leaves_a_server_holding_its_output_still_ends_and_is_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let pidfile = dir.path().join("web.pid");
+    let _cleanup = KillOnDrop(pidfile.clone());
+    config_with(dir.path(), port, "auto", &pidfile, "");
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
+    let mut rx = engine.subscribe();
+    let ran = wait_for_record(&mut rx, 30, |r| r.decision == Decision::Ran && r.healed.is_some()).await;
+    assert!(ran.ended_at.is_some(), "{ran:?}");
+    assert_eq!((ran.exit_code, ran.healed), (Some(0), Some(true)), "{ran:?}");
+    engine.shutdown().await;
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(), "the server the action started is still running");
+}
+
+/// Whether `pid` is still a running process (a zombie waiting for its reaper counts as gone).
+fn running(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')),
+        Err(_) if std::path::Path::new("/proc/self").exists() => false,
+        // No /proc (macOS): signal 0 only asks whether the process exists.
+        Err(_) => std::process::Command::new("kill").args(["-0", &pid.to_string()]).status().is_ok_and(|s| s.success()),
+    }
+}
+
+/// Runs `run_argv` on a thread and fails (instead of hanging the suite) if it does not return.
+fn run_argv_within(argv: &[&str], timeout_secs: u64, within: Duration) -> healing::RunOutput {
+    let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(healing::run_argv(&argv, None, &[], Duration::from_secs(timeout_secs)));
+    });
+    rx.recv_timeout(within).unwrap_or_else(|_| panic!("run_argv did not return within {within:?}"))
+}
+
+#[test]
+fn a_background_child_holding_the_pipes_does_not_hold_up_the_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("bg.pid");
+    let script = format!("sleep 60 & echo $! > {}; echo started", pidfile.display());
+    let out = run_argv_within(&["/bin/sh", "-c", &script], 30, Duration::from_secs(10));
+    let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let still_running = running(pid);
+    let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+    assert!(out.ok, "{out:?}");
+    assert_eq!(out.stdout, "started");
+    assert!(still_running, "what the action started on purpose is left running");
+}
+
+#[test]
+fn a_timeout_stops_the_whole_process_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("bg.pid");
+    let script = format!("sleep 60 & echo $! > {}; sleep 60", pidfile.display());
+    let out = run_argv_within(&["/bin/sh", "-c", &script], 1, Duration::from_secs(15));
+    assert!(!out.ok);
+    assert_eq!(out.outcome, "/bin/sh did not finish within 1 s and was stopped");
+    let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while running(pid) {
+        if std::time::Instant::now() > deadline {
+            let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+            panic!("the background child {pid} outlived the timeout");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
