@@ -328,55 +328,34 @@ async fn an_action_that_leaves_a_server_holding_its_output_still_ends_and_is_ver
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(), "the server the action started is still running");
 }
 
-/// Whether `pid` is still a running process (a zombie waiting for its reaper counts as gone).
-fn running(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')),
-        Err(_) if std::path::Path::new("/proc/self").exists() => false,
-        // No /proc (macOS): signal 0 only asks whether the process exists.
-        Err(_) => std::process::Command::new("kill").args(["-0", &pid.to_string()]).status().is_ok_and(|s| s.success()),
-    }
-}
-
-/// Runs `run_argv` on a thread and fails (instead of hanging the suite) if it does not return.
-fn run_argv_within(argv: &[&str], timeout_secs: u64, within: Duration) -> healing::RunOutput {
-    let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(healing::run_argv(&argv, None, &[], Duration::from_secs(timeout_secs)));
-    });
-    rx.recv_timeout(within).unwrap_or_else(|_| panic!("run_argv did not return within {within:?}"))
-}
-
-#[test]
-fn a_background_child_holding_the_pipes_does_not_hold_up_the_action() {
+/// Before "Run it", the person sees what a `clear_folder` action would delete, where and how old.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clear_folder_escalation_shows_its_dry_run() {
     let dir = tempfile::tempdir().unwrap();
-    let pidfile = dir.path().join("bg.pid");
-    let script = format!("sleep 60 & echo $! > {}; echo started", pidfile.display());
-    let out = run_argv_within(&["/bin/sh", "-c", &script], 30, Duration::from_secs(10));
-    let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
-    let still_running = running(pid);
-    let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
-    assert!(out.ok, "{out:?}");
-    assert_eq!(out.stdout, "started");
-    assert!(still_running, "what the action started on purpose is left running");
-}
-
-#[test]
-fn a_timeout_stops_the_whole_process_group() {
-    let dir = tempfile::tempdir().unwrap();
-    let pidfile = dir.path().join("bg.pid");
-    let script = format!("sleep 60 & echo $! > {}; sleep 60", pidfile.display());
-    let out = run_argv_within(&["/bin/sh", "-c", &script], 1, Duration::from_secs(15));
-    assert!(!out.ok);
-    assert_eq!(out.outcome, "/bin/sh did not finish within 1 s and was stopped");
-    let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while running(pid) {
-        if std::time::Instant::now() > deadline {
-            let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
-            panic!("the background child {pid} outlived the timeout");
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    let cache = dir.path().join("cache");
+    std::fs::create_dir_all(cache.join("sub")).unwrap();
+    for (name, days) in [("a.bin", 30), ("sub/b.bin", 30), ("fresh.bin", 0)] {
+        std::fs::write(cache.join(name), vec![b'x'; 500_000]).unwrap();
+        let f = std::fs::File::options().write(true).open(cache.join(name)).unwrap();
+        f.set_modified(std::time::SystemTime::now() - Duration::from_secs(days * 86_400)).unwrap();
     }
+    let port = free_port();
+    let text = format!(
+        "[metrics]\ninterval_secs = 60\n[notifications]\nenabled = false\n[alerts]\ncheck_failures_before_alert = 1\n\
+         [[checks.list]]\nname = \"Web\"\ninterval_secs = 5\ntimeout_secs = 2\nhttp = {{ url = \"http://127.0.0.1:{port}/\" }}\n\
+         [[healing.actions]]\nid = \"clear\"\nname = \"Clear the cache\"\non_checks = [\"Web\"]\n\
+         clear_folder = {{ path = {:?}, older_than_days = 7 }}\n",
+        cache.join("sub/..").display().to_string()
+    );
+    std::fs::write(dir.path().join("caretaker.toml"), text).unwrap();
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
+    let mut rx = engine.subscribe();
+    let esc = wait_for_record(&mut rx, 20, |r| r.decision == Decision::Escalated && r.stdout.is_some()).await;
+    let real = std::fs::canonicalize(&cache).unwrap().display().to_string();
+    assert_eq!(esc.stdout.as_deref(), Some(format!("would delete 2 files, 1.0 MB, older than 7 days in {real}").as_str()));
+    assert_eq!(esc.argv, ["clear-folder", real.as_str(), "--older-than-days", "7"]);
+    assert!(cache.join("a.bin").exists(), "nothing is deleted before the person says so");
+    let pending = engine.pending_escalations().await.unwrap();
+    assert_eq!(pending[0].stdout, esc.stdout);
+    engine.shutdown().await;
 }

@@ -2,8 +2,8 @@
 //! `down` result with a message a person can act on; nothing a service answers can stall another check.
 
 use super::{CheckResult, CheckStatus};
-use crate::process::{self, Ended, Leftovers, Spec};
 use crate::config::{CheckConfig, CommandProbe, HttpProbe, JsonValueProbe, ProcessProbe, TcpProbe};
+use crate::process::{self, Ended, Leftovers, Spec};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -260,7 +260,14 @@ async fn command_probe(c: &CommandProbe, timeout: Duration) -> Outcome {
     let c2 = c.clone();
     // A probe only reads: it gets the short environment and leaves nothing running behind it.
     let ran = tokio::task::spawn_blocking(move || {
-        let spec = Spec { argv: &c2.argv, working_dir: c2.working_dir.as_deref(), env_allow: &[], timeout, cancel: None, leftovers: Leftovers::Kill };
+        let spec = Spec {
+            argv: &c2.argv,
+            working_dir: c2.working_dir.as_deref(),
+            env_allow: &[],
+            timeout,
+            cancel: None,
+            leftovers: Leftovers::Kill,
+        };
         process::run(&spec)
     })
     .await;

@@ -37,7 +37,9 @@ pub fn argv_of(a: &ActionConfig) -> Vec<String> {
         return v(&["kill-process", &k.name]);
     }
     if let Some(f) = &a.clear_folder {
-        return v(&["clear-folder", &f.path]);
+        // The folder it would really clear, which may not be the one written (`..`, symlinks).
+        let real = std::fs::canonicalize(&f.path).map_or_else(|_| f.path.clone(), |p| p.display().to_string());
+        return v(&["clear-folder", &real, "--older-than-days", &f.older_than_days.to_string()]);
     }
     Vec::new()
 }
@@ -125,8 +127,8 @@ pub fn run_argv(argv: &[String], working_dir: Option<&str>, env_allow: &[String]
     }
 }
 
-/// Carries out an action (blocking).
-pub fn execute(a: &ActionConfig) -> RunOutput {
+/// Carries out an action (blocking). `data_dir` is Caretaker's data folder, which no action may clear.
+pub fn execute(a: &ActionConfig, data_dir: &std::path::Path) -> RunOutput {
     if let Some(c) = &a.command {
         return run_argv(&c.argv, c.working_dir.as_deref(), &c.env_allow, Duration::from_secs(c.timeout_secs));
     }
@@ -159,14 +161,26 @@ pub fn execute(a: &ActionConfig) -> RunOutput {
         };
     }
     if let Some(f) = &a.clear_folder {
-        let (n, bytes, err) = crate::maintenance::tasks::delete_old_files(
-            std::path::Path::new(&f.path),
-            Duration::from_secs(f.older_than_days * 86_400),
-            &|_| true,
-        );
-        return match err {
-            Some(e) => RunOutput { outcome: format!("removed {n} files, then could not remove {e}"), ..Default::default() },
-            None => RunOutput { outcome: format!("removed {n} files ({bytes} bytes)"), ok: true, exit_code: Some(0), ..Default::default() },
+        return match super::clear::clear(f, &super::clear::Protected::of(Some(data_dir))) {
+            Err(e) => RunOutput { outcome: format!("refused: {e}"), ..Default::default() },
+            Ok((real, s)) => match s.error {
+                Some(e) => RunOutput {
+                    outcome: format!("removed {} files in {}, then could not remove {e}", s.files, real.display()),
+                    ..Default::default()
+                },
+                None => RunOutput {
+                    outcome: format!(
+                        "removed {} files ({} bytes) older than {} days in {}",
+                        s.files,
+                        s.bytes,
+                        f.older_than_days,
+                        real.display()
+                    ),
+                    ok: true,
+                    exit_code: Some(0),
+                    ..Default::default()
+                },
+            },
         };
     }
     RunOutput { outcome: "no action configured".into(), ..Default::default() }

@@ -1,12 +1,12 @@
 //! The maintenance tasks. Each one says what it did, or why it did not run: never "completed"
 //! for something that did not happen.
 
-use super::Outcome;
+use super::{sweep, Outcome};
 use crate::config::Config;
 use crate::process::{self, Ended, Leftovers, Spec};
 use rusqlite::Connection;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 pub(crate) struct Ctx<'a> {
     pub db: &'a crate::store::Db,
@@ -128,40 +128,15 @@ fn prune_retention(ctx: &Ctx<'_>) -> Outcome {
     }
 }
 
-fn older_than(meta: &std::fs::Metadata, age: Duration) -> bool {
-    meta.modified().ok().and_then(|m| SystemTime::now().duration_since(m).ok()).is_some_and(|a| a > age)
-}
-
-/// Deletes regular files under `dir` (recursively, never following links) older than `age`.
-/// Returns (files, bytes) removed and the first error met, if any.
+/// Deletes regular files under `dir` (recursively, never following links, never leaving its
+/// device) older than `age`. Returns (files, bytes) removed and the first error met, if any.
 pub(crate) fn delete_old_files(dir: &Path, age: Duration, filter: &dyn Fn(&Path) -> bool) -> (u64, u64, Option<String>) {
     delete_old(dir, age, filter, true)
 }
 
 fn delete_old(dir: &Path, age: Duration, filter: &dyn Fn(&Path) -> bool, recursive: bool) -> (u64, u64, Option<String>) {
-    let (mut n, mut bytes, mut first_err) = (0u64, 0u64, None);
-    let Ok(entries) = std::fs::read_dir(dir) else { return (0, 0, None) };
-    for e in entries.flatten() {
-        let path = e.path();
-        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
-        if meta.file_type().is_dir() {
-            if recursive {
-                let (a, b, err) = delete_old(&path, age, filter, true);
-                n += a;
-                bytes += b;
-                first_err = first_err.or(err);
-            }
-        } else if meta.file_type().is_file() && filter(&path) && older_than(&meta, age) {
-            match std::fs::remove_file(&path) {
-                Ok(()) => {
-                    n += 1;
-                    bytes += meta.len();
-                }
-                Err(err) => first_err = first_err.or(Some(format!("{}: {err}", path.display()))),
-            }
-        }
-    }
-    (n, bytes, first_err)
+    let s = sweep::sweep(dir, &sweep::Sweep { age, filter, recursive, dry_run: false });
+    (s.files, s.bytes, s.error)
 }
 
 fn rotate_logs(ctx: &Ctx<'_>) -> Outcome {
@@ -298,6 +273,7 @@ fn done_msg(program: &str, last: &str) -> Outcome {
 mod tests {
     use super::*;
     use std::fs::File;
+    use std::time::SystemTime;
 
     struct Fixture {
         dir: tempfile::TempDir,
