@@ -42,6 +42,7 @@ export function Healing() {
             <span className="dim">{ago(p.created_at, now)}</span>
           </div>
           <div className="alert-msg">{p.outcome ?? "Proposed because its alert is open. Nothing runs until you say so."}</div>
+          {p.stdout && <div className="alert-msg" data-testid="escalation-preview">{p.stdout}</div>}
           <div className="alert-msg"><code>{p.argv.join(" ")}</code></div>
           <div className="alert-foot">
             <span />

@@ -147,11 +147,17 @@ fn free_port() -> u16 {
 }
 
 fn config(dir: &std::path::Path, port: u16, mode: &str, pidfile: &std::path::Path) {
+    config_with(dir, port, mode, pidfile, ">/dev/null 2>&1")
+}
+
+/// `redirect` goes after the server's command line: with none, the server keeps the action's
+/// stdout and stderr open for as long as it runs.
+fn config_with(dir: &std::path::Path, port: u16, mode: &str, pidfile: &std::path::Path, redirect: &str) {
     let text = format!(
         "[metrics]\ninterval_secs = 60\n[notifications]\nenabled = false\n[alerts]\ncheck_failures_before_alert = 1\n\
          [[checks.list]]\nname = \"Web\"\ninterval_secs = 5\ntimeout_secs = 2\nhttp = {{ url = \"http://127.0.0.1:{port}/\" }}\n\
          [[healing.actions]]\nid = \"start-web\"\nname = \"Start the web server\"\nmode = \"{mode}\"\non_checks = [\"Web\"]\nverify_after_secs = 2\n\
-         command = {{ argv = [\"/bin/sh\", \"-c\", \"python3 -m http.server {port} --bind 127.0.0.1 >/dev/null 2>&1 & echo $! > {}\"] }}\n",
+         command = {{ argv = [\"/bin/sh\", \"-c\", \"python3 -m http.server {port} --bind 127.0.0.1 {redirect} & echo $! > {}\"] }}\n",
         pidfile.display()
     );
     std::fs::write(dir.join("caretaker.toml"), text).unwrap();
@@ -300,5 +306,56 @@ async fn healing_decides_within_a_second_of_the_alert_event() {
     let opened = opened.expect("the alert event came before the decision");
     let waited = decided.duration_since(opened);
     assert!(waited < Duration::from_secs(1), "healing decided {waited:?} after the alert");
+    engine.shutdown().await;
+}
+
+/// A server started in the background inherits the action's stdout and stderr and keeps them open
+/// for as long as it runs; the action still ends when the shell that started it exits, the run is
+/// recorded and verified, and the server keeps running (and answering) afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_that_leaves_a_server_holding_its_output_still_ends_and_is_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let pidfile = dir.path().join("web.pid");
+    let _cleanup = KillOnDrop(pidfile.clone());
+    config_with(dir.path(), port, "auto", &pidfile, "");
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
+    let mut rx = engine.subscribe();
+    let ran = wait_for_record(&mut rx, 30, |r| r.decision == Decision::Ran && r.healed.is_some()).await;
+    assert!(ran.ended_at.is_some(), "{ran:?}");
+    assert_eq!((ran.exit_code, ran.healed), (Some(0), Some(true)), "{ran:?}");
+    engine.shutdown().await;
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(), "the server the action started is still running");
+}
+
+/// Before "Run it", the person sees what a `clear_folder` action would delete, where and how old.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clear_folder_escalation_shows_its_dry_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    std::fs::create_dir_all(cache.join("sub")).unwrap();
+    for (name, days) in [("a.bin", 30), ("sub/b.bin", 30), ("fresh.bin", 0)] {
+        std::fs::write(cache.join(name), vec![b'x'; 500_000]).unwrap();
+        let f = std::fs::File::options().write(true).open(cache.join(name)).unwrap();
+        f.set_modified(std::time::SystemTime::now() - Duration::from_secs(days * 86_400)).unwrap();
+    }
+    let port = free_port();
+    let text = format!(
+        "[metrics]\ninterval_secs = 60\n[notifications]\nenabled = false\n[alerts]\ncheck_failures_before_alert = 1\n\
+         [[checks.list]]\nname = \"Web\"\ninterval_secs = 5\ntimeout_secs = 2\nhttp = {{ url = \"http://127.0.0.1:{port}/\" }}\n\
+         [[healing.actions]]\nid = \"clear\"\nname = \"Clear the cache\"\non_checks = [\"Web\"]\n\
+         clear_folder = {{ path = {:?}, older_than_days = 7 }}\n",
+        cache.join("sub/..").display().to_string()
+    );
+    std::fs::write(dir.path().join("caretaker.toml"), text).unwrap();
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
+    let mut rx = engine.subscribe();
+    let esc = wait_for_record(&mut rx, 20, |r| r.decision == Decision::Escalated && r.stdout.is_some()).await;
+    let real = std::fs::canonicalize(&cache).unwrap().display().to_string();
+    assert_eq!(esc.stdout.as_deref(), Some(format!("would delete 2 files, 1.0 MB, older than 7 days in {real}").as_str()));
+    assert_eq!(esc.argv, ["clear-folder", real.as_str(), "--older-than-days", "7"]);
+    assert!(cache.join("a.bin").exists(), "nothing is deleted before the person says so");
+    let pending = engine.pending_escalations().await.unwrap();
+    assert_eq!(pending[0].stdout, esc.stdout);
     engine.shutdown().await;
 }

@@ -3,12 +3,12 @@
 
 use super::{CheckResult, CheckStatus};
 use crate::config::{CheckConfig, CommandProbe, HttpProbe, JsonValueProbe, ProcessProbe, TcpProbe};
+use crate::process::{self, Ended, Leftovers, Spec};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 /// Bodies larger than this are cut: a check reads a status, not a download.
 const MAX_BODY: usize = 1 << 20;
-const MAX_OUTPUT: usize = 64 * 1024;
 
 #[derive(Clone)]
 pub struct Prober {
@@ -76,7 +76,7 @@ impl Prober {
         } else if let Some(p) = &check.process {
             process_probe(p).await
         } else if let Some(c) = &check.command {
-            command_probe(c).await
+            command_probe(c, Duration::from_secs(check.timeout_secs)).await
         } else if let Some(j) = &check.json_value {
             self.json_value_probe(j).await
         } else {
@@ -253,28 +253,39 @@ async fn process_probe(p: &ProcessProbe) -> Outcome {
     }
 }
 
-async fn command_probe(c: &CommandProbe) -> Outcome {
-    let Some((program, args)) = c.argv.split_first() else {
+async fn command_probe(c: &CommandProbe, timeout: Duration) -> Outcome {
+    let Some(program) = c.argv.first().cloned() else {
         return down("no program configured", Value::Null);
     };
-    let mut cmd = tokio::process::Command::new(program);
-    // An argv array: each argument reaches the program as is, never through a shell.
-    cmd.args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    if let Some(dir) = &c.working_dir {
-        cmd.current_dir(dir);
-    }
-    let output = match cmd.output().await {
-        Ok(o) => o,
-        Err(e) => return down(format!("cannot run {program}: {e}"), json!({ "argv": c.argv })),
+    let c2 = c.clone();
+    // A probe only reads: it gets the short environment and leaves nothing running behind it.
+    let ran = tokio::task::spawn_blocking(move || {
+        let spec = Spec {
+            argv: &c2.argv,
+            working_dir: c2.working_dir.as_deref(),
+            env_allow: &[],
+            timeout,
+            cancel: None,
+            leftovers: Leftovers::Kill,
+        };
+        process::run(&spec)
+    })
+    .await;
+    let finished = match ran {
+        Ok(Ok(f)) => f,
+        Ok(Err(e)) => return down(e, json!({ "argv": c.argv })),
+        Err(e) => return down(format!("command probe failed: {e}"), json!({ "argv": c.argv })),
     };
-    let cut = |b: &[u8]| String::from_utf8_lossy(&b[..b.len().min(MAX_OUTPUT)]).trim().to_string();
-    let stdout = cut(&output.stdout);
-    let stderr = cut(&output.stderr);
-    let code = output.status.code();
+    let status = match finished.ended {
+        Ended::Exited(s) => s,
+        Ended::TimedOut | Ended::Cancelled => {
+            return down(format!("{program} did not finish within {} s and was stopped", timeout.as_secs()), json!({ "argv": c.argv }))
+        }
+        Ended::Lost(e) => return down(format!("lost track of {program}: {e}"), json!({ "argv": c.argv })),
+    };
+    let stdout = finished.stdout.text().trim().to_string();
+    let stderr = finished.stderr.text().trim().to_string();
+    let code = status.code();
     let mut details = json!({ "argv": c.argv, "exit_code": code, "stdout": stdout.chars().take(2000).collect::<String>(), "stderr": stderr.chars().take(2000).collect::<String>() });
     if code != Some(c.expect_exit) {
         let what = code.map_or("was killed by a signal".to_string(), |c| format!("exited with {c}"));
@@ -289,4 +300,63 @@ async fn command_probe(c: &CommandProbe) -> Outcome {
         return judge_value(v, c.critical_above, c.warning_above, None, None, details);
     }
     up(details)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command_check(argv: &[&str]) -> CheckConfig {
+        CheckConfig {
+            name: "Cmd".into(),
+            interval_secs: 5,
+            timeout_secs: 5,
+            degraded_latency_ms: None,
+            enabled: true,
+            http: None,
+            tcp: None,
+            process: None,
+            command: Some(CommandProbe {
+                argv: argv.iter().map(|s| s.to_string()).collect(),
+                expect_exit: 0,
+                working_dir: None,
+                warning_above: None,
+                critical_above: None,
+            }),
+            json_value: None,
+        }
+    }
+
+    fn running(pid: i32) -> bool {
+        let Some(pid) = rustix::process::Pid::from_raw(pid) else { return false };
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            // A zombie waiting for its reaper is gone for our purpose.
+            Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')),
+            Err(_) => rustix::process::test_kill_process(pid).is_ok() && !std::path::Path::new("/proc/self").exists(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_command_probe_gets_a_short_environment() {
+        std::env::set_var("CARETAKER_PROBE_TEST_SECRET", "s3cret");
+        let r = Prober::new().unwrap().run(&command_check(&["/bin/sh", "-c", "echo \"[$CARETAKER_PROBE_TEST_SECRET]\""]), 0).await;
+        assert_eq!(r.status, CheckStatus::Healthy, "{r:?}");
+        assert_eq!(r.probe_details["stdout"], "[]");
+    }
+
+    #[tokio::test]
+    async fn a_command_probe_leaves_nothing_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("bg.pid");
+        let script = format!("sleep 60 & echo $! > {}; echo ok", pidfile.display());
+        let r = Prober::new().unwrap().run(&command_check(&["/bin/sh", "-c", &script]), 0).await;
+        assert_eq!(r.status, CheckStatus::Healthy, "{r:?}");
+        assert!(r.latency_ms.is_some_and(|l| l < 4000.0), "the probe did not wait for its background child: {r:?}");
+        let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while running(pid) {
+            assert!(Instant::now() < deadline, "the probe's background child {pid} is still running");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }

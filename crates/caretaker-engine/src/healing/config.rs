@@ -141,8 +141,13 @@ pub struct KillProcessAction {
 #[serde(deny_unknown_fields)]
 pub struct ClearFolderAction {
     pub path: String,
-    #[serde(default)]
+    /// Only files older than this go; never 0, so nothing in use is pulled away.
+    #[serde(default = "default_clear_days")]
     pub older_than_days: u64,
+}
+
+fn default_clear_days() -> u64 {
+    7
 }
 
 impl HealingConfig {
@@ -202,22 +207,90 @@ impl HealingConfig {
                     bad("command.timeout_secs", format!("must be between 1 and 3600 (got {})", c.timeout_secs));
                 }
             }
+            // A leading '-' would reach launchctl, systemctl or docker as an option.
             if let Some(r) = &a.restart_service {
-                if r.name.trim().is_empty() || r.name.contains('/') {
+                if r.name.trim().is_empty() || r.name.contains('/') || r.name.starts_with('-') {
                     bad("restart_service.name", format!("must be a launchd label or systemd unit name (got {:?})", r.name));
                 }
             }
+            if let Some(d) = &a.docker_restart {
+                if d.container.trim().is_empty() || d.container.starts_with('-') {
+                    bad("docker_restart.container", format!("must be a container name or id (got {:?})", d.container));
+                }
+            }
             if let Some(f) = &a.clear_folder {
-                let path = std::path::Path::new(&f.path);
-                if !path.is_absolute() || path.parent().is_none() {
-                    bad("clear_folder.path", format!("must be an absolute folder path, not the root (got {:?})", f.path));
+                let data_dir = crate::paths::resolve_data_dir(None);
+                if let Err(e) = super::clear::resolve(&f.path, &super::clear::Protected::of(Some(&data_dir))) {
+                    bad("clear_folder.path", e);
+                }
+                if !(1..=3650).contains(&f.older_than_days) {
+                    bad("clear_folder.older_than_days", format!("must be between 1 and 3650 days (got {})", f.older_than_days));
                 }
             }
             if let Some(k) = &a.kill_process {
                 if k.name.trim().is_empty() {
                     bad("kill_process.name", "must not be empty".into());
                 }
+                // Without a limit every process of that name would be stopped.
+                if k.cpu_above_percent.is_none() && k.memory_above_mb.is_none() {
+                    bad(
+                        "kill_process",
+                        "needs cpu_above_percent or memory_above_mb, or every process of that name would be stopped".into(),
+                    );
+                }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issues(extra: &str) -> Vec<(String, String)> {
+        let text = format!("[[actions]]\nid = \"a\"\nname = \"A\"\non_alerts = [\"disk\"]\n{extra}\n");
+        let cfg: HealingConfig = toml::from_str(&text).unwrap();
+        let mut out = Vec::new();
+        cfg.validate("healing", &mut out);
+        out.into_iter().map(|i| (i.path, i.message)).collect()
+    }
+
+    #[test]
+    fn kill_process_needs_a_limit() {
+        let got = issues("kill_process = { name = \"node\" }");
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, "healing.actions[0].kill_process");
+        assert!(got[0].1.contains("cpu_above_percent or memory_above_mb"), "{got:?}");
+        assert!(issues("kill_process = { name = \"node\", memory_above_mb = 4000 }").is_empty());
+        assert!(issues("kill_process = { name = \"node\", cpu_above_percent = 90.0 }").is_empty());
+    }
+
+    #[test]
+    fn names_that_would_be_read_as_options_are_refused() {
+        let got = issues("docker_restart = { container = \"--rm\" }");
+        assert_eq!(got.iter().map(|i| i.0.as_str()).collect::<Vec<_>>(), ["healing.actions[0].docker_restart.container"]);
+        let got = issues("restart_service = { name = \"-k\" }");
+        assert_eq!(got.iter().map(|i| i.0.as_str()).collect::<Vec<_>>(), ["healing.actions[0].restart_service.name"]);
+        assert!(issues("docker_restart = { container = \"web-1\" }").is_empty());
+    }
+
+    #[test]
+    fn clear_folder_needs_a_safe_folder_and_an_age_of_at_least_a_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache").display().to_string();
+        assert!(issues(&format!("clear_folder = {{ path = {cache:?} }}")).is_empty(), "an age of 7 days by default");
+        let got = issues(&format!("clear_folder = {{ path = {cache:?}, older_than_days = 0 }}"));
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0], ("healing.actions[0].clear_folder.older_than_days".into(), "must be between 1 and 3650 days (got 0)".into()));
+        assert_eq!(issues(&format!("clear_folder = {{ path = {cache:?}, older_than_days = 3651 }}")).len(), 1);
+        for bad in ["/..", "/tmp/x/../..", "/Users", "/usr/local"] {
+            let got = issues(&format!("clear_folder = {{ path = {bad:?} }}"));
+            assert_eq!(got.len(), 1, "{bad}: {got:?}");
+            assert_eq!(got[0].0, "healing.actions[0].clear_folder.path");
+        }
+        if let Some(home) = dirs::home_dir() {
+            let got = issues(&format!("clear_folder = {{ path = {:?} }}", home.display().to_string()));
+            assert!(got.first().is_some_and(|i| i.1.contains("home folder") || i.1.contains("system folder")), "{got:?}");
         }
     }
 }

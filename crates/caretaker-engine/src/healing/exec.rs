@@ -2,6 +2,7 @@
 //! excerpts of what it printed, and whether a service was stopped on purpose.
 
 use crate::config::ActionConfig;
+use crate::process::{self, Ended, Leftovers, Spec};
 use std::time::Duration;
 
 /// Bounded excerpts of what an action printed.
@@ -36,7 +37,9 @@ pub fn argv_of(a: &ActionConfig) -> Vec<String> {
         return v(&["kill-process", &k.name]);
     }
     if let Some(f) = &a.clear_folder {
-        return v(&["clear-folder", &f.path]);
+        // The folder it would really clear, which may not be the one written (`..`, symlinks).
+        let real = std::fs::canonicalize(&f.path).map_or_else(|_| f.path.clone(), |p| p.display().to_string());
+        return v(&["clear-folder", &real, "--older-than-days", &f.older_than_days.to_string()]);
     }
     Vec::new()
 }
@@ -77,15 +80,14 @@ pub struct RunOutput {
     pub ok: bool,
 }
 
-fn excerpt(b: &[u8]) -> String {
-    let s = String::from_utf8_lossy(b);
-    let t = s.trim();
+fn excerpt(text: &str) -> String {
+    let t = text.trim();
     if t.len() > EXCERPT {
         let mut cut = EXCERPT;
         while !t.is_char_boundary(cut) {
             cut -= 1;
         }
-        format!("{}…", &t[..cut])
+        format!("{}… (truncated)", &t[..cut])
     } else {
         t.to_string()
     }
@@ -93,55 +95,18 @@ fn excerpt(b: &[u8]) -> String {
 
 /// Runs an argv with a timeout and a cleared environment (plus the allowed variables).
 /// Each element reaches the program as one argument: nothing is ever parsed by a shell.
+/// Whatever the program leaves running when it exits keeps running (starting a service in the
+/// background can be the point of the action); on timeout its whole process group is stopped.
 pub fn run_argv(argv: &[String], working_dir: Option<&str>, env_allow: &[String], timeout: Duration) -> RunOutput {
-    let Some((program, args)) = argv.split_first() else {
-        return RunOutput { outcome: "nothing to run".into(), ..Default::default() };
+    let spec = Spec { argv, working_dir, env_allow, timeout, cancel: None, leftovers: Leftovers::Keep };
+    let program = argv.first().map(String::as_str).unwrap_or("");
+    let done = match process::run(&spec) {
+        Ok(d) => d,
+        Err(outcome) => return RunOutput { outcome, ..Default::default() },
     };
-    let mut cmd = std::process::Command::new(program);
-    cmd.args(args).env_clear().stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-    for k in ["PATH", "HOME", "LANG", "USER"].iter().map(|s| s.to_string()).chain(env_allow.iter().cloned()) {
-        if let Some(v) = std::env::var_os(&k) {
-            cmd.env(&k, v);
-        }
-    }
-    if let Some(d) = working_dir {
-        cmd.current_dir(d);
-    }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => return RunOutput { outcome: format!("cannot run {program}: {e}"), ..Default::default() },
-    };
-    // Read output on threads so a chatty program cannot fill a pipe and hang.
-    let mut out_pipe = child.stdout.take();
-    let mut err_pipe = child.stderr.take();
-    let read = |p: Option<Box<dyn std::io::Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut p) = p {
-                let _ = std::io::Read::read_to_end(&mut p, &mut buf);
-            }
-            buf
-        })
-    };
-    let out_t = read(out_pipe.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
-    let err_t = read(err_pipe.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
-    let deadline = std::time::Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break Some(s),
-            Ok(None) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            Err(_) => break None,
-        }
-    };
-    let stdout = excerpt(&out_t.join().unwrap_or_default());
-    let stderr = excerpt(&err_t.join().unwrap_or_default());
-    match status {
-        Some(s) => RunOutput {
+    let (stdout, stderr) = (excerpt(&done.stdout.text()), excerpt(&done.stderr.text()));
+    match done.ended {
+        Ended::Exited(s) => RunOutput {
             exit_code: s.code(),
             ok: s.success(),
             outcome: match s.code() {
@@ -152,17 +117,18 @@ pub fn run_argv(argv: &[String], working_dir: Option<&str>, env_allow: &[String]
             stdout,
             stderr,
         },
-        None => RunOutput {
+        Ended::TimedOut | Ended::Cancelled => RunOutput {
             outcome: format!("{program} did not finish within {} s and was stopped", timeout.as_secs()),
             stdout,
             stderr,
             ..Default::default()
         },
+        Ended::Lost(e) => RunOutput { outcome: format!("lost track of {program}: {e}"), stdout, stderr, ..Default::default() },
     }
 }
 
-/// Carries out an action (blocking).
-pub fn execute(a: &ActionConfig) -> RunOutput {
+/// Carries out an action (blocking). `data_dir` is Caretaker's data folder, which no action may clear.
+pub fn execute(a: &ActionConfig, data_dir: &std::path::Path) -> RunOutput {
     if let Some(c) = &a.command {
         return run_argv(&c.argv, c.working_dir.as_deref(), &c.env_allow, Duration::from_secs(c.timeout_secs));
     }
@@ -195,14 +161,26 @@ pub fn execute(a: &ActionConfig) -> RunOutput {
         };
     }
     if let Some(f) = &a.clear_folder {
-        let (n, bytes, err) = crate::maintenance::tasks::delete_old_files(
-            std::path::Path::new(&f.path),
-            Duration::from_secs(f.older_than_days * 86_400),
-            &|_| true,
-        );
-        return match err {
-            Some(e) => RunOutput { outcome: format!("removed {n} files, then could not remove {e}"), ..Default::default() },
-            None => RunOutput { outcome: format!("removed {n} files ({bytes} bytes)"), ok: true, exit_code: Some(0), ..Default::default() },
+        return match super::clear::clear(f, &super::clear::Protected::of(Some(data_dir))) {
+            Err(e) => RunOutput { outcome: format!("refused: {e}"), ..Default::default() },
+            Ok((real, s)) => match s.error {
+                Some(e) => RunOutput {
+                    outcome: format!("removed {} files in {}, then could not remove {e}", s.files, real.display()),
+                    ..Default::default()
+                },
+                None => RunOutput {
+                    outcome: format!(
+                        "removed {} files ({} bytes) older than {} days in {}",
+                        s.files,
+                        s.bytes,
+                        f.older_than_days,
+                        real.display()
+                    ),
+                    ok: true,
+                    exit_code: Some(0),
+                    ..Default::default()
+                },
+            },
         };
     }
     RunOutput { outcome: "no action configured".into(), ..Default::default() }

@@ -2,6 +2,7 @@
 //! (mode, rate limits, cooldown, attempts per incident, manual-stop respect), with every
 //! decision in the `healing_actions` audit table, written before and after an action runs.
 
+pub(crate) mod clear;
 pub mod config;
 mod exec;
 pub(crate) mod service;
@@ -182,6 +183,12 @@ pub fn finish(conn: &Connection, id: i64, out: &RunOutput, now: i64) -> Result<(
 
 pub fn set_healed(conn: &Connection, id: i64, healed: bool) -> Result<()> {
     conn.execute("UPDATE healing_actions SET healed = ?2 WHERE id = ?1", params![id, healed])?;
+    Ok(())
+}
+
+/// Keeps what an escalated action would do (a dry run) with the escalation, for the person.
+pub fn set_preview(conn: &Connection, id: i64, preview: &str) -> Result<()> {
+    conn.execute("UPDATE healing_actions SET stdout = ?2 WHERE id = ?1", params![id, preview])?;
     Ok(())
 }
 

@@ -3,11 +3,12 @@
 //! A slow reconciliation tick catches what an event cannot say (a cooldown that ended, a missed
 //! event after a lag).
 
+use super::clear::{preview, Protected};
 use super::{approve, attached, decide, execute, finish, get, list, manually_stopped, pending, set_healed, set_outcome, summaries};
-use super::{ActionSummary, Decision, HealingQuery, HealingRecord, RunOutput};
+use super::{set_preview, ActionSummary, Decision, HealingQuery, HealingRecord, RunOutput};
 use crate::alerts::{Alert, AlertStatus, Effects, Notice};
 use crate::checks;
-use crate::config::ActionConfig;
+use crate::config::{ActionConfig, ClearFolderAction};
 use crate::core::Core;
 use crate::error::{EngineError, Result};
 use crate::events::Event;
@@ -102,7 +103,14 @@ impl Service {
                     ),
                 };
                 let notice = Notice { title, body, severity: alert.severity, alert_id: alert.id, recovery: false };
-                self.core.publish(Effects { changed: vec![], notices: vec![notice] });
+                match (&action.clear_folder, &record.outcome) {
+                    (Some(f), None) => {
+                        // Deleting files is approved knowing what goes: count it first (a dry run).
+                        let (me, f, id) = (self.clone(), f.clone(), record.id);
+                        tokio::spawn(async move { me.escalate_with_preview(id, f, notice).await });
+                    }
+                    _ => self.core.publish(Effects { changed: vec![], notices: vec![notice] }),
+                }
             }
             Decision::RefusedCooldown => {
                 // Look again when the cooldown is over, not only at the next reconciliation.
@@ -133,11 +141,30 @@ impl Service {
         }
     }
 
+    /// Records and announces what approving a `clear_folder` escalation would delete.
+    async fn escalate_with_preview(&self, id: i64, f: ClearFolderAction, mut notice: Notice) {
+        let data_dir = self.core.data_dir.clone();
+        let text = tokio::task::spawn_blocking(move || preview(&f, &Protected::of(Some(&data_dir))))
+            .await
+            .unwrap_or_else(|e| format!("could not count what it would delete: {e}"));
+        notice.body = format!("It {text}. {}", notice.body);
+        let t = text.clone();
+        match self.core.db.write_async(move |c| set_preview(c, id, &t)).await {
+            Ok(()) => {
+                if let Ok(Some(r)) = self.core.db.read_async(move |c| get(c, id)).await {
+                    self.core.emit(Event::Healing { record: r });
+                }
+            }
+            Err(e) => tracing::warn!("could not record the preview of escalation {id}: {e}"),
+        }
+        self.core.publish(Effects { changed: vec![], notices: vec![notice] });
+    }
+
     /// Runs an action whose audit row is already written, records how it ended, then verifies.
     async fn run_action(&self, record: HealingRecord, action: ActionConfig, alert: Alert) {
         tracing::info!(action = %action.id, subject = %alert.subject, decision = record.decision.as_str(), "running healing action");
-        let a = action.clone();
-        let out = tokio::task::spawn_blocking(move || execute(&a))
+        let (a, data_dir) = (action.clone(), self.core.data_dir.clone());
+        let out = tokio::task::spawn_blocking(move || execute(&a, &data_dir))
             .await
             .unwrap_or_else(|e| RunOutput { outcome: format!("the action crashed: {e}"), ..Default::default() });
         let id = record.id;

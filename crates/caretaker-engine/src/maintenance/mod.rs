@@ -3,6 +3,7 @@
 //! `maintenance_task_runs`.
 
 pub mod config;
+pub(crate) mod sweep;
 pub(crate) mod tasks;
 
 pub use tasks::integrity_of;

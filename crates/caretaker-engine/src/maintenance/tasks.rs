@@ -1,11 +1,12 @@
 //! The maintenance tasks. Each one says what it did, or why it did not run: never "completed"
 //! for something that did not happen.
 
-use super::Outcome;
+use super::{sweep, Outcome};
 use crate::config::Config;
+use crate::process::{self, Ended, Leftovers, Spec};
 use rusqlite::Connection;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 pub(crate) struct Ctx<'a> {
     pub db: &'a crate::store::Db,
@@ -131,40 +132,15 @@ fn prune_retention(ctx: &Ctx<'_>) -> Outcome {
     }
 }
 
-fn older_than(meta: &std::fs::Metadata, age: Duration) -> bool {
-    meta.modified().ok().and_then(|m| SystemTime::now().duration_since(m).ok()).is_some_and(|a| a > age)
-}
-
-/// Deletes regular files under `dir` (recursively, never following links) older than `age`.
-/// Returns (files, bytes) removed and the first error met, if any.
+/// Deletes regular files under `dir` (recursively, never following links, never leaving its
+/// device) older than `age`. Returns (files, bytes) removed and the first error met, if any.
 pub(crate) fn delete_old_files(dir: &Path, age: Duration, filter: &dyn Fn(&Path) -> bool) -> (u64, u64, Option<String>) {
     delete_old(dir, age, filter, true)
 }
 
 fn delete_old(dir: &Path, age: Duration, filter: &dyn Fn(&Path) -> bool, recursive: bool) -> (u64, u64, Option<String>) {
-    let (mut n, mut bytes, mut first_err) = (0u64, 0u64, None);
-    let Ok(entries) = std::fs::read_dir(dir) else { return (0, 0, None) };
-    for e in entries.flatten() {
-        let path = e.path();
-        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
-        if meta.file_type().is_dir() {
-            if recursive {
-                let (a, b, err) = delete_old(&path, age, filter, true);
-                n += a;
-                bytes += b;
-                first_err = first_err.or(err);
-            }
-        } else if meta.file_type().is_file() && filter(&path) && older_than(&meta, age) {
-            match std::fs::remove_file(&path) {
-                Ok(()) => {
-                    n += 1;
-                    bytes += meta.len();
-                }
-                Err(err) => first_err = first_err.or(Some(format!("{}: {err}", path.display()))),
-            }
-        }
-    }
-    (n, bytes, first_err)
+    let s = sweep::sweep(dir, &sweep::Sweep { age, filter, recursive, dry_run: false });
+    (s.files, s.bytes, s.error)
 }
 
 fn rotate_logs(ctx: &Ctx<'_>) -> Outcome {
@@ -262,54 +238,46 @@ fn run_command(ctx: &Ctx<'_>) -> Outcome {
     let Some(c) = &ctx.config.maintenance.command else {
         return Outcome::Skipped { reason: "not enabled (set maintenance.command in caretaker.toml)".into() };
     };
-    let Some((program, args)) = c.argv.split_first() else {
+    let Some(program) = c.argv.first() else {
         return failed("no program configured");
     };
-    let mut child = match std::process::Command::new(program)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => return failed(format!("cannot run {program}: {e}")),
+    // Whatever the command leaves behind goes with it: a chore that is over is over.
+    let spec = Spec {
+        argv: &c.argv,
+        working_dir: None,
+        env_allow: &[],
+        timeout: Duration::from_secs(c.timeout_secs),
+        cancel: Some(ctx.cancel),
+        leftovers: Leftovers::Kill,
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(c.timeout_secs);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if ctx.cancel.is_cancelled() => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Outcome::Skipped { reason: format!("cancelled while it ran; {program} was stopped") };
-            }
-            Ok(None) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return failed(format!("{program} did not finish within {} s and was stopped", c.timeout_secs));
-            }
-            Err(e) => return failed(format!("lost track of {program}: {e}")),
-        }
+    let finished = match process::run(&spec) {
+        Ok(d) => d,
+        Err(e) => return failed(e),
     };
-    let mut out = String::new();
-    if let Some(mut s) = child.stdout.take() {
-        use std::io::Read;
-        let _ = s.by_ref().take(64 * 1024).read_to_string(&mut out);
-    }
+    let status = match finished.ended {
+        Ended::Exited(s) => s,
+        Ended::Cancelled => return Outcome::Skipped { reason: format!("cancelled while it ran; {program} was stopped") },
+        Ended::TimedOut => return failed(format!("{program} did not finish within {} s and was stopped", c.timeout_secs)),
+        Ended::Lost(e) => return failed(format!("lost track of {program}: {e}")),
+    };
+    let out = finished.stdout.text();
     let last = out.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
     if status.success() {
-        done(if last.is_empty() { format!("{program} finished") } else { format!("{program}: {last}") })
+        done_msg(program, &last)
     } else {
         failed(format!("{program} exited with {}", status.code().map_or("a signal".into(), |c| c.to_string())))
     }
+}
+
+fn done_msg(program: &str, last: &str) -> Outcome {
+    done(if last.is_empty() { format!("{program} finished") } else { format!("{program}: {last}") })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::fs::File;
+    use std::time::SystemTime;
 
     struct Fixture {
         dir: tempfile::TempDir,
@@ -413,6 +381,27 @@ mod tests {
         );
         fx.config.maintenance.command = Some(crate::config::CommandTask { argv: vec!["/bin/false".into()], timeout_secs: 10 });
         assert_eq!(fx.run("run_command"), Outcome::Failed { message: "/bin/false exited with 1".into() });
+    }
+
+    /// A command that prints more than a pipe holds finishes instead of blocking until its timeout.
+    #[test]
+    fn a_chatty_command_completes() {
+        let mut fx = fixture();
+        let argv = vec!["/bin/sh".into(), "-c".into(), "yes | head -c 200000; echo; echo all done".into()];
+        fx.config.maintenance.command = Some(crate::config::CommandTask { argv, timeout_secs: 5 });
+        let started = std::time::Instant::now();
+        assert_eq!(fx.run("run_command"), done("/bin/sh: all done"));
+        assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    }
+
+    /// The command sees the same short environment as every program the engine runs.
+    #[test]
+    fn a_command_does_not_see_the_engines_environment() {
+        let mut fx = fixture();
+        std::env::set_var("CARETAKER_TASKS_TEST_SECRET", "s3cret");
+        let argv = vec!["/bin/sh".into(), "-c".into(), "echo \"[$CARETAKER_TASKS_TEST_SECRET]\"".into()];
+        fx.config.maintenance.command = Some(crate::config::CommandTask { argv, timeout_secs: 5 });
+        assert_eq!(fx.run("run_command"), done("/bin/sh: []"));
     }
 
     #[test]
