@@ -432,6 +432,9 @@ fn a_killed_backup_leaves_a_repository_that_works() {
     ));
     assert_eq!(out.expect_err("cancelled").kind, ErrorKind::Cancelled);
     assert!(seen_bytes > 0, "progress was reported before the kill");
+    // A cancelled worker removes its lock: one left behind makes restic refuse to prune.
+    let locks: Vec<_> = std::fs::read_dir(repo.join("locks")).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    assert!(locks.is_empty(), "locks left after a cancel: {locks:?}");
     let snaps: Vec<SnapshotInfo> = ok(req(&repo, Op::Snapshots));
     assert!(snaps.is_empty(), "no half snapshot");
     let done = backup(&repo, &src, "plan:x");

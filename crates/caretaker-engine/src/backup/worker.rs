@@ -80,6 +80,20 @@ fn kill_group(pid: Option<u32>) {
     }
 }
 
+/// How long a cancelled worker gets to remove its repository locks and exit on its own.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Cancels a worker the way its protocol allows: closing its stdin tells it the engine is gone,
+/// so it removes its repository locks (a lock left behind makes restic refuse to prune until
+/// someone runs `restic unlock`) and exits. One that does not within [`STOP_GRACE`] (a hung
+/// disk) is killed with its group, as is anything it started.
+async fn stop(child: &mut tokio::process::Child, stdin: &mut Option<tokio::process::ChildStdin>, pid: Option<u32>) {
+    drop(stdin.take());
+    let _ = tokio::time::timeout(STOP_GRACE, child.wait()).await;
+    kill_group(pid);
+    let _ = child.wait().await;
+}
+
 /// Keeps the last `STDERR_KEEP` bytes of what the worker writes to stderr, however much that is.
 async fn stderr_tail(stderr: Option<tokio::process::ChildStderr>) -> String {
     let mut keep: Vec<u8> = Vec::with_capacity(STDERR_KEEP * 2);
@@ -149,8 +163,7 @@ impl Worker {
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => {
-                    kill_group(pid);
-                    let _ = child.wait().await;
+                    stop(&mut child, &mut stdin, pid).await;
                     group.0 = None;
                     return Err(JobError::new(ErrorKind::Cancelled, "cancelled"));
                 }
@@ -182,8 +195,7 @@ impl Worker {
         }
         let status = tokio::select! {
             _ = cancel.cancelled() => {
-                kill_group(pid);
-                let _ = child.wait().await;
+                stop(&mut child, &mut stdin, pid).await;
                 group.0 = None;
                 return Err(JobError::new(ErrorKind::Cancelled, "cancelled"));
             }
