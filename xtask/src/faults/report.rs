@@ -112,7 +112,12 @@ impl Report {
             );
         }
         let kinds = self.kinds.values().filter(|k| k.skipped.is_none()).count();
-        let _ = writeln!(o, "faults: {} rounds, {kinds} kinds, {} broken invariants", self.rounds, self.broken());
+        // Rounds run, which is fewer than asked when the run stopped early.
+        let rounds: usize = self.kinds.values().map(|k| k.rounds).sum();
+        if rounds < self.rounds {
+            let _ = writeln!(o, "faults: stopped after {rounds} of {} rounds", self.rounds);
+        }
+        let _ = writeln!(o, "faults: {rounds} rounds, {kinds} kinds, {} broken invariants", self.broken());
         o
     }
 
