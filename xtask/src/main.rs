@@ -1,4 +1,4 @@
-//! `cargo xtask <run|test|bench|bundle>`: the project's one build driver.
+//! `cargo xtask <run|test|bench|bundle|faults>`: the project's one build driver.
 //! Each step says what it runs; the first failure stops everything with its exit code.
 
 mod faults;
