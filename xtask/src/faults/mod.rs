@@ -10,6 +10,7 @@
 //! Exit codes: 0 every invariant held, 1 some broke, 2 the harness itself failed.
 
 mod check;
+mod fakeclock;
 mod inject;
 mod probe;
 mod report;

@@ -2,6 +2,7 @@
 //! mounts of their own, the engine process under a fake clock, a loopback probe server, and the
 //! cleanup that leaves no mount, process or fake clock behind.
 
+use super::fakeclock::{build_unpreload, find_faketime, forget_fake_clock, FakeClockFiles};
 use super::probe::ProbeServer;
 use super::{harness, HResult};
 use std::io::{Read, Write};
@@ -45,32 +46,6 @@ pub struct World {
     pub offset_ms: i64,
     pub log: PathBuf,
     pub watchdog_key: Option<String>,
-}
-
-fn find_faketime() -> HResult<PathBuf> {
-    let mut dirs: Vec<PathBuf> =
-        ["/usr/lib/faketime", "/usr/local/lib/faketime", "/usr/lib64/faketime"].iter().map(PathBuf::from).collect();
-    if let Ok(rd) = std::fs::read_dir("/usr/lib") {
-        dirs.extend(rd.flatten().map(|e| e.path().join("faketime")));
-    }
-    dirs.into_iter()
-        .map(|d| d.join("libfaketime.so.1"))
-        .find(|p| p.exists())
-        .ok_or_else(|| harness("libfaketime is needed for the clock faults (Debian: apt-get install faketime libfaketime)"))
-}
-
-/// A library whose constructor takes LD_PRELOAD out of the engine's environment once loaded, so
-/// only the engine runs on the fake clock: its backup worker inherits no libfaketime (inside
-/// the multi-threaded worker it made clock_gettime fail now and then, a crash of the harness's
-/// making; libfaketime's own per-command switch showed the same failure).
-fn build_unpreload(work: &Path) -> HResult<PathBuf> {
-    let src = work.join("unpreload.c");
-    let lib = work.join("unpreload.so");
-    let code = "#include <stdlib.h>\n__attribute__((constructor)) static void unpreload(void) { unsetenv(\"LD_PRELOAD\"); }\n";
-    std::fs::write(&src, code).map_err(|e| harness(format!("cannot write {}: {e}", src.display())))?;
-    run_quiet(Command::new("cc").args(["-shared", "-fPIC", "-o"]).arg(&lib).arg(&src))
-        .map_err(|e| harness(format!("a C compiler is needed for the fake-clock shim (Debian: build-essential): {e}")))?;
-    Ok(lib)
 }
 
 fn free_port() -> HResult<u16> {
@@ -235,6 +210,8 @@ impl World {
             .env("TZ", "UTC")
             .env("LD_PRELOAD", format!("{} {}", self.faketime_lib.display(), self.unpreload.display()))
             .env("FAKETIME", format!("{offset_s:+}"))
+            // No shared-memory clock for children: a killed engine would leave it in /dev/shm.
+            .env("FAKETIME_DISABLE_SHM", "1")
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err);
@@ -259,6 +236,7 @@ impl World {
         let c = self.engine.as_mut()?;
         match c.try_wait() {
             Ok(Some(st)) => {
+                forget_fake_clock(c.id());
                 self.engine = None;
                 Some(st.to_string())
             }
@@ -269,6 +247,7 @@ impl World {
     /// SIGTERM, then SIGKILL after `grace`; says how it went.
     pub fn stop_engine(&mut self, grace: Duration) -> Option<String> {
         let mut c = self.engine.take()?;
+        let _clock = FakeClockFiles(c.id());
         signal(c.id() as i32, libc::SIGCONT);
         signal(c.id() as i32, libc::SIGTERM);
         let deadline = Instant::now() + grace;
@@ -290,6 +269,7 @@ impl World {
         let pid = c.id() as i32;
         let _ = c.kill();
         let _ = c.wait();
+        forget_fake_clock(c.id());
         Some(pid)
     }
 
