@@ -81,10 +81,12 @@ pub fn inject(kind: Kind, w: &mut World, rng: &mut Rng, aim: &mut Aim) -> HResul
     let mut out = Injected { hit: true, ..Injected::default() };
     match kind {
         Kind::KillEngine => {
-            // Within the first two seconds: the backup that starts with the engine is under way.
-            sleep_ms(rng.below(2_000));
+            // While the backup that starts with the engine runs: what becomes of its worker?
+            let worker = w.wait_worker(Duration::from_secs(10));
+            sleep_ms(rng.below(aim.worker_ms.max(50)));
+            let during = worker.is_some_and(|p| w.workers().contains(&p));
             if let Some(pid) = w.kill9_engine() {
-                out.notes.push(format!("engine pid {pid} killed"));
+                out.notes.push(format!("engine pid {pid} killed {} its backup worker ran", if during { "while" } else { "after" }));
             }
             sleep_ms(300);
             for (pid, _) in w.marked() {

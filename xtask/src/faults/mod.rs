@@ -220,7 +220,7 @@ fn round(ctx: &mut Ctx<'_>, r: usize, kind: Kind, report: &mut Report) -> HResul
     let a0 = if ctx.w.data.join("caretaker.db").exists() { check::max_id(ctx.w, "alert_events")? } else { 0 };
     ctx.boundaries.push(b0);
     write_source_file(ctx, r)?;
-    start_clean(ctx, &mut notes, !matches!(kind, Kind::KillWorker | Kind::StopWorker | Kind::DiskRemoved))?;
+    start_clean(ctx, &mut notes, !matches!(kind, Kind::KillEngine | Kind::KillWorker | Kind::StopWorker | Kind::DiskRemoved))?;
     interrupted()?;
 
     let inj = inject::inject(kind, ctx.w, &mut ctx.rng, &mut ctx.aim)?;
