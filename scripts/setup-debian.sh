@@ -9,6 +9,7 @@ PACKAGES=(
   xvfb xauth webkit2gtk-driver dbus
   prometheus-node-exporter prometheus prometheus-alertmanager
   restic libdbus-1-dev
+  faketime libfaketime
 )
 
 missing=()

@@ -1,5 +1,7 @@
-//! `cargo xtask <run|test|bench|bundle>`: the project's one build driver.
+//! `cargo xtask <run|test|bench|bundle|faults>`: the project's one build driver.
 //! Each step says what it runs; the first failure stops everything with its exit code.
+
+mod faults;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -10,7 +12,8 @@ const USAGE: &str = "usage: cargo xtask <command>
   test     format and lints, then every test: engine and CLI (cargo), UI (vitest), the built app
            end to end (WebDriver)
   bench    host-overhead benchmark against node_exporter, and the chart-query benchmark
-  bundle   release installers (.app/.dmg on macOS, .deb on Linux)";
+  bundle   release installers (.app/.dmg on macOS, .deb on Linux)
+  faults   fault injection against the headless engine (ROUNDS=50, SEED=n; Linux, as root)";
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -163,7 +166,19 @@ fn cmd_test() -> Result {
         run(cargo().args(["test", "--workspace", "--locked"]))?;
     }
     app_build(false)?;
-    e2e()
+    e2e()?;
+    faults_short()
+}
+
+/// One round of each fault kind (about three minutes), where the run can mount tmpfs.
+fn faults_short() -> Result {
+    if !cfg!(target_os = "linux") {
+        eprintln!("(the fault-injection run needs Linux: tmpfs mounts and libfaketime; skipped on this OS)");
+        return Ok(());
+    }
+    step("Fault injection: one round of each kind (ROUNDS=8)");
+    std::env::set_var("ROUNDS", std::env::var("FAULTS_CI_ROUNDS").unwrap_or_else(|_| "8".into()));
+    faults::cmd_faults()
 }
 
 fn cmd_bench() -> Result {
@@ -192,6 +207,7 @@ fn main() -> ExitCode {
         Some("test") => cmd_test(),
         Some("bench") => cmd_bench(),
         Some("bundle") => cmd_bundle(),
+        Some("faults") => faults::cmd_faults(),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
