@@ -149,12 +149,14 @@ pub fn inject(kind: Kind, w: &mut World, rng: &mut Rng, aim: &mut Aim) -> HResul
             if w.watchdog_key.is_none() {
                 out.xfail = Some("this tree has no watchdog setting, so nothing can kill a stopped worker".into());
             }
-            let hold = Instant::now() + Duration::from_secs(18);
+            let watchdog_secs = w.watchdog_key.as_deref().map_or(10, |k| super::world::watchdog_setting(k).1);
+            let held_secs = watchdog_secs + 8;
+            let hold = Instant::now() + Duration::from_secs(held_secs);
             while Instant::now() < hold && w.workers().contains(&pid) {
                 sleep_ms(200);
             }
             if w.workers().contains(&pid) {
-                out.notes.push(format!("worker pid {pid} still stopped after 18 s (watchdog 10 s): resumed by the harness"));
+                out.notes.push(format!("worker pid {pid} still stopped after {held_secs} s (watchdog {watchdog_secs} s): resumed by the harness"));
                 signal(pid, libc::SIGCONT);
             } else {
                 out.notes.push(format!("worker pid {pid} ended while stopped (watchdog)"));

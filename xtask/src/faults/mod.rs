@@ -36,7 +36,7 @@ pub fn harness(msg: impl Into<String>) -> Harness {
 /// The fake clock's first morning: fixed, so a seed repeats the same run.
 const T0_MS: i64 = 1_803_871_797_000; // 2027-03-01 03:29:57 UTC
 /// The watchdog setting the stop-worker kind needs (override with FAULTS_WATCHDOG_KEY).
-const WATCHDOG_KEY: &str = "backups.watchdog_secs";
+const WATCHDOG_KEY: &str = "backups.stuck_after_minutes";
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -137,7 +137,8 @@ fn watchdog_key(w: &World) -> Option<String> {
     let key = std::env::var("FAULTS_WATCHDOG_KEY").unwrap_or_else(|_| WATCHDOG_KEY.into());
     let (section, field) = key.split_once('.')?;
     let probe = w.work.join("watchdog-probe.toml");
-    std::fs::write(&probe, format!("[{section}]\n{field} = 10\n")).ok()?;
+    let (value, _) = world::watchdog_setting(&key);
+    std::fs::write(&probe, format!("[{section}]\n{field} = {value}\n")).ok()?;
     let ok = Command::new(&w.bin).args(["config", "check"]).arg(&probe).output().is_ok_and(|o| o.status.success());
     ok.then_some(key)
 }
@@ -145,7 +146,7 @@ fn watchdog_key(w: &World) -> Option<String> {
 fn run_all(w: &mut World, rounds: usize, seed: u64, report: &mut Report) -> HResult<()> {
     w.watchdog_key = watchdog_key(w);
     match &w.watchdog_key {
-        Some(k) => eprintln!("faults: watchdog setting {k} = 10 s"),
+        Some(k) => eprintln!("faults: watchdog setting {k} = {} ({} s)", world::watchdog_setting(k).0, world::watchdog_setting(k).1),
         None => eprintln!("faults: no watchdog setting ({WATCHDOG_KEY}) in this tree: the stop-worker alert invariant is expected to fail"),
     }
     w.init_repository()?;

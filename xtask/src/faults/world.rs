@@ -167,7 +167,7 @@ impl World {
     pub fn config_text(&self, fake_start_ms: i64) -> String {
         let minute_of_day = ((fake_start_ms + 3_000).rem_euclid(86_400_000) / 60_000) as u32;
         let watchdog = match &self.watchdog_key {
-            Some(k) => format!("{} = 10\n", k.trim_start_matches("backups.")),
+            Some(k) => format!("{} = {}\n", k.trim_start_matches("backups."), watchdog_setting(k).0),
             None => String::new(),
         };
         format!(
@@ -394,4 +394,14 @@ fn health(port: u16, within: Duration) -> bool {
     let mut buf = [0u8; 32];
     let n = s.read(&mut buf).unwrap_or(0);
     String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200") || String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.0 200")
+}
+
+/// The smallest watchdog the setting allows: (value to write, the same in seconds). A setting in
+/// minutes cannot go below one minute, so a stopped worker is held a little past that.
+pub fn watchdog_setting(key: &str) -> (u64, u64) {
+    if key.ends_with("_minutes") {
+        (1, 60)
+    } else {
+        (10, 10)
+    }
 }

@@ -4,6 +4,7 @@
 //! them, so `config::MetricsConfig` and friends keep working.
 
 mod file;
+mod start;
 #[cfg(test)]
 mod tests;
 
@@ -23,6 +24,7 @@ pub use crate::http::config::HttpConfig;
 pub use crate::logs::config::LogsConfig;
 pub use crate::maintenance::config::{ClearCacheTask, CommandTask, MaintenanceConfig};
 pub use crate::metrics::config::MetricsConfig;
+pub use start::{load_for_start, ConfigProblem, Loaded, LAST_GOOD_FILE};
 pub(crate) use file::{write_atomic, write_checks, write_detectors, write_plans, write_section};
 
 use crate::error::{EngineError, Result};

@@ -1,0 +1,114 @@
+//! Start-up never stops over configuration. A valid `caretaker.toml` is kept beside it as
+//! `caretaker.last-good.toml`; an invalid or unreadable one means running with that copy (or the
+//! defaults when there is none) and telling the person, with each bad field and the file's path.
+
+use super::{write_atomic, Config, DEFAULT_CONFIG_TOML};
+use crate::error::{ConfigIssue, Result};
+use crate::paths::CONFIG_FILE;
+use std::path::{Path, PathBuf};
+
+/// The copy of the last configuration that loaded cleanly.
+pub const LAST_GOOD_FILE: &str = "caretaker.last-good.toml";
+
+/// What the engine runs with, and what was wrong with the file when it is not the file itself.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub problem: Option<ConfigProblem>,
+}
+
+/// `caretaker.toml` could not be used as it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigProblem {
+    pub path: PathBuf,
+    pub issues: Vec<ConfigIssue>,
+    /// True when the last good copy is in use, false for the defaults.
+    pub last_good: bool,
+}
+
+impl ConfigProblem {
+    /// One line for the alert's title.
+    pub fn title(&self) -> String {
+        let with = if self.last_good { "the last good settings" } else { "the default settings" };
+        format!("{CONFIG_FILE} has mistakes; Caretaker keeps running with {with}")
+    }
+
+    /// Every bad field, then where the file is.
+    pub fn message(&self) -> String {
+        let list: Vec<String> = self.issues.iter().map(|i| i.to_string()).collect();
+        format!("{}. Fix the file at {} (or change the setting from the app); this clears when it loads.", list.join("; "), self.path.display())
+    }
+}
+
+/// Loads the config for a start: writes the commented defaults on first run, keeps the last good
+/// copy current, and falls back instead of failing. The only error left is a data folder where
+/// not even the first-run file can be written.
+pub fn load_for_start(data_dir: &Path) -> Result<Loaded> {
+    let path = data_dir.join(CONFIG_FILE);
+    if !path.exists() {
+        write_atomic(&path, DEFAULT_CONFIG_TOML.as_bytes())?;
+        tracing::info!(path = %path.display(), "wrote default config");
+    }
+    let last_good = data_dir.join(LAST_GOOD_FILE);
+    let issues = match std::fs::read_to_string(&path) {
+        Ok(text) => match Config::from_toml_str(&text) {
+            Ok(config) => {
+                keep_last_good(&last_good, &text);
+                return Ok(Loaded { config, problem: None });
+            }
+            Err(issues) => issues,
+        },
+        Err(e) => vec![ConfigIssue { path: CONFIG_FILE.into(), message: format!("cannot be read ({e})"), location: None }],
+    };
+    let fallback = std::fs::read_to_string(&last_good).ok().and_then(|t| Config::from_toml_str(&t).ok());
+    let problem = ConfigProblem { path: path.clone(), issues, last_good: fallback.is_some() };
+    tracing::warn!(path = %path.display(), problem = %problem.message(), "config has mistakes; running with a fallback");
+    Ok(Loaded { config: fallback.unwrap_or_else(Config::default), problem: Some(problem) })
+}
+
+fn keep_last_good(last_good: &Path, text: &str) {
+    if std::fs::read_to_string(last_good).is_ok_and(|old| old == text) {
+        return;
+    }
+    if let Err(e) = write_atomic(last_good, text.as_bytes()) {
+        // The copy is a convenience: failing to refresh it must not stop anything.
+        tracing::warn!(path = %last_good.display(), error = %e, "could not keep a copy of the last good config");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_file_runs_the_last_good_copy_then_the_defaults_and_names_each_field() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(CONFIG_FILE);
+        std::fs::write(&path, "[metrics]\ninterval_secs = 7\n").expect("write");
+        let first = load_for_start(dir.path()).expect("start");
+        assert_eq!((first.config.metrics.interval_secs, first.problem), (7, None));
+        assert!(dir.path().join(LAST_GOOD_FILE).exists(), "a clean load keeps a copy");
+
+        std::fs::write(&path, "[metrics]\ninterval_secs = 0\n[alerts]\nbogus = 1\n").expect("write");
+        let bad = load_for_start(dir.path()).expect("a bad file never stops the start");
+        assert_eq!(bad.config.metrics.interval_secs, 7, "the last good settings");
+        let p = bad.problem.expect("the problem is reported");
+        assert!(p.last_good && p.title().contains("last good"), "{p:?}");
+        assert!(p.message().contains(&path.display().to_string()), "{}", p.message());
+        assert!(p.issues.iter().any(|i| i.path.contains("alerts") || i.message.contains("bogus")), "{p:?}");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "[metrics]\ninterval_secs = 0\n[alerts]\nbogus = 1\n", "the file is left as written");
+
+        std::fs::remove_file(dir.path().join(LAST_GOOD_FILE)).expect("rm");
+        let none = load_for_start(dir.path()).expect("start");
+        assert_eq!(none.config, Config::default());
+        assert!(!none.problem.expect("problem").last_good);
+    }
+
+    #[test]
+    fn a_validation_mistake_names_the_field() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join(CONFIG_FILE), "[metrics]\ninterval_secs = 0\n").expect("write");
+        let p = load_for_start(dir.path()).expect("start").problem.expect("problem");
+        assert!(p.message().contains("metrics.interval_secs"), "{}", p.message());
+    }
+}
