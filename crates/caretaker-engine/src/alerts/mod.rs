@@ -3,6 +3,7 @@
 //! and what gets said to the person. Owns the `alert_events` table.
 
 pub mod config;
+mod degraded;
 mod manager;
 pub mod notify;
 pub mod rules;
