@@ -58,6 +58,28 @@ fn recover_interrupted(db: &store::Db, now: i64) -> Result<()> {
     Ok(())
 }
 
+/// Says, by a critical alert, that the database could not be read and where the old file is.
+async fn tell_database_set_aside(core: &Arc<Core>, old: PathBuf) {
+    let where_ = old.display().to_string();
+    core.with_alerts(move |m, c, now| {
+        m.raise(
+            c,
+            "db_integrity",
+            "caretaker.db".into(),
+            "db_damaged",
+            alerts::Severity::Critical,
+            "Caretaker's database was damaged; started a fresh one".into(),
+            format!(
+                "The database could not be read, so Caretaker moved it to {where_} and started with an empty one. \
+                 History, alert records and settings changed in the app are in the old file; restore it from a backup if you need them."
+            ),
+            serde_json::json!({ "moved_to": where_ }),
+            now,
+        )
+    })
+    .await;
+}
+
 impl Engine {
     /// Takes the data dir (creating it and a commented config on first run), opens and migrates
     /// the database, and starts every capability's task. Must run inside a tokio runtime.
@@ -66,8 +88,9 @@ impl Engine {
         std::fs::create_dir_all(&data_dir).map_err(|e| EngineError::io(format!("cannot create data folder {}", data_dir.display()), e))?;
         let lock = lock::DataDirLock::acquire(&data_dir)?;
         let config = Config::load_or_create(&data_dir)?;
-        let db = store::Db::open(&data_dir.join(paths::DB_FILE))?;
         let now = options.clock.now_ms();
+        let stamp = chrono::DateTime::from_timestamp_millis(now).map_or_else(|| now.to_string(), |t| t.format("%Y%m%dT%H%M%SZ").to_string());
+        let (db, set_aside) = store::Db::open_or_set_aside(&data_dir.join(paths::DB_FILE), &stamp)?;
         let status = EngineStatus {
             version: env!("CARGO_PKG_VERSION").into(),
             pid: std::process::id(),
@@ -94,6 +117,9 @@ impl Engine {
             status,
         ));
 
+        if let Some(old) = set_aside {
+            tell_database_set_aside(&core, old).await;
+        }
         let (metrics, sampler) = metrics::service::Service::new(core.clone()).await?;
         let (checks, results) = checks::service::Service::new(core.clone())?;
         let (logs, lines) = logs::service::Service::new(core.clone());
@@ -113,6 +139,7 @@ impl Engine {
             tokio::spawn(logs.clone().run_retention()),
             tokio::spawn(detectors.clone().run()),
             tokio::spawn(maintenance.clone().run()),
+            tokio::spawn(maintenance.clone().watch_integrity()),
             tokio::spawn(healing.clone().run(again)),
             tokio::spawn(analysis.clone().run()),
             tokio::spawn(backup.clone().run()),

@@ -177,3 +177,34 @@ async fn a_full_data_disk_still_raises_and_notifies_the_disk_alert() {
     }
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_runs_its_tasks_on_a_full_data_disk_even_though_it_cannot_record_them() {
+    use caretaker_engine::maintenance::TaskStatus;
+    use caretaker_engine::{Engine, EngineOptions, Event};
+    use std::time::Duration;
+    let Some(disk) = SmallDisk::new() else {
+        eprintln!("SKIPPED maintenance_runs_its_tasks_on_a_full_data_disk: cannot mount a loop file system here (needs root and /dev/loop*)");
+        return;
+    };
+    let data = disk.mount.join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("caretaker.toml"), "[metrics]\ninterval_secs = 60\n[notifications]\nenabled = false\n").unwrap();
+    let engine = Engine::start(EngineOptions::new(&data)).await.unwrap();
+    let _filler = disk.fill();
+    let mut rx = engine.subscribe();
+    engine.run_maintenance().expect("a run starts even when it cannot be recorded");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let report = loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Ok(Event::MaintenanceComplete { report })) => break report,
+            Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
+            other => panic!("no maintenance_complete within 60 s: {other:?}"),
+        }
+    };
+    let status = |id: &str| report.tasks.iter().find(|t| t.task_id == id).map(|t| t.status);
+    assert_eq!(status("prune_retention"), Some(TaskStatus::Completed), "{report:?}");
+    assert_eq!(status("clean_temp"), Some(TaskStatus::Completed), "{report:?}");
+    assert_eq!(report.tasks.len(), caretaker_engine::maintenance::task_list().len(), "every task had its turn: {report:?}");
+    engine.shutdown().await;
+}

@@ -521,6 +521,7 @@ fn recovered_title(a: &Alert) -> String {
         "stale" => format!("data is coming in again ({})", a.subject.trim_start_matches("check:")),
         "detector" => format!("{} is back to normal", a.subject),
         super::degraded::RULE => "Caretaker can write its database again".to_string(),
+        "db_integrity" => "Caretaker's database passed its integrity check".to_string(),
         _ => format!("{} is back to normal", a.title.split(" at ").next().unwrap_or(&a.subject)),
     }
 }
