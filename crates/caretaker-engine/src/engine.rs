@@ -202,6 +202,19 @@ impl Engine {
     }
 }
 
+const STOP_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Waits for every handle in parallel; false when `deadline` passed first.
+async fn join_all_within(tasks: Vec<JoinHandle<()>>, deadline: Duration) -> bool {
+    let mut set = tokio::task::JoinSet::new();
+    for t in tasks {
+        set.spawn(async move {
+            let _ = t.await;
+        });
+    }
+    tokio::time::timeout(deadline, async { while set.join_next().await.is_some() {} }).await.is_ok()
+}
+
 /// Stops every task at a safe point, records the stop, and releases the data dir. Order:
 /// maintenance first (it waits for its current task), then the loops, then the probes.
 pub(crate) async fn shutdown(s: &Services) {
@@ -221,10 +234,10 @@ pub(crate) async fn shutdown(s: &Services) {
     s.maintenance.stop().await;
     let mut tasks: Vec<_> = std::mem::take(&mut *s.tasks.lock().unwrap_or_else(|p| p.into_inner()));
     tasks.extend(s.checks.take_tasks());
-    for t in tasks {
-        if tokio::time::timeout(Duration::from_secs(10), t).await.is_err() {
-            tracing::warn!("a task did not stop within 10 s");
-        }
+    // All at once, under one deadline: a slow task does not make the next one wait its turn.
+    let n = tasks.len();
+    if !join_all_within(tasks, STOP_DEADLINE).await {
+        tracing::warn!("not every one of {n} tasks stopped within {} s", STOP_DEADLINE.as_secs());
     }
     core.update_status(|st| {
         st.state = EngineState::Stopped;
@@ -264,4 +277,21 @@ pub fn read_status(data_dir: &Path, now_ms: i64) -> Result<StoredStatus> {
     let checks = checks::store::latest_all(&conn)?;
     let alerts = alerts::list_alerts(&conn, &AlertQuery { include_resolved: false, limit: 100, subject: None })?;
     Ok(StoredStatus { data_dir: data_dir.display().to_string(), running, engine, host, checks, alerts })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn stuck_tasks_share_one_deadline_instead_of_one_each() {
+        let stuck: Vec<JoinHandle<()>> = (0..5).map(|_| tokio::spawn(std::future::pending::<()>())).collect();
+        let t = std::time::Instant::now();
+        assert!(!join_all_within(stuck, Duration::from_secs(1)).await);
+        // One deadline, not five in a row.
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+
+        let quick: Vec<JoinHandle<()>> = (0..5).map(|_| tokio::spawn(async {})).collect();
+        assert!(join_all_within(quick, Duration::from_secs(5)).await);
+    }
 }

@@ -170,6 +170,24 @@ pub fn backoff(failures: u32) -> Duration {
 }
 
 /// What the forwarder needs from the engine.
+/// The URL as it may be logged: basic-auth credentials and the query (which may hold a token)
+/// are replaced.
+pub(crate) fn redact_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            if !u.username().is_empty() || u.password().is_some() {
+                let _ = u.set_username("redacted");
+                let _ = u.set_password(None);
+            }
+            if u.query().is_some() {
+                u.set_query(Some("redacted"));
+            }
+            u.to_string()
+        }
+        Err(_) => "(an unparsable URL)".into(),
+    }
+}
+
 pub(crate) struct Source {
     pub events: broadcast::Receiver<Event>,
     /// The alerts open right now.
@@ -196,7 +214,8 @@ pub(crate) async fn run(cfg: AlertmanagerConfig, instance: String, mut src: Sour
     let mut next_try = tokio::time::Instant::now();
     let mut resend_tick = tokio::time::interval(resend);
     resend_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tracing::info!(url = %url, "forwarding alerts to Alertmanager");
+    let shown = redact_url(&url);
+    tracing::info!(url = %shown, "forwarding alerts to Alertmanager");
     loop {
         let push = |queue: &mut Queue, a: &Alert, now: i64| {
             if queue.push(a.id, postable(a, &instance, resend_ms, now)) {
@@ -232,7 +251,8 @@ pub(crate) async fn run(cfg: AlertmanagerConfig, instance: String, mut src: Sour
                     _ = src.cancel.cancelled() => break,
                     r = client.post(&url).json(&body).send() => r,
                 };
-                match sent.map_err(|e| e.to_string()).and_then(|r| if r.status().is_success() { Ok(()) } else { Err(format!("HTTP {}", r.status())) }) {
+                // reqwest's errors carry the URL, credentials included.
+                match sent.map_err(|e| e.without_url().to_string()).and_then(|r| if r.status().is_success() { Ok(()) } else { Err(format!("HTTP {}", r.status())) }) {
                     Ok(()) => {
                         if failures > 0 {
                             tracing::info!(after_failures = failures, "Alertmanager reachable again; alerts delivered");
@@ -245,7 +265,7 @@ pub(crate) async fn run(cfg: AlertmanagerConfig, instance: String, mut src: Sour
                         failures = failures.saturating_add(1);
                         // Said once per outage, not once per retry.
                         if failures == 1 {
-                            tracing::warn!(url = %url, "could not deliver alerts to Alertmanager ({e}); retrying with backoff");
+                            tracing::warn!(url = %shown, "could not deliver alerts to Alertmanager ({e}); retrying with backoff");
                         }
                         next_try = tokio::time::Instant::now() + backoff(failures);
                     }
@@ -258,6 +278,72 @@ pub(crate) async fn run(cfg: AlertmanagerConfig, instance: String, mut src: Sour
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Collects what the log says, as text.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_alertmanager_credentials_never_reach_the_log() {
+        let captured = Captured::default();
+        let out = captured.clone();
+        let subscriber = tracing_subscriber::fmt().with_writer(move || out.clone()).with_ansi(false).finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        // A port nothing listens on: delivery fails and the failure is logged.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let cfg = AlertmanagerConfig {
+            enabled: true,
+            url: format!("http://admin:s3cret-pw@127.0.0.1:{port}/am?token=t0ken"),
+            ..AlertmanagerConfig::default()
+        };
+        let (tx, events) = broadcast::channel(4);
+        let alert = Alert {
+            id: 1,
+            rule: "cpu".into(),
+            subject: "cpu".into(),
+            alert_type: "threshold_cpu".into(),
+            severity: crate::alerts::Severity::Critical,
+            status: AlertStatus::Active,
+            title: "CPU".into(),
+            message: "hot".into(),
+            details: serde_json::json!({}),
+            created_at: 0,
+            acknowledged_at: None,
+            resolved_at: None,
+            snoozed_until: None,
+            last_notified_at: None,
+        };
+        let open = vec![alert];
+        let cancel = CancellationToken::new();
+        let src = Source { events, open: Arc::new(move || open.clone()), clock: Arc::new(crate::SystemClock), cancel: cancel.clone() };
+        let task = tokio::spawn(run(cfg, "mini".into(), src));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let text = loop {
+            let text = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+            if text.contains("could not deliver") {
+                break text;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no delivery failure logged: {text}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        cancel.cancel();
+        let _ = task.await;
+        drop(tx);
+        assert!(text.contains("forwarding alerts to Alertmanager"), "{text}");
+        assert!(text.contains(&format!("127.0.0.1:{port}/am")), "the endpoint is still named: {text}");
+        for secret in ["admin", "s3cret-pw", "t0ken"] {
+            assert!(!text.contains(secret), "{secret} in the log: {text}");
+        }
+    }
     use crate::alerts::Severity;
 
     fn alert(id: i64, status: AlertStatus) -> Alert {
