@@ -4,6 +4,7 @@
 
 pub mod config;
 mod exec;
+mod manual_stop;
 pub(crate) mod service;
 
 pub use exec::{argv_of, execute, manually_stopped, run_argv, RunOutput};
