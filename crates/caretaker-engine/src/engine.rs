@@ -89,7 +89,8 @@ impl Engine {
         let lock = lock::DataDirLock::acquire(&data_dir)?;
         let config = Config::load_or_create(&data_dir)?;
         let now = options.clock.now_ms();
-        let stamp = chrono::DateTime::from_timestamp_millis(now).map_or_else(|| now.to_string(), |t| t.format("%Y%m%dT%H%M%SZ").to_string());
+        let stamp =
+            chrono::DateTime::from_timestamp_millis(now).map_or_else(|| now.to_string(), |t| t.format("%Y%m%dT%H%M%SZ").to_string());
         let (db, set_aside) = store::Db::open_or_set_aside(&data_dir.join(paths::DB_FILE), &stamp)?;
         let status = EngineStatus {
             version: env!("CARGO_PKG_VERSION").into(),

@@ -89,7 +89,8 @@ impl SmallDisk {
         let mount = dir.path().join("mnt");
         std::fs::create_dir(&mount).ok()?;
         std::fs::File::create(&image).ok()?.set_len(8 << 20).ok()?;
-        let ok = |prog: &str, args: &[&std::ffi::OsStr]| std::process::Command::new(prog).args(args).output().is_ok_and(|o| o.status.success());
+        let ok =
+            |prog: &str, args: &[&std::ffi::OsStr]| std::process::Command::new(prog).args(args).output().is_ok_and(|o| o.status.success());
         // No blocks reserved for root: the test runs as root and must be able to fill it.
         if !ok("mkfs.ext4", &["-q".as_ref(), "-m".as_ref(), "0".as_ref(), image.as_os_str()])
             || !ok("mount", &["-o".as_ref(), "loop".as_ref(), image.as_os_str(), mount.as_os_str()])
@@ -154,7 +155,9 @@ async fn a_full_data_disk_still_raises_and_notifies_the_disk_alert() {
 
     let filler = disk.fill();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !(notices.iter().any(|t| t.starts_with(&disk_title)) && notices.iter().any(|t| t.starts_with("Caretaker cannot write its database"))) {
+    while !(notices.iter().any(|t| t.starts_with(&disk_title))
+        && notices.iter().any(|t| t.starts_with("Caretaker cannot write its database")))
+    {
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, rx.recv()).await {
             Ok(Ok(Event::Notification { notice })) => notices.push(notice.title),
@@ -184,7 +187,9 @@ async fn maintenance_runs_its_tasks_on_a_full_data_disk_even_though_it_cannot_re
     use caretaker_engine::{Engine, EngineOptions, Event};
     use std::time::Duration;
     let Some(disk) = SmallDisk::new() else {
-        eprintln!("SKIPPED maintenance_runs_its_tasks_on_a_full_data_disk: cannot mount a loop file system here (needs root and /dev/loop*)");
+        eprintln!(
+            "SKIPPED maintenance_runs_its_tasks_on_a_full_data_disk: cannot mount a loop file system here (needs root and /dev/loop*)"
+        );
         return;
     };
     let data = disk.mount.join("data");

@@ -2,7 +2,7 @@
 //! run on a full disk still does its tasks (the prunes and clean-ups are what free space), and
 //! its report is then built from memory.
 
-use super::{report, tasks, task_name, Outcome, RunEnv, RunReport, RunStatus, RunSummary, TaskResult, TaskStatus};
+use super::{report, task_name, tasks, Outcome, RunEnv, RunReport, RunStatus, RunSummary, TaskResult, TaskStatus};
 use crate::error::Result;
 use crate::events::Event;
 use rusqlite::{params, Connection};

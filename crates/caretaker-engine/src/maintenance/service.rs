@@ -3,13 +3,13 @@
 
 use super::{history, last_finished, next_daily, report, task_list, BackupTask, MaintenanceStatus, RunEnv, RunReport, Runner, TaskStatus};
 use crate::alerts::Severity;
-use crate::events::Event;
-use tokio::sync::broadcast::error::RecvError;
 use crate::config::parse_time_of_day;
 use crate::core::Core;
 use crate::error::Result;
+use crate::events::Event;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
 
 pub(crate) struct Service {
     core: Arc<Core>,

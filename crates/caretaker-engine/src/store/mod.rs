@@ -109,7 +109,11 @@ impl Db {
             if let Err(e) = &probe {
                 if is_damage(e) {
                     let aside = set_aside(path, stamp)?;
-                    tracing::error!("the database {} could not be read ({e}); moved it to {} and started a fresh one", path.display(), aside.display());
+                    tracing::error!(
+                        "the database {} could not be read ({e}); moved it to {} and started a fresh one",
+                        path.display(),
+                        aside.display()
+                    );
                     return Ok((Db::open(path)?, Some(aside)));
                 }
             }
@@ -117,7 +121,11 @@ impl Db {
         match Db::open(path) {
             Err(EngineError::Database(e)) if is_damage(&e) => {
                 let aside = set_aside(path, stamp)?;
-                tracing::error!("the database {} could not be read ({e}); moved it to {} and started a fresh one", path.display(), aside.display());
+                tracing::error!(
+                    "the database {} could not be read ({e}); moved it to {} and started a fresh one",
+                    path.display(),
+                    aside.display()
+                );
                 Ok((Db::open(path)?, Some(aside)))
             }
             other => other.map(|db| (db, None)),
