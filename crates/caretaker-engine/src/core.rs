@@ -164,20 +164,20 @@ impl Core {
         });
     }
 
-    /// Runs `f` on the alert manager and the writer connection, on a blocking thread. Lock order:
-    /// the alert manager, then the database writer.
+    /// Runs `f` on a copy of the alert state with the writer connection, on a blocking thread,
+    /// then swaps the copy in (see [`Alerts::transition`]). The database's own alert, raised or
+    /// cleared by how the writes went, is published here.
     pub async fn in_alerts<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&mut AlertManager, &rusqlite::Connection, i64) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let me = self.clone();
         let now = me.now();
-        tokio::task::spawn_blocking(move || {
-            let mut m = me.alerts.manager();
-            me.db.write(|c| f(&mut m, c, now))
-        })
-        .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?
+        let (out, health) = tokio::task::spawn_blocking(move || me.alerts.transition(&me.db, now, f))
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))??;
+        self.publish(health);
+        Ok(out)
     }
 
     /// Feeds the alert manager, then publishes what changed and queues what must be said.

@@ -61,6 +61,28 @@ fn recover_interrupted(db: &store::Db, now: i64) -> Result<()> {
     Ok(())
 }
 
+/// Says, by a critical alert, that the database could not be read and where the old file is.
+async fn tell_database_set_aside(core: &Arc<Core>, old: PathBuf) {
+    let where_ = old.display().to_string();
+    core.with_alerts(move |m, c, now| {
+        m.raise(
+            c,
+            "db_integrity",
+            "caretaker.db".into(),
+            "db_damaged",
+            alerts::Severity::Critical,
+            "Caretaker's database was damaged; started a fresh one".into(),
+            format!(
+                "The database could not be read, so Caretaker moved it to {where_} and started with an empty one. \
+                 History, alert records and settings changed in the app are in the old file; restore it from a backup if you need them."
+            ),
+            serde_json::json!({ "moved_to": where_ }),
+            now,
+        )
+    })
+    .await;
+}
+
 impl Engine {
     /// Takes the data dir (creating it and a commented config on first run), opens and migrates
     /// the database, and starts every capability's task. Must run inside a tokio runtime.
@@ -72,8 +94,10 @@ impl Engine {
         // not keep writing to a repository this engine is about to prune.
         backup::reaper::reap(&data_dir);
         let config = Config::load_or_create(&data_dir)?;
-        let db = store::Db::open(&data_dir.join(paths::DB_FILE))?;
         let now = options.clock.now_ms();
+        let stamp =
+            chrono::DateTime::from_timestamp_millis(now).map_or_else(|| now.to_string(), |t| t.format("%Y%m%dT%H%M%SZ").to_string());
+        let (db, set_aside) = store::Db::open_or_set_aside(&data_dir.join(paths::DB_FILE), &stamp)?;
         let status = EngineStatus {
             version: env!("CARGO_PKG_VERSION").into(),
             pid: std::process::id(),
@@ -100,6 +124,9 @@ impl Engine {
             status,
         ));
 
+        if let Some(old) = set_aside {
+            tell_database_set_aside(&core, old).await;
+        }
         let (metrics, sampler) = metrics::service::Service::new(core.clone()).await?;
         let (checks, results) = checks::service::Service::new(core.clone())?;
         let (logs, lines) = logs::service::Service::new(core.clone());
@@ -119,6 +146,7 @@ impl Engine {
             tokio::spawn(logs.clone().run_retention()),
             tokio::spawn(detectors.clone().run()),
             tokio::spawn(maintenance.clone().run()),
+            tokio::spawn(maintenance.clone().watch_integrity()),
             tokio::spawn(healing.clone().run(again)),
             tokio::spawn(analysis.clone().run()),
             tokio::spawn(backup.clone().run()),
@@ -181,6 +209,19 @@ impl Engine {
     }
 }
 
+const STOP_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Waits for every handle in parallel; false when `deadline` passed first.
+async fn join_all_within(tasks: Vec<JoinHandle<()>>, deadline: Duration) -> bool {
+    let mut set = tokio::task::JoinSet::new();
+    for t in tasks {
+        set.spawn(async move {
+            let _ = t.await;
+        });
+    }
+    tokio::time::timeout(deadline, async { while set.join_next().await.is_some() {} }).await.is_ok()
+}
+
 /// Stops every task at a safe point, records the stop, and releases the data dir. Order:
 /// maintenance first (it waits for its current task), then the loops, then the probes.
 pub(crate) async fn shutdown(s: &Services) {
@@ -200,10 +241,10 @@ pub(crate) async fn shutdown(s: &Services) {
     s.maintenance.stop().await;
     let mut tasks: Vec<_> = std::mem::take(&mut *s.tasks.lock().unwrap_or_else(|p| p.into_inner()));
     tasks.extend(s.checks.take_tasks());
-    for t in tasks {
-        if tokio::time::timeout(Duration::from_secs(10), t).await.is_err() {
-            tracing::warn!("a task did not stop within 10 s");
-        }
+    // All at once, under one deadline: a slow task does not make the next one wait its turn.
+    let n = tasks.len();
+    if !join_all_within(tasks, STOP_DEADLINE).await {
+        tracing::warn!("not every one of {n} tasks stopped within {} s", STOP_DEADLINE.as_secs());
     }
     core.update_status(|st| {
         st.state = EngineState::Stopped;
@@ -243,4 +284,21 @@ pub fn read_status(data_dir: &Path, now_ms: i64) -> Result<StoredStatus> {
     let checks = checks::store::latest_all(&conn)?;
     let alerts = alerts::list_alerts(&conn, &AlertQuery { include_resolved: false, limit: 100, subject: None })?;
     Ok(StoredStatus { data_dir: data_dir.display().to_string(), running, engine, host, checks, alerts })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn stuck_tasks_share_one_deadline_instead_of_one_each() {
+        let stuck: Vec<JoinHandle<()>> = (0..5).map(|_| tokio::spawn(std::future::pending::<()>())).collect();
+        let t = std::time::Instant::now();
+        assert!(!join_all_within(stuck, Duration::from_secs(1)).await);
+        // One deadline, not five in a row.
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+
+        let quick: Vec<JoinHandle<()>> = (0..5).map(|_| tokio::spawn(async {})).collect();
+        assert!(join_all_within(quick, Duration::from_secs(5)).await);
+    }
 }

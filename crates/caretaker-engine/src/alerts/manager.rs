@@ -6,10 +6,14 @@ use super::store;
 use super::{Alert, AlertStatus, Effects, Notice, Severity};
 use crate::checks::{CheckResult, CheckStatus};
 use crate::config::{AlertsConfig, ThresholdRule};
-use crate::error::{EngineError, Result};
+use crate::error::Result;
 use crate::metrics::HostSample;
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+#[path = "commands.rs"]
+mod commands;
 
 /// What a rule wants for one subject right now.
 struct Signal {
@@ -23,6 +27,7 @@ struct Signal {
     for_ms: i64,
 }
 
+#[derive(Clone)]
 pub struct AlertManager {
     config: AlertsConfig,
     metrics_interval_ms: i64,
@@ -36,7 +41,14 @@ pub struct AlertManager {
     /// When the machine last woke (or the wall clock jumped): silence is counted from then.
     resumed_at: i64,
     /// Minutes after local midnight, for quiet hours; injected so tests can choose the hour.
-    local_minute: Box<dyn Fn(i64) -> u32 + Send>,
+    local_minute: Arc<dyn Fn(i64) -> u32 + Send + Sync>,
+    /// Ids are handed out here, so an alert exists even when its row cannot be written.
+    next_id: i64,
+    /// Rows whose last write failed; written again before the next change.
+    unsaved: BTreeMap<i64, Alert>,
+    /// What the writes since the last look said: any success, and the last failure.
+    pub(super) wrote_ok: bool,
+    pub(super) write_error: Option<String>,
 }
 
 fn local_minute_of_day(ms: i64) -> u32 {
@@ -70,14 +82,44 @@ impl AlertManager {
             last_seen: HashMap::new(),
             paused_until,
             resumed_at: i64::MIN,
-            local_minute: Box::new(local_minute_of_day),
+            local_minute: Arc::new(local_minute_of_day),
+            next_id: store::next_id(conn)?,
+            unsaved: BTreeMap::new(),
+            wrote_ok: false,
+            write_error: None,
         };
         m.last_seen.insert("sampler".into(), (now_ms, m.metrics_interval_ms));
         Ok(m)
     }
 
-    pub fn set_local_minute(&mut self, f: impl Fn(i64) -> u32 + Send + 'static) {
-        self.local_minute = Box::new(f);
+    pub fn set_local_minute(&mut self, f: impl Fn(i64) -> u32 + Send + Sync + 'static) {
+        self.local_minute = Arc::new(f);
+    }
+
+    /// Writes an alert's row for a command of the person's, which fails as a whole when it can't.
+    fn save(&mut self, conn: &rusqlite::Connection, a: &Alert) -> Result<()> {
+        store::upsert(conn, a)?;
+        self.unsaved.remove(&a.id);
+        self.wrote_ok = true;
+        Ok(())
+    }
+
+    /// Writes an alert's row. A failed write does not stop the transition: the alert lives on in
+    /// memory, its notice still goes out, and the row is written again with the next change.
+    fn persist(&mut self, conn: &rusqlite::Connection, a: &Alert) {
+        self.unsaved.insert(a.id, a.clone());
+        while let Some((&id, row)) = self.unsaved.first_key_value() {
+            match store::upsert(conn, row) {
+                Ok(()) => {
+                    self.unsaved.remove(&id);
+                    self.wrote_ok = true;
+                }
+                Err(e) => {
+                    self.write_error = Some(e.to_string());
+                    return;
+                }
+            }
+        }
     }
 
     pub fn open_alerts(&self) -> Vec<Alert> {
@@ -124,7 +166,7 @@ impl AlertManager {
             if let Some(mut a) = self.open.remove(&key) {
                 a.status = AlertStatus::Resolved;
                 a.resolved_at = Some(now_ms);
-                store::update(conn, &a)?;
+                self.persist(conn, &a);
                 closed.push(a);
             }
         }
@@ -287,7 +329,9 @@ impl AlertManager {
                     snoozed_until: None,
                     last_notified_at: None,
                 };
-                alert.id = store::insert(conn, &alert)?;
+                alert.id = self.next_id;
+                self.next_id += 1;
+                self.persist(conn, &alert);
                 let notice = Notice {
                     title: alert.title.clone(),
                     body: alert.message.clone(),
@@ -308,7 +352,7 @@ impl AlertManager {
                 alert.message = sig.message;
                 alert.details = sig.details;
                 if changed {
-                    store::update(conn, &alert)?;
+                    self.persist(conn, &alert);
                     fx.changed.push(alert.clone());
                 }
                 self.open.insert(key, alert.clone());
@@ -327,7 +371,7 @@ impl AlertManager {
                 self.pending.clear(&key);
                 alert.status = AlertStatus::Resolved;
                 alert.resolved_at = Some(now_ms);
-                store::update(conn, &alert)?;
+                self.persist(conn, &alert);
                 self.open.remove(&key);
                 fx.changed.push(alert.clone());
                 let minutes = (now_ms - alert.created_at) / 60_000;
@@ -358,7 +402,7 @@ impl AlertManager {
         }
         if !notice.recovery {
             alert.last_notified_at = Some(now_ms);
-            store::update(conn, &alert)?;
+            self.persist(conn, &alert);
             let key = (alert.rule.clone(), alert.subject.clone());
             if let Some(open) = self.open.get_mut(&key) {
                 open.last_notified_at = Some(now_ms);
@@ -366,13 +410,6 @@ impl AlertManager {
         }
         fx.notices.push(notice);
         Ok(fx)
-    }
-
-    fn find_open(&mut self, id: i64) -> Result<&mut Alert> {
-        self.open
-            .values_mut()
-            .find(|a| a.id == id)
-            .ok_or_else(|| EngineError::InvalidInput(format!("alert {id} is not open (already resolved, or no such alert)")))
     }
 
     /// Opens (or keeps) an alert raised by another part of the engine, such as a high-severity
@@ -442,45 +479,6 @@ impl AlertManager {
         let gone: Vec<(String, String)> = self.open.keys().filter(|(r, s)| r == rule && !keep.contains(s)).cloned().collect();
         self.close_quietly(conn, gone, now_ms)
     }
-
-    /// Silences repeats until the alert resolves.
-    pub fn acknowledge(&mut self, conn: &rusqlite::Connection, id: i64, now_ms: i64) -> Result<Alert> {
-        let a = self.find_open(id)?;
-        if a.status == AlertStatus::Active {
-            a.status = AlertStatus::Acknowledged;
-            a.acknowledged_at = Some(now_ms);
-        }
-        let a = a.clone();
-        store::update(conn, &a)?;
-        Ok(a)
-    }
-
-    /// Closes an alert by hand; if its condition still holds it will open again after its hold time.
-    pub fn resolve(&mut self, conn: &rusqlite::Connection, id: i64, now_ms: i64) -> Result<Alert> {
-        let mut a = self.find_open(id)?.clone();
-        a.status = AlertStatus::Resolved;
-        a.resolved_at = Some(now_ms);
-        store::update(conn, &a)?;
-        self.open.remove(&(a.rule.clone(), a.subject.clone()));
-        Ok(a)
-    }
-
-    pub fn snooze(&mut self, conn: &rusqlite::Connection, id: i64, hours: u32, now_ms: i64) -> Result<Alert> {
-        if ![1, 4, 8].contains(&hours) {
-            return Err(EngineError::InvalidInput(format!("snooze for 1, 4 or 8 hours (got {hours})")));
-        }
-        let a = self.find_open(id)?;
-        a.snoozed_until = Some(now_ms + i64::from(hours) * 3_600_000);
-        let a = a.clone();
-        store::update(conn, &a)?;
-        Ok(a)
-    }
-
-    /// Pauses every notification until `until_ms` (None resumes). Kept across restarts.
-    pub fn pause_notifications(&mut self, conn: &rusqlite::Connection, until_ms: Option<i64>, now_ms: i64) -> Result<()> {
-        self.paused_until = until_ms.filter(|t| *t > now_ms);
-        crate::store::kv_put(conn, "notifications.paused_until", &self.paused_until.map_or(String::new(), |t| t.to_string()), now_ms)
-    }
 }
 
 fn recovered_title(a: &Alert) -> String {
@@ -488,6 +486,8 @@ fn recovered_title(a: &Alert) -> String {
         "check" => format!("{} is healthy again", a.subject),
         "stale" => format!("data is coming in again ({})", a.subject.trim_start_matches("check:")),
         "detector" => format!("{} is back to normal", a.subject),
+        super::degraded::RULE => "Caretaker can write its database again".to_string(),
+        "db_integrity" => "Caretaker's database passed its integrity check".to_string(),
         _ => format!("{} is back to normal", a.title.split(" at ").next().unwrap_or(&a.subject)),
     }
 }

@@ -3,6 +3,7 @@
 //! and what gets said to the person. Owns the `alert_events` table.
 
 pub mod config;
+mod degraded;
 mod manager;
 pub mod notify;
 pub mod rules;
@@ -99,6 +100,8 @@ pub const RUNBOOKS: &[&str] = &[
     "backup_failed",
     "backup_overdue",
     "backup_verify_failed",
+    "db_damaged",
+    "db_write_failed",
 ];
 
 /// The markdown runbook for an alert type.
@@ -115,6 +118,8 @@ pub fn runbook(alert_type: &str) -> Option<&'static str> {
         "backup_overdue" => include_str!("../../runbooks/backup_overdue.md"),
         "backup_verify_failed" => include_str!("../../runbooks/backup_verify_failed.md"),
         "detector" => include_str!("../../runbooks/detector.md"),
+        "db_damaged" => include_str!("../../runbooks/db_damaged.md"),
+        "db_write_failed" => include_str!("../../runbooks/db_write_failed.md"),
         _ => return None,
     })
 }

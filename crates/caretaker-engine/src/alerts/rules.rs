@@ -19,7 +19,7 @@ pub fn threshold_level(value: f64, rule: &ThresholdRule, current: Option<Severit
 }
 
 /// Tracks how long each (rule, subject) has wanted to fire.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Pending {
     since: HashMap<(String, String), i64>,
 }

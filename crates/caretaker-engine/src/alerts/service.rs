@@ -2,10 +2,11 @@
 //! and the alert operations: acknowledge, resolve, snooze, pause, list, runbooks, and the tick
 //! that handles staleness, repeats and retention.
 
-use super::{list_alerts, prune_alerts, runbook, Alert, AlertManager, AlertQuery, Notice, RUNBOOKS};
+use super::{list_alerts, prune_alerts, runbook, Alert, AlertManager, AlertQuery, Effects, Notice, RUNBOOKS};
 use crate::core::Core;
 use crate::error::Result;
 use crate::events::{Event, RunbookInfo};
+use crate::store::Db;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -13,17 +14,47 @@ use tokio::sync::mpsc;
 /// The alert manager and the queue to the native notifier; lives in the core because every
 /// capability raises alerts through it.
 pub(crate) struct Alerts {
+    /// The current state; held only to read it or to swap in the next one, never across a write.
     manager: Mutex<AlertManager>,
+    /// Serialises changes: whoever holds it works on a copy and swaps it in.
+    turn: Mutex<()>,
     notices: mpsc::Sender<Notice>,
 }
 
 impl Alerts {
     pub fn new(manager: AlertManager, notices: mpsc::Sender<Notice>) -> Self {
-        Alerts { manager: Mutex::new(manager), notices }
+        Alerts { manager: Mutex::new(manager), turn: Mutex::new(()), notices }
     }
 
+    /// The current state, to read. Changes go through [`Alerts::change`] or [`Alerts::transition`].
     pub fn manager(&self) -> MutexGuard<'_, AlertManager> {
         self.manager.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An in-memory change that needs no database.
+    pub fn change<T>(&self, f: impl FnOnce(&mut AlertManager) -> T) -> T {
+        let _turn = self.turn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut self.manager())
+    }
+
+    /// Copies the state, lets `f` change the copy while holding the database writer, then swaps
+    /// it in: readers (snapshot, open alerts) never wait for the writer. A failing `f` changes
+    /// nothing. Blocking: call from a blocking thread. Also returns what the database's health
+    /// changed (its own alert), to publish.
+    pub fn transition<T>(
+        &self,
+        db: &Db,
+        now: i64,
+        f: impl FnOnce(&mut AlertManager, &rusqlite::Connection, i64) -> Result<T>,
+    ) -> Result<(T, Effects)> {
+        let _turn = self.turn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut next = self.manager().clone();
+        let out = db.write(|c| {
+            let out = f(&mut next, c, now)?;
+            Ok((out, next.settle_database(c, now)))
+        })?;
+        *self.manager() = next;
+        Ok(out)
     }
 
     pub fn notify(&self, notice: Notice) {

@@ -49,34 +49,25 @@ fn details_with_title(a: &Alert) -> String {
     d.to_string()
 }
 
-pub fn insert(conn: &Connection, a: &Alert) -> Result<i64> {
-    conn.prepare_cached(
-        "INSERT INTO alert_events (rule, subject, alert_type, severity, status, message, details, created_at, acknowledged_at, resolved_at, snoozed_until, last_notified_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?
-    .execute(params![
-        a.rule, a.subject, a.alert_type, a.severity.as_str(), a.status.as_str(), a.message, details_with_title(a),
-        a.created_at, a.acknowledged_at, a.resolved_at, a.snoozed_until, a.last_notified_at
-    ])?;
-    Ok(conn.last_insert_rowid())
+/// The id the next alert gets. Ids are chosen in memory so an alert exists (and can be
+/// notified) even when the database cannot take its row.
+pub fn next_id(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM alert_events", [], |r| r.get(0))?)
 }
 
-pub fn update(conn: &Connection, a: &Alert) -> Result<()> {
+/// Writes the whole row: inserts it, or brings an existing one up to date. A row that could not
+/// be written while the disk was full is written in full by its next change.
+pub fn upsert(conn: &Connection, a: &Alert) -> Result<()> {
     conn.prepare_cached(
-        "UPDATE alert_events SET alert_type = ?2, severity = ?3, status = ?4, message = ?5, details = ?6,
-             acknowledged_at = ?7, resolved_at = ?8, snoozed_until = ?9, last_notified_at = ?10 WHERE id = ?1",
+        "INSERT INTO alert_events (id, rule, subject, alert_type, severity, status, message, details, created_at, acknowledged_at, resolved_at, snoozed_until, last_notified_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT(id) DO UPDATE SET alert_type = excluded.alert_type, severity = excluded.severity, status = excluded.status,
+             message = excluded.message, details = excluded.details, acknowledged_at = excluded.acknowledged_at,
+             resolved_at = excluded.resolved_at, snoozed_until = excluded.snoozed_until, last_notified_at = excluded.last_notified_at",
     )?
     .execute(params![
-        a.id,
-        a.alert_type,
-        a.severity.as_str(),
-        a.status.as_str(),
-        a.message,
-        details_with_title(a),
-        a.acknowledged_at,
-        a.resolved_at,
-        a.snoozed_until,
-        a.last_notified_at
+        a.id, a.rule, a.subject, a.alert_type, a.severity.as_str(), a.status.as_str(), a.message, details_with_title(a),
+        a.created_at, a.acknowledged_at, a.resolved_at, a.snoozed_until, a.last_notified_at
     ])?;
     Ok(())
 }

@@ -65,7 +65,7 @@ impl Service {
             std::fs::remove_file(&copy).map_err(|e| EngineError::io(format!("cannot replace {}", copy.display()), e))?;
         }
         let target = copy.to_string_lossy().into_owned();
-        self.core.db.read_async(move |c| Ok(c.execute("VACUUM INTO ?1", [target]).map(|_| ())?)).await?;
+        self.core.db.read_alone_async(move |c| Ok(c.execute("VACUUM INTO ?1", [target]).map(|_| ())?)).await?;
         let cfg = self.core.data_dir.join(paths::CONFIG_FILE);
         if cfg.exists() {
             std::fs::copy(&cfg, dir.join(paths::CONFIG_FILE))

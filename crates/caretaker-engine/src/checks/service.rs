@@ -173,11 +173,8 @@ impl Service {
         if let Ok(mut l) = self.latest.write() {
             l.retain(|k, _| names.contains(k));
         }
-        let now = core.now();
-        let closed = {
-            let mut m = core.alerts.manager();
-            core.db.write(|c| m.forget_checks_except(c, &names, now))?
-        };
+        let keep = names.clone();
+        let closed = core.in_alerts(move |m, c, now| m.forget_checks_except(c, &keep, now)).await?;
         core.publish(Effects { changed: closed, notices: Vec::new() });
         self.restart();
         core.emit(Event::ChecksChanged { checks: self.states() });
@@ -192,12 +189,11 @@ impl Service {
         }
         let config = self.core.config();
         let now = self.core.now();
-        {
-            let mut m = self.core.alerts.manager();
+        self.core.alerts.change(|m| {
             for c in config.checks.list.iter().filter(|c| c.enabled) {
                 m.watch_check(&c.name, c.interval_secs, now);
             }
-        }
+        });
         let cancel = self.core.cancel.child_token();
         let handles = spawn_checks(&config.checks.list, self.prober.clone(), self.core.clock.clone(), self.results.clone(), cancel.clone());
         *running = Some((cancel, handles));

@@ -170,6 +170,24 @@ pub fn backoff(failures: u32) -> Duration {
 }
 
 /// What the forwarder needs from the engine.
+/// The URL as it may be logged: basic-auth credentials and the query (which may hold a token)
+/// are replaced.
+pub(crate) fn redact_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            if !u.username().is_empty() || u.password().is_some() {
+                let _ = u.set_username("redacted");
+                let _ = u.set_password(None);
+            }
+            if u.query().is_some() {
+                u.set_query(Some("redacted"));
+            }
+            u.to_string()
+        }
+        Err(_) => "(an unparsable URL)".into(),
+    }
+}
+
 pub(crate) struct Source {
     pub events: broadcast::Receiver<Event>,
     /// The alerts open right now.
@@ -196,7 +214,8 @@ pub(crate) async fn run(cfg: AlertmanagerConfig, instance: String, mut src: Sour
     let mut next_try = tokio::time::Instant::now();
     let mut resend_tick = tokio::time::interval(resend);
     resend_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tracing::info!(url = %url, "forwarding alerts to Alertmanager");
+    let shown = redact_url(&url);
+    tracing::info!(url = %shown, "forwarding alerts to Alertmanager");
     loop {
         let push = |queue: &mut Queue, a: &Alert, now: i64| {
             if queue.push(a.id, postable(a, &instance, resend_ms, now)) {
@@ -232,7 +251,8 @@ pub(crate) async fn run(cfg: AlertmanagerConfig, instance: String, mut src: Sour
                     _ = src.cancel.cancelled() => break,
                     r = client.post(&url).json(&body).send() => r,
                 };
-                match sent.map_err(|e| e.to_string()).and_then(|r| if r.status().is_success() { Ok(()) } else { Err(format!("HTTP {}", r.status())) }) {
+                // reqwest's errors carry the URL, credentials included.
+                match sent.map_err(|e| e.without_url().to_string()).and_then(|r| if r.status().is_success() { Ok(()) } else { Err(format!("HTTP {}", r.status())) }) {
                     Ok(()) => {
                         if failures > 0 {
                             tracing::info!(after_failures = failures, "Alertmanager reachable again; alerts delivered");
@@ -245,7 +265,7 @@ pub(crate) async fn run(cfg: AlertmanagerConfig, instance: String, mut src: Sour
                         failures = failures.saturating_add(1);
                         // Said once per outage, not once per retry.
                         if failures == 1 {
-                            tracing::warn!(url = %url, "could not deliver alerts to Alertmanager ({e}); retrying with backoff");
+                            tracing::warn!(url = %shown, "could not deliver alerts to Alertmanager ({e}); retrying with backoff");
                         }
                         next_try = tokio::time::Instant::now() + backoff(failures);
                     }
@@ -254,6 +274,9 @@ pub(crate) async fn run(cfg: AlertmanagerConfig, instance: String, mut src: Sour
         }
     }
 }
+
+#[cfg(test)]
+mod log_tests;
 
 #[cfg(test)]
 mod tests {

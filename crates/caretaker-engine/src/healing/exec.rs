@@ -44,33 +44,6 @@ pub fn argv_of(a: &ActionConfig) -> Vec<String> {
     Vec::new()
 }
 
-/// Whether a service was stopped on purpose (and so must not be restarted).
-pub fn manually_stopped(a: &ActionConfig) -> bool {
-    let Some(r) = &a.restart_service else { return false };
-    #[cfg(target_os = "macos")]
-    {
-        // A service the person booted out is not loaded at all.
-        let out = std::process::Command::new("launchctl").args(["print", &format!("{}/{}", launchd_domain(r.system), r.name)]).output();
-        out.map(|o| !o.status.success()).unwrap_or(false)
-    }
-    #[cfg(not(target_os = "macos"))]
-    {
-        let mut cmd = std::process::Command::new("systemctl");
-        if !r.system {
-            cmd.arg("--user");
-        }
-        let out = cmd.args(["show", "-p", "ActiveState", "-p", "Result", &r.name]).output();
-        match out {
-            Ok(o) if o.status.success() => {
-                let text = String::from_utf8_lossy(&o.stdout);
-                // Stopped cleanly (by `systemctl stop`), not crashed.
-                text.contains("ActiveState=inactive") && text.contains("Result=success")
-            }
-            _ => false,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunOutput {
     pub exit_code: Option<i32>,

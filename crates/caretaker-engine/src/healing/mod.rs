@@ -5,9 +5,10 @@
 pub(crate) mod clear;
 pub mod config;
 mod exec;
+mod manual_stop;
 pub(crate) mod service;
 
-pub use exec::{argv_of, execute, manually_stopped, run_argv, RunOutput};
+pub use exec::{argv_of, execute, run_argv, RunOutput};
 
 use crate::alerts::{Alert, AlertStatus};
 use crate::config::{ActionConfig, HealingConfig, HealingMode};

@@ -4,7 +4,7 @@
 //! event after a lag).
 
 use super::clear::{preview, Protected};
-use super::{approve, attached, decide, execute, finish, get, list, manually_stopped, pending, set_healed, set_outcome, summaries};
+use super::{approve, attached, decide, execute, finish, get, list, manual_stop, pending, set_healed, set_outcome, summaries};
 use super::{set_preview, ActionSummary, Decision, HealingQuery, HealingRecord, RunOutput};
 use crate::alerts::{Alert, AlertStatus, Effects, Notice};
 use crate::checks;
@@ -73,15 +73,12 @@ impl Service {
                 continue;
             }
             let (cfg2, action2, alert2) = (cfg.clone(), action.clone(), alert.clone());
+            // Asked before taking the writer: the service manager may be slow or hang.
+            let stopped = action.restart_service.is_some()
+                && action.respect_manual_stop
+                && manual_stop::manually_stopped(&action, manual_stop::LIMIT).await;
             let now = self.core.now();
-            let decided = self
-                .core
-                .db
-                .write_async(move |c| {
-                    let stopped = action2.restart_service.is_some() && action2.respect_manual_stop && manually_stopped(&action2);
-                    decide(c, &cfg2, &action2, &alert2, stopped, now)
-                })
-                .await;
+            let decided = self.core.db.write_async(move |c| decide(c, &cfg2, &action2, &alert2, stopped, now)).await;
             match decided {
                 Ok(Some(record)) => self.after_decision(record, action, alert.clone()),
                 Ok(None) => {}

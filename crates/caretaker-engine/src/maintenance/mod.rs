@@ -9,13 +9,13 @@ pub(crate) mod tasks;
 pub use tasks::integrity_of;
 
 mod records;
+mod run;
 pub(crate) mod service;
 
 pub use records::{history, last_finished, mark_interrupted, report};
 
 use crate::error::{EngineError, Result};
 use crate::events::Event;
-use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
@@ -209,12 +209,17 @@ impl Runner {
             }
         }
         let now = env.clock.now_ms();
-        let run_id = env.db.write(|c| begin_run(c, trigger, now))?;
+        // A run that cannot be recorded (a full disk) still runs: its tasks are what frees space.
+        let run_id = env.db.write(|c| run::begin(c, trigger, now)).unwrap_or_else(|e| {
+            tracing::warn!("maintenance run not recorded, running it anyway: {e}");
+            0
+        });
         let cancel = env.cancel.clone();
         let me = self.clone();
         let runtime = env.runtime.clone();
+        let trigger = trigger.to_string();
         let handle = runtime.spawn_blocking(move || {
-            let report = execute(&env, run_id);
+            let report = run::execute(&env, run_id, &trigger);
             // Free the guard before saying the run is over, so whoever reacts to the event can
             // start the next one.
             {
@@ -254,131 +259,4 @@ impl Runner {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(30), handle).await;
         }
     }
-}
-
-fn begin_run(c: &Connection, trigger: &str, now: i64) -> Result<i64> {
-    let tx = c.unchecked_transaction()?;
-    tx.execute("INSERT INTO maintenance_runs (trigger, status, started_at) VALUES (?1, 'running', ?2)", params![trigger, now])?;
-    let id = tx.last_insert_rowid();
-    for (i, t) in tasks::REGISTRY.iter().enumerate() {
-        tx.execute(
-            "INSERT INTO maintenance_task_runs (run_id, idx, task_id, status) VALUES (?1, ?2, ?3, 'pending')",
-            params![id, i as i64, t.0],
-        )?;
-    }
-    tx.commit()?;
-    Ok(id)
-}
-
-fn execute(env: &RunEnv, run_id: i64) -> Result<Option<RunReport>> {
-    let total = tasks::REGISTRY.len() as u32;
-    let started = env.clock.now_ms();
-    let mut summary = RunSummary::default();
-    let mut cancelled = false;
-    tracing::info!(run_id, "maintenance run started");
-    for (i, (id, name, _, _, run)) in tasks::REGISTRY.iter().enumerate() {
-        let progress = |status: TaskStatus, message: Option<String>| {
-            let _ = env.events.send(Event::MaintenanceProgress {
-                run_id,
-                task_id: (*id).into(),
-                task_name: (*name).into(),
-                index: i as u32 + 1,
-                total,
-                status,
-                message,
-            });
-        };
-        if env.cancel.is_cancelled() {
-            cancelled = true;
-            let reason =
-                if env.shutdown.is_cancelled() { "interrupted: Caretaker stopped during the run" } else { "cancelled before it started" }
-                    .to_string();
-            record(&env.db, run_id, i, TaskStatus::Skipped, Some(&reason), None, None, 0, 0)?;
-            summary.skipped += 1;
-            progress(TaskStatus::Skipped, Some(reason));
-            continue;
-        }
-        let t0 = env.clock.now_ms();
-        record(&env.db, run_id, i, TaskStatus::Started, None, Some(t0), None, 0, 0)?;
-        progress(TaskStatus::Started, None);
-        let ctx = tasks::Ctx {
-            db: &env.db,
-            config: &env.config,
-            data_dir: &env.data_dir,
-            retention_at: env.clock_watch.settled(env.clock.as_ref()),
-            cancel: &env.cancel,
-            backup_task: env.backup_task.as_deref(),
-        };
-        let outcome = run(&ctx);
-        let t1 = env.clock.now_ms();
-        let (status, message, rows, bytes) = match outcome {
-            Outcome::Completed { message, rows_pruned, bytes_freed } => {
-                summary.completed += 1;
-                (TaskStatus::Completed, message, rows_pruned, bytes_freed)
-            }
-            Outcome::Skipped { reason } => {
-                summary.skipped += 1;
-                (TaskStatus::Skipped, reason, 0, 0)
-            }
-            Outcome::Failed { message } => {
-                summary.failed += 1;
-                tracing::warn!(run_id, task = id, "maintenance task failed: {message}");
-                (TaskStatus::Failed, message, 0, 0)
-            }
-        };
-        summary.rows_pruned += rows;
-        summary.bytes_freed += bytes;
-        record(&env.db, run_id, i, status, Some(&message), Some(t0), Some(t1), rows, bytes)?;
-        tracing::info!(run_id, task = id, status = status.as_str(), "{name}: {message}");
-        progress(status, Some(message));
-    }
-    let ended = env.clock.now_ms();
-    summary.duration_ms = ended - started;
-    let status = if env.shutdown.is_cancelled() {
-        RunStatus::Interrupted
-    } else if cancelled || env.cancel.is_cancelled() {
-        RunStatus::Cancelled
-    } else if summary.failed > 0 {
-        RunStatus::Failed
-    } else {
-        RunStatus::Completed
-    };
-    let json = serde_json::to_string(&summary).unwrap_or_default();
-    env.db.write(|c| {
-        Ok(c.execute(
-            "UPDATE maintenance_runs SET status = ?2, ended_at = ?3, summary = ?4 WHERE id = ?1",
-            params![run_id, status.as_str(), ended, json],
-        )?)
-    })?;
-    tracing::info!(
-        run_id,
-        status = status.as_str(),
-        completed = summary.completed,
-        failed = summary.failed,
-        skipped = summary.skipped,
-        "maintenance run finished"
-    );
-    env.db.read(|c| report(c, run_id))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn record(
-    db: &crate::store::Db,
-    run: i64,
-    idx: usize,
-    status: TaskStatus,
-    message: Option<&str>,
-    started: Option<i64>,
-    ended: Option<i64>,
-    rows: u64,
-    bytes: u64,
-) -> Result<()> {
-    db.write(|c| {
-        c.prepare_cached(
-            "UPDATE maintenance_task_runs SET status = ?3, message = ?4, started_at = COALESCE(?5, started_at), ended_at = ?6,
-                 rows_pruned = ?7, bytes_freed = ?8 WHERE run_id = ?1 AND idx = ?2",
-        )?
-        .execute(params![run, idx as i64, status.as_str(), message, started, ended, rows as i64, bytes as i64])?;
-        Ok(())
-    })
 }

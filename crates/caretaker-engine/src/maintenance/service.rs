@@ -1,11 +1,14 @@
 //! The maintenance service: the daily schedule, one run at a time (started, cancelled, reported),
 //! with the backup chores handed in by whoever composes the engine.
 
-use super::{history, last_finished, report, task_list, BackupTask, MaintenanceStatus, RunEnv, RunReport, Runner};
+use super::{history, last_finished, report, task_list, BackupTask, MaintenanceStatus, RunEnv, RunReport, Runner, TaskStatus};
+use crate::alerts::Severity;
 use crate::core::Core;
 use crate::error::Result;
+use crate::events::Event;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
 
 pub(crate) struct Service {
     core: Arc<Core>,
@@ -67,6 +70,45 @@ impl Service {
     /// Cancels the run in progress after its current task.
     pub fn cancel(&self) -> Result<i64> {
         self.runner.cancel()
+    }
+
+    /// Turns each run's integrity check into the `db_damaged` alert: raised (critical) when the
+    /// check fails, settled when it passes; a skipped check says nothing.
+    pub async fn watch_integrity(self: Arc<Self>) {
+        let mut events = self.core.subscribe();
+        loop {
+            let report = tokio::select! {
+                _ = self.core.cancel.cancelled() => return,
+                e = events.recv() => match e {
+                    Ok(Event::MaintenanceComplete { report }) => report,
+                    Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return,
+                },
+            };
+            let Some(check) = report.tasks.into_iter().find(|t| t.task_id == "db_integrity") else { continue };
+            let level = match check.status {
+                TaskStatus::Failed => Some(Severity::Critical),
+                TaskStatus::Completed => None,
+                _ => continue,
+            };
+            let message = check.message.unwrap_or_default();
+            let path = self.core.db.path().display().to_string();
+            self.core
+                .with_alerts(move |m, c, now| {
+                    m.settle(
+                        c,
+                        "db_integrity",
+                        "caretaker.db".into(),
+                        "db_damaged",
+                        level,
+                        "Caretaker's database is damaged".into(),
+                        format!("The integrity check of {path} failed: {message}"),
+                        serde_json::json!({ "path": path, "check": message }),
+                        now,
+                    )
+                })
+                .await;
+        }
     }
 
     /// Waits for a run in progress to reach a safe point (shutdown).

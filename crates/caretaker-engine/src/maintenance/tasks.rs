@@ -80,7 +80,7 @@ pub fn integrity_of(conn: &Connection) -> Outcome {
 }
 
 fn db_integrity(ctx: &Ctx<'_>) -> Outcome {
-    ctx.db.read(|c| Ok(integrity_of(c))).unwrap_or_else(|e| failed(e.to_string()))
+    ctx.db.read_alone(|c| Ok(integrity_of(c))).unwrap_or_else(|e| failed(e.to_string()))
 }
 
 fn db_optimize(ctx: &Ctx<'_>) -> Outcome {

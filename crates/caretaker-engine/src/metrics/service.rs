@@ -29,6 +29,9 @@ pub(crate) struct MetricsWorker {
 pub(crate) struct TickOutput {
     pub sample: HostSample,
     pub points: Vec<SeriesPoint>,
+    /// Whether the sample reached the database; the sample is used either way, so a full disk
+    /// still raises disk and CPU alerts.
+    pub written: Result<()>,
 }
 
 impl MetricsWorker {
@@ -47,7 +50,7 @@ impl MetricsWorker {
         let roll = minute != self.last_rollup_minute;
         let prune = self.last_prune_elapsed.is_none_or(|t| elapsed - t >= PRUNE_EVERY_MS);
         let (cache, policy) = (&mut self.cache, self.policy);
-        self.db.write(|conn| {
+        let written = self.db.write(|conn| {
             let tx = conn.unchecked_transaction()?;
             store::write_points(&tx, cache, now, &points)?;
             crate::store::kv_put(&tx, "host.latest", &latest, now)?;
@@ -74,14 +77,17 @@ impl MetricsWorker {
                 );
             }
             Ok(())
-        })?;
+        });
+        if written.is_err() {
+            return Ok(TickOutput { sample, points, written });
+        }
         if roll {
             self.last_rollup_minute = minute;
         }
         if prune {
             self.last_prune_elapsed = Some(elapsed);
         }
-        Ok(TickOutput { sample, points })
+        Ok(TickOutput { sample, points, written })
     }
 }
 
@@ -153,10 +159,20 @@ impl Service {
             };
             match out {
                 Ok(out) => {
-                    core.update_status(|s| {
-                        s.last_sample_ms = Some(out.sample.ts_ms);
-                        s.last_error.take().is_some()
-                    });
+                    let written = match &out.written {
+                        Ok(()) => {
+                            core.update_status(|s| {
+                                s.last_sample_ms = Some(out.sample.ts_ms);
+                                s.last_error.take().is_some()
+                            });
+                            Ok(())
+                        }
+                        Err(e) => {
+                            tracing::warn!("could not record metrics: {e}");
+                            core.set_error(Some(format!("could not record metrics: {e}")));
+                            Err(e.to_string())
+                        }
+                    };
                     // State first, then the event: whoever reacts to the event and reads the
                     // snapshot must see this sample.
                     let sample = out.sample.clone();
@@ -164,7 +180,11 @@ impl Service {
                         *l = Some(out.sample.clone());
                     }
                     core.emit(Event::HostSample { sample: out.sample, points: out.points });
-                    core.with_alerts(move |m, c, now| m.on_host_sample(c, &sample, now)).await;
+                    core.with_alerts(move |m, c, now| {
+                        m.note_write(written);
+                        m.on_host_sample(c, &sample, now)
+                    })
+                    .await;
                 }
                 Err(e) => {
                     tracing::warn!("metrics tick failed: {e}");

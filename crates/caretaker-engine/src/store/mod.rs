@@ -23,8 +23,13 @@ fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // A WAL that grew during a burst is cut back after its next checkpoint, so a nearly full
+    // disk is not held by a journal of old pages.
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
     Ok(())
 }
+
+const JOURNAL_SIZE_LIMIT: i64 = 32 << 20;
 
 /// Opens the database for writing, switches it to WAL and applies pending migrations.
 /// A database whose schema is newer than this build is refused, never downgraded.
@@ -90,6 +95,43 @@ impl Db {
         Ok(Arc::new(Db { path: path.to_path_buf(), writer: Mutex::new(writer), reader: Mutex::new(reader) }))
     }
 
+    /// Opens the database; one SQLite cannot read at all (damaged, or not a database) is moved
+    /// aside with its `-wal` and `-shm` files as `<name>.damaged-<stamp>` and a fresh one is
+    /// started. Returns where the old file went. A newer schema is never moved: it is a newer
+    /// Caretaker's data, refused with its own error.
+    pub fn open_or_set_aside(path: &Path, stamp: &str) -> Result<(Arc<Db>, Option<PathBuf>)> {
+        // Looked at read-only first: a writable connection that fails would, on closing, drop a
+        // -wal that belongs with the damaged file.
+        if path.exists() {
+            let probe = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .and_then(|c| c.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map(|_| ()));
+            // The probe's connection is closed by now (it lived inside `and_then`).
+            if let Err(e) = &probe {
+                if is_damage(e) {
+                    let aside = set_aside(path, stamp)?;
+                    tracing::error!(
+                        "the database {} could not be read ({e}); moved it to {} and started a fresh one",
+                        path.display(),
+                        aside.display()
+                    );
+                    return Ok((Db::open(path)?, Some(aside)));
+                }
+            }
+        }
+        match Db::open(path) {
+            Err(EngineError::Database(e)) if is_damage(&e) => {
+                let aside = set_aside(path, stamp)?;
+                tracing::error!(
+                    "the database {} could not be read ({e}); moved it to {} and started a fresh one",
+                    path.display(),
+                    aside.display()
+                );
+                Ok((Db::open(path)?, Some(aside)))
+            }
+            other => other.map(|db| (db, None)),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -106,6 +148,21 @@ impl Db {
         f(&conn)
     }
 
+    /// Runs `f` on a connection of its own, opened for this call: for long reads (the integrity
+    /// check, `VACUUM INTO`) that must not hold the shared reader while the UI and HTTP wait.
+    pub fn read_alone<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = open_reader(&self.path)?;
+        f(&conn)
+    }
+
+    pub async fn read_alone_async<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.read_alone(f)).await.map_err(|e| EngineError::Internal(e.to_string()))?
+    }
+
     pub async fn write_async<T: Send + 'static>(self: &Arc<Self>, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
         let db = self.clone();
         tokio::task::spawn_blocking(move || db.write(f)).await.map_err(|e| EngineError::Internal(e.to_string()))?
@@ -115,6 +172,26 @@ impl Db {
         let db = self.clone();
         tokio::task::spawn_blocking(move || db.read(f)).await.map_err(|e| EngineError::Internal(e.to_string()))?
     }
+}
+
+fn is_damage(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if matches!(f.code, rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase))
+}
+
+fn set_aside(path: &Path, stamp: &str) -> Result<PathBuf> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "caretaker.db".into());
+    let aside = path.with_file_name(format!("{name}.damaged-{stamp}"));
+    for suffix in ["-wal", "-shm", ""] {
+        let from = path.with_file_name(format!("{name}{suffix}"));
+        let to = path.with_file_name(format!("{name}.damaged-{stamp}{suffix}"));
+        match std::fs::rename(&from, &to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(EngineError::io(format!("cannot move the damaged database {} aside", from.display()), e)),
+        }
+    }
+    Ok(aside)
 }
 
 pub(crate) fn kv_put(conn: &Connection, key: &str, value: &str, now_ms: i64) -> Result<()> {
