@@ -4,7 +4,6 @@
 
 use crate::alerts::{self, AlertManager, AlertQuery, Alerts};
 use crate::clock::{Clock, SystemClock};
-use crate::config::Config;
 use crate::core::Core;
 use crate::error::{EngineError, Result};
 use crate::events::{write_status, EngineState, EngineStatus};
@@ -83,6 +82,23 @@ async fn tell_database_set_aside(core: &Arc<Core>, old: PathBuf) {
     .await;
 }
 
+/// The alert for a `caretaker.toml` that could not be used: raised (warning) naming each bad
+/// field and the file's path, resolved once the file loads again.
+async fn settle_config_alert(core: &Arc<Core>, problem: Option<crate::config::ConfigProblem>) {
+    core.with_alerts(move |m, c, now| {
+        let subject = paths::CONFIG_FILE.to_string();
+        match problem {
+            None => m.clear(c, "config", subject, now),
+            Some(p) => {
+                let fields: Vec<String> = p.issues.iter().map(|i| i.path.clone()).collect();
+                let details = serde_json::json!({ "path": p.path.display().to_string(), "fields": fields, "last_good": p.last_good });
+                m.settle(c, "config", subject, "config_invalid", Some(alerts::Severity::Warning), p.title(), p.message(), details, now)
+            }
+        }
+    })
+    .await;
+}
+
 impl Engine {
     /// Takes the data dir (creating it and a commented config on first run), opens and migrates
     /// the database, and starts every capability's task. Must run inside a tokio runtime.
@@ -93,7 +109,8 @@ impl Engine {
         // Holding the lock, any worker recorded here belongs to an engine that died: it must
         // not keep writing to a repository this engine is about to prune.
         backup::reaper::reap(&data_dir);
-        let config = Config::load_or_create(&data_dir)?;
+        // No configuration mistake stops monitoring: a bad file runs the last good copy.
+        let crate::config::Loaded { config, problem: config_problem } = crate::config::load_for_start(&data_dir)?;
         let now = options.clock.now_ms();
         let stamp =
             chrono::DateTime::from_timestamp_millis(now).map_or_else(|| now.to_string(), |t| t.format("%Y%m%dT%H%M%SZ").to_string());
@@ -127,6 +144,7 @@ impl Engine {
         if let Some(old) = set_aside {
             tell_database_set_aside(&core, old).await;
         }
+        settle_config_alert(&core, config_problem).await;
         let (metrics, sampler) = metrics::service::Service::new(core.clone()).await?;
         let (checks, results) = checks::service::Service::new(core.clone())?;
         let (logs, lines) = logs::service::Service::new(core.clone());

@@ -69,14 +69,29 @@ async fn a_second_engine_on_the_same_data_dir_is_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_config_is_rejected_naming_the_field() {
+async fn a_bad_config_keeps_monitoring_with_the_last_good_settings_and_an_alert_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "[metrics]\ninterval_secs = 7\n");
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
+    engine.shutdown().await;
+
     write_config(dir.path(), "[metrics]\ninterval_secs = 0\n");
-    let err = Engine::start(EngineOptions::new(dir.path())).await.err().expect("must fail");
-    assert_eq!(err.to_string(), "metrics.interval_secs: must be between 1 and 3600 (got 0)");
-    assert_eq!(err.payload().kind, caretaker_engine::ErrorKind::InvalidConfig);
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.expect("a bad file never stops Caretaker");
+    assert_eq!(engine.config().metrics.interval_secs, 7, "the last good settings");
+    let open = engine.open_alerts();
+    let alert = open.iter().find(|a| a.rule == "config").expect("an alert says the file has mistakes");
+    assert_eq!(alert.severity, caretaker_engine::Severity::Warning);
+    assert!(alert.message.contains("metrics.interval_secs: must be between 1 and 3600 (got 0)"), "{}", alert.message);
+    assert!(alert.message.contains(&dir.path().join("caretaker.toml").display().to_string()), "{}", alert.message);
+    engine.shutdown().await;
     // Nothing else was touched: the person's file is as they wrote it.
     assert_eq!(std::fs::read_to_string(dir.path().join("caretaker.toml")).unwrap(), "[metrics]\ninterval_secs = 0\n");
+
+    write_config(dir.path(), "[metrics]\ninterval_secs = 9\n");
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
+    assert_eq!(engine.config().metrics.interval_secs, 9);
+    assert!(engine.open_alerts().iter().all(|a| a.rule != "config"), "fixed file, alert resolved");
+    engine.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

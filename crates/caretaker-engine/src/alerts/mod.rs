@@ -102,6 +102,8 @@ pub const RUNBOOKS: &[&str] = &[
     "backup_verify_failed",
     "db_damaged",
     "db_write_failed",
+    "backup_stuck",
+    "config_invalid",
 ];
 
 /// The markdown runbook for an alert type.
@@ -120,6 +122,8 @@ pub fn runbook(alert_type: &str) -> Option<&'static str> {
         "detector" => include_str!("../../runbooks/detector.md"),
         "db_damaged" => include_str!("../../runbooks/db_damaged.md"),
         "db_write_failed" => include_str!("../../runbooks/db_write_failed.md"),
+        "backup_stuck" => include_str!("../../runbooks/backup_stuck.md"),
+        "config_invalid" => include_str!("../../runbooks/config_invalid.md"),
         _ => return None,
     })
 }
