@@ -99,6 +99,8 @@ pub const RUNBOOKS: &[&str] = &[
     "backup_failed",
     "backup_overdue",
     "backup_verify_failed",
+    "absence",
+    "crash_loop",
 ];
 
 /// The markdown runbook for an alert type.
@@ -115,6 +117,8 @@ pub fn runbook(alert_type: &str) -> Option<&'static str> {
         "backup_overdue" => include_str!("../../runbooks/backup_overdue.md"),
         "backup_verify_failed" => include_str!("../../runbooks/backup_verify_failed.md"),
         "detector" => include_str!("../../runbooks/detector.md"),
+        "absence" => include_str!("../../runbooks/absence.md"),
+        "crash_loop" => include_str!("../../runbooks/crash_loop.md"),
         _ => return None,
     })
 }
