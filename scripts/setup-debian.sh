@@ -8,7 +8,7 @@ PACKAGES=(
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
   xvfb xauth webkit2gtk-driver dbus
   prometheus-node-exporter prometheus prometheus-alertmanager
-  restic libdbus-1-dev
+  restic libdbus-1-dev systemd
   faketime libfaketime
 )
 

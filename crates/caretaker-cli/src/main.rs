@@ -1,5 +1,7 @@
 //! `caretaker`: the same engine as the desktop app, without a window.
 
+mod service;
+
 use anyhow::{Context, Result};
 use caretaker_engine::{paths, Config, Engine, EngineOptions, HostSample, StoredStatus};
 use clap::{Parser, Subcommand};
@@ -34,6 +36,46 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Run the engine as a service: started at login (or boot) and again after a crash.
+    Service {
+        #[command(subcommand)]
+        command: ServiceCommand,
+    },
+}
+
+/// Which service: the person's own, or with `--system` one that runs before anyone logs in.
+#[derive(clap::Args)]
+struct ServiceScope {
+    /// System-wide (a LaunchDaemon, or a systemd system unit) for a machine that boots to no
+    /// logged-in user; installed with sudo. No keychain and no desktop notifications there.
+    #[arg(long, long_help = service::SYSTEM_LIMITS)]
+    system: bool,
+    /// The account a system-wide service runs as (default: the user who ran sudo).
+    #[arg(long, requires = "system")]
+    user: Option<String>,
+    /// Data folder the service uses (default: CARETAKER_DATA_DIR, then the OS application-support
+    /// folder); required with --system.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ServiceCommand {
+    /// Write the LaunchAgent (macOS) or systemd user unit (Linux) and start it.
+    Install {
+        #[command(flatten)]
+        scope: ServiceScope,
+    },
+    /// Stop the service and remove its file.
+    Uninstall {
+        #[command(flatten)]
+        scope: ServiceScope,
+    },
+    /// Say whether the service is installed, where its file is, and whether it runs.
+    Status {
+        #[command(flatten)]
+        scope: ServiceScope,
+    },
 }
 
 #[derive(Subcommand)]
@@ -60,6 +102,7 @@ fn main() -> ExitCode {
             let file = file.unwrap_or_else(|| paths::resolve_data_dir(data_dir).join(paths::CONFIG_FILE));
             return config_check(&file);
         }
+        Command::Service { command } => service_command(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -103,6 +146,41 @@ async fn wait_for_signal() {
 #[cfg(not(unix))]
 async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
+}
+
+fn service_command(command: ServiceCommand) -> Result<()> {
+    type Act = fn(&service::Context, &dyn service::ServiceManager) -> Result<String>;
+    let (scope, act, installing): (_, Act, _) = match command {
+        ServiceCommand::Install { scope } => (scope, service::install, true),
+        ServiceCommand::Uninstall { scope } => (scope, service::uninstall, false),
+        ServiceCommand::Status { scope } => (scope, service::status, false),
+    };
+    // SAFETY: getuid and geteuid cannot fail and touch no memory.
+    let (uid, euid) = unsafe { (libc::getuid(), libc::geteuid()) };
+    let data_dir_chosen = scope.data_dir.is_some() || std::env::var_os(paths::DATA_DIR_ENV).is_some_and(|v| !v.is_empty());
+    let system_user = match (scope.system, scope.user) {
+        (false, _) => None,
+        (true, Some(u)) => Some(u),
+        (true, None) => Some(std::env::var("SUDO_USER").context("--system needs --user NAME (the account the service runs as)")?),
+    };
+    if let (Some(user), true) = (&system_user, installing) {
+        service::check_system_install(user, euid, data_dir_chosen)?;
+    }
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from).context("HOME is not set")?;
+    let exe = std::env::current_exe().and_then(|e| e.canonicalize()).context("cannot tell where the caretaker binary is")?;
+    let ctx = service::Context {
+        platform: service::Platform::current(),
+        config_home: service::default_config_home(&home),
+        home,
+        system_root: PathBuf::from("/"),
+        uid,
+        exe,
+        data_dir: paths::resolve_data_dir(scope.data_dir),
+        data_dir_chosen,
+        system_user,
+    };
+    print!("{}", act(&ctx, &service::RealManager)?);
+    Ok(())
 }
 
 fn now_ms() -> i64 {

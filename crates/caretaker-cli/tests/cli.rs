@@ -128,3 +128,44 @@ fn status_of_an_empty_folder_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("no Caretaker database in"), "{}", text(&out.stderr));
 }
+
+fn poll<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {secs} s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn starts_recorded(data: &Path) -> i64 {
+    let count = || -> rusqlite::Result<i64> {
+        let conn = rusqlite::Connection::open_with_flags(data.join("caretaker.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.query_row("SELECT count(*) FROM engine_runs", [], |r| r.get(0))
+    };
+    count().unwrap_or(0)
+}
+
+#[test]
+fn three_kills_in_a_row_raise_a_critical_restart_loop_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("caretaker.toml"), "[metrics]\ninterval_secs = 1\n[notifications]\nenabled = false\n").unwrap();
+    for n in 1..=2 {
+        let mut daemon = start_daemon(&data);
+        poll("the start recorded", 20, || (starts_recorded(&data) >= n).then_some(()));
+        daemon.0.kill().unwrap(); // SIGKILL: no clean stop is recorded
+        daemon.0.wait().unwrap();
+    }
+    let daemon = start_daemon(&data);
+    let alert = poll("the restart-loop alert", 20, || {
+        let st = status_json(&data)?;
+        st["alerts"].as_array()?.iter().find(|a| a["alert_type"] == "crash_loop").cloned()
+    });
+    assert_eq!(alert["severity"], "critical");
+    assert!(alert["message"].as_str().unwrap_or("").contains("started 3 times"), "{alert}");
+    drop(daemon);
+}

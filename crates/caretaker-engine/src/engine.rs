@@ -8,7 +8,7 @@ use crate::core::Core;
 use crate::error::{EngineError, Result};
 use crate::events::{write_status, EngineState, EngineStatus};
 use crate::handle::{EngineHandle, Services};
-use crate::{analysis, backup, checks, detectors, forward, healing, http, lock, logs, maintenance, metrics, paths, store};
+use crate::{analysis, backup, checks, detectors, forward, healing, http, lock, logs, maintenance, metrics, paths, presence, store};
 use crate::{Alert, CheckResult, HostSample};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -28,6 +28,8 @@ pub struct EngineOptions {
     pub backup_worker: PathBuf,
     /// Overrides `backups.stuck_after_minutes` (a test's worker goes quiet in seconds).
     pub backup_stuck_after: Option<Duration>,
+    /// When the machine booted (ms since the epoch), to tell a restart from a crash; the OS's.
+    pub boot_time: fn() -> Option<i64>,
 }
 
 impl EngineOptions {
@@ -39,6 +41,7 @@ impl EngineOptions {
             notification_window: Duration::from_millis(1500),
             backup_worker: backup::default_worker_exe(),
             backup_stuck_after: None,
+            boot_time: presence::boot::boot_time_ms,
         }
     }
 }
@@ -127,6 +130,7 @@ impl Engine {
         };
         db.write(|c| write_status(c, &status, now))?;
         recover_interrupted(&db, now)?;
+        let start = db.write(|c| presence::begin(c, now))?;
         let hostname = sysinfo::System::host_name().unwrap_or_else(|_| "this machine".into());
         let manager = db.write(|c| AlertManager::load(c, config.alerts.clone(), config.metrics.interval_secs, hostname.clone(), now))?;
         let (notice_tx, notice_rx) = mpsc::channel(256);
@@ -154,6 +158,7 @@ impl Engine {
         let backup = backup::service::Service::new(core.clone(), options.backup_worker.clone(), options.backup_stuck_after);
         let maintenance = maintenance::service::Service::new(core.clone());
         maintenance.set_backup_task(backup.maintenance_task());
+        let presence = presence::service::Service::new(core.clone(), start, (options.boot_time)());
 
         let mut tasks: Vec<JoinHandle<()>> = vec![
             tokio::spawn(metrics.clone().run(sampler)),
@@ -168,6 +173,7 @@ impl Engine {
             tokio::spawn(healing.clone().run(again)),
             tokio::spawn(analysis.clone().run()),
             tokio::spawn(backup.clone().run()),
+            tokio::spawn(presence.clone().run()),
         ];
         if notifications_on {
             tasks.push(tokio::spawn(alerts::notify::run(
@@ -188,6 +194,7 @@ impl Engine {
             detectors,
             backup,
             maintenance,
+            presence: presence.clone(),
             tasks: Mutex::new(tasks),
             lock: Mutex::new(Some(lock)),
         };
@@ -222,6 +229,7 @@ impl Engine {
             handle.services().add_task(tokio::spawn(forward::run(am, instance, source)));
         }
         handle.services().checks.restart();
+        presence.announce().await;
         tracing::info!(data_dir = %data_dir.display(), interval_secs = core.config().metrics.interval_secs, "engine started");
         Ok(handle)
     }
@@ -264,6 +272,7 @@ pub(crate) async fn shutdown(s: &Services) {
     if !join_all_within(tasks, STOP_DEADLINE).await {
         tracing::warn!("not every one of {n} tasks stopped within {} s", STOP_DEADLINE.as_secs());
     }
+    s.presence.stop().await;
     core.update_status(|st| {
         st.state = EngineState::Stopped;
         true

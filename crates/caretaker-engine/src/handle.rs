@@ -14,7 +14,7 @@ use crate::healing::{ActionSummary, HealingQuery, HealingRecord};
 use crate::logs::{LogLine, LogQuery};
 use crate::maintenance::{MaintenanceStatus, RunReport};
 use crate::metrics::store::{SeriesQuery, SeriesResult};
-use crate::{analysis, backup, checks, detectors, healing, lock, logs, maintenance, metrics};
+use crate::{analysis, backup, checks, detectors, healing, lock, logs, maintenance, metrics, presence};
 use crate::{Finding, PromptState, Scan};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -32,6 +32,7 @@ pub(crate) struct Services {
     pub detectors: Arc<detectors::service::Service>,
     pub backup: Arc<backup::service::Service>,
     pub maintenance: Arc<maintenance::service::Service>,
+    pub presence: Arc<presence::service::Service>,
     pub tasks: Mutex<Vec<JoinHandle<()>>>,
     pub lock: Mutex<Option<lock::DataDirLock>>,
 }

@@ -34,6 +34,7 @@ pub mod logs;
 pub mod maintenance;
 pub mod metrics;
 pub mod paths;
+pub mod presence;
 mod process;
 mod sql_enum;
 pub mod store;

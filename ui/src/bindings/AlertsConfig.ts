@@ -2,4 +2,8 @@
 import type { QuietHours } from "./QuietHours";
 import type { ThresholdRule } from "./ThresholdRule";
 
-export type AlertsConfig = { cpu: ThresholdRule, memory: ThresholdRule, disk: ThresholdRule, check_failures_before_alert: number, stale_after_intervals: number, repeat_critical_hours: number, retention_days: number, quiet_hours: QuietHours | null, };
+export type AlertsConfig = { cpu: ThresholdRule, memory: ThresholdRule, disk: ThresholdRule, check_failures_before_alert: number, stale_after_intervals: number, repeat_critical_hours: number, retention_days: number, 
+/**
+ * A warning alert when Caretaker was not running for longer than this, in minutes (0 = never).
+ */
+absence_alert_minutes: number, quiet_hours: QuietHours | null, };

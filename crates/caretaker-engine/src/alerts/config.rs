@@ -70,6 +70,8 @@ pub struct AlertsConfig {
     pub stale_after_intervals: u32,
     pub repeat_critical_hours: u64,
     pub retention_days: u64,
+    /// A warning alert when Caretaker was not running for longer than this, in minutes (0 = never).
+    pub absence_alert_minutes: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quiet_hours: Option<QuietHours>,
 }
@@ -84,6 +86,7 @@ impl Default for AlertsConfig {
             stale_after_intervals: 3,
             repeat_critical_hours: 4,
             retention_days: 90,
+            absence_alert_minutes: 30,
             quiet_hours: None,
         }
     }
@@ -121,6 +124,7 @@ impl AlertsConfig {
         range(out, format!("{at}.stale_after_intervals"), u64::from(self.stale_after_intervals), 2, 1000);
         range(out, format!("{at}.repeat_critical_hours"), self.repeat_critical_hours, 0, 168);
         range(out, format!("{at}.retention_days"), self.retention_days, 1, 3650);
+        range(out, format!("{at}.absence_alert_minutes"), self.absence_alert_minutes, 0, 10_080);
         if let Some(q) = &self.quiet_hours {
             if let Err(field) = q.minutes() {
                 out.push(ConfigIssue {
@@ -142,5 +146,24 @@ pub struct NotificationsConfig {
 impl Default for NotificationsConfig {
     fn default() -> Self {
         NotificationsConfig { enabled: true }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absence_alert_minutes_is_validated_by_name() {
+        let mut c = AlertsConfig { absence_alert_minutes: 20_000, ..AlertsConfig::default() };
+        let mut out = Vec::new();
+        c.validate("alerts", &mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].path, "alerts.absence_alert_minutes");
+        assert_eq!(out[0].message, "must be between 0 and 10080 (got 20000)");
+        c.absence_alert_minutes = 0;
+        out.clear();
+        c.validate("alerts", &mut out);
+        assert!(out.is_empty(), "0 turns the alert off: {out:?}");
     }
 }

@@ -104,6 +104,8 @@ pub const RUNBOOKS: &[&str] = &[
     "db_write_failed",
     "backup_stuck",
     "config_invalid",
+    "absence",
+    "crash_loop",
 ];
 
 /// The markdown runbook for an alert type.
@@ -124,6 +126,8 @@ pub fn runbook(alert_type: &str) -> Option<&'static str> {
         "db_write_failed" => include_str!("../../runbooks/db_write_failed.md"),
         "backup_stuck" => include_str!("../../runbooks/backup_stuck.md"),
         "config_invalid" => include_str!("../../runbooks/config_invalid.md"),
+        "absence" => include_str!("../../runbooks/absence.md"),
+        "crash_loop" => include_str!("../../runbooks/crash_loop.md"),
         _ => return None,
     })
 }

@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_healing.sql"),
     include_str!("migrations/0005_analysis.sql"),
     include_str!("migrations/0006_backups.sql"),
+    include_str!("migrations/0007_presence.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
