@@ -156,7 +156,9 @@ pub fn inject(kind: Kind, w: &mut World, rng: &mut Rng, aim: &mut Aim) -> HResul
                 sleep_ms(200);
             }
             if w.workers().contains(&pid) {
-                out.notes.push(format!("worker pid {pid} still stopped after {held_secs} s (watchdog {watchdog_secs} s): resumed by the harness"));
+                out.notes.push(format!(
+                    "worker pid {pid} still stopped after {held_secs} s (watchdog {watchdog_secs} s): resumed by the harness"
+                ));
                 signal(pid, libc::SIGCONT);
             } else {
                 out.notes.push(format!("worker pid {pid} ended while stopped (watchdog)"));

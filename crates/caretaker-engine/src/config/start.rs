@@ -36,7 +36,11 @@ impl ConfigProblem {
     /// Every bad field, then where the file is.
     pub fn message(&self) -> String {
         let list: Vec<String> = self.issues.iter().map(|i| i.to_string()).collect();
-        format!("{}. Fix the file at {} (or change the setting from the app); this clears when it loads.", list.join("; "), self.path.display())
+        format!(
+            "{}. Fix the file at {} (or change the setting from the app); this clears when it loads.",
+            list.join("; "),
+            self.path.display()
+        )
     }
 }
 
@@ -63,7 +67,7 @@ pub fn load_for_start(data_dir: &Path) -> Result<Loaded> {
     let fallback = std::fs::read_to_string(&last_good).ok().and_then(|t| Config::from_toml_str(&t).ok());
     let problem = ConfigProblem { path: path.clone(), issues, last_good: fallback.is_some() };
     tracing::warn!(path = %path.display(), problem = %problem.message(), "config has mistakes; running with a fallback");
-    Ok(Loaded { config: fallback.unwrap_or_else(Config::default), problem: Some(problem) })
+    Ok(Loaded { config: fallback.unwrap_or_default(), problem: Some(problem) })
 }
 
 fn keep_last_good(last_good: &Path, text: &str) {
@@ -96,7 +100,11 @@ mod tests {
         assert!(p.last_good && p.title().contains("last good"), "{p:?}");
         assert!(p.message().contains(&path.display().to_string()), "{}", p.message());
         assert!(p.issues.iter().any(|i| i.path.contains("alerts") || i.message.contains("bogus")), "{p:?}");
-        assert_eq!(std::fs::read_to_string(&path).expect("read"), "[metrics]\ninterval_secs = 0\n[alerts]\nbogus = 1\n", "the file is left as written");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "[metrics]\ninterval_secs = 0\n[alerts]\nbogus = 1\n",
+            "the file is left as written"
+        );
 
         std::fs::remove_file(dir.path().join(LAST_GOOD_FILE)).expect("rm");
         let none = load_for_start(dir.path()).expect("start");
