@@ -1,6 +1,6 @@
 //! The opt-in HTTP endpoint: real sockets, a real engine.
 
-use caretaker_engine::{Engine, EngineError, EngineOptions, Event};
+use caretaker_engine::{Engine, EngineOptions, Event};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
@@ -89,10 +89,14 @@ async fn serves_health_json_and_prometheus_on_loopback_and_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_is_required_when_set_and_a_public_bind_without_one_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    config(dir.path(), &format!("0.0.0.0:{}", free_port()), "");
-    let err = Engine::start(EngineOptions::new(dir.path())).await.err().expect("refused");
-    assert!(matches!(err, EngineError::Config(_)));
-    assert!(err.to_string().starts_with("http.token: listening on 0.0.0.0:"), "{err}");
+    let public = free_port();
+    config(dir.path(), &format!("0.0.0.0:{public}"), "");
+    // Refused, without stopping monitoring: the engine runs its defaults (no endpoint) and says why.
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.expect("a bad file never stops Caretaker");
+    let alert = engine.open_alerts().into_iter().find(|a| a.rule == "config").expect("the refusal is an alert");
+    assert!(alert.message.contains("http.token: listening on 0.0.0.0:"), "{}", alert.message);
+    assert!(TcpStream::connect(("127.0.0.1", public)).is_err(), "nothing listens on the public bind");
+    engine.shutdown().await;
 
     let port = free_port();
     let token = "correct-horse-battery-staple";
