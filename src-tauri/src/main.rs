@@ -8,6 +8,7 @@ mod commands;
 mod consent;
 #[cfg(test)]
 mod generate;
+mod lifecycle;
 mod tray;
 
 use caretaker_engine::{paths, Engine, EngineHandle, EngineOptions, ErrorPayload};
@@ -89,11 +90,18 @@ fn main() {
                 }
             };
             let engine = slot.as_ref().ok().cloned();
+            let failure = slot.as_ref().err().cloned();
             app.manage(EngineSlot(slot));
             tray::install(app.handle())?;
             if let Some(engine) = engine {
                 tray::refresh(app.handle(), &engine);
             }
+            // The window may be closed or hidden: say it where it is seen without the window too.
+            if let Some(e) = failure.filter(lifecycle::leaves_unwatched) {
+                tray::show_start_failure(app.handle(), &e.message);
+                lifecycle::announce_start_failure(caretaker_engine::alerts::notify::DesktopSink, &e);
+            }
+            lifecycle::quit_on_termination(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| {

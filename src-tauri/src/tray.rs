@@ -99,26 +99,44 @@ fn toggle_pause(app: &AppHandle) {
     });
 }
 
-/// Stops the engine cleanly, then exits.
 fn quit_app(app: &AppHandle) {
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        if let Some(engine) = engine(&app) {
-            engine.shutdown().await;
-        }
-        app.exit(0);
-    });
+    tauri::async_runtime::spawn(quit(app.clone()));
+}
+
+/// Stops the engine cleanly, then exits: the tray's Quit, and a stop asked by the system.
+pub async fn quit(app: AppHandle) {
+    if let Some(engine) = engine(&app) {
+        engine.shutdown().await;
+    }
+    app.exit(0);
+}
+
+/// The icon and the word for the worst open alert; an engine that is not running is as bad as
+/// a critical alert, since nothing is watched.
+pub fn state_of(worst: Option<Severity>, not_running: bool) -> (&'static [u8], &'static str) {
+    match (not_running, worst) {
+        (true, _) => (ICON_CRITICAL, "not running"),
+        (false, Some(Severity::Critical)) => (ICON_CRITICAL, "critical"),
+        (false, Some(Severity::Warning)) => (ICON_WARNING, "warning"),
+        (false, None) => (ICON_OK, "all well"),
+    }
+}
+
+/// The engine did not start: the icon turns critical and the tooltip says why.
+pub fn show_start_failure(app: &AppHandle, message: &str) {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else { return };
+    let (icon, state) = state_of(None, true);
+    if let Ok(img) = Image::from_bytes(icon) {
+        let _ = tray.set_icon(Some(img));
+    }
+    let _ = tray.set_tooltip(Some(format!("Caretaker — {state}: {message}")));
 }
 
 /// Icon, tooltip and menu from the engine's current state.
 pub fn refresh(app: &AppHandle, engine: &EngineHandle) {
     let snap = engine.snapshot();
     let Some(tray) = app.tray_by_id(TRAY_ID) else { return };
-    let (icon, state) = match snap.worst {
-        Some(Severity::Critical) => (ICON_CRITICAL, "critical"),
-        Some(Severity::Warning) => (ICON_WARNING, "warning"),
-        None => (ICON_OK, "all well"),
-    };
+    let (icon, state) = state_of(snap.worst, false);
     if let Ok(img) = Image::from_bytes(icon) {
         let _ = tray.set_icon(Some(img));
     }

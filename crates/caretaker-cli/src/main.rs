@@ -108,8 +108,20 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("caretaker: {e:#}");
-            ExitCode::FAILURE
+            exit_code_of(&e)
         }
+    }
+}
+
+/// The exit status for data a newer Caretaker wrote (sysexits' EX_DATAERR). Restarting cannot
+/// help, so the systemd unit does not restart on it (`RestartPreventExitStatus`, keep the two in
+/// step), and a script can tell it from any other failure.
+const EXIT_DATABASE_TOO_NEW: u8 = 65;
+
+fn exit_code_of(e: &anyhow::Error) -> ExitCode {
+    match e.downcast_ref::<caretaker_engine::EngineError>().map(|e| e.code()) {
+        Some(caretaker_engine::ErrorCode::DatabaseTooNew) => ExitCode::from(EXIT_DATABASE_TOO_NEW),
+        _ => ExitCode::FAILURE,
     }
 }
 

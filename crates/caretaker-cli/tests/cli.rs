@@ -169,3 +169,19 @@ fn three_kills_in_a_row_raise_a_critical_restart_loop_alert() {
     assert!(alert["message"].as_str().unwrap_or("").contains("started 3 times"), "{alert}");
     drop(daemon);
 }
+
+#[test]
+fn a_database_from_a_newer_caretaker_stops_run_with_its_own_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("caretaker.db")).unwrap();
+    conn.execute_batch("PRAGMA user_version = 9999;").unwrap();
+    drop(conn);
+    // Killed on drop should it start after all.
+    let mut daemon = start_daemon(dir.path());
+    let status = poll("caretaker run to give up on the newer database", 30, || daemon.0.try_wait().unwrap());
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut daemon.0.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(65), "{err}");
+    assert!(err.contains("written by a newer Caretaker (schema version 9999"), "{err}");
+    assert!(err.contains("install the newer Caretaker"), "{err}");
+}

@@ -7,7 +7,7 @@ pub mod config;
 mod llm;
 pub mod parse;
 pub(crate) mod service;
-mod store;
+pub(crate) mod store;
 
 pub use llm::LlmClient;
 pub(crate) use store::{begin_scan, complete_scan, fail_scan, last_completed_at};

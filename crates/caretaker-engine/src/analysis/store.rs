@@ -144,3 +144,24 @@ pub(crate) fn complete_scan(conn: &Connection, id: i64, found: &[parse::RawFindi
 pub(crate) fn last_completed_at(conn: &Connection) -> Result<Option<i64>> {
     Ok(conn.query_row("SELECT MAX(completed_at) FROM analysis_scans WHERE status = 'completed'", [], |r| r.get(0)).optional()?.flatten())
 }
+
+/// How long a scan keeps the model's raw answer (kept only to show why it could not be read).
+pub(crate) const RAW_ANSWER_KEEP_MS: i64 = 7 * 86_400_000;
+
+/// Forgets raw answers older than a week, then findings and scans that started before `cutoff`.
+/// A running scan stays, and so does the newest completed one: the next scan starts after it.
+/// Returns (findings, scans) deleted.
+pub(crate) fn prune(conn: &Connection, now: i64, cutoff: i64) -> Result<(usize, usize)> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute("UPDATE analysis_scans SET raw_answer = NULL WHERE raw_answer IS NOT NULL AND started_at < ?1", [now - RAW_ANSWER_KEEP_MS])?;
+    let findings = tx.execute("DELETE FROM analysis_findings WHERE created_at < ?1", [cutoff])?;
+    let scans = tx.execute(
+        "DELETE FROM analysis_scans WHERE status != 'running' AND started_at < ?1
+         AND NOT EXISTS (SELECT 1 FROM analysis_findings f WHERE f.scan_id = analysis_scans.scan_id)
+         AND scan_id NOT IN (SELECT MAX(scan_id) FROM analysis_scans WHERE status = 'completed'
+                             UNION SELECT scan_id FROM (SELECT scan_id FROM analysis_scans WHERE status = 'completed' ORDER BY log_id_end DESC LIMIT 1))",
+        [cutoff],
+    )?;
+    tx.commit()?;
+    Ok((findings, scans))
+}

@@ -169,6 +169,29 @@ pub fn count_read_data(c: &Connection, plan: &str) -> Result<i64> {
     Ok(c.query_row("SELECT COUNT(*) FROM backup_runs WHERE plan = ?1 AND kind = 'check' AND read_data = 1", [plan], |r| r.get(0))?)
 }
 
+/// Finished runs that started before `cutoff`, except the ones the schedule and health read: the
+/// newest of each plan and kind (any, finished, and successful). Data-reading checks go in whole
+/// rounds of twelve, so the rotation through the repository's data carries on where it was.
+pub fn prune(c: &Connection, cutoff: i64) -> Result<usize> {
+    const OLD: &str = "status != 'running' AND started_at < ?1 AND id NOT IN (
+        SELECT MAX(id) FROM backup_runs GROUP BY plan, kind
+        UNION SELECT MAX(id) FROM backup_runs WHERE status != 'running' GROUP BY plan, kind
+        UNION SELECT MAX(id) FROM backup_runs WHERE status IN ('ok', 'failed') GROUP BY plan, kind
+        UNION SELECT MAX(id) FROM backup_runs WHERE status = 'ok' GROUP BY plan, kind
+        UNION SELECT MAX(id) FROM backup_runs WHERE kind = 'check' AND read_data = 1 AND status IN ('ok', 'failed') GROUP BY plan)";
+    let other = c.execute(&format!("DELETE FROM backup_runs WHERE NOT (kind = 'check' AND read_data = 1) AND {OLD}"), [cutoff])?;
+    let rounds = c.execute(
+        &format!(
+            "DELETE FROM backup_runs WHERE id IN (
+                SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY plan ORDER BY id) AS n, COUNT(*) OVER (PARTITION BY plan) AS total
+                                FROM backup_runs WHERE kind = 'check' AND read_data = 1 AND {OLD})
+                WHERE n <= total - total % 12)"
+        ),
+        [cutoff],
+    )?;
+    Ok(other + rounds)
+}
+
 pub fn history(c: &Connection, limit: u32) -> Result<Vec<BackupRun>> {
     history_of(c, None, limit)
 }

@@ -206,6 +206,17 @@ pub fn mark_interrupted(conn: &Connection, now: i64) -> Result<usize> {
     )?)
 }
 
+/// Records created before `cutoff`, except those of an incident still open (its attempts and
+/// escalation guard the next decision) and runs that started and never ended.
+pub fn prune(conn: &Connection, cutoff: i64) -> Result<usize> {
+    Ok(conn.execute(
+        "DELETE FROM healing_actions WHERE created_at < ?1
+         AND NOT (started_at IS NOT NULL AND ended_at IS NULL)
+         AND (alert_id IS NULL OR alert_id NOT IN (SELECT id FROM alert_events WHERE status != 'resolved'))",
+        [cutoff],
+    )?)
+}
+
 pub fn summaries(conn: &Connection, cfg: &HealingConfig, now: i64) -> Result<Vec<ActionSummary>> {
     cfg.actions
         .iter()

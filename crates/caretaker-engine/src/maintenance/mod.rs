@@ -8,6 +8,7 @@ pub(crate) mod tasks;
 
 pub use tasks::integrity_of;
 
+mod prune;
 mod records;
 mod run;
 pub(crate) mod service;

@@ -78,3 +78,15 @@ pub fn mark_interrupted(c: &Connection, now: i64) -> Result<usize> {
     tx.commit()?;
     Ok(n)
 }
+
+/// Finished runs (with their task rows) that started before `cutoff`; the newest finished run
+/// stays, as the status shows it as the last run.
+pub fn prune(c: &Connection, cutoff: i64) -> Result<usize> {
+    const OLD: &str = "SELECT id FROM maintenance_runs WHERE status != 'running' AND started_at < ?1
+                       AND id IS NOT (SELECT MAX(id) FROM maintenance_runs WHERE status != 'running')";
+    let tx = c.unchecked_transaction()?;
+    tx.execute(&format!("DELETE FROM maintenance_task_runs WHERE run_id IN ({OLD})"), [cutoff])?;
+    let n = tx.execute(&format!("DELETE FROM maintenance_runs WHERE id IN ({OLD})"), [cutoff])?;
+    tx.commit()?;
+    Ok(n)
+}

@@ -29,9 +29,9 @@ pub(crate) const REGISTRY: &[(&str, &str, &str, bool, TaskFn)] = &[
     (
         "prune_retention",
         "Prune old rows",
-        "Removes metrics, check results, resolved alerts and log lines past their retention.",
+        "Removes metrics, check results, resolved alerts, log lines and the history of healing, analysis, backup and maintenance runs past their retention.",
         false,
-        prune_retention,
+        super::prune::prune_retention,
     ),
     ("rotate_logs", "Delete old log files", "Removes log files in the data folder older than the log retention.", false, rotate_logs),
     ("verify_backups", "Verify latest backups", "Checks the structure of each backup plan's repository.", false, verify_backups),
@@ -60,11 +60,11 @@ pub(crate) const REGISTRY: &[(&str, &str, &str, bool, TaskFn)] = &[
     ),
 ];
 
-fn done(message: impl Into<String>) -> Outcome {
+pub(super) fn done(message: impl Into<String>) -> Outcome {
     Outcome::Completed { message: message.into(), rows_pruned: 0, bytes_freed: 0 }
 }
 
-fn failed(message: impl Into<String>) -> Outcome {
+pub(super) fn failed(message: impl Into<String>) -> Outcome {
     Outcome::Failed { message: message.into() }
 }
 
@@ -108,28 +108,6 @@ fn db_vacuum(ctx: &Ctx<'_>) -> Outcome {
         Ok(Outcome::Completed { message: format!("compacted from {pages} to {after} pages"), rows_pruned: 0, bytes_freed: freed })
     });
     r.unwrap_or_else(|e| failed(format!("could not compact the database: {e}")))
-}
-
-fn prune_retention(ctx: &Ctx<'_>) -> Outcome {
-    let c = ctx.config;
-    let Some(now) = ctx.retention_at else {
-        return Outcome::Skipped { reason: "the wall clock jumped recently; old rows are kept until it has settled".into() };
-    };
-    let r = ctx.db.write(|conn| {
-        let m = crate::metrics::prune(conn, now, (&c.metrics).into())?;
-        let checks = crate::checks::store::prune(conn, now, c.checks.retention_days)?;
-        let alerts = crate::alerts::prune_alerts(conn, now, c.alerts.retention_days)?;
-        let logs = crate::logs::prune(conn, now, c.logs.retention_days)?;
-        Ok((m.total(), checks, alerts, logs))
-    });
-    match r {
-        Ok((m, ch, al, lg)) => Outcome::Completed {
-            message: format!("{m} metric rows, {ch} check results, {al} resolved alerts, {lg} log lines"),
-            rows_pruned: (m + ch + al + lg) as u64,
-            bytes_freed: 0,
-        },
-        Err(e) => failed(format!("could not prune: {e}")),
-    }
 }
 
 /// Deletes regular files under `dir` (recursively, never following links, never leaving its
