@@ -1,19 +1,19 @@
 //! The alert manager: the state machine over every open alert (raise, hold, escalate, clear,
 //! acknowledge, snooze, repeat, quiet hours, staleness), deduplicated per (rule, subject).
 
-use super::rules::{threshold_level, Pending};
+use super::rules::Pending;
 use super::store;
 use super::{Alert, AlertStatus, Effects, Notice, Severity};
-use crate::checks::{CheckResult, CheckStatus};
-use crate::config::{AlertsConfig, ThresholdRule};
+use crate::config::AlertsConfig;
 use crate::error::Result;
-use crate::metrics::HostSample;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 #[path = "commands.rs"]
 mod commands;
+#[path = "inputs.rs"]
+mod inputs;
 
 /// What a rule wants for one subject right now.
 struct Signal {
@@ -171,137 +171,6 @@ impl AlertManager {
             }
         }
         Ok(closed)
-    }
-
-    fn threshold_signal(&self, rule_name: &'static str, rule: &ThresholdRule, subject: String, label: &str, value: f64) -> Signal {
-        let current = self.open.get(&(rule_name.to_string(), subject.clone())).map(|a| a.severity);
-        let level = if rule.enabled { threshold_level(value, rule, current) } else { None };
-        let line = match level {
-            Some(Severity::Critical) => rule.critical,
-            _ => rule.warning,
-        };
-        let for_ms = rule.for_secs.map_or(2 * self.metrics_interval_ms, |s| s as i64 * 1000);
-        Signal {
-            rule: rule_name,
-            level,
-            alert_type: format!("threshold_{rule_name}"),
-            title: format!("{label} at {} on {}", pct(value), self.hostname),
-            message: format!(
-                "{label} is {} (the {} line is {}; it clears below {}).",
-                pct(value),
-                level.map_or("warning", |l| l.as_str()),
-                pct(line),
-                pct(rule.warning - rule.clear_margin)
-            ),
-            details: json!({ "value": value, "warning": rule.warning, "critical": rule.critical, "clear_below": rule.warning - rule.clear_margin, "for_secs": for_ms / 1000 }),
-            for_ms,
-            subject,
-        }
-    }
-
-    pub fn on_host_sample(&mut self, conn: &rusqlite::Connection, s: &HostSample, now_ms: i64) -> Result<Effects> {
-        self.last_seen.insert("sampler".into(), (now_ms, self.metrics_interval_ms));
-        let mut signals = vec![
-            self.threshold_signal("cpu", &self.config.cpu.clone(), "cpu".into(), "CPU", s.cpu.total_percent),
-            self.threshold_signal("memory", &self.config.memory.clone(), "memory".into(), "Memory", s.memory.used_percent()),
-        ];
-        for d in &s.disks {
-            let rule = self.config.disk.clone();
-            signals.push(self.threshold_signal(
-                "disk",
-                &rule,
-                format!("disk:{}", d.mount_point),
-                &format!("Disk {}", d.mount_point),
-                d.used_percent,
-            ));
-        }
-        let mut fx = Effects::default();
-        for sig in signals {
-            fx.merge(self.observe(conn, sig, now_ms)?);
-        }
-        Ok(fx)
-    }
-
-    pub fn on_check_result(&mut self, conn: &rusqlite::Connection, r: &CheckResult, interval_secs: u64, now_ms: i64) -> Result<Effects> {
-        self.last_seen.insert(format!("check:{}", r.service_name), (now_ms, interval_secs as i64 * 1000));
-        let streak = self.check_streak.entry(r.service_name.clone()).or_insert(0);
-        *streak = if r.status == CheckStatus::Healthy { 0 } else { *streak + 1 };
-        let confirmed = *streak >= self.config.check_failures_before_alert;
-        let key = ("check".to_string(), r.service_name.clone());
-        let is_open = self.open.contains_key(&key);
-        let level = match r.status {
-            CheckStatus::Healthy => None,
-            // Unconfirmed failures do not open an alert, but do not close an open one either.
-            _ if !confirmed && !is_open => None,
-            CheckStatus::Down => Some(Severity::Critical),
-            CheckStatus::Degraded => Some(Severity::Warning),
-        };
-        let what = if r.status == CheckStatus::Down { "down" } else { "degraded" };
-        let reason = r.error_message.clone().unwrap_or_default();
-        let sig = Signal {
-            rule: "check",
-            subject: r.service_name.clone(),
-            level,
-            alert_type: if r.status == CheckStatus::Down { "service_down".into() } else { "service_degraded".into() },
-            title: format!("{} is {what} on {}", r.service_name, self.hostname),
-            message: format!("{} is {what}: {reason}", r.service_name),
-            details: json!({ "status": r.status, "latency_ms": r.latency_ms, "error": r.error_message, "probe": r.probe_details, "failures_in_a_row": *streak }),
-            for_ms: 0,
-        };
-        self.observe(conn, sig, now_ms)
-    }
-
-    /// Staleness and repeat notifications; call every few seconds.
-    pub fn on_tick(&mut self, conn: &rusqlite::Connection, now_ms: i64) -> Result<Effects> {
-        let mut fx = Effects::default();
-        let n = i64::from(self.config.stale_after_intervals);
-        let sources: Vec<(String, i64, i64)> = self.last_seen.iter().map(|(k, (t, i))| (k.clone(), *t, *i)).collect();
-        for (source, last, interval) in sources {
-            let silent = now_ms - last.max(self.resumed_at);
-            let stale = silent > n * interval;
-            let label = source.strip_prefix("check:").map_or("the host sampler".to_string(), |c| format!("check {c}"));
-            fx.merge(self.observe(
-                conn,
-                Signal {
-                    rule: "stale",
-                    subject: source.clone(),
-                    level: stale.then_some(Severity::Warning),
-                    alert_type: "stale".into(),
-                    title: format!("No data from {label} on {}", self.hostname),
-                    message: format!("Nothing from {label} for {} s ({} intervals of {} s).", silent / 1000, n, interval / 1000),
-                    details: json!({ "source": source, "last_data_at": last, "interval_secs": interval / 1000 }),
-                    for_ms: 0,
-                },
-                now_ms,
-            )?);
-        }
-        // Unacknowledged critical alerts come back every `repeat_critical_hours`.
-        let repeat_ms = self.config.repeat_critical_hours as i64 * 3_600_000;
-        if repeat_ms > 0 {
-            let due: Vec<(String, String)> = self
-                .open
-                .iter()
-                .filter(|(_, a)| a.status == AlertStatus::Active && a.severity == Severity::Critical)
-                .filter(|(_, a)| now_ms - a.last_notified_at.unwrap_or(a.created_at) >= repeat_ms)
-                .map(|(k, _)| k.clone())
-                .collect();
-            for k in due {
-                if let Some(a) = self.open.get(&k).cloned() {
-                    let notice = Notice {
-                        title: format!("Still {}: {}", a.severity.as_str(), a.title),
-                        body: a.message.clone(),
-                        severity: a.severity,
-                        alert_id: a.id,
-                        recovery: false,
-                    };
-                    fx.merge(self.notify(conn, a, notice, now_ms)?);
-                }
-            }
-        }
-        if self.paused_until.is_some_and(|t| t <= now_ms) {
-            self.paused_until = None;
-        }
-        Ok(fx)
     }
 
     fn observe(&mut self, conn: &rusqlite::Connection, sig: Signal, now_ms: i64) -> Result<Effects> {
