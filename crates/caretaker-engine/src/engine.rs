@@ -107,7 +107,13 @@ impl Engine {
     /// the database, and starts every capability's task. Must run inside a tokio runtime.
     pub async fn start(options: EngineOptions) -> Result<EngineHandle> {
         let data_dir = options.data_dir;
-        std::fs::create_dir_all(&data_dir).map_err(|e| EngineError::io(format!("cannot create data folder {}", data_dir.display()), e))?;
+        // A data folder Caretaker makes is its owner's alone (the config may hold tokens); one the
+        // person made is left as it is.
+        let mut new_dir = std::fs::DirBuilder::new();
+        new_dir.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut new_dir, 0o700);
+        new_dir.create(&data_dir).map_err(|e| EngineError::io(format!("cannot create data folder {}", data_dir.display()), e))?;
         let lock = lock::DataDirLock::acquire(&data_dir)?;
         // Holding the lock, any worker recorded here belongs to an engine that died: it must
         // not keep writing to a repository this engine is about to prune.

@@ -239,3 +239,25 @@ fn retention_prunes_each_table_and_never_drops_unrolled_rows() {
     assert_eq!(count("rollup_5min"), 2 * 4 * 12);
     assert_eq!(count("rollup_hour"), 2 * 5);
 }
+
+/// The data folder holds the config (tokens, credentials in URLs): a folder Caretaker creates is
+/// its owner's alone, and a folder the person made keeps the mode they gave it.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_data_folder_is_private_and_an_existing_one_is_left_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("new").join("data");
+    let engine = Engine::start(EngineOptions::new(&data)).await.unwrap();
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("caretaker.toml")), 0o600);
+    engine.shutdown().await;
+
+    let own = dir.path().join("own");
+    std::fs::create_dir(&own).unwrap();
+    std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o750)).unwrap();
+    let engine = Engine::start(EngineOptions::new(&own)).await.unwrap();
+    assert_eq!(mode(&own), 0o750);
+    engine.shutdown().await;
+}

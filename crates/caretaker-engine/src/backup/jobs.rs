@@ -1,9 +1,10 @@
 //! The one job slot and the worker calls: a job takes the slot, is recorded, reports progress,
 //! and is recorded again when it ends. Master keys are kept in memory after the first job.
 
+use super::passwords::Passwords;
 use super::protocol::{ErrorKind, JobProgress, Op, Request};
 use super::worker::{self, JobError};
-use super::{config::PlanConfig, secret, store, BackupRun, JobInfo, RunKind};
+use super::{config::PlanConfig, store, BackupRun, JobInfo, RunKind};
 use crate::core::Core;
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::events::Event;
@@ -26,6 +27,7 @@ pub(crate) struct Jobs {
     slot: Mutex<Option<Running>>,
     /// Master keys by repository path, in memory only (see `protocol::Request::key`).
     keys: Mutex<HashMap<String, String>>,
+    pub passwords: Passwords,
 }
 
 /// A worker's failure as the engine's error, keeping the worker's classification as the code.
@@ -40,6 +42,7 @@ pub(crate) fn engine_error(e: JobError) -> EngineError {
         ErrorKind::Locked => ErrorCode::Busy,
         ErrorKind::Stuck => ErrorCode::Internal,
         ErrorKind::Failed => ErrorCode::Internal,
+        ErrorKind::Keychain => ErrorCode::KeychainUnavailable,
     };
     EngineError::job(code, e.message)
 }
@@ -51,7 +54,8 @@ pub(crate) fn decode<T: DeserializeOwned>(v: serde_json::Value) -> std::result::
 
 impl Jobs {
     pub fn new(core: Arc<Core>, worker_exe: PathBuf, stuck_after: Option<Duration>) -> Self {
-        Jobs { core, worker_exe, stuck_after, slot: Mutex::new(None), keys: Mutex::new(HashMap::new()) }
+        let passwords = Passwords::system(core.data_dir.clone());
+        Jobs { core, worker_exe, stuck_after, slot: Mutex::new(None), keys: Mutex::new(HashMap::new()), passwords }
     }
 
     fn worker(&self) -> worker::Worker {
@@ -140,8 +144,10 @@ impl Jobs {
         op: Op,
         cancel: &CancellationToken,
     ) -> std::result::Result<serde_json::Value, JobError> {
-        let password =
-            secret::load(&self.core.data_dir, &plan.repository).map_err(|e| JobError::new(ErrorKind::WrongPassword, e.to_string()))?;
+        let password = self.passwords.load(&plan.repository).await.map_err(|e| {
+            let kind = if matches!(e, EngineError::Keychain(_)) { ErrorKind::Keychain } else { ErrorKind::WrongPassword };
+            JobError::new(kind, e.to_string())
+        })?;
         let key = self.keys.lock().unwrap_or_else(|p| p.into_inner()).get(&plan.repository).cloned();
         let req = Request { repository: PathBuf::from(&plan.repository), password, key, op };
         let me = self.clone();

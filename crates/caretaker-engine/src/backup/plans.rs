@@ -23,8 +23,9 @@ pub(crate) async fn overview(core: &Core, jobs: &Jobs) -> Result<BackupsOverview
     let cfg = core.config().backups;
     let now = core.now();
     let job = jobs.current();
+    // Remembered, never asked for here: this runs on every UI refresh and /metrics scrape.
     let storages: Vec<PasswordStorage> =
-        cfg.plans.iter().map(|p| secret::storage(&core.data_dir, &p.repository).map_or(PasswordStorage::Missing, storage_of)).collect();
+        cfg.plans.iter().map(|p| jobs.passwords.remembered(&p.repository).map_or(PasswordStorage::Missing, storage_of)).collect();
     core.db
         .read_async(move |c| {
             let mut plans = Vec::new();
@@ -71,7 +72,7 @@ pub(crate) async fn create(core: &Core, jobs: &Jobs, mut plan: PlanConfig, passw
     let (_, key) = jobs.call_with_password(&plan.repository, password.clone(), op).await.map_err(engine_error)?;
     let _edit = core.edit_lock().await;
     let next = with_plan(core.config(), &plan)?;
-    let stored = secret::store(&core.data_dir, &plan.repository, &password)?;
+    let stored = jobs.passwords.store(&plan.repository, password).await?;
     if let Some(k) = key {
         jobs.remember_key(&plan.repository, k);
     }
@@ -109,9 +110,9 @@ pub(crate) async fn delete(core: &Arc<Core>, name: String) -> Result<()> {
 }
 
 /// Replaces the stored password of a plan's repository after checking that it opens it.
-pub(crate) async fn set_password(core: &Core, jobs: &Jobs, plan: &PlanConfig, password: String) -> Result<()> {
+pub(crate) async fn set_password(jobs: &Jobs, plan: &PlanConfig, password: String) -> Result<()> {
     jobs.call_with_password(&plan.repository, password.clone(), Op::Snapshots).await.map_err(engine_error)?;
-    secret::store(&core.data_dir, &plan.repository, &password)?;
+    jobs.passwords.store(&plan.repository, password).await?;
     jobs.forget_key(&plan.repository);
     Ok(())
 }

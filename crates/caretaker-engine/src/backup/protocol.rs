@@ -160,6 +160,9 @@ pub enum ErrorKind {
     /// The worker stopped reporting progress (a hung disk or network share) and was stopped.
     Stuck,
     Failed,
+    /// The engine could not read the password from the keychain (locked, not answering).
+    #[serde(rename = "keychain_unavailable")]
+    Keychain,
 }
 
 impl ErrorKind {
@@ -174,6 +177,7 @@ impl ErrorKind {
             ErrorKind::Locked => "locked",
             ErrorKind::Stuck => "stuck",
             ErrorKind::Failed => "failed",
+            ErrorKind::Keychain => "keychain_unavailable",
         }
     }
 }

@@ -4,6 +4,7 @@
 use crate::error::{EngineError, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const SERVICE: &str = "Caretaker backups";
 /// Set to "off" to skip the keychain (tests, or a machine whose keychain prompts get in the way).
@@ -13,6 +14,14 @@ pub const KEYCHAIN_ENV: &str = "CARETAKER_KEYCHAIN";
 pub enum Storage {
     Keychain,
     File,
+}
+
+static LOOKUPS: AtomicU64 = AtomicU64::new(0);
+
+/// How many times this process has consulted the password store (keychain or file). Each one may
+/// block for as long as the keychain takes to answer, so callers on hot paths must not add to it.
+pub fn lookups() -> u64 {
+    LOOKUPS.load(Ordering::Relaxed)
 }
 
 fn keychain_allowed() -> bool {
@@ -31,6 +40,7 @@ fn file_for(data_dir: &Path, repository: &str) -> PathBuf {
 
 /// Stores the password of the repository at `repository`, and says where it went.
 pub fn store(data_dir: &Path, repository: &str, password: &str) -> Result<Storage> {
+    LOOKUPS.fetch_add(1, Ordering::Relaxed);
     if keychain_allowed() {
         match keyring::Entry::new(SERVICE, repository).and_then(|e| e.set_password(password)) {
             Ok(()) => {
@@ -71,6 +81,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Where the password of `repository` is kept, if anywhere.
 pub fn storage(data_dir: &Path, repository: &str) -> Option<Storage> {
+    LOOKUPS.fetch_add(1, Ordering::Relaxed);
     if file_for(data_dir, repository).exists() {
         return Some(Storage::File);
     }
@@ -80,18 +91,20 @@ pub fn storage(data_dir: &Path, repository: &str) -> Option<Storage> {
     None
 }
 
-pub fn load(data_dir: &Path, repository: &str) -> Result<String> {
+/// The password of `repository`, and where it was found.
+pub fn load(data_dir: &Path, repository: &str) -> Result<(String, Storage)> {
+    LOOKUPS.fetch_add(1, Ordering::Relaxed);
     let path = file_for(data_dir, repository);
     if let Ok(mut f) = std::fs::File::open(&path) {
         let mut s = String::new();
         f.read_to_string(&mut s).map_err(|e| EngineError::io(format!("cannot read {}", path.display()), e))?;
-        return Ok(s);
+        return Ok((s, Storage::File));
     }
     if keychain_allowed() {
         match keyring::Entry::new(SERVICE, repository).and_then(|e| e.get_password()) {
-            Ok(p) => return Ok(p),
+            Ok(p) => return Ok((p, Storage::Keychain)),
             Err(keyring::Error::NoEntry) => {}
-            Err(e) => return Err(EngineError::InvalidInput(format!("cannot read the backup password from the keychain: {e}"))),
+            Err(e) => return Err(EngineError::Keychain(format!("cannot read the backup password from the keychain: {e}"))),
         }
     }
     Err(EngineError::InvalidInput(format!(
@@ -119,7 +132,7 @@ mod tests {
         std::env::set_var(KEYCHAIN_ENV, "off");
         let dir = tempfile::tempdir().expect("tempdir");
         assert_eq!(store(dir.path(), "/Volumes/B/repo", "s3cret pass").expect("store"), Storage::File);
-        assert_eq!(load(dir.path(), "/Volumes/B/repo").expect("load"), "s3cret pass");
+        assert_eq!(load(dir.path(), "/Volumes/B/repo").expect("load"), ("s3cret pass".to_string(), Storage::File));
         assert_eq!(storage(dir.path(), "/Volumes/B/repo"), Some(Storage::File));
         assert!(load(dir.path(), "/elsewhere").is_err());
         #[cfg(unix)]

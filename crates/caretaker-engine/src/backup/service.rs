@@ -36,11 +36,14 @@ impl Service {
         Arc::new(Service { core, jobs })
     }
 
-    /// Every 30 s: scheduled backups and checks, and the freshness of every plan.
+    /// Every 30 s: where the passwords of new plans are kept, scheduled backups and checks, and
+    /// the freshness of every plan.
     pub async fn run(self: Arc<Self>) {
         let me = self.clone();
         self.core
             .every(Duration::from_secs(30), || async {
+                let repositories = me.core.config().backups.plans.into_iter().map(|p| p.repository).collect();
+                me.jobs.passwords.learn(repositories).await;
                 me.tick().await;
                 health::evaluate(&me.core).await;
             })
@@ -210,11 +213,17 @@ impl Service {
     }
 
     pub async fn delete_plan(&self, name: String) -> Result<()> {
-        plans::delete(&self.core, name).await
+        let repository = self.plan(&name).ok().map(|p| p.repository);
+        plans::delete(&self.core, name).await?;
+        if let Some(r) = repository {
+            // Asked about again (off the hot path) should another plan use the same repository.
+            self.jobs.passwords.forget(&r);
+        }
+        Ok(())
     }
 
     pub async fn set_password(&self, plan: &str, password: String) -> Result<()> {
-        plans::set_password(&self.core, &self.jobs, &self.plan(plan)?, password).await
+        plans::set_password(&self.jobs, &self.plan(plan)?, password).await
     }
 
     async fn quick(&self, plan: &str, op: Op) -> Result<serde_json::Value> {

@@ -9,7 +9,7 @@ use std::path::Path;
 /// Replaces one top-level section (`[analysis]`) of the config file with `value`, keeping the
 /// rest of the file (comments included), atomically. The caller has validated the whole config.
 pub(crate) fn write_section<T: Serialize>(path: &Path, key: &str, value: &T) -> Result<()> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = read_existing(path)?;
     let mut doc: toml_edit::DocumentMut =
         text.parse().map_err(|e| EngineError::InvalidInput(format!("{} is not valid TOML, fix it by hand first: {e}", path.display())))?;
     let mut wrapper = std::collections::BTreeMap::new();
@@ -54,7 +54,7 @@ pub(crate) fn write_array<T: Serialize>(path: &Path, keys: &[&str], list: &[T]) 
     let Some((last, parents)) = keys.split_last() else {
         return Err(EngineError::Internal("write_array needs a key".into()));
     };
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = read_existing(path)?;
     let mut doc: toml_edit::DocumentMut =
         text.parse().map_err(|e| EngineError::InvalidInput(format!("{} is not valid TOML, fix it by hand first: {e}", path.display())))?;
     let mut wrapper = std::collections::BTreeMap::new();
@@ -97,17 +97,56 @@ pub(crate) fn write_plans(path: &Path, plans: &[crate::backup::config::PlanConfi
     write_array(path, &["backups", "plans"], plans)
 }
 
+/// The config file's text before an edit; a missing file is an empty one. A file that is there
+/// but cannot be read must not be taken for empty: the edit would be written over every other
+/// setting in it.
+fn read_existing(path: &Path) -> Result<String> {
+    let refused = |e| EngineError::io(format!("cannot read {}, so nothing was saved and it was left as it is", path.display()), e);
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) => return Err(refused(e)),
+        // A FIFO would block the read forever; a folder cannot be read at all.
+        Ok(m) if !m.is_file() => {
+            return Err(EngineError::InvalidInput(format!(
+                "{} is not a regular file, so nothing was saved and it was left as it is",
+                path.display()
+            )))
+        }
+        Ok(_) => {}
+    }
+    std::fs::read_to_string(path).map_err(refused)
+}
+
+/// Replaces `path` with `bytes` all at once. The new file is readable by its owner only, whatever
+/// the old one was: caretaker.toml may hold the http token and credentials in URLs.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
     let ctx = |what: &str| format!("cannot {what} {}", path.display());
-    let mut f = std::fs::File::create(&tmp).map_err(|e| EngineError::io(ctx("write"), e))?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| EngineError::io(ctx("write"), e))?;
+    // A leftover from a crash would keep its own mode through the open below.
+    let _ = std::fs::remove_file(&tmp);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&tmp).map_err(|e| EngineError::io(ctx("write"), e))?;
+    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        EngineError::io(ctx("write"), e)
+    })?;
     drop(f);
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         EngineError::io(ctx("replace"), e)
-    })
+    })?;
+    // The rename is durable only once the folder is synced. Not every file system can sync a
+    // folder, and the new file is already in place, so a failure here is not the save's failure.
+    #[cfg(unix)]
+    let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    Ok(())
 }

@@ -150,3 +150,52 @@ fn save_round_trips_and_refuses_invalid() {
     assert!(matches!(c.save(&path), Err(EngineError::Config(_))));
     assert_eq!(Config::load(&path).unwrap().metrics.interval_secs, 10, "invalid save must not touch the file");
 }
+
+#[cfg(unix)]
+#[test]
+fn saved_config_is_private_even_over_a_readable_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh.toml");
+    Config::default().save(&fresh).unwrap();
+    assert_eq!(mode(&fresh), 0o600, "a new config file");
+    let path = dir.path().join("caretaker.toml");
+    std::fs::write(&path, DEFAULT_CONFIG_TOML).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut c = Config::first_run();
+    c.metrics.interval_secs = 9;
+    write_section(&path, "metrics", &c.metrics).unwrap();
+    assert_eq!(mode(&path), 0o600, "saved over a 0644 file");
+    assert_eq!(Config::load(&path).unwrap().metrics.interval_secs, 9);
+}
+
+#[test]
+fn an_unreadable_config_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Config::first_run();
+    // A folder where the file should be: it cannot be read at all.
+    let folder = dir.path().join("caretaker.toml");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("keep"), "x").unwrap();
+    let err = write_section(&folder, "metrics", &c.metrics).expect_err("a folder is not a config");
+    assert!(err.to_string().contains(&folder.display().to_string()), "{err}");
+    let err = write_checks(&folder, &c.checks.list).expect_err("a folder is not a config");
+    assert!(err.to_string().contains(&folder.display().to_string()), "{err}");
+    assert!(folder.join("keep").exists(), "the folder is untouched");
+    // A file that is there but does not read back as text: every setting in it must survive.
+    let garbled = dir.path().join("garbled.toml");
+    let bytes = b"[http]\ntoken = \"\xff\xfe\"\n".to_vec();
+    std::fs::write(&garbled, &bytes).unwrap();
+    let err = write_section(&garbled, "metrics", &c.metrics).expect_err("unreadable text");
+    assert!(err.to_string().contains(&garbled.display().to_string()), "{err}");
+    let err = write_checks(&garbled, &c.checks.list).expect_err("unreadable text");
+    assert!(err.to_string().contains("nothing was saved"), "{err}");
+    assert_eq!(std::fs::read(&garbled).unwrap(), bytes, "the file is untouched");
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 2, "no temporary file left behind: {names:?}");
+    // A missing file is still an empty one.
+    let missing = dir.path().join("new.toml");
+    write_section(&missing, "metrics", &c.metrics).unwrap();
+    assert!(Config::load(&missing).is_ok());
+}
