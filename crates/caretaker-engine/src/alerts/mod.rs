@@ -4,6 +4,7 @@
 
 pub mod config;
 mod degraded;
+pub(crate) use degraded::data_space;
 mod manager;
 pub mod notify;
 pub mod rules;
@@ -104,6 +105,7 @@ pub const RUNBOOKS: &[&str] = &[
     "db_write_failed",
     "backup_stuck",
     "config_invalid",
+    "data_disk_full",
     "absence",
     "crash_loop",
 ];
@@ -126,6 +128,7 @@ pub fn runbook(alert_type: &str) -> Option<&'static str> {
         "db_write_failed" => include_str!("../../runbooks/db_write_failed.md"),
         "backup_stuck" => include_str!("../../runbooks/backup_stuck.md"),
         "config_invalid" => include_str!("../../runbooks/config_invalid.md"),
+        "data_disk_full" => include_str!("../../runbooks/data_disk_full.md"),
         "absence" => include_str!("../../runbooks/absence.md"),
         "crash_loop" => include_str!("../../runbooks/crash_loop.md"),
         _ => return None,

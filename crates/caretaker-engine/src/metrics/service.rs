@@ -180,9 +180,13 @@ impl Service {
                         *l = Some(out.sample.clone());
                     }
                     core.emit(Event::HostSample { sample: out.sample, points: out.points });
+                    let space = crate::alerts::data_space(&core.data_dir);
+                    let dir = core.data_dir.display().to_string();
                     core.with_alerts(move |m, c, now| {
                         m.note_write(written);
-                        m.on_host_sample(c, &sample, now)
+                        let mut fx = m.on_host_sample(c, &sample, now)?;
+                        fx.merge(m.settle_data_disk(c, space, &dir, now));
+                        Ok(fx)
                     })
                     .await;
                 }
