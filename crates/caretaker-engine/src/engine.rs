@@ -279,6 +279,8 @@ pub(crate) async fn shutdown(s: &Services) {
         tracing::warn!("not every one of {n} tasks stopped within {} s", STOP_DEADLINE.as_secs());
     }
     s.presence.stop().await;
+    let c = core.clone();
+    let _ = tokio::task::spawn_blocking(move || c.alerts.flush(&c.db)).await;
     core.update_status(|st| {
         st.state = EngineState::Stopped;
         true

@@ -156,7 +156,7 @@ async fn a_full_data_disk_still_raises_and_notifies_the_disk_alert() {
     let filler = disk.fill();
     let deadline = Instant::now() + Duration::from_secs(30);
     while !(notices.iter().any(|t| t.starts_with(&disk_title))
-        && notices.iter().any(|t| t.starts_with("Caretaker cannot write its database")))
+        && notices.iter().any(|t| t.starts_with("The disk that holds Caretaker's data is full")))
     {
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, rx.recv()).await {
@@ -165,12 +165,16 @@ async fn a_full_data_disk_still_raises_and_notifies_the_disk_alert() {
             other => panic!("no disk alert and database notice within 30 s of filling the disk: {other:?}; notices: {notices:?}"),
         }
     }
-    assert!(engine.snapshot().alerts.iter().any(|a| a.alert_type == "db_write_failed"));
+    let open = engine.snapshot().alerts;
+    assert!(open.iter().any(|a| a.alert_type == "data_disk_full"), "{open:?}");
+    // The full disk explains the failing writes: one alert says so, not a second one.
+    assert!(open.iter().all(|a| a.alert_type != "db_write_failed"), "{open:?}");
+    assert!(!notices.iter().any(|t| t.starts_with("Caretaker cannot write its database")), "{notices:?}");
 
-    // Space again: the database alert clears.
+    // Space again: the data disk alert clears.
     std::fs::remove_file(filler).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !notices.iter().any(|t| t == "Recovered: Caretaker can write its database again") {
+    while !notices.iter().any(|t| t.starts_with("Recovered: The disk that holds Caretaker's data")) {
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, rx.recv()).await {
             Ok(Ok(Event::Notification { notice })) => notices.push(notice.title),

@@ -7,7 +7,7 @@ use serde_json::json;
 
 pub(crate) const RULE: &str = "database";
 pub(crate) const SUBJECT: &str = "caretaker.db";
-const DISK_RULE: &str = "data_disk";
+pub(crate) const DISK_RULE: &str = "data_disk";
 const DISK_SUBJECT: &str = "data folder";
 const MIB: u64 = 1024 * 1024;
 
@@ -47,6 +47,9 @@ impl AlertManager {
     pub fn settle_database(&mut self, conn: &rusqlite::Connection, now_ms: i64) -> Effects {
         let (ok, failed) = (std::mem::take(&mut self.wrote_ok), self.write_error.take());
         let open = self.open_alert(RULE, SUBJECT).is_some();
+        // A full data disk has its own alert, which says why writes fail: one alert, not two.
+        let explained = self.open_alert(DISK_RULE, DISK_SUBJECT).is_some();
+        let failed = failed.filter(|_| !explained);
         let fx = match failed {
             Some(reason) => self.raise(
                 conn,
@@ -62,7 +65,7 @@ impl AlertManager {
                 json!({ "reason": reason }),
                 now_ms,
             ),
-            None if ok && open => self.clear(conn, RULE, SUBJECT.into(), now_ms),
+            None if (ok || explained) && open => self.clear(conn, RULE, SUBJECT.into(), now_ms),
             None => Ok(Effects::default()),
         };
         // The alert's own row may not have been written; it is retried with its next change.

@@ -122,6 +122,18 @@ impl AlertManager {
         }
     }
 
+    /// Writes every row whose last write failed; true when none is left unwritten. Called at
+    /// shutdown so an alert raised while the disk was full is not lost once there is room.
+    pub fn flush_unsaved(&mut self, conn: &rusqlite::Connection) -> bool {
+        while let Some((&id, row)) = self.unsaved.first_key_value() {
+            if store::upsert(conn, row).is_err() {
+                return false;
+            }
+            self.unsaved.remove(&id);
+        }
+        true
+    }
+
     pub fn open_alerts(&self) -> Vec<Alert> {
         let mut v: Vec<Alert> = self.open.values().cloned().collect();
         v.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.created_at.cmp(&a.created_at)));
@@ -356,6 +368,7 @@ fn recovered_title(a: &Alert) -> String {
         "stale" => format!("data is coming in again ({})", a.subject.trim_start_matches("check:")),
         "detector" => format!("{} is back to normal", a.subject),
         super::degraded::RULE => "Caretaker can write its database again".to_string(),
+        super::degraded::DISK_RULE => "The disk that holds Caretaker's data has room again".to_string(),
         "db_integrity" => "Caretaker's database passed its integrity check".to_string(),
         _ => format!("{} is back to normal", a.title.split(" at ").next().unwrap_or(&a.subject)),
     }

@@ -57,6 +57,15 @@ impl Alerts {
         Ok(out)
     }
 
+    /// Writes the alert rows that could not be written when they changed (a full disk).
+    pub fn flush(&self, db: &Db) {
+        let _turn = self.turn.lock().unwrap_or_else(|p| p.into_inner());
+        let all = db.write(|c| Ok(self.manager().flush_unsaved(c))).unwrap_or(false);
+        if !all {
+            tracing::warn!("some alert records could not be written before stopping (is the disk full?)");
+        }
+    }
+
     pub fn notify(&self, notice: Notice) {
         if self.notices.try_send(notice).is_err() {
             tracing::warn!("notification queue full; dropped a notice");
