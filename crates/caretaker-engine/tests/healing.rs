@@ -1,11 +1,13 @@
 //! Self-healing behind guard rails, with its audit trail.
 
+mod common;
+
 use caretaker_engine::alerts::{Alert, AlertStatus, Severity};
 use caretaker_engine::config::{ActionConfig, CommandAction, HealingConfig, HealingMode};
 use caretaker_engine::healing::{self, Decision};
 use caretaker_engine::store::Db;
 use caretaker_engine::{Engine, EngineOptions, Event, HealingQuery};
-use std::net::TcpListener;
+use common::free_port;
 use std::time::Duration;
 
 const MIN: i64 = 60_000;
@@ -140,10 +142,6 @@ fn arguments_are_never_interpreted_by_a_shell() {
     let out = healing::run_argv(&["/bin/sleep".into(), "5".into()], None, &[], Duration::from_secs(1));
     assert!(!out.ok);
     assert_eq!(out.outcome, "/bin/sleep did not finish within 1 s and was stopped");
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn config(dir: &std::path::Path, port: u16, mode: &str, pidfile: &std::path::Path) {

@@ -3,6 +3,8 @@
 //! because it changes PATH for the whole process.
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use caretaker_engine::{read_status, Engine, EngineOptions};
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
@@ -19,7 +21,7 @@ async fn a_hung_systemctl_stalls_neither_metrics_nor_the_snapshot() {
 
     let data = dir.path().join("data");
     std::fs::create_dir(&data).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = common::free_port();
     std::fs::write(
         data.join("caretaker.toml"),
         format!(

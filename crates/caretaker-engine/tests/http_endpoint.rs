@@ -1,13 +1,12 @@
 //! The opt-in HTTP endpoint: real sockets, a real engine.
 
-use caretaker_engine::{Engine, EngineOptions, Event};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::time::{Duration, Instant};
+mod common;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use caretaker_engine::{Engine, EngineOptions, Event};
+use common::free_port;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
 
 fn config(dir: &std::path::Path, bind: &str, token: &str) {
     std::fs::write(
