@@ -54,8 +54,9 @@ pub fn load_for_start(data_dir: &Path) -> Result<Loaded> {
         tracing::info!(path = %path.display(), "wrote default config");
     }
     let last_good = data_dir.join(LAST_GOOD_FILE);
-    let issues = match std::fs::read_to_string(&path) {
-        Ok(text) => match Config::from_toml_str(&text) {
+    let issues = match std::fs::read_to_string(&path).map(|text| (untrusted(&path), text)) {
+        Ok((Some(why), _)) => vec![ConfigIssue { path: CONFIG_FILE.into(), message: why, location: None }],
+        Ok((None, text)) => match Config::from_toml_str(&text) {
             Ok(config) => {
                 keep_last_good(&last_good, &text);
                 return Ok(Loaded { config, problem: None });
@@ -68,6 +69,35 @@ pub fn load_for_start(data_dir: &Path) -> Result<Loaded> {
     let problem = ConfigProblem { path: path.clone(), issues, last_good: fallback.is_some() };
     tracing::warn!(path = %path.display(), problem = %problem.message(), "config has mistakes; running with a fallback");
     Ok(Loaded { config: fallback.unwrap_or_default(), problem: Some(problem) })
+}
+
+/// Why the file cannot be trusted, if it cannot: it can name commands Caretaker runs (checks,
+/// healing, maintenance), so a file another user can change is code run as this user.
+#[cfg(unix)]
+fn untrusted(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    let me = rustix::process::geteuid().as_raw();
+    let mode = m.mode() & 0o777;
+    if m.uid() != me {
+        Some(format!(
+            "belongs to another user (uid {}); it is not used until it is yours (chown it, or delete it to start from the defaults)",
+            m.uid()
+        ))
+    } else if mode & 0o002 != 0 {
+        // World-writable only: a group-writable file is normal where each user has a group of
+        // their own (umask 002).
+        Some(format!(
+            "can be changed by every user of this machine (mode {mode:o}); it is not used until only you can change it (chmod 600)"
+        ))
+    } else {
+        None
+    }
+}
+
+#[cfg(not(unix))]
+fn untrusted(_: &Path) -> Option<String> {
+    None
 }
 
 fn keep_last_good(last_good: &Path, text: &str) {
@@ -110,6 +140,21 @@ mod tests {
         let none = load_for_start(dir.path()).expect("start");
         assert_eq!(none.config, Config::default());
         assert!(!none.problem.expect("problem").last_good);
+    }
+
+    #[test]
+    fn a_file_other_users_can_change_is_not_used() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(CONFIG_FILE);
+        std::fs::write(&path, "[metrics]\ninterval_secs = 7\n").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+        let loaded = load_for_start(dir.path()).expect("start");
+        assert_eq!(loaded.config.metrics.interval_secs, Config::default().metrics.interval_secs, "not used");
+        let p = loaded.problem.expect("said");
+        assert!(p.message().contains("can be changed by every user") && p.message().contains("666"), "{}", p.message());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        assert_eq!(load_for_start(dir.path()).expect("start").config.metrics.interval_secs, 7, "readable by others is fine");
     }
 
     #[test]
