@@ -80,6 +80,11 @@ pub(crate) async fn evaluate(core: &Arc<Core>) {
         }
         for (plan, last, ok, check, latest) in states {
             let name = plan.name.clone();
+            // Each backup rule's alert is filed under the plan's name, with the rule as its type.
+            let mut settle = |rule: &'static str, level: Option<Severity>, title: String, msg: String, details: serde_json::Value| {
+                fx.merge(m.settle(c, rule, name.clone(), rule, level, title, msg, details, now)?);
+                Ok::<(), crate::error::EngineError>(())
+            };
             // A stuck backup has an alert of its own (below), not two.
             let failed = last.as_ref().filter(|r| r.status == BackupRunStatus::Failed && !is_stuck(r));
             let level = failed.map(|_| Severity::Critical);
@@ -87,7 +92,7 @@ pub(crate) async fn evaluate(core: &Arc<Core>) {
             let details =
                 serde_json::json!({ "plan": name, "repository": plan.repository, "error_kind": failed.and_then(|r| r.error_kind.clone()) });
             let title = format!("Backup \"{name}\" failed");
-            fx.merge(m.settle(c, "backup_failed", name.clone(), "backup_failed", level, title, msg, details, now)?);
+            settle("backup_failed", level, title, msg, details)?;
 
             let overdue = plan.schedule().overdue_after_ms().and_then(|limit| {
                 let since = ok.as_ref().and_then(|r| r.finished_ms).or(last.as_ref().map(|r| r.started_ms))?;
@@ -103,49 +108,19 @@ pub(crate) async fn evaluate(core: &Arc<Core>) {
             let details =
                 serde_json::json!({ "plan": name, "last_success_ms": ok.as_ref().and_then(|r| r.finished_ms), "schedule": plan.schedule });
             let title = format!("Backup \"{name}\" is overdue");
-            fx.merge(m.settle(
-                c,
-                "backup_overdue",
-                name.clone(),
-                "backup_overdue",
-                overdue.map(|_| Severity::Warning),
-                title,
-                msg,
-                details,
-                now,
-            )?);
+            settle("backup_overdue", overdue.map(|_| Severity::Warning), title, msg, details)?;
 
             let stuck = latest.as_ref().filter(|r| is_stuck(r));
             let msg = stuck.and_then(|r| r.error.clone()).unwrap_or_default();
             let details = serde_json::json!({ "plan": name, "repository": plan.repository, "kind": stuck.map(|r| r.kind) });
             let title = format!("A backup job of \"{name}\" was stuck");
-            fx.merge(m.settle(
-                c,
-                "backup_stuck",
-                name.clone(),
-                "backup_stuck",
-                stuck.map(|_| Severity::Critical),
-                title,
-                msg,
-                details,
-                now,
-            )?);
+            settle("backup_stuck", stuck.map(|_| Severity::Critical), title, msg, details)?;
 
             let bad = corrupt(check.as_ref());
             let msg = bad.and_then(|r| r.error.clone()).unwrap_or_default();
             let details = serde_json::json!({ "plan": name, "repository": plan.repository });
             let title = format!("Backup repository of \"{name}\" failed verification");
-            fx.merge(m.settle(
-                c,
-                "backup_verify_failed",
-                name.clone(),
-                "backup_verify_failed",
-                bad.map(|_| Severity::Critical),
-                title,
-                msg,
-                details,
-                now,
-            )?);
+            settle("backup_verify_failed", bad.map(|_| Severity::Critical), title, msg, details)?;
         }
         Ok(fx)
     })

@@ -160,7 +160,10 @@ impl Worker {
         let mut lines = BufReader::new(stdout).lines();
         let mut outcome: Option<Result<serde_json::Value, JobError>> = None;
         let mut deadline = tokio::time::Instant::now() + self.stuck_after;
-        loop {
+        // Read its lines until stdout closes, then wait for it to exit; a Cancel or the stuck
+        // deadline can end either phase.
+        let mut reading = true;
+        let status = loop {
             tokio::select! {
                 _ = cancel.cancelled() => {
                     stop(&mut child, &mut stdin, pid).await;
@@ -173,7 +176,7 @@ impl Worker {
                     group.0 = None;
                     return Err(stuck());
                 }
-                next = lines.next_line() => match next {
+                next = lines.next_line(), if reading => match next {
                     Ok(Some(l)) => {
                         deadline = tokio::time::Instant::now() + self.stuck_after;
                         match serde_json::from_str::<WorkerEvent>(&l) {
@@ -189,23 +192,10 @@ impl Worker {
                             Err(_) => tracing::debug!(line = %l, "backup worker said something unexpected"),
                         }
                     }
-                    Ok(None) | Err(_) => break,
-                }
+                    Ok(None) | Err(_) => reading = false,
+                },
+                s = child.wait(), if !reading => break s,
             }
-        }
-        let status = tokio::select! {
-            _ = cancel.cancelled() => {
-                stop(&mut child, &mut stdin, pid).await;
-                group.0 = None;
-                return Err(JobError::new(ErrorKind::Cancelled, "cancelled"));
-            }
-            _ = tokio::time::sleep_until(deadline) => {
-                kill_group(pid);
-                let _ = child.wait().await;
-                group.0 = None;
-                return Err(stuck());
-            }
-            s = child.wait() => s,
         };
         // Reaped: its pid may be reused from now on, so no more signals to that number.
         group.0 = None;
