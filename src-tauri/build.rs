@@ -1,5 +1,5 @@
-// The command names come from the contract, the same table src/commands.rs expands.
-include!("src/contract.rs");
+// The command names come from the engine's contract, the same table src/commands.rs expands.
+include!("../crates/caretaker-engine/src/control/contract.rs");
 
 /// Keeps only the names of the contract's commands.
 macro_rules! command_names {
@@ -17,6 +17,8 @@ macro_rules! command_names {
 with_commands!(command_names);
 
 fn main() {
+    // Outside this package, so cargo would not notice a change on its own.
+    println!("cargo:rerun-if-changed=../crates/caretaker-engine/src/control/contract.rs");
     // Declaring the app's commands makes each one a permission, so capabilities/ can grant the
     // window exactly these and nothing else.
     let manifest = tauri_build::AppManifest::new().commands(COMMANDS);

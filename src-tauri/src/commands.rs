@@ -1,15 +1,20 @@
-//! IPC commands, expanded from the table in contract.rs: one async wrapper per command that calls
-//! the engine, the names, and the invoke handler. Every error crosses as the engine's
-//! `ErrorPayload { kind, code, message, fields }`.
+//! IPC commands, expanded from the engine's command contract: one async wrapper per command
+//! that asks the person first where a command needs it (`consent::guard`) and then hands the
+//! command to the engine, in process or attached, through its one dispatcher. Every error crosses
+//! as the engine's `ErrorPayload { kind, code, message, fields }`.
 
-use crate::EngineSlot;
-use caretaker_engine::{EngineHandle, ErrorPayload};
+// The contract's types are named for the wrappers' signatures and, in tests, for the TypeScript
+// map; the responses are only needed by the latter.
+#![allow(unused_imports)]
+
+use crate::backend::EngineSlot;
+use caretaker_engine::ErrorPayload;
 use tauri::State;
 
-include!("contract.rs");
+include!("../../crates/caretaker-engine/src/control/contract.rs");
 
-fn engine(slot: &EngineSlot) -> Result<EngineHandle, ErrorPayload> {
-    slot.0.clone()
+fn encode<T: serde::Serialize>(name: &str, value: &T) -> Result<serde_json::Value, ErrorPayload> {
+    serde_json::to_value(value).map_err(|e| ErrorPayload::unreachable(format!("could not pass the argument {name}: {e}")))
 }
 
 /// Expands the contract into the shell's side of it. build.rs reads the same table with its own
@@ -27,10 +32,14 @@ macro_rules! tauri_commands {
         $(
             $(#[doc = $doc])*
             #[tauri::command]
-            async fn $name(slot: State<'_, EngineSlot>, $($arg: $ty),*) -> Result<$res, ErrorPayload> {
-                let $e = engine(&slot)?;
-                let result: caretaker_engine::Result<$res> = $body;
-                result.map_err(|err| err.payload())
+            async fn $name(slot: State<'_, EngineSlot>, $($arg: $ty),*) -> Result<serde_json::Value, ErrorPayload> {
+                let backend = slot.get()?;
+                #[allow(unused_mut)]
+                let mut args = serde_json::Map::new();
+                $( args.insert(stringify!($arg).to_string(), encode(stringify!($arg), &$arg)?); )*
+                let args = serde_json::Value::Object(args);
+                crate::consent::guard(&backend, stringify!($name), &args).await.map_err(|e| e.payload())?;
+                backend.call(stringify!($name), args).await
             }
         )*
 
@@ -153,6 +162,12 @@ mod tests {
             missing.is_empty(),
             "the contract uses types the engine does not export: {missing:?}; add them to caretaker_engine::bindings::export_all"
         );
+    }
+
+    /// The shell serves the engine's table, no more and no fewer.
+    #[test]
+    fn the_window_gets_the_engines_contract() {
+        assert_eq!(COMMANDS, caretaker_engine::control::COMMANDS);
     }
 
     #[test]

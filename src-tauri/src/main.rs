@@ -3,6 +3,8 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod attach;
+mod backend;
 mod bridge;
 mod commands;
 mod consent;
@@ -11,12 +13,11 @@ mod generate;
 mod lifecycle;
 mod tray;
 
-use caretaker_engine::{paths, Engine, EngineHandle, EngineOptions, ErrorPayload};
+use backend::{Backend, EngineSlot};
+use caretaker_engine::{paths, Engine, EngineOptions};
 use std::path::PathBuf;
+use std::sync::Arc;
 use tauri::{Manager, RunEvent, WindowEvent};
-
-/// The engine, or why it could not start (shown in the window instead of a blank page).
-pub struct EngineSlot(pub Result<EngineHandle, ErrorPayload>);
 
 fn data_dir_from_args() -> Option<PathBuf> {
     let mut args = std::env::args_os().skip(1);
@@ -31,12 +32,26 @@ fn data_dir_from_args() -> Option<PathBuf> {
     None
 }
 
+/// Shows the window, building it again if it was closed (closing destroys the web view, so a
+/// closed window costs nothing while the tray waits).
 pub fn show_main_window(app: &tauri::AppHandle) {
-    if let Some(w) = app.get_webview_window("main") {
-        let _ = w.unminimize();
-        let _ = w.show();
-        let _ = w.set_focus();
-    }
+    let window = match app.get_webview_window("main") {
+        Some(w) => w,
+        None => {
+            let Some(config) = app.config().app.windows.iter().find(|w| w.label == "main").cloned() else { return };
+            match tauri::WebviewWindowBuilder::from_config(app, &config).and_then(|b| b.build()) {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::warn!("could not open the window: {e}");
+                    return;
+                }
+            }
+        }
+    };
+    attach::window_shown(app, true);
+    let _ = window.unminimize();
+    let _ = window.show();
+    let _ = window.set_focus();
 }
 
 /// WebKitGTK turns a `C`/`POSIX` locale into `navigator.language = "C"`, which is not a valid
@@ -78,38 +93,47 @@ fn main() {
         .invoke_handler(commands::handler())
         .setup(move |app| {
             consent::install(app.handle());
-            let started = tauri::async_runtime::block_on(Engine::start(EngineOptions::new(data_dir.clone())));
-            let slot = match started {
-                Ok(engine) => {
-                    bridge::forward_events(app.handle().clone(), &engine);
-                    Ok(engine)
+            // The running engine (the service, or `caretaker run`) if there is one; otherwise an
+            // engine of the app's own, which also serves the socket for the CLI.
+            let slot = match tauri::async_runtime::block_on(attach::find_engine(&data_dir)) {
+                Some(client) => {
+                    tracing::info!(pid = client.hello().pid, "attached to the running engine");
+                    let client = Arc::new(client);
+                    bridge::supervise(app.handle().clone(), data_dir.clone(), client.clone());
+                    Ok(Backend::Attached(client))
                 }
-                Err(e) => {
-                    tracing::error!("engine did not start: {e}");
-                    Err(e.payload())
-                }
+                None => match tauri::async_runtime::block_on(Engine::start(EngineOptions::new(data_dir.clone()))) {
+                    Ok(engine) => {
+                        let backend = Backend::Local(engine);
+                        bridge::forward_events(app.handle().clone(), backend.clone());
+                        Ok(backend)
+                    }
+                    Err(e) => {
+                        tracing::error!("engine did not start: {e}");
+                        Err(e.payload())
+                    }
+                },
             };
-            let engine = slot.as_ref().ok().cloned();
             let failure = slot.as_ref().err().cloned();
-            app.manage(EngineSlot(slot));
+            let running = slot.is_ok();
+            app.manage(EngineSlot::new(slot));
             tray::install(app.handle())?;
-            if let Some(engine) = engine {
-                tray::refresh(app.handle(), &engine);
+            if running {
+                tray::refresh(app.handle());
             }
             // The window may be closed or hidden: say it where it is seen without the window too.
             if let Some(e) = failure.filter(lifecycle::leaves_unwatched) {
-                tray::show_start_failure(app.handle(), &e.message);
+                tray::show_not_running(app.handle(), &e.message);
                 lifecycle::announce_start_failure(caretaker_engine::alerts::notify::DesktopSink, &e);
             }
             lifecycle::quit_on_termination(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| {
-            // Closing the window keeps Caretaker running in the tray.
-            if let WindowEvent::CloseRequested { api, .. } = event {
+            // Closing the window destroys it (and its web view); Caretaker stays in the tray.
+            if let WindowEvent::Destroyed = event {
                 if window.label() == "main" {
-                    api.prevent_close();
-                    let _ = window.hide();
+                    attach::window_shown(window.app_handle(), false);
                 }
             }
         })
@@ -122,14 +146,15 @@ fn main() {
             std::process::exit(1);
         }
     };
-    app.run(|handle, event| {
-        if let RunEvent::Exit = event {
-            if let Some(slot) = handle.try_state::<EngineSlot>() {
-                if let Ok(engine) = &slot.0 {
-                    // Idempotent: a tray Quit has already stopped it.
-                    tauri::async_runtime::block_on(engine.shutdown());
-                }
+    app.run(|handle, event| match event {
+        // The last window closed: the tray stays. An explicit exit (Quit) carries a code.
+        RunEvent::ExitRequested { code: None, api, .. } => api.prevent_exit(),
+        RunEvent::Exit => {
+            if let Some(Ok(Backend::Local(engine))) = handle.try_state::<EngineSlot>().map(|s| s.get()) {
+                // Idempotent: a tray Quit has already stopped it.
+                tauri::async_runtime::block_on(engine.shutdown());
             }
         }
+        _ => {}
     });
 }

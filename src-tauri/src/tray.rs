@@ -1,7 +1,10 @@
 //! The tray: an icon showing the worst open alert (ok / warning / critical) that stays when the
 //! window closes, and a menu of everyday actions.
 
-use caretaker_engine::{EngineHandle, Event, Severity};
+use crate::backend::{Backend, EngineSlot};
+use caretaker_engine::{Event, Severity, Snapshot};
+use serde_json::json;
+use std::sync::Mutex;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
@@ -15,10 +18,12 @@ const ICON_OK: &[u8] = include_bytes!("../icons/tray-ok.png");
 const ICON_WARNING: &[u8] = include_bytes!("../icons/tray-warning.png");
 const ICON_CRITICAL: &[u8] = include_bytes!("../icons/tray-critical.png");
 
-/// Menu items whose text follows the engine's state.
+/// Menu items whose text follows the engine's state, and how many alerts are open (a host
+/// sample only updates the tooltip when none is).
 struct TrayItems {
     alerts: MenuItem<Wry>,
     pause: MenuItem<Wry>,
+    open_alerts: Mutex<usize>,
 }
 
 pub fn install(app: &AppHandle) -> tauri::Result<()> {
@@ -28,9 +33,10 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
     let pause = MenuItem::with_id(app, "pause", "Pause notifications for 1 h", true, None::<&str>)?;
     let maintain = MenuItem::with_id(app, "maintain", "Run maintenance", true, None::<&str>)?;
     let backup = MenuItem::with_id(app, "backup", "Back up now", true, None::<&str>)?;
-    let quit = MenuItem::with_id(app, "quit", "Quit Caretaker", true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
+    let stop = MenuItem::with_id(app, "stop", "Stop Caretaker", true, None::<&str>)?;
     let sep = || PredefinedMenuItem::separator(app);
-    let menu = Menu::with_items(app, &[&open, &sep()?, &alerts, &open_alerts, &pause, &sep()?, &backup, &maintain, &sep()?, &quit])?;
+    let menu = Menu::with_items(app, &[&open, &sep()?, &alerts, &open_alerts, &pause, &sep()?, &backup, &maintain, &sep()?, &quit, &stop])?;
     TrayIconBuilder::with_id(TRAY_ID)
         .tooltip("Caretaker")
         .icon(Image::from_bytes(ICON_OK)?)
@@ -43,19 +49,10 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
                 let _ = app.emit(NAVIGATE_CHANNEL, "alerts");
             }
             "pause" => toggle_pause(app),
-            "maintain" => {
-                if let Some(engine) = engine(app) {
-                    match engine.run_maintenance() {
-                        Ok(_) => {
-                            crate::show_main_window(app);
-                            let _ = app.emit(NAVIGATE_CHANNEL, "monitor");
-                        }
-                        Err(e) => tracing::warn!("maintenance did not start: {e}"),
-                    }
-                }
-            }
+            "maintain" => run_maintenance(app),
             "backup" => back_up_now(app),
             "quit" => quit_app(app),
+            "stop" => stop_engine(app),
             _ => {}
         })
         .on_tray_icon_event(|tray, event| {
@@ -64,8 +61,22 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
             }
         })
         .build(app)?;
-    app.manage(TrayItems { alerts, pause });
+    app.manage(TrayItems { alerts, pause, open_alerts: Mutex::new(0) });
     Ok(())
+}
+
+fn run_maintenance(app: &AppHandle) {
+    let Some(engine) = engine(app) else { return };
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        match engine.call("run_maintenance", json!({})).await {
+            Ok(_) => {
+                crate::show_main_window(&app);
+                let _ = app.emit(NAVIGATE_CHANNEL, "monitor");
+            }
+            Err(e) => tracing::warn!("maintenance did not start: {e}"),
+        }
+    });
 }
 
 /// Backs up the first plan (the one that holds Caretaker's own data by default) and shows the
@@ -74,28 +85,29 @@ fn back_up_now(app: &AppHandle) {
     let Some(engine) = engine(app) else { return };
     crate::show_main_window(app);
     let _ = app.emit(NAVIGATE_CHANNEL, "backups");
-    let Some(plan) = engine.config().backups.plans.first().map(|p| p.name.clone()) else { return };
     tauri::async_runtime::spawn(async move {
-        if let Err(e) = engine.backup_now(&plan).await {
+        let overview: Result<caretaker_engine::backup::BackupsOverview, _> = engine.call_as("backups_overview", json!({})).await;
+        let Some(plan) = overview.ok().and_then(|o| o.plans.first().map(|p| p.plan.name.clone())) else { return };
+        if let Err(e) = engine.call("backup_now", json!({ "plan": plan })).await {
             tracing::warn!("backup did not start: {e}");
         }
     });
 }
 
-fn engine(app: &AppHandle) -> Option<EngineHandle> {
-    app.try_state::<crate::EngineSlot>().and_then(|s| s.0.as_ref().ok().cloned())
+fn engine(app: &AppHandle) -> Option<Backend> {
+    app.try_state::<EngineSlot>().and_then(|s| s.get().ok())
 }
 
 fn toggle_pause(app: &AppHandle) {
     let Some(engine) = engine(app) else { return };
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let paused = engine.snapshot().notifications_paused_until.is_some();
-        let minutes = if paused { None } else { Some(60) };
-        if let Err(e) = engine.pause_notifications(minutes).await {
+        let Ok(snap) = engine.call_as::<Snapshot>("snapshot", json!({})).await else { return };
+        let minutes = if snap.notifications_paused_until.is_some() { None } else { Some(60) };
+        if let Err(e) = engine.call("pause_notifications", json!({ "minutes": minutes })).await {
             tracing::warn!("could not change the notification pause: {e}");
         }
-        refresh(&app, &engine);
+        refresh(&app);
     });
 }
 
@@ -103,12 +115,28 @@ fn quit_app(app: &AppHandle) {
     tauri::async_runtime::spawn(quit(app.clone()));
 }
 
-/// Stops the engine cleanly, then exits: the tray's Quit, and a stop asked by the system.
+/// Leaves: an engine of the app's own is stopped cleanly first; an attached one (the service)
+/// keeps watching. The tray's Quit, and a stop asked by the system.
 pub async fn quit(app: AppHandle) {
-    if let Some(engine) = engine(&app) {
+    if let Some(Backend::Local(engine)) = engine(&app) {
         engine.shutdown().await;
     }
     app.exit(0);
+}
+
+/// "Stop Caretaker": the engine itself stops (a service manager that restarts only after a
+/// crash leaves it stopped), then the app leaves.
+fn stop_engine(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Some(Backend::Attached(client)) = engine(&app) {
+            match client.call("shutdown", json!({})).await {
+                Ok(_) => client.closed().await,
+                Err(e) => tracing::warn!("could not stop the engine: {e}"),
+            }
+        }
+        quit(app).await;
+    });
 }
 
 /// The icon and the word for the worst open alert; an engine that is not running is as bad as
@@ -122,8 +150,9 @@ pub fn state_of(worst: Option<Severity>, not_running: bool) -> (&'static [u8], &
     }
 }
 
-/// The engine did not start: the icon turns critical and the tooltip says why.
-pub fn show_start_failure(app: &AppHandle, message: &str) {
+/// No engine runs (it did not start, or the attached one went away): the icon turns critical
+/// and the tooltip says why.
+pub fn show_not_running(app: &AppHandle, message: &str) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else { return };
     let (icon, state) = state_of(None, true);
     if let Ok(img) = Image::from_bytes(icon) {
@@ -132,9 +161,19 @@ pub fn show_start_failure(app: &AppHandle, message: &str) {
     let _ = tray.set_tooltip(Some(format!("Caretaker — {state}: {message}")));
 }
 
-/// Icon, tooltip and menu from the engine's current state.
-pub fn refresh(app: &AppHandle, engine: &EngineHandle) {
-    let snap = engine.snapshot();
+/// Icon, tooltip and menu from the engine's current state, read off the caller's thread.
+pub fn refresh(app: &AppHandle) {
+    let Some(engine) = engine(app) else { return };
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        match engine.call_as::<Snapshot>("snapshot", json!({})).await {
+            Ok(snap) => apply(&app, &snap),
+            Err(e) => tracing::debug!("could not read the engine's state for the tray: {e}"),
+        }
+    });
+}
+
+fn apply(app: &AppHandle, snap: &Snapshot) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else { return };
     let (icon, state) = state_of(snap.worst, false);
     if let Ok(img) = Image::from_bytes(icon) {
@@ -157,6 +196,7 @@ pub fn refresh(app: &AppHandle, engine: &EngineHandle) {
     }
     let _ = tray.set_tooltip(Some(tip));
     if let Some(items) = app.try_state::<TrayItems>() {
+        *items.open_alerts.lock().unwrap_or_else(|p| p.into_inner()) = n;
         let _ = items.alerts.set_text(count);
         let _ = items.pause.set_text(if snap.notifications_paused_until.is_some() {
             "Resume notifications"
@@ -166,11 +206,19 @@ pub fn refresh(app: &AppHandle, engine: &EngineHandle) {
     }
 }
 
-/// Called for every engine event; only state changes touch the tray.
+/// Called for every engine event; only state changes touch the tray. A host sample, the most
+/// frequent event, only rewrites the tooltip's figures, without asking the engine anything.
 pub fn on_event(app: &AppHandle, event: &Event) {
-    if matches!(event, Event::AlertChanged { .. } | Event::NotificationsPaused { .. } | Event::HostSample { .. }) {
-        if let Some(engine) = engine(app) {
-            refresh(app, &engine);
+    match event {
+        Event::AlertChanged { .. } | Event::NotificationsPaused { .. } => refresh(app),
+        Event::HostSample { sample, .. } => {
+            let quiet = app.try_state::<TrayItems>().is_some_and(|i| *i.open_alerts.lock().unwrap_or_else(|p| p.into_inner()) == 0);
+            if let (true, Some(tray)) = (quiet, app.tray_by_id(TRAY_ID)) {
+                let tip =
+                    format!("Caretaker — all well · CPU {:.0} %, memory {:.0} %", sample.cpu.total_percent, sample.memory.used_percent());
+                let _ = tray.set_tooltip(Some(tip));
+            }
         }
+        _ => {}
     }
 }

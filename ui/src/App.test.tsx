@@ -8,7 +8,7 @@ import type { DetectorState } from "./bindings/DetectorState";
 import type { PlanStatus } from "./bindings/PlanStatus";
 import type { SnapshotInfo } from "./bindings/SnapshotInfo";
 import { App } from "./App";
-import { setPlatform, type CommandHandlers, type Commands, type Platform } from "./platform";
+import { setPlatform, type CommandHandlers, type Commands, type EngineConnection, type Platform } from "./platform";
 import { fakeSample, fakeSnapshot } from "./platform/preview";
 
 // uPlot draws on a canvas, which jsdom has not; the chart's data path is tested in series.test.ts.
@@ -78,7 +78,14 @@ class FakePlatform implements Platform {
     this.listeners.add(cb);
     return () => this.listeners.delete(cb);
   }
-  async onResync() {
+  resync: (() => void) | null = null;
+  async onResync(cb: () => void) {
+    this.resync = cb;
+    return () => {};
+  }
+  connection: ((c: EngineConnection) => void) | null = null;
+  async onConnection(cb: (c: EngineConnection) => void) {
+    this.connection = cb;
     return () => {};
   }
   navigate: ((p: string) => void) | null = null;
@@ -268,6 +275,33 @@ describe("App", () => {
     await waitFor(() => expect(screen.getByTestId("restore-done").textContent).toContain("skipped 2"));
     const restores = p.requests.filter(([c]) => c === "restore_backup").map(([, r]) => (r as { onConflict: string | null }).onConflict);
     expect(restores).toEqual([null, "skip"]);
+  });
+
+  it("says when the engine goes away, and follows it again once it is back, without a reload", async () => {
+    const p = new FakePlatform();
+    setPlatform(p);
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId("cpu-value").textContent).toBe("12 %"));
+    act(() => p.connection?.({ connected: false, message: "The Caretaker engine stopped." }));
+    await waitFor(() => expect(screen.getByTestId("engine-gone").textContent).toContain("The Caretaker engine stopped."));
+    // Back: the shell says so and asks for a fresh snapshot; events flow again.
+    act(() => {
+      p.connection?.({ connected: true, message: null });
+      p.resync?.();
+    });
+    await waitFor(() => expect(screen.queryByTestId("engine-gone")).toBeNull());
+    await waitFor(() => expect(p.calls.filter((c) => c === "snapshot")).toHaveLength(2));
+    act(() => p.emit({ type: "host_sample", sample: fakeSample(Date.now(), 77), points: [] }));
+    await waitFor(() => expect(screen.getByTestId("cpu-value").textContent).toBe("77 %"));
+  });
+
+  it("waits for an engine that does not answer instead of saying it could not start", async () => {
+    const p = new FakePlatform();
+    p.snapshotError = { kind: "io", code: "engine_unreachable", message: "The Caretaker engine stopped. Waiting for it to come back", fields: [] } satisfies ErrorPayload;
+    setPlatform(p);
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId("engine-gone").textContent).toContain("Waiting for the Caretaker engine"));
+    expect(screen.queryByTestId("engine-error")).toBeNull();
   });
 
   it("shows why the engine could not start, with its kind", async () => {

@@ -13,7 +13,7 @@ import { ErrorNote } from "./components/ErrorNote";
 import { ago } from "./format";
 
 export function App() {
-  const { snapshot, error, reload } = useEngine();
+  const { snapshot, error, reload, connection } = useEngine();
   const [now, setNow] = useState(Date.now());
   const [page, setPage] = useState<"overview" | "services" | "alerts" | "backups" | "detectors" | "healing" | "insights" | "monitor">("overview");
   useEffect(() => {
@@ -39,6 +39,16 @@ export function App() {
     const late = now - e.last_sample_ms > e.metrics_interval_secs * 3000 + 5000;
     return late ? { cls: "warn", text: `Last sample ${ago(e.last_sample_ms, now)}` } : { cls: "ok", text: `Live · sampled ${ago(e.last_sample_ms, now)}` };
   }, [snapshot, now]);
+
+  if (error && !snapshot && error.code === "engine_unreachable") {
+    return (
+      <div className="fatal" data-testid="engine-gone">
+        <h1>Waiting for the Caretaker engine</h1>
+        <p>{error.message}</p>
+        <button onClick={() => void reload()}>Try again</button>
+      </div>
+    );
+  }
 
   if (error && !snapshot) {
     return (
@@ -77,6 +87,11 @@ export function App() {
           {health.text}
         </div>
       </header>
+      {!connection.connected && (
+        <div className="banner crit" role="alert" data-testid="engine-gone">
+          {connection.message ?? "The Caretaker engine stopped."} What you see below is from before it stopped.
+        </div>
+      )}
       <main>
         {!snapshot && <div className="loading">Connecting to the engine…</div>}
         {snapshot && page === "overview" && <Overview snapshot={snapshot} onOpen={setPage} />}

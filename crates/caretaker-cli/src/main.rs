@@ -1,5 +1,6 @@
 //! `caretaker`: the same engine as the desktop app, without a window.
 
+mod remote;
 mod service;
 
 use anyhow::{Context, Result};
@@ -35,6 +36,47 @@ enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Open alerts; acknowledge, snooze or resolve one (needs a running engine).
+    Alerts {
+        #[command(subcommand)]
+        command: Option<remote::AlertsCommand>,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Service checks: list them, or run one now (needs a running engine).
+    Checks {
+        #[command(subcommand)]
+        command: Option<remote::ChecksCommand>,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Backups: plans, runs, snapshots, restore, verify (needs a running engine).
+    Backup {
+        #[command(subcommand)]
+        command: Option<remote::BackupCommand>,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Maintenance: status, run now, cancel (needs a running engine).
+    Maintain {
+        #[command(subcommand)]
+        command: Option<remote::MaintainCommand>,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Caretaker's own log, filtered; --follow keeps printing (needs a running engine).
+    Logs {
+        #[command(flatten)]
+        args: remote::LogsArgs,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
+    /// Stop the running engine cleanly (a service manager that restarts only after a crash
+    /// leaves it stopped).
+    Stop {
+        #[command(flatten)]
+        remote: remote::Remote,
     },
     /// Run the engine as a service: started at login (or boot) and again after a crash.
     Service {
@@ -103,6 +145,12 @@ fn main() -> ExitCode {
             return config_check(&file);
         }
         Command::Service { command } => service_command(command),
+        Command::Alerts { command, remote } => on_engine(remote::alerts(&remote, command)),
+        Command::Checks { command, remote } => on_engine(remote::checks(&remote, command)),
+        Command::Backup { command, remote } => on_engine(remote::backup(&remote, command)),
+        Command::Maintain { command, remote } => on_engine(remote::maintain(&remote, command)),
+        Command::Logs { args, remote } => on_engine(remote::logs(&remote, args)),
+        Command::Stop { remote } => on_engine(remote::stop(&remote)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -125,14 +173,23 @@ fn exit_code_of(e: &anyhow::Error) -> ExitCode {
     }
 }
 
+/// Runs a command that talks to the engine: a small runtime, no logging set-up (the engine logs).
+fn on_engine(command: impl std::future::Future<Output = Result<()>>) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+    rt.block_on(command)
+}
+
 fn run(data_dir: PathBuf) -> Result<()> {
     let _log = caretaker_engine::logging::init(Some(&data_dir));
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("cannot start the async runtime")?;
     rt.block_on(async {
         let engine = Engine::start(EngineOptions::new(data_dir)).await?;
-        wait_for_signal().await;
-        tracing::info!("signal received, shutting down");
+        tokio::select! {
+            _ = wait_for_signal() => tracing::info!("signal received, shutting down"),
+            // `caretaker stop`, or the app's "Stop Caretaker", through the control socket.
+            _ = engine.stopping() => {}
+        }
         engine.shutdown().await;
         Ok(())
     })

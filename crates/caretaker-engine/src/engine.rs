@@ -203,6 +203,7 @@ impl Engine {
             presence: presence.clone(),
             tasks: Mutex::new(tasks),
             lock: Mutex::new(Some(lock)),
+            stopped: Default::default(),
         };
         let handle = EngineHandle::new(Arc::new(services));
         if http_cfg.enabled {
@@ -217,6 +218,7 @@ impl Engine {
                 }
             }
         }
+        start_control(&handle, &data_dir);
         // A newer default prompt replaces an unedited one when the app is upgraded.
         if core.config().analysis.enabled {
             if let Err(e) = handle.services().analysis.reconcile_prompt().await {
@@ -240,6 +242,23 @@ impl Engine {
         Ok(handle)
     }
 }
+
+/// The control socket for the CLI and an attached app. Without it the engine still watches the
+/// machine, so a failure is said, not fatal.
+#[cfg(unix)]
+fn start_control(handle: &EngineHandle, data_dir: &Path) {
+    let core = &handle.services().core;
+    match crate::control::server::bind(data_dir) {
+        Ok(l) => handle.services().add_task(tokio::spawn(crate::control::server::serve(handle.clone(), l, core.cancel.clone()))),
+        Err(e) => {
+            tracing::error!("the control socket could not start: {e}");
+            core.set_error(Some(format!("the control socket could not start ({e}); the CLI and the app cannot reach this engine")));
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn start_control(_: &EngineHandle, _: &Path) {}
 
 const STOP_DEADLINE: Duration = Duration::from_secs(10);
 
@@ -267,6 +286,8 @@ pub(crate) async fn shutdown(s: &Services) {
         running
     });
     if !running {
+        // Another caller is stopping it: return when that is done, as if this one had.
+        s.stopped.cancelled().await;
         return;
     }
     core.cancel.cancel();
@@ -288,6 +309,7 @@ pub(crate) async fn shutdown(s: &Services) {
     tracing::info!("engine stopped");
     s.logs.detach();
     s.lock.lock().unwrap_or_else(|p| p.into_inner()).take();
+    s.stopped.cancel();
 }
 
 /// What a data dir says about its engine, read without starting one (works while one runs).

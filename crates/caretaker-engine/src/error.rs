@@ -5,7 +5,7 @@
 //!
 //! Foundation layer: this file imports nothing from the rest of the crate.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use ts_rs::TS;
 
@@ -128,7 +128,7 @@ fn is_disk_full_sqlite(e: &rusqlite::Error) -> bool {
 }
 
 /// Stable error codes the UI may branch on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     InvalidConfig,
@@ -142,7 +142,7 @@ pub enum ErrorKind {
 }
 
 /// The precise reason a command failed; the UI branches on it, never on message text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The config (file or an edit) is invalid; `fields` names the paths.
@@ -169,8 +169,25 @@ pub enum ErrorCode {
     Conflict,
     Cancelled,
     ShuttingDown,
+    /// No engine answers on the control socket (not running, or it went away mid-command).
+    EngineUnreachable,
     Internal,
 }
+
+impl ErrorPayload {
+    /// A failure that did not come from the engine (it could not be reached).
+    pub fn unreachable(message: impl Into<String>) -> Self {
+        ErrorPayload { kind: ErrorKind::Io, code: ErrorCode::EngineUnreachable, message: message.into(), fields: Vec::new() }
+    }
+}
+
+impl std::fmt::Display for ErrorPayload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ErrorPayload {}
 
 /// One problem in a config file (or in an edit), naming the field path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,8 +208,8 @@ impl std::fmt::Display for ConfigIssue {
     }
 }
 
-/// What a failed command returns across IPC.
-#[derive(Debug, Clone, Serialize, TS)]
+/// What a failed command returns across IPC and the control socket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct ErrorPayload {
     pub kind: ErrorKind,
     pub code: ErrorCode,

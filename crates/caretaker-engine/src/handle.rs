@@ -35,6 +35,8 @@ pub(crate) struct Services {
     pub presence: Arc<presence::service::Service>,
     pub tasks: Mutex<Vec<JoinHandle<()>>>,
     pub lock: Mutex<Option<lock::DataDirLock>>,
+    /// Cancelled when a shutdown has finished.
+    pub stopped: tokio_util::sync::CancellationToken,
 }
 
 impl Services {
@@ -103,6 +105,11 @@ impl EngineHandle {
         self.s.core.cancel.clone()
     }
 
+    /// Resolves once the engine has been asked to stop (by `shutdown`, from any client).
+    pub async fn stopping(&self) {
+        self.s.core.cancel.cancelled().await
+    }
+
     /// Stops every task at a safe point, records the stop, and releases the data dir.
     pub async fn shutdown(&self) {
         crate::engine::shutdown(&self.s).await
@@ -166,6 +173,11 @@ impl EngineHandle {
     /// written to caretaker.toml atomically (the rest of the file, comments included, is kept).
     pub async fn save_check(&self, original: Option<String>, check: CheckConfig) -> Result<()> {
         self.s.checks.save(original, check).await
+    }
+
+    /// Runs a check now, outside its schedule.
+    pub async fn run_check(&self, name: &str) -> Result<CheckResult> {
+        self.s.checks.run_named(name).await
     }
 
     pub async fn delete_check(&self, name: String) -> Result<()> {

@@ -8,7 +8,8 @@
 //! - core: `core` (shared resources only: db, clock, bus, cancel, config cell, alerts);
 //! - services: `<capability>/service.rs`, owning its state, loop and operations;
 //! - composition: `engine` (start and stop order), `handle` (the public API, delegation only);
-//! - adapters: `http` (started by `engine`, the one sanctioned upward edge) and `logging` here;
+//! - adapters: `http` and `control` (started by `engine`, the sanctioned upward edges) and
+//!   `logging` here;
 //!   the desktop shell and the CLI outside the crate.
 
 pub mod alerts;
@@ -19,6 +20,8 @@ pub mod checks;
 pub mod clock;
 pub mod config;
 pub mod consent;
+#[cfg(unix)]
+pub mod control;
 mod core;
 pub mod detectors;
 mod engine;
@@ -38,6 +41,9 @@ pub mod presence;
 mod process;
 mod sql_enum;
 pub mod store;
+
+// The command contract names its types by the crate's public paths.
+extern crate self as caretaker_engine;
 
 pub use alerts::{Alert, AlertQuery, AlertStatus, Notice, Severity};
 pub use analysis::{Finding, PromptState, Scan};

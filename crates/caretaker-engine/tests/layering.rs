@@ -16,9 +16,9 @@ enum Layer {
 }
 
 const FOUNDATION: &[&str] = &["error", "clock", "paths", "store", "lock", "sql_enum"];
-/// The one sanctioned upward edge: the engine starts the HTTP endpoint it serves, which talks to
-/// the handle like any other adapter.
-const ALLOWED: &[(&str, &str)] = &[("engine", "http")];
+/// The sanctioned upward edges: the engine starts the HTTP endpoint and the control socket it
+/// serves, which talk to the handle like any other adapter.
+const ALLOWED: &[(&str, &str)] = &[("engine", "http"), ("engine", "control")];
 /// Files below a capability folder that work through the core (the service and its parts).
 const SERVICE_PARTS: &[&str] = &["service", "jobs", "plans", "health"];
 
@@ -29,7 +29,7 @@ fn layer_of(module: &[String]) -> Layer {
     match first {
         "" | "lib" | "engine" | "handle" => Layer::Composition,
         // `logging` installs the tracing subscriber for the binaries (with the log capture layer).
-        "http" | "bindings" | "logging" => Layer::Adapters,
+        "http" | "control" | "bindings" | "logging" => Layer::Adapters,
         "core" => Layer::Core,
         f if FOUNDATION.contains(&f) => Layer::Foundation,
         _ if module.len() > 1 && SERVICE_PARTS.contains(&last) => Layer::Services,

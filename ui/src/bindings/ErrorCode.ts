@@ -3,4 +3,4 @@
 /**
  * The precise reason a command failed; the UI branches on it, never on message text.
  */
-export type ErrorCode = "invalid_config" | "already_running" | "busy" | "database_too_new" | "database" | "io" | "disk_full" | "invalid_input" | "not_found" | "wrong_password" | "repository_unreachable" | "repository_corrupt" | "keychain_unavailable" | "conflict" | "cancelled" | "shutting_down" | "internal";
+export type ErrorCode = "invalid_config" | "already_running" | "busy" | "database_too_new" | "database" | "io" | "disk_full" | "invalid_input" | "not_found" | "wrong_password" | "repository_unreachable" | "repository_corrupt" | "keychain_unavailable" | "conflict" | "cancelled" | "shutting_down" | "engine_unreachable" | "internal";

@@ -3,7 +3,7 @@ import type { ErrorCode } from "./ErrorCode";
 import type { ErrorKind } from "./ErrorKind";
 
 /**
- * What a failed command returns across IPC.
+ * What a failed command returns across IPC and the control socket.
  */
 export type ErrorPayload = { kind: ErrorKind, code: ErrorCode, message: string, 
 /**

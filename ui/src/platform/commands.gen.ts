@@ -41,7 +41,7 @@ export interface Commands {
   check_history: { req: { query: CheckHistoryQuery }; res: Array<CheckResult> };
   /**
    * `original` is the name being edited, or null for a new check.
-   * A new or changed command probe is first shown to the person in a native dialog.
+   * The app first shows a new or changed command probe to the person in a native dialog.
    */
   save_check: { req: { original: string | null; check: CheckConfig }; res: null };
   delete_check: { req: { name: string }; res: null };
@@ -58,7 +58,7 @@ export interface Commands {
   /**
    * Without a conflict policy, a restore that would replace files writes nothing and
    * answers with a conflict report.
-   * A destination that already holds files is first confirmed in a native dialog.
+   * The app first confirms a destination that already holds files in a native dialog.
    */
   restore_backup: { req: { plan: string; snapshot: string; path: string; destination: string; onConflict: ConflictPolicy | null }; res: RestoreOutcome };
   suggest_backup_password: { req: Record<string, never>; res: string };
@@ -89,7 +89,7 @@ export interface Commands {
   analysis_config: { req: Record<string, never>; res: AnalysisConfig };
   analysis_prompt: { req: Record<string, never>; res: PromptState };
   list_models: { req: { endpoint: string }; res: Array<string> };
-  /** A model server on another machine is first confirmed in a native dialog. */
+  /** The app first confirms a model server on another machine in a native dialog. */
   set_analysis: { req: { enabled: boolean; endpoint: string; model: string; cadenceMinutes: number }; res: AnalysisConfig };
   set_prompt: { req: { template: string }; res: null };
   reset_prompt: { req: Record<string, never>; res: null };

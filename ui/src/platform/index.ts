@@ -5,7 +5,7 @@ import type { ErrorCode } from "../bindings/ErrorCode";
 import type { ErrorPayload } from "../bindings/ErrorPayload";
 import type { Commands } from "./commands.gen";
 
-// The command map is generated from the shell's contract (src-tauri/src/contract.rs).
+// The command map is generated from the engine's contract (crates/caretaker-engine/src/control/contract.rs).
 export type { Commands };
 
 /** Typed answers to some commands, for fakes and the browser preview. */
@@ -19,8 +19,16 @@ export interface Platform {
   onEvent(cb: (e: Event) => void): Promise<() => void>;
   /** Fired when the window fell behind and should re-read the snapshot. */
   onResync(cb: () => void): Promise<() => void>;
+  /** Whether the engine answers (an attached engine can go away and come back). */
+  onConnection(cb: (c: EngineConnection) => void): Promise<() => void>;
   /** The tray asks for a page ("alerts"). */
   onNavigate(cb: (page: string) => void): Promise<() => void>;
+}
+
+/** What the shell says about its engine's connection. */
+export interface EngineConnection {
+  connected: boolean;
+  message: string | null;
 }
 
 export class CommandError extends Error {

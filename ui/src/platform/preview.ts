@@ -88,6 +88,9 @@ export function browserPreviewPlatform(): Platform {
     async onResync() {
       return () => {};
     },
+    async onConnection() {
+      return () => {};
+    },
     async onNavigate() {
       return () => {};
     },

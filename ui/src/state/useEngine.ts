@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { Snapshot } from "../bindings/Snapshot";
 import type { Event } from "../bindings/Event";
-import { asCommandError, platform, type CommandError } from "../platform";
+import { asCommandError, platform, type CommandError, type EngineConnection } from "../platform";
 import { appendLive, type Range } from "./series";
 import { emitEngineEvent, useEngineEvent } from "./bus";
 import { call, useCommand } from "./useCommand";
@@ -33,6 +33,7 @@ export function applyEvent(s: Snapshot, e: Event): Snapshot {
 export function useEngine() {
   const [snapshot, setSnapshot] = useState<Snapshot | null>(null);
   const [error, setError] = useState<CommandError | null>(null);
+  const [connection, setConnection] = useState<EngineConnection>({ connected: true, message: null });
 
   const load = useCallback(async () => {
     try {
@@ -53,7 +54,8 @@ export function useEngine() {
         emitEngineEvent(e);
       });
       const offResync = await p.onResync(() => void load());
-      unlisten = [offEvent, offResync];
+      const offConnection = await p.onConnection(setConnection);
+      unlisten = [offEvent, offResync, offConnection];
       if (cancelled) unlisten.forEach((f) => f());
       await load();
     })();
@@ -63,7 +65,7 @@ export function useEngine() {
     };
   }, [load]);
 
-  return { snapshot, error, reload: load };
+  return { snapshot, error, reload: load, connection };
 }
 
 /** Chart data for a range: one query, then live points appended (live range) or a re-query

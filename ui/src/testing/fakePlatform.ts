@@ -2,13 +2,15 @@
 import type { ErrorCode } from "../bindings/ErrorCode";
 import type { ErrorPayload } from "../bindings/ErrorPayload";
 import type { Event } from "../bindings/Event";
-import type { Commands, Platform } from "../platform";
+import type { Commands, EngineConnection, Platform } from "../platform";
 import { fakeSnapshot } from "../platform/preview";
 
 export type Answers = { [K in keyof Commands]?: (req: Commands[K]["req"]) => Commands[K]["res"] | Promise<Commands[K]["res"]> };
 
 export class TypedFakePlatform implements Platform {
   listeners = new Set<(e: Event) => void>();
+  resyncs = new Set<() => void>();
+  connections = new Set<(c: EngineConnection) => void>();
   calls: Array<{ cmd: keyof Commands; req: unknown }> = [];
 
   constructor(public answers: Answers = {}) {}
@@ -29,8 +31,18 @@ export class TypedFakePlatform implements Platform {
     this.listeners.add(cb);
     return () => void this.listeners.delete(cb);
   }
-  async onResync() {
-    return () => {};
+  async onResync(cb: () => void) {
+    this.resyncs.add(cb);
+    return () => void this.resyncs.delete(cb);
+  }
+  async onConnection(cb: (c: EngineConnection) => void) {
+    this.connections.add(cb);
+    return () => void this.connections.delete(cb);
+  }
+  /** What the shell sends when the engine goes away or comes back (then a resync). */
+  connection(c: EngineConnection) {
+    this.connections.forEach((cb) => cb(c));
+    if (c.connected) this.resyncs.forEach((cb) => cb());
   }
   async onNavigate() {
     return () => {};

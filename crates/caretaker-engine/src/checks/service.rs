@@ -91,6 +91,19 @@ impl Service {
         ok
     }
 
+    /// Runs the configured check `name` now; its result is recorded like a scheduled one.
+    pub async fn run_named(&self, name: &str) -> Result<CheckResult> {
+        let Some(check) = self.core.config().checks.list.into_iter().find(|c| c.name == name) else {
+            return Err(EngineError::NotFound(format!("no check named {name:?}")));
+        };
+        let result = self.prober.run(&check, self.core.now()).await;
+        let lag = Lag { due: tokio::time::Instant::now(), started: tokio::time::Instant::now() };
+        if self.results.send((result.clone(), lag)).await.is_err() {
+            return Err(EngineError::ShuttingDown);
+        }
+        Ok(result)
+    }
+
     pub fn states(&self) -> Vec<CheckState> {
         let latest = self.latest.read().map(|m| m.clone()).unwrap_or_default();
         self.core

@@ -1,10 +1,14 @@
-// The command contract: every command the window may call, declared once.
+// The command contract: every command a client of the engine may call, declared once.
 //
 // Each line is `name(arg: Type, ...) -> Response = |engine| body;`. The body runs inside an
 // async wrapper and yields `caretaker_engine::Result<Response>`. From this table come:
 //
-// - the `#[tauri::command]` wrappers and the `generate_handler!` list (src/commands.rs);
-// - one permission per command, `allow-<name-with-dashes>` (build.rs reads the names);
+// - the engine's dispatcher (`control::dispatch`), which the control socket serves to the CLI
+//   and to an app attached to a running engine, and which an app with an engine of its own calls
+//   in process;
+// - the desktop shell's `#[tauri::command]` wrappers and `generate_handler!` list
+//   (src-tauri/src/commands.rs), which ask the person first where a command needs it;
+// - one permission per command, `allow-<name-with-dashes>` (src-tauri/build.rs reads the names);
 //   capabilities/main.json grants the main window exactly these, checked by a test;
 // - the TypeScript command map `ui/src/platform/commands.gen.ts`, with request and response
 //   types from the engine's ts-rs bindings and the argument names as `invoke` expects them
@@ -15,8 +19,8 @@
 //
 // Errors are not declared: every command fails with the engine's `ErrorPayload`.
 //
-// build.rs includes this file too, so it holds nothing but the table: the `use` block is
-// resolved only where the table is expanded into commands.
+// Other crates include this file, so it holds nothing but the table: the `use` block is
+// resolved only where the table is expanded.
 //
 // `with_commands!(then)` hands the table to the macro `then`.
 macro_rules! with_commands {
@@ -41,12 +45,8 @@ macro_rules! with_commands {
             list_checks() -> Vec<CheckSummary> = |e| e.checks().await;
             check_history(query: CheckHistoryQuery) -> Vec<CheckResult> = |e| e.check_history(query).await;
             /// `original` is the name being edited, or null for a new check.
-            /// A new or changed command probe is first shown to the person in a native dialog.
-            save_check(original: Option<String>, check: CheckConfig) -> () = |e| async {
-                crate::consent::save_check(&e, original.as_deref(), &check).await?;
-                e.save_check(original, check).await
-            }
-            .await;
+            /// The app first shows a new or changed command probe to the person in a native dialog.
+            save_check(original: Option<String>, check: CheckConfig) -> () = |e| e.save_check(original, check).await;
             delete_check(name: String) -> () = |e| e.delete_check(name).await;
 
             list_detectors() -> Vec<DetectorState> = |e| Ok(e.detectors());
@@ -65,13 +65,9 @@ macro_rules! with_commands {
                 |e| e.backup_ls(&plan, snapshot, path).await;
             /// Without a conflict policy, a restore that would replace files writes nothing and
             /// answers with a conflict report.
-            /// A destination that already holds files is first confirmed in a native dialog.
+            /// The app first confirms a destination that already holds files in a native dialog.
             restore_backup(plan: String, snapshot: String, path: String, destination: String, on_conflict: Option<ConflictPolicy>) -> RestoreOutcome =
-                |e| async {
-                    crate::consent::restore(&destination).await?;
-                    e.restore_backup(&plan, snapshot, path, destination, on_conflict).await
-                }
-                .await;
+                |e| e.restore_backup(&plan, snapshot, path, destination, on_conflict).await;
             suggest_backup_password() -> String = |e| e.suggest_backup_password();
             create_backup_plan(plan: PlanConfig, password: String) -> PlanCreated =
                 |e| e.create_backup_plan(plan, password).await;
@@ -106,13 +102,9 @@ macro_rules! with_commands {
             analysis_config() -> AnalysisConfig = |e| Ok(e.config().analysis);
             analysis_prompt() -> PromptState = |e| e.analysis_prompt().await;
             list_models(endpoint: String) -> Vec<String> = |e| e.list_models(endpoint).await;
-            /// A model server on another machine is first confirmed in a native dialog.
+            /// The app first confirms a model server on another machine in a native dialog.
             set_analysis(enabled: bool, endpoint: String, model: String, cadence_minutes: u64) -> AnalysisConfig =
-                |e| async {
-                    crate::consent::analysis_endpoint(&e, &endpoint).await?;
-                    e.set_analysis(enabled, endpoint, model, cadence_minutes).await
-                }
-                .await;
+                |e| e.set_analysis(enabled, endpoint, model, cadence_minutes).await;
             set_prompt(template: String) -> () = |e| e.set_prompt(template).await;
             reset_prompt() -> () = |e| e.reset_prompt().await;
             /// Starts a log analysis scan now; refused while one runs.

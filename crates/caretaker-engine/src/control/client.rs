@@ -1,0 +1,181 @@
+//! A client of the control socket: the CLI's commands and an app attached to a running engine.
+//! Requests may overlap; each answer finds its caller by id. When the engine goes away, every
+//! waiting call fails with `EngineUnreachable` and `closed()` resolves.
+
+use super::server::read_line;
+use super::wire::{extra, Hello, Message, Request, MAX_REPLY_BYTES};
+use crate::error::ErrorPayload;
+use crate::events::Event;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::unix::OwnedWriteHalf;
+use tokio::net::UnixStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+type Answer = Result<serde_json::Value, ErrorPayload>;
+
+/// What a subscription yields.
+#[derive(Debug, Clone)]
+pub enum Incoming {
+    Event(Box<Event>),
+    /// Some events were missed: re-read the snapshot.
+    Resync,
+}
+
+#[derive(Default)]
+struct Shared {
+    pending: HashMap<u64, oneshot::Sender<Answer>>,
+    events: Option<mpsc::Sender<Incoming>>,
+    /// Set once the connection is gone: later calls fail at once with it.
+    gone: Option<ErrorPayload>,
+}
+
+pub struct Client {
+    write: tokio::sync::Mutex<OwnedWriteHalf>,
+    shared: Arc<Mutex<Shared>>,
+    next: AtomicU64,
+    closed: CancellationToken,
+    reader: JoinHandle<()>,
+    hello: Hello,
+}
+
+fn lock(shared: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
+    shared.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn went_away() -> ErrorPayload {
+    ErrorPayload::unreachable("the Caretaker engine went away (it stopped or restarted)")
+}
+
+impl Client {
+    /// Connects to the engine that owns `data_dir` and asks who it is.
+    pub async fn connect(data_dir: &Path) -> Result<Client, ErrorPayload> {
+        let path = super::socket_path(data_dir);
+        let stream = UnixStream::connect(&path).await.map_err(|e| {
+            ErrorPayload::unreachable(format!(
+                "no Caretaker engine is running for {} (nothing answers on {}: {e}); start it with `caretaker run` or `caretaker service install`",
+                data_dir.display(),
+                path.display()
+            ))
+        })?;
+        let (read, write) = stream.into_split();
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let closed = CancellationToken::new();
+        let reader = tokio::spawn(read_messages(BufReader::new(read), shared.clone(), closed.clone()));
+        let mut client = Client {
+            write: tokio::sync::Mutex::new(write),
+            shared,
+            next: AtomicU64::new(1),
+            closed,
+            reader,
+            hello: Hello { version: String::new(), pid: 0, data_dir: String::new() },
+        };
+        client.hello = client.call_as(extra::HELLO, serde_json::Value::Null).await?;
+        Ok(client)
+    }
+
+    /// Who answered: the engine's version, pid and data folder.
+    pub fn hello(&self) -> &Hello {
+        &self.hello
+    }
+
+    /// Sends `cmd` with `args` (an object of named arguments, or null) and waits for its answer.
+    pub async fn call(&self, cmd: &str, args: serde_json::Value) -> Answer {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut s = lock(&self.shared);
+            if let Some(gone) = &s.gone {
+                return Err(gone.clone());
+            }
+            s.pending.insert(id, tx);
+        }
+        let request = Request { id, cmd: cmd.to_string(), args };
+        let mut line = serde_json::to_string(&request).map_err(|e| ErrorPayload::unreachable(format!("could not encode {cmd}: {e}")))?;
+        line.push('\n');
+        if self.write.lock().await.write_all(line.as_bytes()).await.is_err() {
+            lock(&self.shared).pending.remove(&id);
+            return Err(went_away());
+        }
+        rx.await.unwrap_or_else(|_| Err(went_away()))
+    }
+
+    /// `call`, with the answer decoded as `T`.
+    pub async fn call_as<T: DeserializeOwned>(&self, cmd: &str, args: serde_json::Value) -> Result<T, ErrorPayload> {
+        let value = self.call(cmd, args).await?;
+        serde_json::from_value(value).map_err(|e| {
+            ErrorPayload::unreachable(format!("the engine's answer to {cmd} was not understood ({e}); is it another version?"))
+        })
+    }
+
+    /// Engine events from now on, until the connection ends (then the receiver closes).
+    pub async fn subscribe(&self) -> Result<mpsc::Receiver<Incoming>, ErrorPayload> {
+        let (tx, rx) = mpsc::channel(1024);
+        lock(&self.shared).events = Some(tx);
+        self.call(extra::SUBSCRIBE, serde_json::Value::Null).await?;
+        Ok(rx)
+    }
+
+    /// Resolves when the connection has ended.
+    pub async fn closed(&self) {
+        self.closed.cancelled().await
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_cancelled()
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+async fn read_messages(mut read: BufReader<tokio::net::unix::OwnedReadHalf>, shared: Arc<Mutex<Shared>>, closed: CancellationToken) {
+    let mut buf = Vec::new();
+    let mut lagged = false;
+    let mut reason = went_away();
+    while let Ok(Some(())) = read_line(&mut read, &mut buf, MAX_REPLY_BYTES).await {
+        let Ok(msg) = serde_json::from_slice::<Message>(&buf) else {
+            tracing::debug!("ignored a control message that was not understood");
+            continue;
+        };
+        match msg {
+            // Id 0 answers no request: the engine refused the connection or a garbled line.
+            Message::Reply { id: 0, result: Err(e) } => reason = e,
+            Message::Reply { id, result } => {
+                if let Some(tx) = lock(&shared).pending.remove(&id) {
+                    let _ = tx.send(result);
+                }
+            }
+            Message::Event { event } => lagged = deliver(&shared, Incoming::Event(event), lagged),
+            Message::Resync => lagged = deliver(&shared, Incoming::Resync, lagged),
+        }
+    }
+    let mut s = lock(&shared);
+    for (_, tx) in s.pending.drain() {
+        let _ = tx.send(Err(reason.clone()));
+    }
+    s.gone = Some(reason);
+    s.events = None;
+    drop(s);
+    closed.cancel();
+}
+
+/// Hands `item` to the subscriber without ever blocking the reader; a full queue drops it and
+/// the next delivery is preceded by a resync. Returns whether events are being dropped.
+fn deliver(shared: &Mutex<Shared>, item: Incoming, lagged: bool) -> bool {
+    let s = lock(shared);
+    let Some(tx) = &s.events else { return false };
+    if lagged && tx.try_send(Incoming::Resync).is_err() {
+        return true;
+    }
+    tx.try_send(item).is_err()
+}

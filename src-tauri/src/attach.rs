@@ -1,0 +1,72 @@
+//! Finding the engine to attach to at launch: the one that answers on the data folder's control
+//! socket, or the installed service, started if it is not running. And the small platform part
+//! of being a tray app (on macOS: a Dock icon only while the window is open).
+
+use caretaker_engine::control::Client;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long a starting service is waited for before the app runs an engine of its own.
+const SERVICE_GRACE: Duration = Duration::from_secs(10);
+/// The service's name for each service manager (as `caretaker service install` writes it).
+const SYSTEMD_UNIT: &str = "caretaker.service";
+const LAUNCHD_LABEL: &str = "app.caretaker.desktop";
+
+/// The per-user service file, if `caretaker service install` wrote one.
+fn service_file() -> Option<PathBuf> {
+    let home = PathBuf::from(std::env::var_os("HOME")?);
+    let file = if cfg!(target_os = "macos") {
+        home.join("Library/LaunchAgents").join(format!("{LAUNCHD_LABEL}.plist"))
+    } else {
+        let config = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".config"));
+        config.join("systemd/user").join(SYSTEMD_UNIT)
+    };
+    file.is_file().then_some(file)
+}
+
+/// Asks the service manager to start the installed service (argv only; it answers at once).
+fn start_service() {
+    let argv: Vec<String> = if cfg!(target_os = "macos") {
+        // SAFETY: getuid cannot fail and touches no memory.
+        let uid = unsafe { libc::getuid() };
+        vec!["launchctl".into(), "kickstart".into(), format!("gui/{uid}/{LAUNCHD_LABEL}")]
+    } else {
+        vec!["systemctl".into(), "--user".into(), "start".into(), SYSTEMD_UNIT.into()]
+    };
+    match std::process::Command::new(&argv[0]).args(&argv[1..]).stdin(std::process::Stdio::null()).output() {
+        Ok(out) if out.status.success() => tracing::info!("started the Caretaker service"),
+        Ok(out) => tracing::warn!("the service manager did not start Caretaker: {}", String::from_utf8_lossy(&out.stderr).trim()),
+        Err(e) => tracing::warn!("could not run {}: {e}", argv[0]),
+    }
+}
+
+/// The running engine for `data_dir`, if one answers (after starting the installed service when
+/// it does not); None means the app runs an engine of its own.
+pub async fn find_engine(data_dir: &Path) -> Option<Client> {
+    if let Ok(client) = Client::connect(data_dir).await {
+        return Some(client);
+    }
+    let file = service_file()?;
+    tracing::info!(service = %file.display(), "no engine answers; starting the installed service");
+    tokio::task::spawn_blocking(start_service).await.ok()?;
+    let deadline = Instant::now() + SERVICE_GRACE;
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if let Ok(client) = Client::connect(data_dir).await {
+            return Some(client);
+        }
+    }
+    tracing::warn!("the service did not answer within {} s; running an engine in the app", SERVICE_GRACE.as_secs());
+    None
+}
+
+/// A menu-bar app on macOS: a Dock icon and app menu while the window is open, none while only
+/// the tray is left. Verified on macOS by hand.
+#[cfg(target_os = "macos")]
+pub fn window_shown(app: &tauri::AppHandle, shown: bool) {
+    let policy = if shown { tauri::ActivationPolicy::Regular } else { tauri::ActivationPolicy::Accessory };
+    let _ = app.set_activation_policy(policy);
+}
+
+#[cfg(not(target_os = "macos"))]
+pub fn window_shown(_app: &tauri::AppHandle, _shown: bool) {}
