@@ -25,6 +25,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "e2e" / "out"
 APP = Path(os.environ.get("CARETAKER_APP", ROOT / "target" / "debug" / "caretaker-app"))
+# "attached": the app attaches to a separately started `caretaker run`, as it does to the
+# background service; "in-process": no engine runs, so the app starts one of its own.
+ENGINE = os.environ.get("E2E_ENGINE", "attached")
+CLI = Path(os.environ.get("CARETAKER_CLI", APP.parent / "caretaker"))
 
 
 def waiter(d, secs, poll):
@@ -32,6 +36,11 @@ def waiter(d, secs, poll):
     node found a moment ago can be replaced while WebKit's driver builds its handle: that is a
     reason to look again, not a failure."""
     return WebDriverWait(d, secs, poll_frequency=poll, ignored_exceptions=(StaleElementReferenceException,))
+
+
+def engine_answers(data: str) -> bool:
+    with socket.socket(socket.AF_UNIX) as s:
+        return s.connect_ex(str(Path(data, "caretaker.sock"))) == 0
 
 
 def free_port() -> int:
@@ -74,6 +83,10 @@ class OverviewTest(unittest.TestCase):
         # dialogs (a restore into a folder with files in it) that no one can click under Xvfb.
         # No keychain under Xvfb: the backup password goes to a private file (the UI says so).
         env = dict(os.environ, CARETAKER_DATA_DIR=cls.data, CARETAKER_LOG="info", CARETAKER_KEYCHAIN="off", CARETAKER_TEST_CONFIRM="yes")
+        cls.env = env
+        cls.engine = None
+        if ENGINE == "attached":
+            cls.start_engine()
         driver_bin = shutil.which("tauri-driver") or str(Path.home() / ".cargo" / "bin" / "tauri-driver")
         port, native = free_port(), free_port()
         OUT.mkdir(parents=True, exist_ok=True)
@@ -99,6 +112,27 @@ class OverviewTest(unittest.TestCase):
         cls.driver.set_window_size(1360, 1000)
 
     @classmethod
+    def start_engine(cls):
+        """Starts `caretaker run` on the test's data folder (the test is its supervisor) and
+        waits until its control socket answers."""
+        cls.engine = subprocess.Popen([str(CLI), "run", "--data-dir", cls.data], env=cls.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while not engine_answers(cls.data):
+            if cls.engine.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"caretaker run did not answer on its socket (exit {cls.engine.poll()})")
+            time.sleep(0.1)
+
+    @classmethod
+    def _stop_engine(cls):
+        if cls.engine and cls.engine.poll() is None:
+            cls.engine.terminate()
+            try:
+                cls.engine.wait(20)
+            except subprocess.TimeoutExpired:
+                cls.engine.kill()
+                cls.engine.wait(5)
+
+    @classmethod
     def _stop_driver(cls):
         cls.driver_proc.terminate()
         try:
@@ -106,6 +140,7 @@ class OverviewTest(unittest.TestCase):
         except subprocess.TimeoutExpired:
             cls.driver_proc.kill()
             cls.driver_proc.wait(5)
+        cls._stop_engine()
         shutil.rmtree(cls.data, ignore_errors=True)
 
     @classmethod
@@ -292,6 +327,27 @@ class OverviewTest(unittest.TestCase):
         editor = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=prompt-editor]"))
         wait.until(lambda d: editor.get_attribute("value"))
         self.assertIn("You are the log analyst", editor.get_attribute("value"))
+
+    @unittest.skipUnless(ENGINE == "attached", "the app's own engine goes with the app")
+    def test_engine_killed_and_restarted_the_window_says_so_and_reconnects_without_a_reload(self):
+        d = self.driver
+        wait = waiter(d, 40, 0.2)
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=cpu-value][data-ts]"))
+        # A mark in the page: a reload would wipe it.
+        d.execute_script("window.__stillTheSamePage = true;")
+        self.engine.kill()
+        self.engine.wait(10)
+        banner = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=engine-gone]"))
+        self.assertIn("engine stopped", banner.text)
+        # A command while it is gone fails with what happened, not a blank page.
+        self.assertFalse(engine_answers(self.data))
+
+        # The supervisor (launchd or systemd on a real machine) brings it back.
+        type(self).start_engine()
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-testid=engine-gone]"))
+        before = d.find_element(By.CSS_SELECTOR, "[data-testid=cpu-value]").get_attribute("data-ts")
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=cpu-value]").get_attribute("data-ts") != before)
+        self.assertTrue(d.execute_script("return window.__stillTheSamePage === true;"), "the window reconnected without reloading")
 
     def test_live_cpu_updates_then_1h_range(self):
         d = self.driver

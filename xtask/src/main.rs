@@ -110,13 +110,20 @@ fn e2e() -> Result {
     if !has_selenium {
         run(Command::new("python3").args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "selenium==4.51.0"]))?;
     }
-    step("E2E: the built app under Xvfb, through WebDriver");
-    let mut c = Command::new("xvfb-run");
-    c.current_dir(root())
-        .args(["-a", "-s", "-screen 0 1440x1080x24", "dbus-run-session", "--", "python3", "tests/e2e/test_overview.py"])
-        .env("CARETAKER_APP", target_dir().join("debug/caretaker-app"))
-        .env("PATH", format!("{}:{}", dirs_cargo_bin().display(), std::env::var("PATH").unwrap_or_default()));
-    run(&mut c)
+    // Once attached to a separately started engine (as to the background service), once with
+    // the app's own engine (the fallback when none runs).
+    for engine in ["attached", "in-process"] {
+        step(&format!("E2E: the built app under Xvfb, through WebDriver ({engine} engine)"));
+        let mut c = Command::new("xvfb-run");
+        c.current_dir(root())
+            .args(["-a", "-s", "-screen 0 1440x1080x24", "dbus-run-session", "--", "python3", "tests/e2e/test_overview.py"])
+            .env("CARETAKER_APP", target_dir().join("debug/caretaker-app"))
+            .env("CARETAKER_CLI", target_dir().join("debug/caretaker"))
+            .env("E2E_ENGINE", engine)
+            .env("PATH", format!("{}:{}", dirs_cargo_bin().display(), std::env::var("PATH").unwrap_or_default()));
+        run(&mut c)?;
+    }
+    Ok(())
 }
 
 fn dirs_cargo_bin() -> PathBuf {
