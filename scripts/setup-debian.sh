@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential pkg-config curl file
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
-  xvfb xauth webkit2gtk-driver dbus
+  xvfb xauth webkit2gtk-driver dbus openbox wmctrl util-linux
   prometheus-node-exporter prometheus prometheus-alertmanager
   restic libdbus-1-dev systemd
   faketime libfaketime

@@ -70,3 +70,55 @@ pub fn window_shown(app: &tauri::AppHandle, shown: bool) {
 
 #[cfg(not(target_os = "macos"))]
 pub fn window_shown(_app: &tauri::AppHandle, _shown: bool) {}
+
+/// After the window closes, an app attached to the service starts over as a fresh process with
+/// the tray only: the web engine's own state in this process (its heap, its network process)
+/// is then gone, not just the page, so a closed window costs what a tray costs. The engine is
+/// another process, so nothing is interrupted; reopening the window builds it again. An app with
+/// an engine of its own keeps running as it is. Linux only: on macOS an app re-executing itself
+/// would lose its place with LaunchServices.
+#[cfg(target_os = "linux")]
+pub fn become_tray_only(app: &tauri::AppHandle) {
+    use std::os::unix::process::CommandExt;
+    use tauri::Manager;
+    let attached =
+        app.try_state::<crate::backend::EngineSlot>().is_some_and(|s| matches!(s.get(), Ok(crate::backend::Backend::Attached(_))));
+    if !attached {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else { return };
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).filter(|a| a != crate::TRAY_ONLY_ARG).collect();
+    args.push(crate::TRAY_ONLY_ARG.into());
+    tracing::info!("window closed; continuing with the tray only");
+    // Only returns on failure; the app then simply stays as it is.
+    let e = std::process::Command::new(exe).args(args).exec();
+    tracing::warn!("could not restart as a tray-only app: {e}");
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn become_tray_only(_app: &tauri::AppHandle) {}
+
+/// A tray-only restart inherits the web view's helper processes, which exited with the old
+/// window: reaps them so they do not linger as zombies (and any that still runs when it ends).
+#[cfg(target_os = "linux")]
+pub fn reap_inherited_children() {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return };
+    let pids: Vec<i32> = tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("children")).ok())
+        .flat_map(|list| list.split_whitespace().filter_map(|p| p.parse().ok()).collect::<Vec<i32>>())
+        .collect();
+    if pids.is_empty() {
+        return;
+    }
+    std::thread::spawn(move || {
+        for pid in pids {
+            let mut status = 0;
+            // SAFETY: waits only for the given child of this process; `status` is a valid
+            // pointer for the call's duration.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+        }
+    });
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn reap_inherited_children() {}

@@ -19,6 +19,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tauri::{Manager, RunEvent, WindowEvent};
 
+/// Starts with the tray only, no window: how the app comes back after its window was closed
+/// (see `attach::become_tray_only`).
+pub const TRAY_ONLY_ARG: &str = "--tray-only";
+
 fn data_dir_from_args() -> Option<PathBuf> {
     let mut args = std::env::args_os().skip(1);
     while let Some(a) = args.next() {
@@ -83,6 +87,10 @@ fn main() {
     #[cfg(target_os = "linux")]
     normalize_locale();
     let data_dir = paths::resolve_data_dir(data_dir_from_args());
+    let tray_only = std::env::args_os().any(|a| a == TRAY_ONLY_ARG);
+    if tray_only {
+        attach::reap_inherited_children();
+    }
     let _log = caretaker_engine::logging::init(Some(&data_dir));
 
     let app = tauri::Builder::default()
@@ -127,6 +135,9 @@ fn main() {
                 lifecycle::announce_start_failure(caretaker_engine::alerts::notify::DesktopSink, &e);
             }
             lifecycle::quit_on_termination(app.handle());
+            if !tray_only {
+                show_main_window(app.handle());
+            }
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -134,6 +145,7 @@ fn main() {
             if let WindowEvent::Destroyed = event {
                 if window.label() == "main" {
                     attach::window_shown(window.app_handle(), false);
+                    attach::become_tray_only(window.app_handle());
                 }
             }
         })

@@ -123,7 +123,13 @@ fn e2e() -> Result {
             .env("PATH", format!("{}:{}", dirs_cargo_bin().display(), std::env::var("PATH").unwrap_or_default()));
         run(&mut c)?;
     }
-    Ok(())
+    step("E2E: closing the window leaves the tray (window manager's close button)");
+    let mut c = Command::new("xvfb-run");
+    c.current_dir(root())
+        .args(["-a", "-s", "-screen 0 1440x1080x24", "dbus-run-session", "--", "python3", "tests/e2e/test_window.py"])
+        .env("CARETAKER_APP", target_dir().join("debug/caretaker-app"))
+        .env("CARETAKER_CLI", target_dir().join("debug/caretaker"));
+    run(&mut c)
 }
 
 fn dirs_cargo_bin() -> PathBuf {
