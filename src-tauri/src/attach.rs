@@ -90,6 +90,8 @@ pub fn become_tray_only(app: &tauri::AppHandle) {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).filter(|a| a != crate::TRAY_ONLY_ARG).collect();
     args.push(crate::TRAY_ONLY_ARG.into());
     tracing::info!("window closed; continuing with the tray only");
+    // What the runtime would tidy at exit (the tray icon's files, the log writer's queue).
+    app.cleanup_before_exit();
     // Only returns on failure; the app then simply stays as it is.
     let e = std::process::Command::new(exe).args(args).exec();
     tracing::warn!("could not restart as a tray-only app: {e}");

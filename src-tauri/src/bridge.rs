@@ -44,13 +44,23 @@ async fn pump(app: &AppHandle, backend: &Backend) {
             Incoming::Resync => {
                 tracing::debug!("window fell behind engine events");
                 let _ = app.emit(RESYNC_CHANNEL, ());
+                crate::tray::refresh(app);
             }
         }
     }
 }
 
-/// An engine of the app's own: events for as long as it runs.
+/// An engine of the app's own: events for as long as it runs. Stopped from outside (`caretaker
+/// stop`), it takes the app with it: a window over a stopped engine would only pretend to watch.
 pub fn forward_events(app: AppHandle, backend: Backend) {
+    if let Backend::Local(engine) = &backend {
+        let (app, engine) = (app.clone(), engine.clone());
+        tauri::async_runtime::spawn(async move {
+            engine.stopping().await;
+            tracing::info!("the engine was asked to stop; the app stops with it");
+            crate::tray::quit(app).await;
+        });
+    }
     tauri::async_runtime::spawn(async move { pump(&app, &backend).await });
 }
 
@@ -62,34 +72,70 @@ fn set(app: &AppHandle, state: Result<Backend, ErrorPayload>) {
 
 /// The longest pause between two attempts to reach an engine that went away.
 const RECONNECT_MAX: Duration = Duration::from_secs(5);
+/// How often an attached engine is asked whether it still answers, and how long it has to.
+const PING_EVERY: Duration = Duration::from_secs(15);
+const PING_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// An attached engine: follows it, and when it goes away says so and reconnects, with a short
-/// growing pause, for as long as the app runs.
-pub fn supervise(app: AppHandle, data_dir: PathBuf, first: Arc<Client>) {
+/// Resolves when `client`'s engine is gone: its connection closed, or it stopped answering (a
+/// stopped or hung process keeps its socket open).
+async fn gone(client: &Client) {
+    loop {
+        tokio::select! {
+            _ = client.closed() => return,
+            _ = tokio::time::sleep(PING_EVERY) => {}
+        }
+        match tokio::time::timeout(PING_TIMEOUT, client.call("hello", serde_json::Value::Null)).await {
+            Ok(Ok(_)) => {}
+            _ => {
+                tracing::warn!("the attached engine did not answer within {} s", PING_TIMEOUT.as_secs());
+                return;
+            }
+        }
+    }
+}
+
+/// Connects to the engine of `data_dir`, trying again with a short growing pause until it answers.
+async fn reconnect(data_dir: &std::path::Path) -> Arc<Client> {
+    let mut pause = Duration::from_millis(250);
+    loop {
+        if let Ok(c) = Client::connect(data_dir).await {
+            return Arc::new(c);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(RECONNECT_MAX);
+    }
+}
+
+/// Keeps the app attached to the engine of `data_dir` for as long as it runs: follows it, and
+/// when it goes away says so and reconnects once it is back. `first` is the engine found at
+/// launch; None when another engine holds the folder but did not answer yet (then the window
+/// waits for it instead of staying on an error).
+pub fn supervise(app: AppHandle, data_dir: PathBuf, first: Option<Arc<Client>>) {
     tauri::async_runtime::spawn(async move {
-        let mut client = first;
+        let mut next = first;
         loop {
+            let client = match next.take() {
+                Some(c) => c,
+                None => {
+                    let c = reconnect(&data_dir).await;
+                    tracing::info!(pid = c.hello().pid, "attached to the engine");
+                    set(&app, Ok(Backend::Attached(c.clone())));
+                    let _ = app.emit(CONNECTION_CHANNEL, Connection { connected: true, message: None });
+                    let _ = app.emit(RESYNC_CHANNEL, ());
+                    crate::tray::refresh(&app);
+                    c
+                }
+            };
             let backend = Backend::Attached(client.clone());
-            pump(&app, &backend).await;
-            client.closed().await;
-            let message = "The Caretaker engine stopped. Waiting for it to come back (the service manager restarts it after a crash)…";
+            tokio::select! {
+                _ = pump(&app, &backend) => {}
+                _ = gone(&client) => {}
+            }
+            let message = "The Caretaker engine stopped or does not answer. Reconnecting as soon as it runs again…";
             tracing::warn!("the attached engine went away; reconnecting");
             set(&app, Err(ErrorPayload::unreachable(message)));
             let _ = app.emit(CONNECTION_CHANNEL, Connection { connected: false, message: Some(message.into()) });
             crate::tray::show_not_running(&app, "the engine stopped");
-            let mut pause = Duration::from_millis(250);
-            client = loop {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(RECONNECT_MAX);
-                if let Ok(c) = Client::connect(&data_dir).await {
-                    break Arc::new(c);
-                }
-            };
-            tracing::info!(pid = client.hello().pid, "reattached to the engine");
-            set(&app, Ok(Backend::Attached(client.clone())));
-            let _ = app.emit(CONNECTION_CHANNEL, Connection { connected: true, message: None });
-            let _ = app.emit(RESYNC_CHANNEL, ());
-            crate::tray::refresh(&app);
         }
     });
 }

@@ -38,7 +38,7 @@ macro_rules! tauri_commands {
                 let mut args = serde_json::Map::new();
                 $( args.insert(stringify!($arg).to_string(), encode(stringify!($arg), &$arg)?); )*
                 let args = serde_json::Value::Object(args);
-                crate::consent::guard(&backend, stringify!($name), &args).await.map_err(|e| e.payload())?;
+                crate::consent::guard(&backend, stringify!($name), &args).await?;
                 backend.call(stringify!($name), args).await
             }
         )*

@@ -5,7 +5,7 @@
 use crate::backend::Backend;
 use caretaker_engine::config::AnalysisConfig;
 use caretaker_engine::consent::{self, Question};
-use caretaker_engine::{CheckConfig, EngineError, Result, Snapshot};
+use caretaker_engine::{CheckConfig, EngineError, ErrorPayload, Result, Snapshot};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -88,8 +88,36 @@ fn installed() -> Option<&'static dyn Confirmer> {
 /// Asks, where the command `cmd` with `args` needs the person's yes, before it reaches the
 /// engine: a new or changed command probe (`save_check`), a destination that already holds
 /// something (`restore_backup`), a model server on another machine (`set_analysis`).
-pub async fn guard(backend: &Backend, cmd: &str, args: &serde_json::Value) -> Result<()> {
-    guard_with(installed(), backend, cmd, args).await
+pub async fn guard(backend: &Backend, cmd: &str, args: &serde_json::Value) -> std::result::Result<(), ErrorPayload> {
+    guard_with(installed(), backend, cmd, args).await.map_err(|e| match e {
+        Refused::Engine(p) => p,
+        Refused::Here(e) => e.payload(),
+    })
+}
+
+/// Why a guarded command did not go ahead: the engine could not be asked (its own error, code
+/// kept for the window to branch on), or something here (a no, a bad argument).
+#[derive(Debug)]
+enum Refused {
+    Engine(ErrorPayload),
+    Here(EngineError),
+}
+
+impl From<EngineError> for Refused {
+    fn from(e: EngineError) -> Self {
+        Refused::Here(e)
+    }
+}
+
+/// Asks the person to confirm stopping Caretaker (the tray's "Stop Caretaker").
+pub async fn confirm_stop() -> bool {
+    let q = Question {
+        title: "Stop Caretaker?".into(),
+        message: "Nothing on this machine will be watched or backed up until Caretaker is started again \
+                  (by opening the app, or at the next login)."
+            .into(),
+    };
+    confirm(installed(), Some(q)).await.is_ok()
 }
 
 fn arg<T: serde::de::DeserializeOwned>(args: &serde_json::Value, name: &str) -> Result<T> {
@@ -97,16 +125,12 @@ fn arg<T: serde::de::DeserializeOwned>(args: &serde_json::Value, name: &str) -> 
         .map_err(|e| EngineError::InvalidInput(format!("bad argument {name}: {e}")))
 }
 
-fn unreachable(e: caretaker_engine::ErrorPayload) -> EngineError {
-    EngineError::InvalidInput(e.message)
-}
-
-async fn guard_with(c: Option<&dyn Confirmer>, backend: &Backend, cmd: &str, args: &serde_json::Value) -> Result<()> {
+async fn guard_with(c: Option<&dyn Confirmer>, backend: &Backend, cmd: &str, args: &serde_json::Value) -> std::result::Result<(), Refused> {
     let question = match cmd {
         "save_check" => {
             let original: Option<String> = arg(args, "original")?;
             let check: CheckConfig = arg(args, "check")?;
-            let snapshot: Snapshot = backend.call_as("snapshot", serde_json::Value::Null).await.map_err(unreachable)?;
+            let snapshot: Snapshot = backend.call_as("snapshot", serde_json::Value::Null).await.map_err(Refused::Engine)?;
             let current = original.and_then(|name| snapshot.checks.into_iter().find(|c| c.config.name == name)).map(|c| c.config);
             consent::check_change(current.as_ref(), &check)
         }
@@ -116,12 +140,12 @@ async fn guard_with(c: Option<&dyn Confirmer>, backend: &Backend, cmd: &str, arg
         }
         "set_analysis" => {
             let endpoint: String = arg(args, "endpoint")?;
-            let current: AnalysisConfig = backend.call_as("analysis_config", serde_json::Value::Null).await.map_err(unreachable)?;
+            let current: AnalysisConfig = backend.call_as("analysis_config", serde_json::Value::Null).await.map_err(Refused::Engine)?;
             consent::analysis_endpoint(&current.endpoint, &endpoint)
         }
         _ => None,
     };
-    confirm(c, question).await
+    Ok(confirm(c, question).await?)
 }
 
 #[cfg(test)]

@@ -107,7 +107,7 @@ fn main() {
                 Some(client) => {
                     tracing::info!(pid = client.hello().pid, "attached to the running engine");
                     let client = Arc::new(client);
-                    bridge::supervise(app.handle().clone(), data_dir.clone(), client.clone());
+                    bridge::supervise(app.handle().clone(), data_dir.clone(), Some(client.clone()));
                     Ok(Backend::Attached(client))
                 }
                 None => match tauri::async_runtime::block_on(Engine::start(EngineOptions::new(data_dir.clone()))) {
@@ -118,6 +118,11 @@ fn main() {
                     }
                     Err(e) => {
                         tracing::error!("engine did not start: {e}");
+                        // Another engine holds the folder (a service still starting): attach to
+                        // it as soon as it answers.
+                        if e.code() == caretaker_engine::ErrorCode::AlreadyRunning {
+                            bridge::supervise(app.handle().clone(), data_dir.clone(), None);
+                        }
                         Err(e.payload())
                     }
                 },

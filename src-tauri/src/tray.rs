@@ -129,6 +129,9 @@ pub async fn quit(app: AppHandle) {
 fn stop_engine(app: &AppHandle) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
+        if !crate::consent::confirm_stop().await {
+            return;
+        }
         if let Some(Backend::Attached(client)) = engine(&app) {
             match client.call("shutdown", json!({})).await {
                 Ok(_) => client.closed().await,

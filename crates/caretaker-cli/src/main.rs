@@ -166,9 +166,17 @@ fn main() -> ExitCode {
 /// step), and a script can tell it from any other failure.
 const EXIT_DATABASE_TOO_NEW: u8 = 65;
 
+/// No engine answers (sysexits' EX_UNAVAILABLE), for a script to tell "not running" from "refused".
+const EXIT_ENGINE_UNREACHABLE: u8 = 69;
+
 fn exit_code_of(e: &anyhow::Error) -> ExitCode {
-    match e.downcast_ref::<caretaker_engine::EngineError>().map(|e| e.code()) {
+    let code = e
+        .downcast_ref::<caretaker_engine::EngineError>()
+        .map(|e| e.code())
+        .or_else(|| e.downcast_ref::<caretaker_engine::ErrorPayload>().map(|p| p.code));
+    match code {
         Some(caretaker_engine::ErrorCode::DatabaseTooNew) => ExitCode::from(EXIT_DATABASE_TOO_NEW),
+        Some(caretaker_engine::ErrorCode::EngineUnreachable) => ExitCode::from(EXIT_ENGINE_UNREACHABLE),
         _ => ExitCode::FAILURE,
     }
 }

@@ -290,6 +290,8 @@ pub(crate) async fn shutdown(s: &Services) {
         s.stopped.cancelled().await;
         return;
     }
+    // Whatever happens below (even a panic), callers waiting for the stop are let go.
+    let _done = s.stopped.clone().drop_guard();
     core.cancel.cancel();
     s.maintenance.stop().await;
     let mut tasks: Vec<_> = std::mem::take(&mut *s.tasks.lock().unwrap_or_else(|p| p.into_inner()));
@@ -309,7 +311,6 @@ pub(crate) async fn shutdown(s: &Services) {
     tracing::info!("engine stopped");
     s.logs.detach();
     s.lock.lock().unwrap_or_else(|p| p.into_inner()).take();
-    s.stopped.cancel();
 }
 
 /// What a data dir says about its engine, read without starting one (works while one runs).

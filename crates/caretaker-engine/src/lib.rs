@@ -56,6 +56,7 @@ pub use error::{ConfigIssue, EngineError, ErrorCode, ErrorKind, ErrorPayload, Re
 pub use events::{Capability, EngineState, EngineStatus, Event, RunbookInfo, Snapshot};
 pub use handle::EngineHandle;
 pub use healing::{ActionSummary, HealingQuery, HealingRecord};
+pub use lock::in_use as data_dir_in_use;
 pub use logs::{LogLevel, LogLine, LogQuery};
 pub use maintenance::{MaintenanceStatus, RunReport};
 pub use metrics::store::{Resolution, SeriesData, SeriesQuery, SeriesResult};

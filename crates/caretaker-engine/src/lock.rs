@@ -51,3 +51,16 @@ impl Drop for DataDirLock {
         tracing::debug!(path = %self.path.display(), "released data dir lock");
     }
 }
+
+/// Whether an engine holds `data_dir` now (its lock is taken), read without taking it.
+pub fn in_use(data_dir: &Path) -> bool {
+    let Ok(file) = File::open(data_dir.join(crate::paths::LOCK_FILE)) else { return false };
+    match file.try_lock_shared() {
+        Ok(()) => {
+            let _ = file.unlock();
+            false
+        }
+        Err(TryLockError::WouldBlock) => true,
+        Err(TryLockError::Error(_)) => false,
+    }
+}

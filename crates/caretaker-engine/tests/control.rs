@@ -126,3 +126,21 @@ async fn a_socket_left_by_a_crash_is_replaced_and_anything_else_in_its_place_nev
     assert!(err.contains("control socket") && err.contains("caretaker.sock"), "{err}");
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_sending_still_gets_its_answer_and_the_folder_is_free_after_a_stop() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let engine = start(dir.path()).await;
+    assert!(caretaker_engine::data_dir_in_use(dir.path()));
+    // As `echo '{…}' | nc -U -N` does: one request, then the write side closed.
+    let raw = tokio::net::UnixStream::connect(control::socket_path(dir.path())).await.unwrap();
+    let (read, mut write) = raw.into_split();
+    write.write_all(b"{\"id\":5,\"cmd\":\"maintenance_status\"}\n").await.unwrap();
+    write.shutdown().await.unwrap();
+    let mut line = String::new();
+    tokio::time::timeout(Duration::from_secs(10), tokio::io::BufReader::new(read).read_line(&mut line)).await.unwrap().unwrap();
+    assert!(line.contains("\"id\":5") && line.contains("\"Ok\""), "{line}");
+    engine.shutdown().await;
+    assert!(!caretaker_engine::data_dir_in_use(dir.path()), "a stopped engine has released its folder");
+}

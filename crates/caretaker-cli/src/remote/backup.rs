@@ -43,6 +43,8 @@ pub enum BackupCommand {
         #[arg(long)]
         no_wait: bool,
     },
+    /// Cancel the backup, check or restore job running now (it stops at a safe point).
+    Cancel,
     /// The snapshots in a plan's repository, oldest first.
     Snapshots { plan: String },
     /// Recent runs of a plan (backups, checks, restores).
@@ -89,6 +91,10 @@ pub async fn run(remote: &Remote, command: Option<BackupCommand>) -> Result<()> 
             };
             let run = follow::backup(&client, events, &plan, run_id, remote.json).await?;
             finish(remote, &run)
+        }
+        BackupCommand::Cancel => {
+            let run_id: i64 = client.call_as("cancel_backup", json!({})).await?;
+            output(remote.json, &json!({ "run_id": run_id }), |_| println!("asked backup job {run_id} to stop at its next safe point"))
         }
         BackupCommand::Snapshots { plan } => {
             let list: Vec<SnapshotInfo> = client.call_as("backup_snapshots", json!({ "plan": plan })).await?;
@@ -231,6 +237,10 @@ async fn with_progress<T>(
             result = &mut call => {
                 bar.finish_and_clear();
                 return Ok(result?);
+            }
+            _ = tokio::signal::ctrl_c() => {
+                bar.abandon();
+                bail!("stopped following; the restore goes on in the engine (`caretaker backup cancel` stops it)");
             }
             Some(Incoming::Event(event)) = events.recv() => {
                 if let Event::BackupProgress { job } = &*event {

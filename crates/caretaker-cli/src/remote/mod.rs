@@ -216,16 +216,23 @@ pub async fn logs(remote: &Remote, args: LogsArgs) -> Result<()> {
     Ok(())
 }
 
-/// `caretaker stop`: asks the engine to stop cleanly and waits until it has.
+/// How long `caretaker stop` waits for the engine to finish stopping.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `caretaker stop`: asks the engine to stop cleanly and waits until it has (its data folder is
+/// released), so `caretaker stop && …` may touch the folder.
 pub async fn stop(remote: &Remote) -> Result<()> {
+    let dir = paths::resolve_data_dir(remote.data_dir.clone());
     let client = remote.connect().await?;
     let pid = client.hello().pid;
-    client.call("shutdown", json!({})).await?;
-    client.closed().await;
-    if remote.json {
-        print_json(&json!({ "stopped_pid": pid }))
-    } else {
-        println!("Caretaker (pid {pid}) stopped");
-        Ok(())
+    // The engine may close the connection before its answer arrives; either means it is stopping.
+    let _ = client.call("shutdown", json!({})).await;
+    let deadline = std::time::Instant::now() + STOP_WAIT;
+    while caretaker_engine::data_dir_in_use(&dir) {
+        if std::time::Instant::now() > deadline {
+            bail!("Caretaker (pid {pid}) was asked to stop but still holds {} after {} s", dir.display(), STOP_WAIT.as_secs());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    output(remote.json, &json!({ "stopped_pid": pid }), |_| println!("Caretaker (pid {pid}) stopped"))
 }

@@ -10,8 +10,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
+
+/// Requests one connection may have in progress; the next waits (a client that sends without
+/// reading cannot pile up work).
+const MAX_IN_FLIGHT: u32 = 32;
+/// How long a client may leave an answer unread before its connection is dropped.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long answers still being worked on are waited for after a client stops sending.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A listening socket and its path (removed again when the server stops).
 pub struct Listener {
@@ -57,10 +65,11 @@ pub async fn serve(engine: EngineHandle, listener: Listener, cancel: Cancellatio
         };
         match accepted {
             Ok((stream, _)) => {
-                let peer = stream.peer_cred().map(|c| c.uid());
-                match peer {
+                let cred = stream.peer_cred();
+                let peer_pid = cred.as_ref().ok().and_then(|c| c.pid());
+                match cred.map(|c| c.uid()) {
                     Ok(p) if p == uid => {
-                        tokio::spawn(connection(engine.clone(), stream, cancel.clone()));
+                        tokio::spawn(connection(engine.clone(), stream, cancel.clone(), peer_pid));
                     }
                     Ok(p) => {
                         tracing::warn!(peer_uid = p, "refused a control connection from another user");
@@ -112,7 +121,7 @@ pub(super) async fn read_line<R: AsyncRead + Unpin>(r: &mut BufReader<R>, buf: &
     }
 }
 
-async fn connection(engine: EngineHandle, stream: UnixStream, cancel: CancellationToken) {
+async fn connection(engine: EngineHandle, stream: UnixStream, cancel: CancellationToken, peer_pid: Option<i32>) {
     let (read, mut write) = stream.into_split();
     let (out, mut outgoing) = mpsc::channel::<Message>(256);
     let done = cancel.child_token();
@@ -129,8 +138,13 @@ async fn connection(engine: EngineHandle, stream: UnixStream, cancel: Cancellati
                 };
                 let Ok(mut line) = serde_json::to_string(&msg) else { continue };
                 line.push('\n');
-                if write.write_all(line.as_bytes()).await.is_err() {
-                    break;
+                match tokio::time::timeout(WRITE_TIMEOUT, write.write_all(line.as_bytes())).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break,
+                    Err(_) => {
+                        tracing::warn!("a control client left its answers unread for {} s; disconnected it", WRITE_TIMEOUT.as_secs());
+                        break;
+                    }
                 }
             }
             done.cancel();
@@ -139,6 +153,7 @@ async fn connection(engine: EngineHandle, stream: UnixStream, cancel: Cancellati
     let mut reader = BufReader::new(read);
     let mut buf = Vec::new();
     let mut subscribed = false;
+    let in_flight = std::sync::Arc::new(Semaphore::new(MAX_IN_FLIGHT as usize));
     loop {
         let line = tokio::select! {
             _ = done.cancelled() => break,
@@ -171,18 +186,30 @@ async fn connection(engine: EngineHandle, stream: UnixStream, cancel: Cancellati
                 let _ = out.send(Message::Reply { id: request.id, result }).await;
             }
             extra::SHUTDOWN => {
-                tracing::info!("asked to stop through the control socket");
+                tracing::info!(peer_pid, "asked to stop through the control socket");
                 let _ = out.send(Message::Reply { id: request.id, result: Ok(serde_json::Value::Null) }).await;
                 let engine = engine.clone();
                 tokio::spawn(async move { engine.shutdown().await });
             }
             _ => {
+                let permit = tokio::select! {
+                    _ = done.cancelled() => break,
+                    p = in_flight.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+                };
                 let (engine, out) = (engine.clone(), out.clone());
                 tokio::spawn(async move {
                     let result = super::dispatch(&engine, &request.cmd, request.args).await.map_err(|e| e.payload());
                     let _ = out.send(Message::Reply { id: request.id, result }).await;
+                    drop(permit);
                 });
             }
+        }
+    }
+    // A client that stopped sending (a half-closed `nc -N`) still gets the answers in progress.
+    if !done.is_cancelled() {
+        tokio::select! {
+            _ = done.cancelled() => {}
+            _ = tokio::time::timeout(DRAIN_TIMEOUT, in_flight.acquire_many(MAX_IN_FLIGHT)) => {}
         }
     }
     done.cancel();
