@@ -58,11 +58,21 @@ impl Client {
     pub async fn connect(data_dir: &Path) -> Result<Client, ErrorPayload> {
         let path = super::socket_path(data_dir);
         let stream = UnixStream::connect(&path).await.map_err(|e| {
-            ErrorPayload::unreachable(format!(
-                "no Caretaker engine is running for {} (nothing answers on {}: {e}); start it with `caretaker run` or `caretaker service install`",
-                data_dir.display(),
-                path.display()
-            ))
+            // Not being let in says nothing of whether an engine runs: starting one would not help.
+            let message = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                format!(
+                    "cannot reach the Caretaker engine for {} ({}: {e}); only the user it runs as may use it",
+                    data_dir.display(),
+                    path.display()
+                )
+            } else {
+                format!(
+                    "no Caretaker engine is running for {} (nothing answers on {}: {e}); start it with `caretaker run` or `caretaker service install`",
+                    data_dir.display(),
+                    path.display()
+                )
+            };
+            ErrorPayload::unreachable(message)
         })?;
         let (read, write) = stream.into_split();
         let shared = Arc::new(Mutex::new(Shared::default()));
