@@ -58,11 +58,21 @@ impl Client {
     pub async fn connect(data_dir: &Path) -> Result<Client, ErrorPayload> {
         let path = super::socket_path(data_dir);
         let stream = UnixStream::connect(&path).await.map_err(|e| {
-            ErrorPayload::unreachable(format!(
-                "no Caretaker engine is running for {} (nothing answers on {}: {e}); start it with `caretaker run` or `caretaker service install`",
-                data_dir.display(),
-                path.display()
-            ))
+            // Not being let in says nothing of whether an engine runs: starting one would not help.
+            let message = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                format!(
+                    "cannot reach the Caretaker engine for {} ({}: {e}); only the user it runs as may use it",
+                    data_dir.display(),
+                    path.display()
+                )
+            } else {
+                format!(
+                    "no Caretaker engine is running for {} (nothing answers on {}: {e}); start it with `caretaker run` or `caretaker service install`",
+                    data_dir.display(),
+                    path.display()
+                )
+            };
+            ErrorPayload::unreachable(message)
         })?;
         let (read, write) = stream.into_split();
         let shared = Arc::new(Mutex::new(Shared::default()));
@@ -100,6 +110,11 @@ impl Client {
         let mut line = serde_json::to_string(&request).map_err(|e| ErrorPayload::unreachable(format!("could not encode {cmd}: {e}")))?;
         line.push('\n');
         if self.write.lock().await.write_all(line.as_bytes()).await.is_err() {
+            // The engine may have said why it closed (a refusal) before the write failed: the
+            // reader answers this call with that once it has read to the end.
+            if let Ok(answer) = tokio::time::timeout(std::time::Duration::from_secs(2), rx).await {
+                return answer.unwrap_or_else(|_| Err(went_away()));
+            }
             lock(&self.shared).pending.remove(&id);
             return Err(went_away());
         }
@@ -178,4 +193,49 @@ fn deliver(shared: &Mutex<Shared>, item: Incoming, lagged: bool) -> bool {
         return true;
     }
     tx.try_send(item).is_err()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, Write};
+    use std::sync::mpsc as mpsc_std;
+
+    /// An engine that answers `hello`; then, once told to `go`, says why it closes and closes.
+    fn refusing_server(dir: &Path, go: mpsc_std::Receiver<()>, closed: mpsc_std::Sender<()>) -> std::thread::JoinHandle<()> {
+        let listener = std::os::unix::net::UnixListener::bind(super::super::socket_path(dir)).expect("bind");
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().expect("accept");
+            let mut line = String::new();
+            std::io::BufReader::new(&stream).read_line(&mut line).expect("hello");
+            let hello: Request = serde_json::from_str(&line).expect("a request");
+            let who = Hello { version: "test".into(), pid: 1, data_dir: String::new() };
+            let send = |reply: Message| {
+                let text = format!("{}\n", serde_json::to_string(&reply).expect("encode"));
+                (&stream).write_all(text.as_bytes()).expect("write");
+            };
+            send(Message::Reply { id: hello.id, result: Ok(serde_json::to_value(who).expect("encode")) });
+            go.recv().expect("go");
+            send(Message::Reply { id: 0, result: Err(ErrorPayload::unreachable("refused: not yours")) });
+            drop(stream);
+            closed.send(()).expect("signal");
+        })
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_call_after_the_engine_closed_fails_with_the_reason_it_gave() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (go_tx, go_rx) = mpsc_std::channel();
+        let (closed_tx, closed_rx) = mpsc_std::channel();
+        let server = refusing_server(dir.path(), go_rx, closed_tx);
+        let client = Client::connect(dir.path()).await.expect("connect");
+        go_tx.send(()).expect("go");
+        // Blocking the only thread keeps the client's reader from seeing the close first: the
+        // request's write is what fails.
+        closed_rx.recv().expect("the server closed");
+        server.join().expect("server");
+        let err = client.call("list_alerts", serde_json::Value::Null).await.expect_err("the connection is gone");
+        assert_eq!(err.message, "refused: not yours");
+        assert!(client.is_closed());
+    }
 }
