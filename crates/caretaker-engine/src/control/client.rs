@@ -3,7 +3,7 @@
 //! waiting call fails with `EngineUnreachable` and `closed()` resolves.
 
 use super::server::read_line;
-use super::wire::{extra, Hello, Message, Request, MAX_REPLY_BYTES};
+use super::wire::{extra, Hello, Message, Request, MAX_REPLY_BYTES, MAX_REQUEST_BYTES};
 use crate::error::ErrorPayload;
 use crate::events::Event;
 use serde::de::DeserializeOwned;
@@ -19,6 +19,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 type Answer = Result<serde_json::Value, ErrorPayload>;
+
+/// How long an engine has to say who it is when a client connects.
+const HELLO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What a subscription yields.
 #[derive(Debug, Clone)]
@@ -74,6 +77,19 @@ impl Client {
             };
             ErrorPayload::unreachable(message)
         })?;
+        // The socket's owner must be this user: in a folder others can write to, someone else's
+        // socket could stand in for the engine and receive what is sent (a backup password).
+        let own = rustix::process::geteuid().as_raw();
+        match stream.peer_cred().map(|c| c.uid()) {
+            Ok(uid) if uid == own => {}
+            Ok(uid) => {
+                return Err(ErrorPayload::unreachable(format!(
+                    "{} is served by uid {uid}, not by you (uid {own}); not used",
+                    path.display()
+                )))
+            }
+            Err(e) => return Err(ErrorPayload::unreachable(format!("cannot tell who serves {}: {e}", path.display()))),
+        }
         let (read, write) = stream.into_split();
         let shared = Arc::new(Mutex::new(Shared::default()));
         let closed = CancellationToken::new();
@@ -86,7 +102,16 @@ impl Client {
             reader,
             hello: Hello { version: String::new(), pid: 0, data_dir: String::new() },
         };
-        client.hello = client.call_as(extra::HELLO, serde_json::Value::Null).await?;
+        // A process that holds the socket but does not answer (stopped, hung) is no engine.
+        client.hello = tokio::time::timeout(HELLO_TIMEOUT, client.call_as(extra::HELLO, serde_json::Value::Null))
+            .await
+            .map_err(|_| {
+                ErrorPayload::unreachable(format!(
+                    "the Caretaker engine for {} did not answer within {} s",
+                    data_dir.display(),
+                    HELLO_TIMEOUT.as_secs()
+                ))
+            })??;
         Ok(client)
     }
 
@@ -109,6 +134,16 @@ impl Client {
         let request = Request { id, cmd: cmd.to_string(), args };
         let mut line = serde_json::to_string(&request).map_err(|e| ErrorPayload::unreachable(format!("could not encode {cmd}: {e}")))?;
         line.push('\n');
+        // The engine drops a connection that sends more: refuse here, with the reason.
+        if line.len() > MAX_REQUEST_BYTES {
+            lock(&self.shared).pending.remove(&id);
+            return Err(crate::error::EngineError::InvalidInput(format!(
+                "{cmd}: the request is {} KiB; at most {} KiB may be sent",
+                line.len() >> 10,
+                MAX_REQUEST_BYTES >> 10
+            ))
+            .payload());
+        }
         if self.write.lock().await.write_all(line.as_bytes()).await.is_err() {
             // The engine may have said why it closed (a refusal) before the write failed: the
             // reader answers this call with that once it has read to the end.
@@ -158,9 +193,21 @@ async fn read_messages(mut read: BufReader<tokio::net::unix::OwnedReadHalf>, sha
     let mut lagged = false;
     let mut reason = went_away();
     while let Ok(Some(())) = read_line(&mut read, &mut buf, MAX_REPLY_BYTES).await {
-        let Ok(msg) = serde_json::from_slice::<Message>(&buf) else {
-            tracing::debug!("ignored a control message that was not understood");
-            continue;
+        let msg = match serde_json::from_slice::<Message>(&buf) {
+            Ok(m) => m,
+            Err(e) => {
+                // From another version of the engine: a reply still ends its call (with the
+                // reason), and missed events are made up by a resync.
+                match not_understood(&buf, &e) {
+                    Some((id, err)) => {
+                        if let Some(tx) = lock(&shared).pending.remove(&id) {
+                            let _ = tx.send(Err(err));
+                        }
+                    }
+                    None => lagged = deliver(&shared, Incoming::Resync, lagged),
+                }
+                continue;
+            }
         };
         match msg {
             // Id 0 answers no request: the engine refused the connection or a garbled line.
@@ -182,6 +229,16 @@ async fn read_messages(mut read: BufReader<tokio::net::unix::OwnedReadHalf>, sha
     s.events = None;
     drop(s);
     closed.cancel();
+}
+
+/// The id of a reply that could not be decoded, with an error saying so; None for anything else.
+fn not_understood(line: &[u8], e: &serde_json::Error) -> Option<(u64, ErrorPayload)> {
+    let v: serde_json::Value = serde_json::from_slice(line).ok()?;
+    if v.get("type")?.as_str()? != "reply" {
+        return None;
+    }
+    let id = v.get("id")?.as_u64()?;
+    Some((id, ErrorPayload::unreachable(format!("the engine's answer was not understood ({e}); is it another version of Caretaker?"))))
 }
 
 /// Hands `item` to the subscriber without ever blocking the reader; a full queue drops it and
