@@ -6,6 +6,11 @@ use tracing_subscriber::{fmt, layer::SubscriberExt, util::SubscriberInitExt, Env
 
 pub const LOG_ENV: &str = "CARETAKER_LOG";
 
+/// Lines waiting for the file writer. The queue is allocated and touched in full at start
+/// (tracing-appender's default of 128 000 lines is 4 MiB, most of a resident engine), and only a
+/// stalled disk ever fills it; past it lines are dropped rather than blocking the code that logs.
+const FILE_QUEUE_LINES: usize = 4096;
+
 /// Keep it alive for the life of the process; dropping it flushes the file writer.
 pub struct LogGuard {
     _file: Option<tracing_appender::non_blocking::WorkerGuard>,
@@ -29,7 +34,8 @@ pub fn init(data_dir: Option<&Path>) -> LogGuard {
         });
         match appender {
             Ok(a) => {
-                let (writer, g) = tracing_appender::non_blocking(a);
+                let (writer, g) =
+                    tracing_appender::non_blocking::NonBlockingBuilder::default().buffered_lines_limit(FILE_QUEUE_LINES).finish(a);
                 guard._file = Some(g);
                 Some(fmt::layer().with_ansi(false).with_writer(writer).with_filter(filter()))
             }

@@ -4,6 +4,7 @@
 use crate::config::AnalysisConfig;
 use crate::error::{EngineError, Result};
 use serde_json::json;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// The most of an answer that is read. A real answer of at most `parse::MAX_FINDINGS` findings
@@ -29,19 +30,27 @@ fn too_large() -> String {
     format!("the model server's answer is larger than {} KiB; it was cut off and not used", MAX_ANSWER_BYTES / 1024)
 }
 
-/// A minimal OpenAI-compatible client.
-#[derive(Clone)]
+/// A minimal OpenAI-compatible client. Its HTTP client is built on the first request: building
+/// one loads the system's root certificates, and analysis is off unless a person turns it on.
+#[derive(Clone, Default)]
 pub struct LlmClient {
-    http: reqwest::Client,
+    http: Arc<OnceLock<reqwest::Client>>,
 }
 
 impl LlmClient {
     pub fn new() -> Result<LlmClient> {
-        let http = reqwest::Client::builder()
+        Ok(LlmClient::default())
+    }
+
+    fn http(&self) -> Result<&reqwest::Client> {
+        if let Some(c) = self.http.get() {
+            return Ok(c);
+        }
+        let built = reqwest::Client::builder()
             .no_proxy()
             .build()
             .map_err(|e| EngineError::Internal(format!("cannot build the HTTP client: {e}")))?;
-        Ok(LlmClient { http })
+        Ok(self.http.get_or_init(|| built))
     }
 
     fn url(endpoint: &str, path: &str) -> String {
@@ -52,7 +61,7 @@ impl LlmClient {
     pub async fn models(&self, endpoint: &str, timeout: Duration) -> Result<Vec<String>> {
         let no_server =
             |e: String| EngineError::InvalidInput(format!("no model server at {endpoint} ({e}) - start Ollama or set analysis.endpoint"));
-        let resp = tokio::time::timeout(timeout, self.http.get(Self::url(endpoint, "models")).send())
+        let resp = tokio::time::timeout(timeout, self.http()?.get(Self::url(endpoint, "models")).send())
             .await
             .map_err(|_| no_server(format!("no answer within {} s", timeout.as_secs())))?
             .map_err(|e| no_server(e.without_url().to_string()))?;
@@ -76,7 +85,7 @@ impl LlmClient {
             "messages": [ { "role": "system", "content": system }, { "role": "user", "content": user } ],
         });
         let timeout = Duration::from_secs(cfg.request_timeout_secs);
-        let resp = tokio::time::timeout(timeout, self.http.post(Self::url(&cfg.endpoint, "chat/completions")).json(&body).send())
+        let resp = tokio::time::timeout(timeout, self.http()?.post(Self::url(&cfg.endpoint, "chat/completions")).json(&body).send())
             .await
             .map_err(|_| EngineError::InvalidInput(format!("the model did not answer within {} s", cfg.request_timeout_secs)))?
             .map_err(|e| EngineError::InvalidInput(format!("cannot reach the model server at {}: {}", cfg.endpoint, e.without_url())))?;

@@ -5,14 +5,17 @@ use super::{CheckResult, CheckStatus};
 use crate::config::{CheckConfig, CommandProbe, HttpProbe, JsonValueProbe, ProcessProbe, TcpProbe};
 use crate::process::{self, Ended, Leftovers, Spec};
 use serde_json::{json, Value};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Bodies larger than this are cut: a check reads a status, not a download.
 const MAX_BODY: usize = 1 << 20;
 
-#[derive(Clone)]
+/// Shared by every check's task. The HTTP client is built on the first HTTP probe: building one
+/// loads the system's root certificates, which a machine with no HTTP checks never needs.
+#[derive(Clone, Default)]
 pub struct Prober {
-    http: reqwest::Client,
+    http: Arc<OnceLock<reqwest::Client>>,
 }
 
 struct Outcome {
@@ -30,14 +33,22 @@ fn down(error: impl Into<String>, details: Value) -> Outcome {
 
 impl Prober {
     pub fn new() -> crate::Result<Prober> {
-        let http = reqwest::Client::builder()
+        Ok(Prober::default())
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, String> {
+        if let Some(c) = self.http.get() {
+            return Ok(c);
+        }
+        let built = reqwest::Client::builder()
             // Checks look at this machine's services; a system proxy must not get in the way.
             .no_proxy()
             .redirect(reqwest::redirect::Policy::limited(5))
             .user_agent(concat!("Caretaker/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| crate::EngineError::Internal(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Prober { http })
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        // Two first probes at once may both build one; the second is dropped.
+        Ok(self.http.get_or_init(|| built))
     }
 
     pub async fn run(&self, check: &CheckConfig, now_ms: i64) -> CheckResult {
@@ -87,7 +98,7 @@ impl Prober {
     async fn fetch(&self, method: &str, url: &str) -> Result<(u16, Vec<u8>, bool), String> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| format!("unknown HTTP method {method}"))?;
         // The caller bounds the whole probe with the check's timeout, so its message is the one a person sees.
-        let mut resp = self.http.request(method, url).send().await.map_err(describe_http_error)?;
+        let mut resp = self.http()?.request(method, url).send().await.map_err(describe_http_error)?;
         let status = resp.status().as_u16();
         let mut body = Vec::new();
         let mut truncated = false;
@@ -334,6 +345,21 @@ mod tests {
             Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')),
             Err(_) => rustix::process::test_kill_process(pid).is_ok() && !std::path::Path::new("/proc/self").exists(),
         }
+    }
+
+    #[tokio::test]
+    async fn the_http_client_is_built_by_the_first_http_probe_and_shared() {
+        let prober = Prober::new().unwrap();
+        let copy = prober.clone();
+        prober.run(&command_check(&["/bin/sh", "-c", "true"]), 0).await;
+        assert!(prober.http.get().is_none(), "no root certificates loaded without an HTTP check");
+        // Nothing listens on port 9 of loopback; the probe is down, but it needed the client.
+        let mut http = command_check(&[]);
+        (http.command, http.http) = (None, Some(HttpProbe::get("http://127.0.0.1:9/")));
+        assert_eq!(prober.run(&http, 0).await.status, CheckStatus::Down);
+        let built = prober.http.get().map(|c| c as *const reqwest::Client);
+        assert!(built.is_some());
+        assert_eq!(copy.http.get().map(|c| c as *const reqwest::Client), built, "every check's copy uses the one client");
     }
 
     #[tokio::test]

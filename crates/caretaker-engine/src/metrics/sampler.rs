@@ -57,7 +57,10 @@ impl Sampler {
 
     fn refresh_processes(&mut self) {
         if self.top_n > 0 {
-            self.system.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing().with_cpu().with_memory());
+            // Without tasks: on Linux every thread would otherwise be read and kept as a process
+            // of its own, only to be filtered out; a process's figures already include its threads.
+            let kind = ProcessRefreshKind::nothing().with_cpu().with_memory().without_tasks();
+            self.system.refresh_processes_specifics(ProcessesToUpdate::All, true, kind);
         }
     }
 
