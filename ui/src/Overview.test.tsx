@@ -53,14 +53,36 @@ describe("Overview at rest", () => {
     await act(async () => void (await vi.advanceTimersByTimeAsync(100)));
     const before = { ...renders };
 
-    // Only the pill in the top bar keeps time.
     await act(async () => void (await vi.advanceTimersByTimeAsync(10_000)));
     expect(renders).toEqual(before);
-    expect(screen.getByTestId("engine-health").textContent).toMatch(/s ago/);
 
     act(() => p.emit({ type: "host_sample", sample: fakeSample(Date.now(), 42.5), points: [{ metric: "cpu_usage_percent", labels: "", unit: "percent", value: 42.5 }] }));
     expect(screen.getByTestId("cpu-value").textContent).toBe("43 %");
     expect(renders.overview).toBe(before.overview + 1);
     expect([renders.alerts, renders.services, renders.capabilities]).toEqual([before.alerts, before.services, before.capabilities]);
+  });
+
+  it("renders nothing while the window is hidden, and is current once it is shown", async () => {
+    const p = new TypedFakePlatform({
+      query_series: () => ({ resolution: "raw", step_ms: 5000, since_ms: 0, until_ms: 1, series: [] }),
+    });
+    setPlatform(p);
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId("cpu-value").textContent).toBe("12 %"));
+    await waitFor(() => expect(p.count("query_series")).toBe(1));
+    const state = vi.spyOn(document, "visibilityState", "get").mockReturnValue("hidden");
+    act(() => void document.dispatchEvent(new Event("visibilitychange")));
+    const before = renders.overview;
+
+    act(() => p.emit({ type: "host_sample", sample: fakeSample(Date.now(), 42.5), points: [] }));
+    expect(renders.overview).toBe(before);
+    expect(screen.getByTestId("cpu-value").textContent).toBe("12 %");
+
+    state.mockReturnValue("visible");
+    act(() => void document.dispatchEvent(new Event("visibilitychange")));
+    expect(screen.getByTestId("cpu-value").textContent).toBe("43 %");
+    // The live chart missed points while hidden: it reads its range again.
+    await waitFor(() => expect(p.count("query_series")).toBe(2));
+    state.mockRestore();
   });
 });

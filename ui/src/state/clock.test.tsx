@@ -1,7 +1,7 @@
 import { act, cleanup, render, screen } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Ago } from "../components/Ago";
-import { EngineHealth } from "../components/EngineHealth";
+import { EngineHealth, timeOfDay } from "../components/EngineHealth";
 import type { EngineStatus } from "../bindings/EngineStatus";
 import { ago, duration } from "../format";
 import { agoNextChangeIn, minutesLeftNextChangeIn, untilNextChangeIn } from "./clock";
@@ -70,19 +70,21 @@ describe("labels that keep themselves current", () => {
     expect(screen.getByTestId("l").textContent).toBe("5 min ago");
   });
 
-  it("the engine pill says how fresh the last sample is, and warns once samples are late", () => {
+  it("the engine pill names the last sample's time, and warns once samples are late", () => {
     vi.useFakeTimers({ now: T0 });
     const engine = { state: "running", last_error: null, last_sample_ms: T0, metrics_interval_secs: 5, data_dir: "/d" } as unknown as EngineStatus;
     render(<EngineHealth engine={engine} />);
     const pill = screen.getByTestId("engine-health");
-    expect(pill.textContent).toBe("Live · sampled 0 s ago");
-    act(() => void vi.advanceTimersByTime(4_000));
-    expect(pill.textContent).toBe("Live · sampled 4 s ago");
-    act(() => void vi.advanceTimersByTime(16_000));
-    expect(pill.textContent).toBe("Live · sampled 20 s ago");
+    expect(pill.textContent).toBe(`Live · sampled at ${timeOfDay(T0)}`);
+    // Nothing to redraw until the sample is late: one timer, set for that moment.
+    expect(vi.getTimerCount()).toBe(1);
+    act(() => void vi.advanceTimersByTime(20_000));
+    expect(pill.textContent).toBe(`Live · sampled at ${timeOfDay(T0)}`);
     expect(pill.className).toContain("ok");
     act(() => void vi.advanceTimersByTime(1_000));
     expect(pill.textContent).toBe("Last sample 21 s ago");
     expect(pill.className).toContain("warn");
+    act(() => void vi.advanceTimersByTime(1_000));
+    expect(pill.textContent).toBe("Last sample 22 s ago");
   });
 });
