@@ -4,7 +4,8 @@ import type { Event } from "./bindings/Event";
 import type { Snapshot } from "./bindings/Snapshot";
 import { ErrorNote } from "./components/ErrorNote";
 import { Markdown } from "./components/Markdown";
-import { ago } from "./format";
+import { Ago } from "./components/Ago";
+import { minutesLeftNextChangeIn, useNow } from "./state/clock";
 import type { Commands } from "./platform";
 import { call, useAction, useCommand } from "./state/useCommand";
 
@@ -18,8 +19,11 @@ function Runbook({ alertType }: { alertType: string }) {
 
 type AlertCommand = "acknowledge_alert" | "resolve_alert" | "snooze_alert";
 
-function AlertRow({ a, now, act }: { a: Alert; now: number; act: <K extends AlertCommand>(cmd: K, req: Commands[K]["req"]) => void }) {
+function AlertRow({ a, act }: { a: Alert; act: <K extends AlertCommand>(cmd: K, req: Commands[K]["req"]) => void }) {
   const [open, setOpen] = useState(false);
+  // Only a snooze counts down here; the ages keep themselves current.
+  const until = a.snoozed_until;
+  const now = useNow((n) => (until === null ? Infinity : minutesLeftNextChangeIn(until, n)));
   const snoozed = a.snoozed_until !== null && a.snoozed_until > now;
   return (
     <div className={`card alert ${a.severity} ${a.status}`} data-testid={`alert-${a.id}`}>
@@ -31,9 +35,9 @@ function AlertRow({ a, now, act }: { a: Alert; now: number; act: <K extends Aler
       <div className="alert-msg">{a.message}</div>
       <div className="alert-foot">
         <span className="dim">
-          since {ago(a.created_at, now)}
-          {a.acknowledged_at && ` · acknowledged ${ago(a.acknowledged_at, now)}`}
-          {a.resolved_at && ` · resolved ${ago(a.resolved_at, now)}`}
+          since <Ago ms={a.created_at} />
+          {a.acknowledged_at && <> · acknowledged <Ago ms={a.acknowledged_at} /></>}
+          {a.resolved_at && <> · resolved <Ago ms={a.resolved_at} /></>}
           {snoozed && a.snoozed_until && ` · snoozed for ${Math.ceil((a.snoozed_until - now) / 60000)} min`}
         </span>
         <span className="buttons">
@@ -58,7 +62,6 @@ export function Alerts({ snapshot }: { snapshot: Snapshot }) {
   const all = useCommand("list_alerts", { query: { include_resolved: true, limit: 200 } }, { refetchOn: [resolvedAlert] });
   const action = useAction();
   const history = (all.data ?? []).filter((a) => a.status === "resolved");
-  const now = Date.now();
   const act = <K extends AlertCommand>(cmd: K, req: Commands[K]["req"]) => void action.run(() => call(cmd, req));
 
   const paused = snapshot.notifications_paused_until;
@@ -75,10 +78,10 @@ export function Alerts({ snapshot }: { snapshot: Snapshot }) {
       <ErrorNote error={all.error ?? action.error} onRefresh={() => void all.refetch()} />
       <h3 className="section">Open</h3>
       {snapshot.alerts.length === 0 && <div className="card dim" data-testid="no-alerts">All clear: nothing needs your attention.</div>}
-      {snapshot.alerts.map((a) => <AlertRow key={a.id} a={a} now={now} act={act} />)}
+      {snapshot.alerts.map((a) => <AlertRow key={a.id} a={a} act={act} />)}
       <h3 className="section">History</h3>
       {history.length === 0 && <div className="dim">No resolved alerts yet.</div>}
-      {history.map((a) => <AlertRow key={a.id} a={a} now={now} act={act} />)}
+      {history.map((a) => <AlertRow key={a.id} a={a} act={act} />)}
     </div>
   );
 }

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useState } from "react";
 import { useEngine } from "./state/useEngine";
 import { Overview } from "./Overview";
 import { Services } from "./Services";
@@ -10,11 +10,10 @@ import { Detectors } from "./Detectors";
 import { Backups } from "./backups/BackupsPage";
 import { platform } from "./platform";
 import { ErrorNote } from "./components/ErrorNote";
-import { ago } from "./format";
+import { EngineHealth } from "./components/EngineHealth";
 
 export function App() {
   const { snapshot, error, reload, connection } = useEngine();
-  const [now, setNow] = useState(Date.now());
   const [page, setPage] = useState<"overview" | "services" | "alerts" | "backups" | "detectors" | "healing" | "insights" | "monitor">("overview");
   useEffect(() => {
     let off: (() => void) | undefined;
@@ -25,21 +24,6 @@ export function App() {
     })();
     return () => off?.();
   }, []);
-  useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, []);
-
-  const health = useMemo(() => {
-    const e = snapshot?.engine;
-    if (!e) return { cls: "idle", text: "Starting…" };
-    if (e.state !== "running") return { cls: "crit", text: `Engine ${e.state}` };
-    if (e.last_error) return { cls: "warn", text: e.last_error };
-    if (e.last_sample_ms === null) return { cls: "idle", text: "Waiting for the first sample" };
-    const late = now - e.last_sample_ms > e.metrics_interval_secs * 3000 + 5000;
-    return late ? { cls: "warn", text: `Last sample ${ago(e.last_sample_ms, now)}` } : { cls: "ok", text: `Live · sampled ${ago(e.last_sample_ms, now)}` };
-  }, [snapshot, now]);
-
   if (error && !snapshot && error.code === "engine_unreachable") {
     return (
       <div className="fatal" data-testid="engine-gone">
@@ -82,10 +66,7 @@ export function App() {
             </button>
           ))}
         </nav>
-        <div className={`pill ${health.cls}`} data-testid="engine-health" title={snapshot?.engine.data_dir}>
-          <span className="dot" />
-          {health.text}
-        </div>
+        <EngineHealth engine={snapshot?.engine} />
       </header>
       {!connection.connected && (
         <div className="banner crit" role="alert" data-testid="engine-gone">

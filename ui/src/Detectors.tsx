@@ -7,7 +7,7 @@ import { useEngineEvent } from "./state/bus";
 import { call, useAction, useCommand } from "./state/useCommand";
 import { ErrorNote } from "./components/ErrorNote";
 import { Input } from "./components/Input";
-import { ago } from "./format";
+import { Ago } from "./components/Ago";
 
 const RULES = ["stalled", "error_rate", "above_normal", "below_normal", "stuck"] as const;
 type RuleKind = (typeof RULES)[number];
@@ -140,7 +140,6 @@ export function Detectors() {
   const deleting = useAction();
   const list = detectors.data ?? [];
   const setList = (l: DetectorState[]) => detectors.setData(() => l);
-  const now = Date.now();
 
   // The event carries the whole list: no need to ask again.
   useEngineEvent((e) => {
@@ -172,12 +171,12 @@ export function Detectors() {
             {s.evidence && typeof s.evidence === "object" && (
               <dl className="evidence" data-testid="detector-evidence">
                 {Object.entries(s.evidence).map(([k, v]) => (
-                  <div key={k}><dt>{k.replace(/_/g, " ")}</dt><dd>{k.endsWith("_since") && typeof v === "number" ? ago(v, now) : evidenceText(v)}</dd></div>
+                  <div key={k}><dt>{k.replace(/_/g, " ")}</dt><dd>{k.endsWith("_since") && typeof v === "number" ? <Ago ms={v} /> : evidenceText(v)}</dd></div>
                 ))}
               </dl>
             )}
             <div className="alert-foot">
-              <span className="dim">{s.evaluated_at ? `checked ${ago(s.evaluated_at, now)}` : "not checked yet"}{s.alert_id !== null ? ` · alert #${s.alert_id}` : ""}</span>
+              <span className="dim">{s.evaluated_at ? <>checked <Ago ms={s.evaluated_at} /></> : "not checked yet"}{s.alert_id !== null ? ` · alert #${s.alert_id}` : ""}</span>
               <span className="buttons">
                 <button onClick={() => setEditing(s.config)}>Edit</button>
                 <button data-testid="delete-detector" onClick={() => remove(s.config.name)}>Delete</button>

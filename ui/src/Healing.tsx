@@ -1,7 +1,7 @@
 import { useState } from "react";
 import type { Decision } from "./bindings/Decision";
 import { ErrorNote } from "./components/ErrorNote";
-import { ago } from "./format";
+import { Ago } from "./components/Ago";
 import { call, useAction, useCommand, type Trigger } from "./state/useCommand";
 
 const DECISIONS: Decision[] = ["ran", "approved_by_user", "escalated", "refused_rate_limit", "refused_cooldown", "refused_max_attempts", "refused_manual_stop"];
@@ -21,7 +21,6 @@ export function Healing() {
   const actions = actionList.data ?? [];
   const pending = pendingList.data ?? [];
   const log = logList.data ?? [];
-  const now = Date.now();
 
   const act = (cmd: "approve_escalation" | "dismiss_escalation", id: number) =>
     void action.run(async () => {
@@ -39,7 +38,7 @@ export function Healing() {
         <div key={p.id} className="card alert warning" data-testid={`escalation-${p.id}`}>
           <div className="alert-head">
             <span className="alert-title">{actions.find((a) => a.config.id === p.action_id)?.config.name ?? p.action_id} for {p.subject}</span>
-            <span className="dim">{ago(p.created_at, now)}</span>
+            <span className="dim"><Ago ms={p.created_at} /></span>
           </div>
           <div className="alert-msg">{p.outcome ?? "Proposed because its alert is open. Nothing runs until you say so."}</div>
           {p.stdout && <div className="alert-msg" data-testid="escalation-preview">{p.stdout}</div>}
@@ -72,7 +71,7 @@ export function Healing() {
             </div>
             <div className="dim tile-foot">
               <span>cooldown {a.config.cooldown_secs} s · {a.config.max_attempts} attempts per incident</span>
-              <span>{a.last_run_at ? `ran ${ago(a.last_run_at, now)}` : "never ran"}</span>
+              <span>{a.last_run_at ? <>ran <Ago ms={a.last_run_at} /></> : "never ran"}</span>
             </div>
           </div>
         ))}
@@ -96,7 +95,7 @@ export function Healing() {
           <tbody>
             {log.map((r) => (
               <tr key={r.id} title={[r.argv.join(" "), r.stdout, r.stderr].filter(Boolean).join("\n")}>
-                <td className="dim">{ago(r.created_at, now)}</td>
+                <td className="dim"><Ago ms={r.created_at} /></td>
                 <td>{r.action_id}</td>
                 <td>{r.subject}</td>
                 <td>{label(r.decision)}</td>

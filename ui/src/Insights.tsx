@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import { ErrorNote } from "./components/ErrorNote";
 import { Input, TextArea } from "./components/Input";
-import { ago } from "./format";
+import { Ago } from "./components/Ago";
 import { call, useAction, useCommand } from "./state/useCommand";
 
 /** Lines of `a` and `b` side by side, marked where they differ. */
@@ -39,7 +39,6 @@ export function Insights() {
   const scans = scanList.data ?? [];
   const findings = findingList.data ?? [];
   const error = action.error ?? config.error ?? promptState.error ?? scanList.error ?? findingList.error;
-  const now = Date.now();
 
   // The form starts from what the engine has saved, and again after each save.
   useEffect(() => {
@@ -118,7 +117,7 @@ export function Insights() {
           <div className="alert-msg">{f.body}</div>
           {f.suggested_action && <div className="alert-msg">Suggested action: <b>{f.suggested_action}</b> ({Math.round((f.suggested_confidence ?? 0) * 100)} % confident) — run it from Healing if you agree.</div>}
           <div className="alert-foot">
-            <span className="dim">logs {f.source_log_ids.join(", ") || "–"} · {ago(f.created_at, now)}</span>
+            <span className="dim">logs {f.source_log_ids.join(", ") || "–"} · <Ago ms={f.created_at} /></span>
             <span className="buttons">
               <button onClick={() => void act(async () => navigator.clipboard?.writeText(await call("finding_issue_text", { id: f.id })), "Copied as an issue text.")}>Copy as issue</button>
               <button onClick={() => void act(async () => {
@@ -137,7 +136,7 @@ export function Insights() {
           <tbody>
             {scans.map((s) => (
               <tr key={s.scan_id} title={s.raw_answer ?? ""}>
-                <td className="dim">{ago(s.started_at, now)}</td>
+                <td className="dim"><Ago ms={s.started_at} /></td>
                 <td>{s.status}</td>
                 <td>{s.log_id_start + 1}–{s.log_id_end}</td>
                 <td>{s.findings_created}</td>

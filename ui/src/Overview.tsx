@@ -8,6 +8,7 @@ import { RANGES, type LineSpec } from "./state/series";
 import { useSeries } from "./state/useEngine";
 import { ErrorNote } from "./components/ErrorNote";
 import { cssVar } from "./theme";
+import { AlertsCard, Capabilities, ServicesCard } from "./OverviewCards";
 
 
 export function Overview({ snapshot, onOpen }: { snapshot: Snapshot; onOpen: (page: "services" | "alerts") => void }) {
@@ -75,39 +76,8 @@ export function Overview({ snapshot, onOpen }: { snapshot: Snapshot; onOpen: (pa
       </section>
 
       <section className="status-row">
-        <div className="card">
-          <div className="card-title">
-            Active alerts
-            <button className="link" onClick={() => onOpen("alerts")}>Open Alerts</button>
-          </div>
-          {snapshot.alerts.length === 0 && <div className="dim" data-testid="overview-no-alerts">All clear.</div>}
-          {snapshot.alerts.slice(0, 4).map((a) => (
-            <div key={a.id} className="mini-alert" data-testid="overview-alert">
-              <span className={`sev ${a.severity}`}>{a.severity}</span>
-              <span className="name">{a.title}</span>
-              <span className="dim">{a.status}</span>
-            </div>
-          ))}
-        </div>
-        <div className="card">
-          <div className="card-title">
-            Services
-            <button className="link" onClick={() => onOpen("services")}>Open Services</button>
-          </div>
-          <div className="mini-tiles">
-            {snapshot.checks.map((c) => {
-              const st = c.config.enabled ? c.latest?.status ?? "pending" : "disabled";
-              return (
-                <div key={c.config.name} className="mini-tile" data-testid={`overview-check-${c.config.name}`} title={c.latest?.error_message ?? c.target}>
-                  <span className={`dot ${st}`} />
-                  <span className="name">{c.config.name}</span>
-                  <span className="dim">{st === "healthy" && c.latest?.latency_ms != null ? `${c.latest.latency_ms.toFixed(0)} ms` : st}</span>
-                </div>
-              );
-            })}
-            {snapshot.checks.length === 0 && <div className="dim">No checks configured.</div>}
-          </div>
-        </div>
+        <AlertsCard alerts={snapshot.alerts} onOpen={onOpen} />
+        <ServicesCard checks={snapshot.checks} onOpen={onOpen} />
       </section>
 
       <section className="range-bar">
@@ -148,17 +118,7 @@ export function Overview({ snapshot, onOpen }: { snapshot: Snapshot; onOpen: (pa
         </div>
       </section>
 
-      <section className="capabilities">
-        {snapshot.capabilities.map((c) => (
-          <div key={c.id} className={`card capability ${c.available ? "on" : "soon"}`} data-testid={`capability-${c.id}`}>
-            <div className="cap-head">
-              <span>{c.name}</span>
-              <span className={`badge ${c.available ? "ok" : ""}`}>{c.available ? "Active" : "Coming soon"}</span>
-            </div>
-            <p>{c.summary}</p>
-          </div>
-        ))}
-      </section>
+      <Capabilities capabilities={snapshot.capabilities} />
     </div>
   );
 }

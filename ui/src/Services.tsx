@@ -5,7 +5,7 @@ import { call, useAction, useCommand } from "./state/useCommand";
 import { ErrorNote } from "./components/ErrorNote";
 import { Input, TextArea } from "./components/Input";
 import { Sparkline } from "./components/Sparkline";
-import { ago } from "./format";
+import { Ago } from "./components/Ago";
 
 const KINDS = ["http", "tcp", "process", "command", "json_value"] as const;
 type Kind = (typeof KINDS)[number];
@@ -115,7 +115,6 @@ export function Services() {
   const deleting = useAction();
   const refreshSoon = useRef<ReturnType<typeof setTimeout> | null>(null);
   const checks = list.data;
-  const now = Date.now();
 
   useEngineEvent((e) => {
     if (e.type !== "check_result") return;
@@ -165,7 +164,7 @@ export function Services() {
               </div>
               {c.latest?.error_message && <div className="tile-error" title={c.latest.error_message}>{c.latest.error_message}</div>}
               <div className="tile-foot">
-                <span className="dim">{c.latest ? `checked ${ago(c.latest.checked_at, now)} · every ${c.config.interval_secs} s` : "not checked yet"}</span>
+                <span className="dim">{c.latest ? <>checked <Ago ms={c.latest.checked_at} /> · every {c.config.interval_secs} s</> : "not checked yet"}</span>
                 <span>
                   <button className="link" onClick={() => setEditing(c.config)}>Edit</button>
                   <button className="link danger" onClick={() => remove(c.config.name)}>Delete</button>

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { ErrorNote } from "../components/ErrorNote";
 import { useEngineEvent } from "../state/bus";
 import { useCommand } from "../state/useCommand";
@@ -12,13 +12,8 @@ export function Backups() {
   const overview = useCommand("backups_overview", {}, { refetchOn: ["backup_finished"] });
   const [adding, setAdding] = useState(false);
   const [browsing, setBrowsing] = useState<string | null>(null);
-  const [now, setNow] = useState(Date.now());
   const reload = () => void overview.refetch();
 
-  useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, []);
   // Progress comes with the event; the finished run is read back with the overview.
   useEngineEvent((e) => {
     if (e.type === "backup_progress") overview.setData((o) => o && { ...o, job: e.job });
@@ -32,14 +27,14 @@ export function Backups() {
   const browsed = plans.find((p) => p.plan.name === browsing);
   return (
     <div className="page backups" data-testid="backups-page">
-      {job && <JobBar job={job} now={now} />}
+      {job && <JobBar job={job} />}
       {(plans.length === 0 || adding) && <Wizard onDone={() => { setAdding(false); reload(); }} onCancel={plans.length > 0 ? () => setAdding(false) : undefined} />}
       {browsed && <Browser key={browsed.plan.name} plan={browsed.plan.name} onClose={() => setBrowsing(null)} />}
       {plans.map((p) => (
-        <PlanCard key={p.plan.name} p={p} job={job} now={now} onBrowse={() => setBrowsing(p.plan.name)} onChanged={reload} />
+        <PlanCard key={p.plan.name} p={p} job={job} onBrowse={() => setBrowsing(p.plan.name)} onChanged={reload} />
       ))}
       {plans.length > 0 && !adding && <button onClick={() => setAdding(true)}>Add a plan</button>}
-      {history.length > 0 && <History runs={history} now={now} />}
+      {history.length > 0 && <History runs={history} />}
     </div>
   );
 }

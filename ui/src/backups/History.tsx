@@ -1,8 +1,9 @@
 import type { BackupRun } from "../bindings/BackupRun";
-import { ago, bytes } from "../format";
+import { Ago } from "../components/Ago";
+import { bytes } from "../format";
 
 /** The latest jobs of every plan, newest first, as the engine recorded them. */
-export function History({ runs, now }: { runs: BackupRun[]; now: number }) {
+export function History({ runs }: { runs: BackupRun[] }) {
   return (
     <div className="card">
       <div className="card-title">Recent jobs</div>
@@ -11,7 +12,7 @@ export function History({ runs, now }: { runs: BackupRun[]; now: number }) {
         <tbody>
           {runs.map((r) => (
             <tr key={r.id}>
-              <td>{ago(r.started_ms, now)}</td>
+              <td><Ago ms={r.started_ms} /></td>
               <td>{r.plan}</td>
               <td>{r.kind === "forget" ? "retention" : r.kind}</td>
               <td className={r.status === "ok" ? "ok-text" : r.status === "failed" ? "crit-text" : ""}>{r.status}</td>

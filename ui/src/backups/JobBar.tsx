@@ -1,10 +1,13 @@
 import { useRef } from "react";
 import type { JobInfo } from "../bindings/JobInfo";
 import { bytes, duration } from "../format";
+import { useTicking } from "../state/clock";
 import { call } from "../state/useCommand";
 
 /** Bytes, files, rate and ETA; an unknown total is said, not guessed. */
-export function JobBar({ job, now }: { job: JobInfo; now: number }) {
+export function JobBar({ job }: { job: JobInfo }) {
+  // Shown only while a job runs: its rate and time left move every second.
+  const now = useTicking(1000);
   const first = useRef<{ at: number; bytes: number } | null>(null);
   if (!first.current || first.current.bytes > job.progress.bytes_done) first.current = { at: now, bytes: job.progress.bytes_done };
   const p = job.progress;

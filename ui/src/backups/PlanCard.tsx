@@ -1,27 +1,28 @@
 import type { JobInfo } from "../bindings/JobInfo";
 import type { PlanStatus } from "../bindings/PlanStatus";
 import { ErrorNote } from "../components/ErrorNote";
+import { Ago } from "../components/Ago";
 import { ago, bytes, duration } from "../format";
+import { untilNextChangeIn, useNow } from "../state/clock";
 import { call, useAction } from "../state/useCommand";
 import { PasswordEntry } from "./PasswordEntry";
 
 // The engine's health words, as the pill colours of the top bar.
 const HEALTH_PILL: Record<string, string> = { ok: "ok", running: "idle", never: "idle", overdue: "warn", failing: "crit" };
 
-function when(ms: number | null, now: number): string {
-  if (ms === null) return "—";
+function When({ ms }: { ms: number }) {
+  const now = useNow((n) => untilNextChangeIn(ms, n));
   return ms <= now ? ago(ms, now) : `in ${duration(Math.round((ms - now) / 1000))}`;
 }
 
 interface Props {
   p: PlanStatus;
   job: JobInfo | null;
-  now: number;
   onBrowse: () => void;
   onChanged: () => void;
 }
 
-export function PlanCard({ p, job, now, onBrowse, onChanged }: Props) {
+export function PlanCard({ p, job, onBrowse, onChanged }: Props) {
   const action = useAction();
   const name = p.plan.name;
   const act = async (work: () => Promise<unknown>) => {
@@ -45,13 +46,13 @@ export function PlanCard({ p, job, now, onBrowse, onChanged }: Props) {
         <span>Schedule</span><span>{p.plan.schedule}</span>
         <span>Last run</span>
         <span data-testid="plan-last-run">
-          {last ? `${last.status} · ${ago(last.finished_ms ?? last.started_ms, now)}` : "never"}
+          {last ? <>{last.status} · <Ago ms={last.finished_ms ?? last.started_ms} /></> : "never"}
           {last?.status === "ok" && ` · ${last.files_new} new, ${last.files_changed} changed, ${bytes(last.bytes_added)} added`}
           {last?.error && ` · ${last.error}`}
         </span>
-        <span>Next run</span><span>{when(p.next_run_ms, now)}</span>
+        <span>Next run</span><span>{p.next_run_ms === null ? "—" : <When ms={p.next_run_ms} />}</span>
         <span>Repository size</span><span>{p.repository_bytes !== null ? bytes(p.repository_bytes) : "—"}</span>
-        <span>Last check</span><span>{p.last_check ? `${p.last_check.status}${p.last_check.read_data ? " (data read back)" : ""} · ${ago(p.last_check.started_ms, now)}` : "not yet"}</span>
+        <span>Last check</span><span>{p.last_check ? <>{p.last_check.status}{p.last_check.read_data ? " (data read back)" : ""} · <Ago ms={p.last_check.started_ms} /></> : "not yet"}</span>
       </div>
       {p.password === "file" && <p className="warn-text">No keychain here: the repository password is in a private file in Caretaker's data folder.</p>}
       {p.password === "missing" && askPassword("The repository password is not in the keychain, so this plan cannot run.")}

@@ -1,3 +1,5 @@
+import { memo } from "react";
+
 interface Props {
   label: string;
   percent: number | null;
@@ -9,7 +11,7 @@ interface Props {
 }
 
 /** A ring that fills with the value; colour steps at 75 % and 90 %. */
-export function Gauge({ label, percent, value, detail, testId, stamp }: Props) {
+export const Gauge = memo(function Gauge({ label, percent, value, detail, testId, stamp }: Props) {
   const r = 42;
   const c = 2 * Math.PI * r;
   const p = percent === null ? 0 : Math.max(0, Math.min(100, percent));
@@ -31,4 +33,4 @@ export function Gauge({ label, percent, value, detail, testId, stamp }: Props) {
       </div>
     </div>
   );
-}
+});

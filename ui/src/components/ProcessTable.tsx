@@ -1,7 +1,8 @@
+import { memo } from "react";
 import type { ProcessSample } from "../bindings/ProcessSample";
 import { bytes } from "../format";
 
-export function ProcessTable({ title, rows, testId }: { title: string; rows: ProcessSample[]; testId?: string }) {
+export const ProcessTable = memo(function ProcessTable({ title, rows, testId }: { title: string; rows: ProcessSample[]; testId?: string }) {
   return (
     <div className="card" data-testid={testId}>
       <div className="card-title">{title}</div>
@@ -32,4 +33,4 @@ export function ProcessTable({ title, rows, testId }: { title: string; rows: Pro
       </table>
     </div>
   );
-}
+});

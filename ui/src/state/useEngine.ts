@@ -5,6 +5,7 @@ import { asCommandError, platform, type CommandError, type EngineConnection } fr
 import { appendLive, type Range } from "./series";
 import { emitEngineEvent, useEngineEvent } from "./bus";
 import { call, useCommand } from "./useCommand";
+import { useDocumentVisible } from "./clock";
 
 /** Folds one engine event into the snapshot. Only copies what the engine said. */
 export function applyEvent(s: Snapshot, e: Event): Snapshot {
@@ -31,13 +32,29 @@ export function applyEvent(s: Snapshot, e: Event): Snapshot {
 
 /** First paint from `snapshot()`, then follow events; never poll what an event tells. */
 export function useEngine() {
-  const [snapshot, setSnapshot] = useState<Snapshot | null>(null);
+  const [shown, setShown] = useState<Snapshot | null>(null);
   const [error, setError] = useState<CommandError | null>(null);
   const [connection, setConnection] = useState<EngineConnection>({ connected: true, message: null });
+  // Events fold into `latest` always; a hidden window shows nothing, so it renders nothing until
+  // it is shown again, and then once.
+  const latest = useRef<Snapshot | null>(null);
+  const visible = useDocumentVisible();
+  const visibleRef = useRef(visible);
+  visibleRef.current = visible;
+  const setSnapshot = useCallback((next: (s: Snapshot | null) => Snapshot | null) => {
+    const s = next(latest.current);
+    if (s === latest.current) return;
+    latest.current = s;
+    if (visibleRef.current) setShown(s);
+  }, []);
+  useEffect(() => {
+    if (visible) setShown(latest.current);
+  }, [visible]);
 
   const load = useCallback(async () => {
     try {
-      setSnapshot(await call("snapshot", {}));
+      const s = await call("snapshot", {});
+      setSnapshot(() => s);
       setError(null);
     } catch (e) {
       setError(asCommandError(e));
@@ -63,9 +80,9 @@ export function useEngine() {
       cancelled = true;
       unlisten.forEach((f) => f());
     };
-  }, [load]);
+  }, [load, setSnapshot]);
 
-  return { snapshot, error, reload: load, connection };
+  return { snapshot: shown, error, reload: load, connection };
 }
 
 /** Chart data for a range: one query, then live points appended (live range) or a re-query
@@ -77,9 +94,24 @@ export function useSeries(range: Range) {
     queriedAt.current = Date.now();
   }, [range.id]);
 
+  // Live points that arrive while the window is hidden are not drawn: the chart reads the
+  // range again when it is shown.
+  const visible = useDocumentVisible();
+  const missed = useRef(false);
+  const refetch = series.refetch;
+  useEffect(() => {
+    if (visible && missed.current) {
+      missed.current = false;
+      queriedAt.current = Date.now();
+      void refetch();
+    }
+  }, [visible, refetch]);
+
   useEngineEvent((e) => {
     if (e.type !== "host_sample") return;
-    if (range.live) {
+    if (!visible) {
+      missed.current = true;
+    } else if (range.live) {
       series.setData((r) => (r ? appendLive(r, e.points, e.sample.ts_ms, range.secs * 1000) : r));
     } else if (Date.now() - queriedAt.current >= 60_000) {
       queriedAt.current = Date.now();
