@@ -103,8 +103,25 @@ fn another_user_is_refused() {
         let err = text(&out.stderr);
         assert!(!out.status.success(), "caretaker {args:?} as uid {NOBODY}: {}", text(&out.stdout));
         assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
-        assert!(err.contains(&format!("refused: this Caretaker engine belongs to uid 0, you are uid {NOBODY}")), "{args:?}: {err}");
+        // The client sees first that the socket is not its user's; the engine refuses it too.
+        assert!(err.contains(&format!("is served by uid 0, not by you (uid {NOBODY}); not used")), "{args:?}: {err}");
     }
+    // A client that does not check (any program speaking the protocol) gets the engine's refusal.
+    let raw = nobody(Path::new("/usr/bin/python3"))
+        .args([
+            "-c",
+            "import socket, sys\ns = socket.socket(socket.AF_UNIX)\ns.settimeout(10)\ns.connect(sys.argv[1])\nprint(s.makefile().readline(), end='')",
+        ])
+        .arg(engine.socket())
+        .output()
+        .expect("python3 as nobody");
+    let answer = text(&raw.stdout);
+    assert!(
+        answer.contains(&format!("refused: this Caretaker engine belongs to uid 0, you are uid {NOBODY}")),
+        "{answer} {}",
+        text(&raw.stderr)
+    );
+    assert!(!answer.contains("\"Ok\""), "nothing but the refusal: {answer}");
     // Still running for its owner, with the refusals in its log.
     let refusals = poll("the refusal in the engine's log", 20, || {
         let lines = engine.cli(&["logs", "--json", "--grep", "refused", "--lines", "10"]);
@@ -114,7 +131,7 @@ fn another_user_is_refused() {
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .filter(|l| l["message"].as_str().is_some_and(|m| m.contains("refused a control connection from another user")))
             .collect();
-        (found.len() >= tries.len()).then_some(found)
+        (found.len() > tries.len()).then_some(found)
     });
     assert!(engine.stderr_text().contains("refused a control connection from another user"), "{}", engine.stderr_text());
     for line in &refusals {

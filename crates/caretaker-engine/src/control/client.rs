@@ -103,9 +103,8 @@ impl Client {
             hello: Hello { version: String::new(), pid: 0, data_dir: String::new() },
         };
         // A process that holds the socket but does not answer (stopped, hung) is no engine.
-        client.hello = tokio::time::timeout(HELLO_TIMEOUT, client.call_as(extra::HELLO, serde_json::Value::Null))
-            .await
-            .map_err(|_| {
+        client.hello =
+            tokio::time::timeout(HELLO_TIMEOUT, client.call_as(extra::HELLO, serde_json::Value::Null)).await.map_err(|_| {
                 ErrorPayload::unreachable(format!(
                     "the Caretaker engine for {} did not answer within {} s",
                     data_dir.display(),
