@@ -78,6 +78,17 @@ fn normalize_locale() {
     }
 }
 
+/// A dashboard needs no GPU compositing. Without it WebKitGTK paints with cairo; with it, on a
+/// machine without a GPU driver (a headless box, a VM, Xvfb) every repaint goes through Mesa's
+/// software OpenGL: 2.6 % of a core against 1.0 % for the idle Overview, measured here. A value
+/// the person set is kept.
+#[cfg(target_os = "linux")]
+fn paint_without_compositing() {
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
+}
+
 fn main() {
     // The app is its own backup worker: the engine runs `<this binary> __backup-worker` for each
     // backup, restore or check, so a crash there costs one job, never the window.
@@ -85,7 +96,10 @@ fn main() {
         std::process::exit(caretaker_backup::worker_main());
     }
     #[cfg(target_os = "linux")]
-    normalize_locale();
+    {
+        normalize_locale();
+        paint_without_compositing();
+    }
     let data_dir = paths::resolve_data_dir(data_dir_from_args());
     let tray_only = std::env::args_os().any(|a| a == TRAY_ONLY_ARG);
     if tray_only {
