@@ -195,7 +195,7 @@ fn apply(app: &AppHandle, snap: &Snapshot) {
             tip.push_str(&format!(" (+{} more)", n - 1));
         }
     } else if let Some(h) = &snap.host {
-        tip.push_str(&format!(" · CPU {:.0} %, memory {:.0} %", h.cpu.total_percent, h.memory.used_percent()));
+        tip.push_str(&figures(h));
     }
     let _ = tray.set_tooltip(Some(tip));
     if let Some(items) = app.try_state::<TrayItems>() {
@@ -209,6 +209,11 @@ fn apply(app: &AppHandle, snap: &Snapshot) {
     }
 }
 
+/// The tooltip's host figures, when no alert is open.
+fn figures(h: &caretaker_engine::HostSample) -> String {
+    format!(" · CPU {:.0} %, memory {:.0} %", h.cpu.total_percent, h.memory.used_percent())
+}
+
 /// Called for every engine event; only state changes touch the tray. A host sample, the most
 /// frequent event, only rewrites the tooltip's figures, without asking the engine anything.
 pub fn on_event(app: &AppHandle, event: &Event) {
@@ -217,8 +222,7 @@ pub fn on_event(app: &AppHandle, event: &Event) {
         Event::HostSample { sample, .. } => {
             let quiet = app.try_state::<TrayItems>().is_some_and(|i| *i.open_alerts.lock().unwrap_or_else(|p| p.into_inner()) == 0);
             if let (true, Some(tray)) = (quiet, app.tray_by_id(TRAY_ID)) {
-                let tip =
-                    format!("Caretaker — all well · CPU {:.0} %, memory {:.0} %", sample.cpu.total_percent, sample.memory.used_percent());
+                let tip = format!("Caretaker — all well{}", figures(sample));
                 let _ = tray.set_tooltip(Some(tip));
             }
         }

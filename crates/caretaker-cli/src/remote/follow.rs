@@ -130,7 +130,7 @@ pub async fn maintenance(client: &Client, mut events: Receiver<Incoming>, run_id
 
 /// Whether a line passes the same filters the engine applied to the first page.
 pub fn wanted(line: &LogLine, q: &LogQuery) -> bool {
-    let level_ok = q.min_level.is_none_or(|min| show::rank(line.level) >= show::rank(min));
+    let level_ok = q.min_level.is_none_or(|min| line.level >= min);
     let target_ok = q.target.as_deref().is_none_or(|t| line.target.starts_with(t));
     let text_ok = q.text.as_deref().is_none_or(|text| {
         let hay = format!("{} {}", line.message, line.target).to_lowercase();

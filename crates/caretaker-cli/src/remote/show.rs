@@ -151,12 +151,3 @@ pub fn log_line(l: &LogLine, json: bool) -> Result<()> {
     }
     Ok(())
 }
-
-/// Severity order of log levels.
-pub fn rank(level: caretaker_engine::LogLevel) -> u8 {
-    match level {
-        caretaker_engine::LogLevel::Info => 1,
-        caretaker_engine::LogLevel::Warn => 2,
-        caretaker_engine::LogLevel::Error => 3,
-    }
-}
