@@ -16,12 +16,16 @@ macro_rules! command_names {
 
 with_commands!(command_names);
 
+include!("src/shell_commands.rs");
+
 fn main() {
     // Outside this package, so cargo would not notice a change on its own.
     println!("cargo:rerun-if-changed=../crates/caretaker-engine/src/control/contract.rs");
     // Declaring the app's commands makes each one a permission, so capabilities/ can grant the
     // window exactly these and nothing else.
-    let manifest = tauri_build::AppManifest::new().commands(COMMANDS);
+    println!("cargo:rerun-if-changed=src/shell_commands.rs");
+    let all: Vec<&'static str> = COMMANDS.iter().chain(SHELL_COMMANDS).copied().collect();
+    let manifest = tauri_build::AppManifest::new().commands(all.leak());
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         eprintln!("tauri-build failed: {e:#}");
         std::process::exit(1);

@@ -55,19 +55,40 @@ impl Backend {
     }
 }
 
-/// The current engine, or why there is none (shown in the window instead of a blank page).
-pub struct EngineSlot(RwLock<Result<Backend, ErrorPayload>>);
+/// The current engine, or why there is none (shown in the window instead of a blank page), with
+/// a generation that moves on each time the app changes engines on purpose (the background
+/// service switched on or off): tasks that follow an older engine then stand down instead of
+/// reporting its departure or quitting the app.
+pub struct EngineSlot(RwLock<(u64, Result<Backend, ErrorPayload>)>);
 
 impl EngineSlot {
     pub fn new(state: Result<Backend, ErrorPayload>) -> Self {
-        EngineSlot(RwLock::new(state))
+        EngineSlot(RwLock::new((0, state)))
     }
 
     pub fn get(&self) -> Result<Backend, ErrorPayload> {
-        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.0.read().unwrap_or_else(|p| p.into_inner()).1.clone()
     }
 
-    pub fn set(&self, state: Result<Backend, ErrorPayload>) {
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = state;
+    pub fn generation(&self) -> u64 {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).0
+    }
+
+    /// Sets the state if no engine change happened since `generation`; says whether it did.
+    pub fn set_from(&self, generation: u64, state: Result<Backend, ErrorPayload>) -> bool {
+        let mut slot = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if slot.0 != generation {
+            return false;
+        }
+        slot.1 = state;
+        true
+    }
+
+    /// Starts a new generation with `state`; returns it.
+    pub fn replace(&self, state: Result<Backend, ErrorPayload>) -> u64 {
+        let mut slot = self.0.write().unwrap_or_else(|p| p.into_inner());
+        slot.0 += 1;
+        slot.1 = state;
+        slot.0
     }
 }

@@ -52,11 +52,16 @@ async fn pump(app: &AppHandle, backend: &Backend) {
 
 /// An engine of the app's own: events for as long as it runs. Stopped from outside (`caretaker
 /// stop`), it takes the app with it: a window over a stopped engine would only pretend to watch.
+/// Stopped by the app itself to hand over to the background service, it does not.
 pub fn forward_events(app: AppHandle, backend: Backend) {
     if let Backend::Local(engine) = &backend {
         let (app, engine) = (app.clone(), engine.clone());
+        let generation = generation(&app);
         tauri::async_runtime::spawn(async move {
             engine.stopping().await;
+            if self::generation(&app) != generation {
+                return;
+            }
             tracing::info!("the engine was asked to stop; the app stops with it");
             crate::tray::quit(app).await;
         });
@@ -64,10 +69,13 @@ pub fn forward_events(app: AppHandle, backend: Backend) {
     tauri::async_runtime::spawn(async move { pump(&app, &backend).await });
 }
 
-fn set(app: &AppHandle, state: Result<Backend, ErrorPayload>) {
-    if let Some(slot) = app.try_state::<EngineSlot>() {
-        slot.set(state);
-    }
+fn generation(app: &AppHandle) -> u64 {
+    app.try_state::<EngineSlot>().map_or(0, |s| s.generation())
+}
+
+/// Sets the window's engine unless the app changed engines since `generation`.
+fn set(app: &AppHandle, generation: u64, state: Result<Backend, ErrorPayload>) -> bool {
+    app.try_state::<EngineSlot>().is_some_and(|slot| slot.set_from(generation, state))
 }
 
 /// The longest pause between two attempts to reach an engine that went away.
@@ -94,12 +102,16 @@ async fn gone(client: &Client) {
     }
 }
 
-/// Connects to the engine of `data_dir`, trying again with a short growing pause until it answers.
-async fn reconnect(data_dir: &std::path::Path) -> Arc<Client> {
+/// Connects to the engine of `data_dir`, trying again with a short growing pause until it
+/// answers; None once the app no longer wants this engine (a new generation started).
+async fn reconnect(app: &AppHandle, generation: u64, data_dir: &std::path::Path) -> Option<Arc<Client>> {
     let mut pause = Duration::from_millis(250);
     loop {
+        if self::generation(app) != generation {
+            return None;
+        }
         if let Ok(c) = Client::connect(data_dir).await {
-            return Arc::new(c);
+            return Some(Arc::new(c));
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(RECONNECT_MAX);
@@ -111,15 +123,18 @@ async fn reconnect(data_dir: &std::path::Path) -> Arc<Client> {
 /// launch; None when another engine holds the folder but did not answer yet (then the window
 /// waits for it instead of staying on an error).
 pub fn supervise(app: AppHandle, data_dir: PathBuf, first: Option<Arc<Client>>) {
+    let generation = generation(&app);
     tauri::async_runtime::spawn(async move {
         let mut next = first;
         loop {
             let client = match next.take() {
                 Some(c) => c,
                 None => {
-                    let c = reconnect(&data_dir).await;
+                    let Some(c) = reconnect(&app, generation, &data_dir).await else { return };
+                    if !set(&app, generation, Ok(Backend::Attached(c.clone()))) {
+                        return;
+                    }
                     tracing::info!(pid = c.hello().pid, "attached to the engine");
-                    set(&app, Ok(Backend::Attached(c.clone())));
                     let _ = app.emit(CONNECTION_CHANNEL, Connection { connected: true, message: None });
                     let _ = app.emit(RESYNC_CHANNEL, ());
                     crate::tray::refresh(&app);
@@ -132,8 +147,10 @@ pub fn supervise(app: AppHandle, data_dir: PathBuf, first: Option<Arc<Client>>) 
                 _ = gone(&client) => {}
             }
             let message = "The Caretaker engine stopped or does not answer. Reconnecting as soon as it runs again…";
+            if !set(&app, generation, Err(ErrorPayload::unreachable(message))) {
+                return;
+            }
             tracing::warn!("the attached engine went away; reconnecting");
-            set(&app, Err(ErrorPayload::unreachable(message)));
             let _ = app.emit(CONNECTION_CHANNEL, Connection { connected: false, message: Some(message.into()) });
             crate::tray::show_not_running(&app, "the engine stopped");
         }

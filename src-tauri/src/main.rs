@@ -11,6 +11,7 @@ mod consent;
 #[cfg(test)]
 mod generate;
 mod lifecycle;
+mod service;
 mod tray;
 
 use backend::{Backend, EngineSlot};
@@ -100,7 +101,9 @@ fn main() {
         normalize_locale();
         paint_without_compositing();
     }
-    let data_dir = paths::resolve_data_dir(data_dir_from_args());
+    let data_dir_arg = data_dir_from_args();
+    let from_args = data_dir_arg.is_some();
+    let data_dir = paths::resolve_data_dir(data_dir_arg);
     let tray_only = std::env::args_os().any(|a| a == TRAY_ONLY_ARG);
     if tray_only {
         attach::reap_inherited_children();
@@ -115,6 +118,7 @@ fn main() {
         .invoke_handler(commands::handler())
         .setup(move |app| {
             consent::install(app.handle());
+            app.manage(service::Folder { data_dir: data_dir.clone(), from_args });
             // The running engine (the service, or `caretaker run`) if there is one; otherwise an
             // engine of the app's own, which also serves the socket for the CLI.
             let slot = match tauri::async_runtime::block_on(attach::find_engine(&data_dir)) {

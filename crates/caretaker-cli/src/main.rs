@@ -117,6 +117,9 @@ enum ServiceCommand {
     Status {
         #[command(flatten)]
         scope: ServiceScope,
+        /// Machine-readable output (what the app's switch reads).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -241,10 +244,14 @@ async fn wait_for_signal() {
 
 fn service_command(command: ServiceCommand) -> Result<()> {
     type Act = fn(&service::Context, &dyn service::ServiceManager) -> Result<String>;
+    fn status_json(ctx: &service::Context, manager: &dyn service::ServiceManager) -> Result<String> {
+        Ok(serde_json::to_string_pretty(&service::state(ctx, manager))? + "\n")
+    }
     let (scope, act, installing): (_, Act, _) = match command {
         ServiceCommand::Install { scope } => (scope, service::install, true),
         ServiceCommand::Uninstall { scope } => (scope, service::uninstall, false),
-        ServiceCommand::Status { scope } => (scope, service::status, false),
+        ServiceCommand::Status { scope, json: false } => (scope, service::status, false),
+        ServiceCommand::Status { scope, json: true } => (scope, status_json, false),
     };
     // SAFETY: getuid and geteuid cannot fail and touch no memory.
     let (uid, euid) = unsafe { (libc::getuid(), libc::geteuid()) };

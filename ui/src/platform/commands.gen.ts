@@ -28,6 +28,7 @@ import type { RunbookInfo } from "../bindings/RunbookInfo";
 import type { Scan } from "../bindings/Scan";
 import type { SeriesQuery } from "../bindings/SeriesQuery";
 import type { SeriesResult } from "../bindings/SeriesResult";
+import type { ServiceSwitch } from "../bindings/ServiceSwitch";
 import type { Snapshot } from "../bindings/Snapshot";
 import type { SnapshotInfo } from "../bindings/SnapshotInfo";
 import type { TreeEntry } from "../bindings/TreeEntry";
@@ -100,4 +101,10 @@ export interface Commands {
   dismiss_finding: { req: { id: number }; res: null };
   /** A finding as a ready-to-file issue text, with its evidence lines. */
   finding_issue_text: { req: { id: number }; res: string };
+  /** The background-service switch as it stands. */
+  service_switch: { req: Record<string, never>; res: ServiceSwitch };
+  /** Turns the background service on or off. */
+  set_service: { req: { enabled: boolean }; res: ServiceSwitch };
+  /** "Not now" to the first-run question. */
+  skip_service_question: { req: Record<string, never>; res: ServiceSwitch };
 }

@@ -8,6 +8,7 @@ pub mod parse;
 pub mod render;
 
 use anyhow::{bail, Context as _, Result};
+use caretaker_engine::presence::ServiceState;
 use parse::Running;
 use render::Spec;
 use std::path::{Path, PathBuf};
@@ -207,32 +208,145 @@ pub fn uninstall(ctx: &Context, manager: &dyn ServiceManager) -> Result<String> 
     Ok(format!("Stopped and removed the {} {}\n", ctx.kind(), file.display()))
 }
 
-/// Whether the service is installed, its file, and whether it runs.
-pub fn status(ctx: &Context, manager: &dyn ServiceManager) -> Result<String> {
+/// Whether the service is installed, its file, and whether it runs, as the app's switch reads it.
+pub fn state(ctx: &Context, manager: &dyn ServiceManager) -> ServiceState {
     let file = ctx.file();
-    let installed = file.exists();
+    let mut state = ServiceState {
+        installed: file.exists(),
+        running: false,
+        pid: None,
+        detail: "not loaded".into(),
+        file: file.display().to_string(),
+        kind: ctx.kind().into(),
+        unavailable: None,
+    };
     let running = match ctx.platform {
         Platform::Launchd => {
-            let (ok, out, _) = manager.run(&argv(&["launchctl", "print", &format!("{}/{LABEL}", ctx.launchd_domain())]))?;
-            parse::launchctl_print(ok, &out)
+            manager.run(&argv(&["launchctl", "print", &format!("{}/{LABEL}", ctx.launchd_domain())])).map(|(ok, out, _)| parse::launchctl_print(ok, &out))
+        }
+        Platform::Systemd => manager.run(&ctx.systemctl(&["is-active", UNIT_NAME])).map(|(_, out, err)| {
+            // No answer at all, only a complaint: there is no user service manager to ask (a
+            // container, a session without systemd), which is not the same as "inactive".
+            if out.trim().is_empty() && !err.trim().is_empty() {
+                state.unavailable = Some(format!("systemd's user service manager does not answer: {}", err.trim()));
+            }
+            parse::systemctl_is_active(&out)
+        }),
+    };
+    match running {
+        Ok(Running::Yes { pid }) => {
+            state.running = true;
+            state.pid = pid;
+            state.detail = "running".into();
+        }
+        Ok(Running::No(word)) => state.detail = word,
+        Ok(Running::NotLoaded) => {}
+        Err(e) => state.unavailable = Some(format!("{e:#}")),
+    }
+    state
+}
+
+/// [`state`] in words, for a terminal.
+pub fn status(ctx: &Context, manager: &dyn ServiceManager) -> Result<String> {
+    let s = state(ctx, manager);
+    let running = match (s.running, s.pid) {
+        (true, Some(pid)) => format!("yes (pid {pid})"),
+        (true, None) => "yes".into(),
+        (false, _) => format!("no ({})", s.detail),
+    };
+    let mut said = format!("Installed the {} {}\nIt starts Caretaker now, ", ctx.kind(), file.display());
+    said.push_str(if ctx.system_user.is_some() { "at every boot" } else { "at every login" });
+    said.push_str(" and again after a crash.\n");
+    if ctx.system_user.is_some() {
+        said.push_str(SYSTEM_LIMITS);
+        said.push('\n');
+    }
+    Ok(said)
+}
+
+/// Stops the service and removes its file; not installed is not an error.
+pub fn uninstall(ctx: &Context, manager: &dyn ServiceManager) -> Result<String> {
+    let file = ctx.file();
+    if !file.exists() {
+        return Ok(format!("No {} installed ({} does not exist).\n", ctx.kind(), file.display()));
+    }
+    match ctx.platform {
+        Platform::Launchd => {
+            // Not loaded (already stopped by hand) still lets the file go.
+            let _ = manager.run(&argv(&["launchctl", "bootout", &ctx.launchd_domain(), &file.display().to_string()]))?;
+            std::fs::remove_file(&file).with_context(|| format!("cannot remove {}", file.display()))?;
         }
         Platform::Systemd => {
-            let (_, out, _) = manager.run(&ctx.systemctl(&["is-active", UNIT_NAME]))?;
-            parse::systemctl_is_active(&out)
+            check(manager, ctx.systemctl(&["disable", "--now", UNIT_NAME]))?;
+            std::fs::remove_file(&file).with_context(|| format!("cannot remove {}", file.display()))?;
+            check(manager, ctx.systemctl(&["daemon-reload"]))?;
         }
+    }
+    Ok(format!("Stopped and removed the {} {}\n", ctx.kind(), file.display()))
+}
+
+/// Whether the service is installed, its file, and whether it runs, as the app's switch reads it.
+pub fn state(ctx: &Context, manager: &dyn ServiceManager) -> ServiceState {
+    let file = ctx.file();
+    let mut state = ServiceState {
+        installed: file.exists(),
+        running: false,
+        pid: None,
+        detail: "not loaded".into(),
+        file: file.display().to_string(),
+        kind: ctx.kind().into(),
+        unavailable: None,
     };
-    let running = match running {
-        Running::Yes { pid: Some(pid) } => format!("yes (pid {pid})"),
-        Running::Yes { pid: None } => "yes".into(),
-        Running::No(state) => format!("no ({state})"),
-        Running::NotLoaded => "no (not loaded)".into(),
+    let running = match ctx.platform {
+        Platform::Launchd => {
+            manager.run(&argv(&["launchctl", "print", &format!("{}/{LABEL}", ctx.launchd_domain())])).map(|(ok, out, _)| parse::launchctl_print(ok, &out))
+        }
+        Platform::Systemd => manager.run(&ctx.systemctl(&["is-active", UNIT_NAME])).map(|(_, out, err)| {
+            // No answer at all, only a complaint: there is no user service manager to ask (a
+            // container, a session without systemd), which is not the same as "inactive".
+            if out.trim().is_empty() && !err.trim().is_empty() {
+                state.unavailable = Some(format!("systemd's user service manager does not answer: {}", err.trim()));
+            }
+            parse::systemctl_is_active(&out)
+        }),
     };
-    Ok(format!(
+    match running {
+        Ok(Running::Yes { pid }) => {
+            state.running = true;
+            state.pid = pid;
+            state.detail = "running".into();
+        }
+        Ok(Running::No(word)) => state.detail = word,
+        Ok(Running::NotLoaded) => {}
+        Err(e) => state.unavailable = Some(format!("{e:#}")),
+    }
+    state
+}
+
+/// [`state`] in words, for a terminal.
+pub fn status(ctx: &Context, manager: &dyn ServiceManager) -> Result<String> {
+    let s = state(ctx, manager);
+    let running = match (s.running, s.pid) {
+        (true, Some(pid)) => format!("yes (pid {pid})"),
+        (true, None) => "yes".into(),
+        (false, _) => match ctx.platform {
+            Platform::Launchd => match parse_launchd_state(ctx, manager) {
+                Some(state) => format!("no ({state})"),
+                None => "no (not loaded)".into(),
+            },
+            Platform::Systemd => "no".into(),
+        },
+    };
+    let mut said = format!(
         "Service:  {} ({})\nFile:     {}\nRunning:  {running}\n",
-        if installed { "installed" } else { "not installed" },
-        ctx.kind(),
-        file.display()
-    ))
+        if s.installed { "installed" } else { "not installed" },
+        s.kind,
+        s.file
+    );
+    if let Some(why) = &s.unavailable {
+        said.push_str(&format!("Note:     {why}\n"));
+    }
+    Ok(said)
 }
 
 /// Checks that a system-wide install can work before anything is written.

@@ -183,3 +183,31 @@ fn the_units_pass_systemd_analyze_verify() {
     install(&c, &Recorder::default()).unwrap();
     systemd_verify(&c.file());
 }
+
+#[test]
+fn state_tells_a_missing_user_manager_from_a_stopped_service() {
+    let home = tempfile::tempdir().unwrap();
+    let c = ctx(home.path(), Platform::Systemd, None);
+    // What `systemctl --user` says in a container or a session without a user manager.
+    struct NoBus;
+    impl ServiceManager for NoBus {
+        fn run(&self, _: &[String]) -> Result<(bool, String, String)> {
+            Ok((false, String::new(), "Failed to connect to bus: No medium found\n".into()))
+        }
+    }
+    let s = state(&c, &NoBus);
+    assert!(!s.installed && !s.running);
+    assert_eq!(s.unavailable.as_deref(), Some("systemd's user service manager does not answer: Failed to connect to bus: No medium found"));
+    assert!(status(&c, &NoBus).unwrap().contains("Note:     systemd's user service manager does not answer"));
+
+    let stopped = Recorder { answers: vec![("is-active", (false, "inactive\n"))], ..Default::default() };
+    let s = state(&c, &stopped);
+    assert_eq!((s.running, s.unavailable, s.detail.as_str()), (false, None, "inactive"));
+    let running = Recorder { answers: vec![("is-active", (true, "active\n"))], ..Default::default() };
+    let s = state(&c, &running);
+    assert!(s.running && s.unavailable.is_none(), "{s:?}");
+    // The JSON the app reads is the engine's type, field for field.
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["kind"], "systemd user unit");
+    assert_eq!(json["file"], home.path().join(".config/systemd/user/caretaker.service").display().to_string());
+}

@@ -5,6 +5,9 @@
 
 pub mod boot;
 pub(crate) mod service;
+pub mod switch;
+
+pub use switch::{ServiceState, ServiceSwitch};
 
 use crate::error::Result;
 use chrono::{TimeZone, Utc};
