@@ -8,18 +8,19 @@ import { Healing } from "./Healing";
 import { Insights } from "./Insights";
 import { Detectors } from "./Detectors";
 import { Backups } from "./backups/BackupsPage";
+import { Settings } from "./settings/SettingsPage";
 import { platform } from "./platform";
 import { ErrorNote } from "./components/ErrorNote";
 import { EngineHealth } from "./components/EngineHealth";
 
 export function App() {
   const { snapshot, error, reload, connection } = useEngine();
-  const [page, setPage] = useState<"overview" | "services" | "alerts" | "backups" | "detectors" | "healing" | "insights" | "monitor">("overview");
+  const [page, setPage] = useState<"overview" | "services" | "alerts" | "backups" | "detectors" | "healing" | "insights" | "monitor" | "settings">("overview");
   useEffect(() => {
     let off: (() => void) | undefined;
     void (async () => {
       off = await (await platform()).onNavigate((p) => {
-        if (["alerts", "services", "overview", "monitor", "backups", "detectors", "healing", "insights"].includes(p)) setPage(p as typeof page);
+        if (["alerts", "services", "overview", "monitor", "backups", "detectors", "healing", "insights", "settings"].includes(p)) setPage(p as typeof page);
       });
     })();
     return () => off?.();
@@ -57,7 +58,7 @@ export function App() {
           {snapshot?.host && <span className="host">{snapshot.host.hostname}</span>}
         </div>
         <nav className="tabs">
-          {(["overview", "services", "alerts", "backups", "detectors", "healing", "insights", "monitor"] as const).map((p) => (
+          {(["overview", "services", "alerts", "backups", "detectors", "healing", "insights", "monitor", "settings"] as const).map((p) => (
             <button key={p} data-testid={`tab-${p}`} className={`tab ${page === p ? "active" : ""}`} onClick={() => setPage(p)}>
               {p[0].toUpperCase() + p.slice(1)}
               {p === "alerts" && snapshot && snapshot.alerts.length > 0 && (
@@ -83,6 +84,7 @@ export function App() {
         {snapshot && page === "detectors" && <Detectors />}
         {snapshot && page === "healing" && <Healing />}
         {snapshot && page === "insights" && <Insights />}
+        {snapshot && page === "settings" && <Settings />}
       </main>
     </div>
   );

@@ -9,6 +9,7 @@ import { useSeries } from "./state/useEngine";
 import { ErrorNote } from "./components/ErrorNote";
 import { cssVar } from "./theme";
 import { AlertsCard, Capabilities, ServicesCard } from "./OverviewCards";
+import { ServiceQuestion } from "./settings/BackgroundService";
 
 
 export function Overview({ snapshot, onOpen }: { snapshot: Snapshot; onOpen: (page: "services" | "alerts") => void }) {
@@ -54,6 +55,7 @@ export function Overview({ snapshot, onOpen }: { snapshot: Snapshot; onOpen: (pa
 
   return (
     <div className="overview">
+      <ServiceQuestion />
       <section className="gauges">
         <Gauge label="CPU" testId="cpu-value" stamp={h?.ts_ms} percent={h ? h.cpu.total_percent : null} value={h ? pct(h.cpu.total_percent) : "–"}
           detail={h ? `${h.cpu.per_core_percent.length} cores${h.load ? ` · load ${h.load.one.toFixed(2)}` : ""}` : undefined} />
