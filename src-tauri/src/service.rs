@@ -166,13 +166,16 @@ async fn turn_on(app: &AppHandle) -> Option<String> {
 /// Turns the background service off: it stops and its file goes; if the window was following
 /// it, the app runs its own engine from then on.
 async fn turn_off(app: &AppHandle) -> Option<String> {
+    // Read before: stopping the service is seen by the window's follower at once, so afterwards
+    // the slot says "gone", not "attached".
+    let has_own = matches!(app.state::<EngineSlot>().get(), Ok(Backend::Local(_)));
     let folder = app.state::<Folder>();
     let (data_dir, from_args) = (folder.data_dir.clone(), folder.from_args);
     let removed = tauri::async_runtime::spawn_blocking(move || run_cli(&Folder { data_dir, from_args }, "uninstall", &[])).await;
     if let Err(e) = removed.unwrap_or_else(|e| Err(format!("could not remove the service: {e}"))) {
         return Some(e);
     }
-    if !matches!(app.state::<EngineSlot>().get(), Ok(Backend::Attached(_))) {
+    if has_own {
         return None;
     }
     // Another engine (a `caretaker run` in a terminal) may still answer: then the window stays with it.

@@ -65,16 +65,19 @@ export function BackgroundService() {
     <section className="card" data-testid="service-settings">
       <div className="card-title">Background service</div>
       <p className="muted">{WHY}</p>
-      <label className="switch-row">
-        <input
-          type="checkbox"
-          data-testid="service-switch"
-          checked={!!state?.installed}
-          disabled={sw.busy || (unusable && !state?.installed)}
-          onChange={(e) => void sw.set(e.target.checked)}
-        />
-        <span>{sw.busy ? "Changing…" : "Keep Caretaker running in the background"}</span>
-      </label>
+      {!s && !sw.error && <p className="muted">Asking the service manager…</p>}
+      {s && (
+        <label className="switch-row">
+          <input
+            type="checkbox"
+            data-testid="service-switch"
+            checked={!!state?.installed}
+            disabled={sw.busy || (unusable && !state?.installed)}
+            onChange={(e) => void sw.set(e.target.checked)}
+          />
+          <span>{sw.busy ? "Changing…" : "Keep Caretaker running in the background"}</span>
+        </label>
+      )}
       {state && (
         <dl className="facts">
           <dt>Service</dt>

@@ -221,9 +221,9 @@ pub fn state(ctx: &Context, manager: &dyn ServiceManager) -> ServiceState {
         unavailable: None,
     };
     let running = match ctx.platform {
-        Platform::Launchd => {
-            manager.run(&argv(&["launchctl", "print", &format!("{}/{LABEL}", ctx.launchd_domain())])).map(|(ok, out, _)| parse::launchctl_print(ok, &out))
-        }
+        Platform::Launchd => manager
+            .run(&argv(&["launchctl", "print", &format!("{}/{LABEL}", ctx.launchd_domain())]))
+            .map(|(ok, out, _)| parse::launchctl_print(ok, &out)),
         Platform::Systemd => manager.run(&ctx.systemctl(&["is-active", UNIT_NAME])).map(|(_, out, err)| {
             // No answer at all, only a complaint: there is no user service manager to ask (a
             // container, a session without systemd), which is not the same as "inactive".
