@@ -219,6 +219,9 @@ fn cmd_bundle() -> Result {
     system_deps()?;
     ui_build()?;
     step("Release bundle");
+    // The `caretaker` command goes beside the app in each bundle: the background service runs it,
+    // and the app's switch installs the service through it.
+    run(cargo().args(["build", "--release", "-p", "caretaker-cli"]))?;
     run(npm().args(["run", "tauri", "--", "build"]).env("TAURI_APP_PATH", "../src-tauri"))
 }
 
