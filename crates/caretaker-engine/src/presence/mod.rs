@@ -1,6 +1,6 @@
 //! Whether Caretaker was there: one `engine_runs` row per start, with a heartbeat moved forward
 //! every minute and the time of a clean stop. A start reads the rows before it to say how long
-//! the engine was away and why (the machine restarted, or Caretaker was stopped or crashed), and
+//! the engine was away and why (the machine restarted, Caretaker was stopped, or it crashed), and
 //! whether it is restarting in a loop. Owns the `engine_runs` table; decisions here are pure.
 
 pub mod boot;
@@ -38,14 +38,18 @@ pub struct Run {
 pub enum Cause {
     /// The machine booted after the engine's last sign of life.
     MachineRestarted,
-    StoppedOrCrashed,
+    /// A clean stop was recorded (`caretaker stop`, the service stopped, the app quit).
+    Stopped,
+    /// No clean stop and no reboot since: a crash or a kill.
+    Crashed,
 }
 
 impl Cause {
     pub fn describe(self) -> &'static str {
         match self {
             Cause::MachineRestarted => "the machine restarted",
-            Cause::StoppedOrCrashed => "Caretaker was stopped or crashed",
+            Cause::Stopped => "Caretaker was stopped",
+            Cause::Crashed => "Caretaker ended without stopping cleanly: a crash or a kill",
         }
     }
 }
@@ -81,7 +85,11 @@ impl Absence {
 /// restarted only when it booted after that.
 pub fn absence(previous: &Run, now_ms: i64, boot_ms: Option<i64>) -> Absence {
     let from_ms = previous.stopped_ms.unwrap_or(previous.heartbeat_ms).max(previous.heartbeat_ms);
-    let cause = if boot_ms.is_some_and(|b| b > from_ms) { Cause::MachineRestarted } else { Cause::StoppedOrCrashed };
+    let cause = match (boot_ms.is_some_and(|b| b > from_ms), previous.stopped_ms) {
+        (true, _) => Cause::MachineRestarted,
+        (false, Some(_)) => Cause::Stopped,
+        (false, None) => Cause::Crashed,
+    };
     Absence { from_ms, to_ms: now_ms, cause }
 }
 
@@ -144,18 +152,18 @@ mod tests {
     fn absence_runs_from_the_clean_stop_or_the_last_heartbeat() {
         let crashed = absence(&run(0, 10 * MIN, None), 40 * MIN, None);
         assert_eq!((crashed.from_ms, crashed.to_ms, crashed.minutes()), (10 * MIN, 40 * MIN, 30));
-        assert_eq!(crashed.cause, Cause::StoppedOrCrashed);
+        assert_eq!(crashed.cause, Cause::Crashed);
         let stopped = absence(&run(0, 10 * MIN, Some(12 * MIN)), 40 * MIN, Some(5 * MIN));
-        assert_eq!((stopped.from_ms, stopped.cause), (12 * MIN, Cause::StoppedOrCrashed));
+        assert_eq!((stopped.from_ms, stopped.cause), (12 * MIN, Cause::Stopped));
     }
 
     #[test]
     fn the_machine_restarted_only_when_it_booted_after_the_last_sign_of_life() {
         let prev = run(0, 10 * MIN, None);
         assert_eq!(absence(&prev, 40 * MIN, Some(11 * MIN)).cause, Cause::MachineRestarted);
-        assert_eq!(absence(&prev, 40 * MIN, Some(10 * MIN)).cause, Cause::StoppedOrCrashed);
-        assert_eq!(absence(&prev, 40 * MIN, Some(9 * MIN)).cause, Cause::StoppedOrCrashed);
-        assert_eq!(absence(&prev, 40 * MIN, None).cause, Cause::StoppedOrCrashed);
+        assert_eq!(absence(&prev, 40 * MIN, Some(10 * MIN)).cause, Cause::Crashed);
+        assert_eq!(absence(&prev, 40 * MIN, Some(9 * MIN)).cause, Cause::Crashed);
+        assert_eq!(absence(&prev, 40 * MIN, None).cause, Cause::Crashed);
     }
 
     #[test]
@@ -164,10 +172,10 @@ mod tests {
         let a = Absence { from_ms: 72 * MIN, to_ms: 100 * MIN, cause: Cause::MachineRestarted };
         let tz = FixedOffset::east_opt(2 * 3600).unwrap();
         assert_eq!(a.message(&tz), "Caretaker was not running from 03:12 to 03:40 (the machine restarted)");
-        let night = Absence { from_ms: 23 * 60 * MIN, to_ms: 25 * 60 * MIN, cause: Cause::StoppedOrCrashed };
+        let night = Absence { from_ms: 23 * 60 * MIN, to_ms: 25 * 60 * MIN, cause: Cause::Crashed };
         assert_eq!(
             night.message(&Utc),
-            "Caretaker was not running from 1970-01-01 23:00 to 1970-01-02 01:00 (Caretaker was stopped or crashed)"
+            "Caretaker was not running from 1970-01-01 23:00 to 1970-01-02 01:00 (Caretaker ended without stopping cleanly: a crash or a kill)"
         );
     }
 

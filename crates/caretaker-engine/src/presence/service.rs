@@ -2,7 +2,10 @@
 //! warning alert past `alerts.absence_alert_minutes`), raises a critical alert on a restart loop,
 //! keeps the heartbeat moving while the engine runs, and records a clean stop.
 
-use super::{absence, beat, crash_loop, stopped, Start, CRASH_LOOP_WINDOW_MS, HEARTBEAT_SECS, RULE};
+use super::{absence, beat, crash_loop, stopped, Cause, Start, CRASH_LOOP_WINDOW_MS, HEARTBEAT_SECS, RULE};
+
+/// A clean stop shorter than this before a start is a restart, not an absence worth a line.
+const BRIEF_STOP_MS: i64 = 60_000;
 use crate::alerts::{Effects, Severity};
 use crate::core::Core;
 use serde_json::json;
@@ -28,8 +31,13 @@ impl Service {
         let now = self.start.started_ms;
         let gap = self.start.previous.first().map(|prev| absence(prev, now, self.boot_ms));
         let looping = crash_loop(&self.start.previous, now);
-        if let Some(a) = gap {
-            tracing::info!(from_ms = a.from_ms, to_ms = a.to_ms, "{}", a.message(&chrono::Local));
+        match gap {
+            // A restart on purpose (the app handing over to the service, a reinstall) is no news.
+            Some(a) if a.cause == Cause::Stopped && a.to_ms - a.from_ms < BRIEF_STOP_MS => {
+                tracing::debug!(from_ms = a.from_ms, to_ms = a.to_ms, "{}", a.message(&chrono::Local));
+            }
+            Some(a) => tracing::info!(from_ms = a.from_ms, to_ms = a.to_ms, "{}", a.message(&chrono::Local)),
+            None => {}
         }
         let limit = self.core.config().alerts.absence_alert_minutes;
         let alert_gap = gap.filter(|a| limit > 0 && a.to_ms - a.from_ms > limit as i64 * 60_000);
