@@ -14,7 +14,8 @@ use crate::healing::{ActionSummary, HealingQuery, HealingRecord};
 use crate::logs::{LogLine, LogQuery};
 use crate::maintenance::{MaintenanceStatus, RunReport};
 use crate::metrics::store::{SeriesQuery, SeriesResult};
-use crate::{analysis, backup, checks, detectors, healing, lock, logs, maintenance, metrics, presence};
+use crate::channels::{ChannelStatus, ChannelTestOutcome};
+use crate::{analysis, backup, channels, checks, detectors, healing, lock, logs, maintenance, metrics, presence};
 use crate::{Finding, PromptState, Scan};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -33,6 +34,7 @@ pub(crate) struct Services {
     pub backup: Arc<backup::service::Service>,
     pub maintenance: Arc<maintenance::service::Service>,
     pub presence: Arc<presence::service::Service>,
+    pub channels: Arc<channels::service::Service>,
     pub tasks: Mutex<Vec<JoinHandle<()>>>,
     pub lock: Mutex<Option<lock::DataDirLock>>,
     /// Cancelled when a shutdown has finished.
@@ -113,6 +115,23 @@ impl EngineHandle {
     /// Stops every task at a safe point, records the stop, and releases the data dir.
     pub async fn shutdown(&self) {
         crate::engine::shutdown(&self.s).await
+    }
+
+    // ---- Notification channels ----
+
+    /// Every configured channel with its last delivery, last failure and what waits.
+    pub async fn channels_status(&self) -> Result<Vec<ChannelStatus>> {
+        self.s.channels.status().await
+    }
+
+    /// Sends a test message through the channel's outbox; answers once it was delivered or failed.
+    pub async fn channel_test(&self, name: &str) -> Result<ChannelTestOutcome> {
+        self.s.channels.test(name).await
+    }
+
+    /// Stores one secret of a channel (an empty value forgets it); never written to caretaker.toml.
+    pub async fn set_channel_secret(&self, channel: &str, key: &str, value: &str) -> Result<()> {
+        self.s.channels.set_secret(channel, key, value).await
     }
 
     // ---- Metrics ----

@@ -95,6 +95,7 @@ impl Config {
         let mut issues = Vec::new();
         self.metrics.validate("metrics", &mut issues);
         self.alerts.validate("alerts", &mut issues);
+        self.notifications.validate("notifications", &mut issues);
         self.http.validate("http", &mut issues);
         self.analysis.validate("analysis", &mut issues);
         self.healing.validate("healing", &mut issues);
