@@ -208,8 +208,10 @@ impl Core {
                 .iter()
                 .map(|n| {
                     let changed = fx.changed.iter().rev().find(|a| a.id == n.alert_id);
-                    let alert = changed.or_else(|| open.iter().find(|a| a.id == n.alert_id));
-                    Message::from_notice(n, alert, changed.is_some(), &self.hostname, now)
+                    let current = open.iter().find(|a| a.id == n.alert_id);
+                    // Notified in the step that opened it: its notice time is its start.
+                    let first = current.is_some_and(|a| a.last_notified_at == Some(a.created_at));
+                    Message::from_notice(n, changed.or(current), changed.is_some(), first, &self.hostname, now)
                 })
                 .collect();
             // Never blocks: the channels service writes the rows on its own task.

@@ -35,11 +35,12 @@ pub struct Message {
 
 impl Message {
     /// The transition a notice stands for. `alert` is the alert it is about when known;
-    /// `changed` says the alert changed in the same step (opened or escalated, not a repeat).
-    pub fn from_notice(n: &Notice, alert: Option<&Alert>, changed: bool, host: &str, now: i64) -> Message {
+    /// `changed` says the alert changed in the same step (opened or escalated, not a repeat);
+    /// `first` that this is the first notice of the alert (it was notified when it opened).
+    pub fn from_notice(n: &Notice, alert: Option<&Alert>, changed: bool, first: bool, host: &str, now: i64) -> Message {
         let transition = match alert {
             _ if n.recovery => Transition::Resolved,
-            Some(a) if changed && a.created_at == now => Transition::Opened,
+            Some(_) if changed && first => Transition::Opened,
             Some(_) if changed => Transition::Escalated,
             None => Transition::Opened,
             Some(_) => Transition::Renotified,
@@ -149,11 +150,11 @@ mod tests {
     #[test]
     fn the_transition_follows_the_notice_and_the_alert() {
         let n = Notice { title: "Web is down".into(), body: "refused".into(), severity: Severity::Critical, alert_id: 3, recovery: false };
-        assert_eq!(Message::from_notice(&n, Some(&alert(5)), true, "mini", 5).transition, Transition::Opened);
-        assert_eq!(Message::from_notice(&n, Some(&alert(1)), true, "mini", 5).transition, Transition::Escalated);
-        assert_eq!(Message::from_notice(&n, Some(&alert(1)), false, "mini", 5).transition, Transition::Renotified);
+        assert_eq!(Message::from_notice(&n, Some(&alert(5)), true, true, "mini", 5).transition, Transition::Opened);
+        assert_eq!(Message::from_notice(&n, Some(&alert(1)), true, false, "mini", 5).transition, Transition::Escalated);
+        assert_eq!(Message::from_notice(&n, Some(&alert(1)), false, false, "mini", 5).transition, Transition::Renotified);
         let r = Notice { recovery: true, ..n };
-        let m = Message::from_notice(&r, Some(&alert(1)), true, "mini", 9);
+        let m = Message::from_notice(&r, Some(&alert(1)), true, false, "mini", 9);
         assert_eq!((m.transition, m.resolved, m.started, m.rule.as_str()), (Transition::Resolved, Some(9), 1, "check"));
     }
 

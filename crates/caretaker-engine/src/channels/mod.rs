@@ -10,7 +10,7 @@ pub(crate) mod heartbeat;
 pub mod message;
 pub(crate) mod outbox;
 pub mod payload;
-pub(crate) mod secret;
+pub mod secret;
 pub mod send;
 pub(crate) mod service;
 
