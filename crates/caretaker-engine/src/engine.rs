@@ -8,7 +8,9 @@ use crate::core::Core;
 use crate::error::{EngineError, Result};
 use crate::events::{write_status, EngineState, EngineStatus};
 use crate::handle::{EngineHandle, Services};
-use crate::{analysis, backup, channels, checks, detectors, forward, healing, http, lock, logs, maintenance, metrics, paths, presence, store};
+use crate::{
+    analysis, backup, channels, checks, detectors, forward, healing, http, lock, logs, maintenance, metrics, paths, presence, store,
+};
 use crate::{Alert, CheckResult, HostSample};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

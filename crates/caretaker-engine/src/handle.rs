@@ -4,6 +4,7 @@
 use crate::alerts::{self, Alert, AlertQuery};
 use crate::backup::protocol::{ConflictPolicy, SnapshotInfo, TreeEntry};
 use crate::backup::{config::PlanConfig, secret, BackupRun, BackupsOverview, JobInfo, PlanCreated, RestoreOutcome};
+use crate::channels::{ChannelStatus, ChannelTestOutcome};
 use crate::checks::{CheckHistoryQuery, CheckResult, CheckSummary};
 use crate::config::{AnalysisConfig, CheckConfig, Config};
 use crate::core::Core;
@@ -14,7 +15,6 @@ use crate::healing::{ActionSummary, HealingQuery, HealingRecord};
 use crate::logs::{LogLine, LogQuery};
 use crate::maintenance::{MaintenanceStatus, RunReport};
 use crate::metrics::store::{SeriesQuery, SeriesResult};
-use crate::channels::{ChannelStatus, ChannelTestOutcome};
 use crate::{analysis, backup, channels, checks, detectors, healing, lock, logs, maintenance, metrics, presence};
 use crate::{Finding, PromptState, Scan};
 use std::path::Path;

@@ -1,8 +1,8 @@
 //! Notification channels end to end: a real engine, a real SQLite outbox and loopback receivers
 //! that record what each provider was sent.
 
-mod common;
 mod channels_support;
+mod common;
 
 use caretaker_engine::channels::secret;
 use channels_support::{heal, start, write_config, Receiver};
@@ -73,7 +73,10 @@ async fn each_provider_gets_its_documented_payload_and_a_recovery_follows() {
         s.iter().all(|s| s.pending == 0).then_some(s)
     })
     .await;
-    assert!(status.iter().all(|s| s.last_success_at.is_some() && s.last_failure_at.is_none() && s.missing_secrets.is_empty()), "{status:?}");
+    assert!(
+        status.iter().all(|s| s.last_success_at.is_some() && s.last_failure_at.is_none() && s.missing_secrets.is_empty()),
+        "{status:?}"
+    );
     engine.shutdown().await;
 }
 

@@ -39,7 +39,12 @@ fn smtp(port: u16, out: &Path, tls: Option<(&Path, &Path)>) -> Smtp {
 }
 
 fn mails(out: &Path) -> Vec<String> {
-    let mut names: Vec<_> = std::fs::read_dir(out).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect();
+    let mut names: Vec<_> = std::fs::read_dir(out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
     names.sort();
     names.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
 }
@@ -70,7 +75,19 @@ async fn starttls_with_a_wrong_password_says_so_and_keeps_the_mail_until_the_rig
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     let made = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")

@@ -289,7 +289,11 @@ pub(crate) fn validate_channels(list: &[ChannelConfig], at: &str, out: &mut Vec<
         let p = format!("{at}[{i}]");
         c.validate(&p, out);
         if !names.insert(c.name.trim().to_lowercase()) {
-            out.push(ConfigIssue { path: format!("{p}.name"), message: format!("{:?} is used by another channel", c.name), location: None });
+            out.push(ConfigIssue {
+                path: format!("{p}.name"),
+                message: format!("{:?} is used by another channel", c.name),
+                location: None,
+            });
         }
     }
 }

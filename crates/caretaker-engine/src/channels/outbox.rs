@@ -100,18 +100,17 @@ pub fn row_state(c: &Connection, id: i64) -> Result<Option<(String, Option<Strin
 }
 
 /// (last success, last failure, its error, rows waiting) of a channel.
-pub fn status(c: &Connection, channel: &str) -> Result<(Option<i64>, Option<i64>, Option<String>, u32)> {
+pub type Status = (Option<i64>, Option<i64>, Option<String>, u32);
+
+pub fn status(c: &Connection, channel: &str) -> Result<Status> {
     let (ok, fail, err) = c
         .query_row("SELECT last_success_at, last_failure_at, last_error FROM channel_status WHERE channel = ?1", [channel], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .optional()?
         .unwrap_or((None, None, None));
-    let waiting: u32 = c.query_row(
-        "SELECT COUNT(*) FROM channel_outbox WHERE channel = ?1 AND state IN ('pending', 'sending')",
-        [channel],
-        |r| r.get(0),
-    )?;
+    let waiting: u32 =
+        c.query_row("SELECT COUNT(*) FROM channel_outbox WHERE channel = ?1 AND state IN ('pending', 'sending')", [channel], |r| r.get(0))?;
     Ok((ok, fail, err, waiting))
 }
 

@@ -154,7 +154,14 @@ pub fn batches_per_message(c: &ChannelConfig) -> bool {
 pub fn email_text(o: &Outgoing) -> String {
     let mut out = format!("{}\n\n{}\n", o.title, o.body);
     for m in &o.parts {
-        out.push_str(&format!("\n{}\n  Severity: {}\n  Host: {}\n  Status: {}\n  Started: {}\n", m.title, m.severity.as_str(), m.host, m.status, utc(m.started)));
+        out.push_str(&format!(
+            "\n{}\n  Severity: {}\n  Host: {}\n  Status: {}\n  Started: {}\n",
+            m.title,
+            m.severity.as_str(),
+            m.host,
+            m.status,
+            utc(m.started)
+        ));
         if let Some(r) = m.resolved {
             out.push_str(&format!("  Resolved: {}\n", utc(r)));
         }

@@ -45,7 +45,10 @@ fn ntfy_maps_severity_to_priority_and_tags() {
     assert_eq!(r.body, b"Web is down: refused");
     c.server = Some("http://127.0.0.1:8080/".into());
     let w = ntfy(&c, &out(Transition::Opened, Severity::Warning), None);
-    assert_eq!((w.url.as_str(), header(&w, "Priority"), header(&w, "Tags")), ("http://127.0.0.1:8080/mini-alerts", Some("4"), Some("warning,caretaker")));
+    assert_eq!(
+        (w.url.as_str(), header(&w, "Priority"), header(&w, "Tags")),
+        ("http://127.0.0.1:8080/mini-alerts", Some("4"), Some("warning,caretaker"))
+    );
     assert_eq!(header(&w, "Authorization"), None);
     let ok = ntfy(&c, &out(Transition::Resolved, Severity::Critical), None);
     assert_eq!((header(&ok, "Priority"), header(&ok, "Tags")), (Some("3"), Some("white_check_mark,caretaker")));
@@ -111,7 +114,8 @@ fn webhook_presets_follow_each_service() {
 #[test]
 fn the_email_text_carries_severity_host_status_and_times() {
     let t = email_text(&out(Transition::Resolved, Severity::Critical));
-    for want in ["Severity: critical", "Host: mini", "Status: resolved", "Started: 2023-11-14 22:13 UTC", "Resolved: 2023-11-14 22:23 UTC"] {
+    for want in ["Severity: critical", "Host: mini", "Status: resolved", "Started: 2023-11-14 22:13 UTC", "Resolved: 2023-11-14 22:23 UTC"]
+    {
         assert!(t.contains(want), "{want} missing in {t}");
     }
     assert!(!t.contains("http"));

@@ -113,6 +113,9 @@ mod tests {
         assert_eq!(redact(&"x".repeat(500), &s).chars().count(), 201);
         let c = ChannelConfig::new("tg", ChannelKind::Telegram);
         let o = super::super::message::fold(vec![super::super::message::Message::test("tg", "mini", 0)]).unwrap();
-        assert_eq!(request(&c, &o, &Secrets::new()), Err("the secret \"bot_token\" of this channel is not set: enter it in the app".into()));
+        assert_eq!(
+            request(&c, &o, &Secrets::new()),
+            Err("the secret \"bot_token\" of this channel is not set: enter it in the app".into())
+        );
     }
 }

@@ -62,7 +62,11 @@ impl Service {
     }
 
     /// Starts the writer of outbox rows, a sender per enabled channel and the heartbeat.
-    pub fn start(self: &Arc<Self>, notices: mpsc::UnboundedReceiver<Vec<Message>>, heartbeat_period: Option<Duration>) -> Vec<JoinHandle<()>> {
+    pub fn start(
+        self: &Arc<Self>,
+        notices: mpsc::UnboundedReceiver<Vec<Message>>,
+        heartbeat_period: Option<Duration>,
+    ) -> Vec<JoinHandle<()>> {
         let mut tasks = vec![tokio::spawn(self.clone().write_rows(notices)), tokio::spawn(self.clone().prune())];
         let cfg = self.core.config().notifications;
         for c in cfg.channels.iter().filter(|c| c.enabled) {
@@ -188,7 +192,8 @@ impl Service {
         };
         let first = rows.first()?.created_at;
         let burst_ms = self.burst.as_millis() as i64;
-        let take = if payload::batches_per_message(&cfg) { 1 } else { rows.iter().take_while(|r| r.created_at <= first + burst_ms).count() };
+        let take =
+            if payload::batches_per_message(&cfg) { 1 } else { rows.iter().take_while(|r| r.created_at <= first + burst_ms).count() };
         let batch: Vec<Row> = rows.into_iter().take(take).collect();
         let ids: Vec<i64> = batch.iter().map(|r| r.id).collect();
         let out = fold(batch.into_iter().map(|r| r.message).collect())?;
@@ -256,7 +261,16 @@ impl Service {
                         .filter(|(k, required)| *required && !matches!(secret::load(&dir, &c.name, k), Ok(Some(_))))
                         .map(|(k, _)| k.to_string())
                         .collect();
-                    Ok(ChannelStatus { name: c.name, kind: c.kind, enabled: c.enabled, pending, last_success_at, last_failure_at, last_error, missing_secrets })
+                    Ok(ChannelStatus {
+                        name: c.name,
+                        kind: c.kind,
+                        enabled: c.enabled,
+                        pending,
+                        last_success_at,
+                        last_failure_at,
+                        last_error,
+                        missing_secrets,
+                    })
                 })
                 .collect()
         })
