@@ -6,6 +6,8 @@ import type { AlertQuery } from "../bindings/AlertQuery";
 import type { AnalysisConfig } from "../bindings/AnalysisConfig";
 import type { BackupRun } from "../bindings/BackupRun";
 import type { BackupsOverview } from "../bindings/BackupsOverview";
+import type { ChannelStatus } from "../bindings/ChannelStatus";
+import type { ChannelTestOutcome } from "../bindings/ChannelTestOutcome";
 import type { CheckConfig } from "../bindings/CheckConfig";
 import type { CheckHistoryQuery } from "../bindings/CheckHistoryQuery";
 import type { CheckResult } from "../bindings/CheckResult";
@@ -74,6 +76,12 @@ export interface Commands {
   pause_notifications: { req: { minutes: number | null }; res: number | null };
   runbook: { req: { alertType: string }; res: string | null };
   list_runbooks: { req: Record<string, never>; res: Array<RunbookInfo> };
+  /** Every notification channel with its last delivery, last failure and what waits. */
+  channels_status: { req: Record<string, never>; res: Array<ChannelStatus> };
+  /** Sends a test message through the channel's outbox; answers once delivered or failed. */
+  channel_test: { req: { name: string }; res: ChannelTestOutcome };
+  /** Stores one secret of a channel (an empty value forgets it); never in caretaker.toml. */
+  set_channel_secret: { req: { channel: string; key: string; value: string }; res: null };
   maintenance_status: { req: Record<string, never>; res: MaintenanceStatus };
   /** Starts a maintenance run now; refused while one runs. */
   run_maintenance: { req: Record<string, never>; res: number };

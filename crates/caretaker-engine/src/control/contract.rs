@@ -30,6 +30,7 @@ macro_rules! with_commands {
                 use caretaker_engine::backup::config::PlanConfig;
                 use caretaker_engine::backup::protocol::{ConflictPolicy, SnapshotInfo, TreeEntry};
                 use caretaker_engine::backup::{BackupRun, BackupsOverview, PlanCreated, RestoreOutcome};
+                use caretaker_engine::channels::{ChannelStatus, ChannelTestOutcome};
                 use caretaker_engine::config::AnalysisConfig;
                 use caretaker_engine::{
                     ActionSummary, Alert, AlertQuery, CheckConfig, CheckHistoryQuery, CheckResult, CheckSummary,
@@ -82,6 +83,14 @@ macro_rules! with_commands {
             pause_notifications(minutes: Option<u32>) -> Option<i64> = |e| e.pause_notifications(minutes).await;
             runbook(alert_type: String) -> Option<String> = |e| Ok(e.runbook(&alert_type));
             list_runbooks() -> Vec<RunbookInfo> = |e| Ok(e.runbooks());
+
+            /// Every notification channel with its last delivery, last failure and what waits.
+            channels_status() -> Vec<ChannelStatus> = |e| e.channels_status().await;
+            /// Sends a test message through the channel's outbox; answers once delivered or failed.
+            channel_test(name: String) -> ChannelTestOutcome = |e| e.channel_test(&name).await;
+            /// Stores one secret of a channel (an empty value forgets it); never in caretaker.toml.
+            set_channel_secret(channel: String, key: String, value: String) -> () =
+                |e| e.set_channel_secret(&channel, &key, &value).await;
 
             maintenance_status() -> MaintenanceStatus = |e| e.maintenance_status().await;
             /// Starts a maintenance run now; refused while one runs.
