@@ -41,6 +41,8 @@ pub fn export_all(out: &Path) -> Result<(), ts_rs::ExportError> {
     crate::presence::ServiceSwitch::export_all(&c)?;
     crate::channels::ChannelStatus::export_all(&c)?;
     crate::channels::ChannelTestOutcome::export_all(&c)?;
+    crate::channels::ChannelSecret::export_all(&c)?;
+    crate::channels::ChannelConfig::export_all(&c)?;
     Ok(())
 }
 

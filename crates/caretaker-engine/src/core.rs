@@ -24,6 +24,7 @@ pub(crate) enum Piece {
     Checks,
     Detectors,
     BackupPlans,
+    Channels,
 }
 
 pub(crate) struct Core {
@@ -142,6 +143,7 @@ impl Core {
             Piece::Checks => config::write_checks(&path, &next.checks.list)?,
             Piece::Detectors => config::write_detectors(&path, &next.detectors)?,
             Piece::BackupPlans => config::write_plans(&path, &next.backups.plans)?,
+            Piece::Channels => config::write_channels(&path, &next.notifications.channels)?,
         }
         if let Ok(mut c) = self.config.write() {
             *c = next;

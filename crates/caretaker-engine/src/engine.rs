@@ -312,6 +312,7 @@ pub(crate) async fn shutdown(s: &Services) {
     s.maintenance.stop().await;
     let mut tasks: Vec<_> = std::mem::take(&mut *s.tasks.lock().unwrap_or_else(|p| p.into_inner()));
     tasks.extend(s.checks.take_tasks());
+    tasks.extend(s.channels.take_tasks());
     // All at once, under one deadline: a slow task does not make the next one wait its turn.
     let n = tasks.len();
     if !join_all_within(tasks, STOP_DEADLINE).await {

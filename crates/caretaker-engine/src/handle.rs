@@ -4,7 +4,7 @@
 use crate::alerts::{self, Alert, AlertQuery};
 use crate::backup::protocol::{ConflictPolicy, SnapshotInfo, TreeEntry};
 use crate::backup::{config::PlanConfig, secret, BackupRun, BackupsOverview, JobInfo, PlanCreated, RestoreOutcome};
-use crate::channels::{ChannelStatus, ChannelTestOutcome};
+use crate::channels::{ChannelConfig, ChannelSecret, ChannelStatus, ChannelTestOutcome};
 use crate::checks::{CheckHistoryQuery, CheckResult, CheckSummary};
 use crate::config::{AnalysisConfig, CheckConfig, Config};
 use crate::core::Core;
@@ -129,9 +129,15 @@ impl EngineHandle {
         self.s.channels.test(name).await
     }
 
-    /// Stores one secret of a channel (an empty value forgets it); never written to caretaker.toml.
-    pub async fn set_channel_secret(&self, channel: &str, key: &str, value: &str) -> Result<()> {
-        self.s.channels.set_secret(channel, key, value).await
+    /// Adds a channel (`was` None) or replaces the one named `was`, then stores the secrets given
+    /// with it (an empty value forgets one); secrets never go into caretaker.toml.
+    pub async fn save_channel(&self, was: Option<String>, c: ChannelConfig, secrets: Vec<ChannelSecret>) -> Result<Vec<ChannelStatus>> {
+        self.s.channels.save(was, c, secrets).await
+    }
+
+    /// Removes a channel, its secrets and what waited for it.
+    pub async fn delete_channel(&self, name: &str) -> Result<Vec<ChannelStatus>> {
+        self.s.channels.delete(name).await
     }
 
     // ---- Metrics ----

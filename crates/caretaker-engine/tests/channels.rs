@@ -5,7 +5,7 @@ mod channels_support;
 mod common;
 
 use caretaker_engine::channels::secret;
-use channels_support::{heal, start, write_config, Receiver};
+use channels_support::{heal, set_secret, start, write_config, Receiver};
 use common::{free_addr, free_port, until};
 
 fn channel(name: &str, kind: &str, rest: &str) -> String {
@@ -160,7 +160,7 @@ async fn send_a_test_answers_with_the_server_reply_without_secrets() {
     // No check: nothing but the tests is sent.
     std::fs::write(dir.path().join("caretaker.toml"), format!("[notifications]\nenabled = false\n{extra}")).unwrap();
     let engine = start(dir.path()).await;
-    engine.set_channel_secret("bad", "token", "tk_do_not_leak").await.unwrap();
+    set_secret(&engine, "bad", "token", "tk_do_not_leak").await.unwrap();
     let good = engine.channel_test("good").await.unwrap();
     assert!(good.delivered && good.error.is_none(), "{good:?}");
     assert!(ok.at("/t1")[0].headers["title"].starts_with("Test message from Caretaker on "));
@@ -174,7 +174,7 @@ async fn send_a_test_answers_with_the_server_reply_without_secrets() {
     assert_eq!(bad_status.pending, 0, "a failed test is not retried");
     assert!(bad_status.last_error.as_deref().is_some_and(|e| e.contains("403")));
     assert!(engine.channel_test("nope").await.is_err());
-    assert!(engine.set_channel_secret("good", "password", "x").await.is_err(), "ntfy has no password");
+    assert!(set_secret(&engine, "good", "password", "x").await.is_err(), "ntfy has no password");
     engine.shutdown().await;
 }
 
@@ -200,4 +200,58 @@ async fn the_heartbeat_pings_at_its_period_and_stops_with_the_engine() {
     // The task has been joined by shutdown; a few periods more show no stray ping.
     tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
     assert_eq!(r.at("/ping/abc").len(), after);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channels_are_saved_renamed_and_deleted_with_their_secrets_outside_the_file() {
+    use caretaker_engine::channels::{ChannelConfig, ChannelKind, ChannelSecret};
+    let dir = tempfile::tempdir().unwrap();
+    let r = Receiver::start(200).await;
+    let path = dir.path().join("caretaker.toml");
+    std::fs::write(&path, "# my own note\n[notifications]\nenabled = false # no screen here\n").unwrap();
+    let engine = start(dir.path()).await;
+    let mut c = ChannelConfig::new("tg", ChannelKind::Telegram);
+    c.chat_id = Some("42".into());
+    c.api_url = Some(r.url(""));
+    let token = ChannelSecret { key: "bot_token".into(), value: "777:TOKEN".into() };
+    let status = engine.save_channel(None, c.clone(), vec![token.clone()]).await.unwrap();
+    assert_eq!((status.len(), status[0].missing_secrets.len()), (1, 0), "{status:?}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("# my own note") && text.contains("# no screen here"), "{text}");
+    assert!(text.contains("[[notifications.channels]]") && text.contains("chat_id = \"42\""), "{text}");
+    assert!(!text.contains("777:TOKEN"), "a secret in the file: {text}");
+    assert!(engine.channel_test("tg").await.unwrap().delivered);
+    assert_eq!(r.at("/bot777:TOKEN/sendMessage").len(), 1);
+
+    let wrong = ChannelSecret { key: "password".into(), value: "x".into() };
+    assert!(engine.save_channel(None, ChannelConfig::new("other", ChannelKind::Pushover), vec![wrong]).await.is_err());
+    let mut dup = c.clone();
+    dup.name = "TG".into();
+    let err = engine.save_channel(None, dup, Vec::new()).await.unwrap_err().to_string();
+    assert!(err.contains("notifications.channels[1].name"), "{err}");
+
+    let mut renamed = c.clone();
+    renamed.name = "telegram".into();
+    let status = engine.save_channel(Some("tg".into()), renamed, Vec::new()).await.unwrap();
+    assert_eq!((status[0].name.as_str(), status[0].missing_secrets.len()), ("telegram", 0), "the token moved along: {status:?}");
+    assert!(engine.channel_test("telegram").await.unwrap().delivered);
+
+    assert!(engine.delete_channel("telegram").await.unwrap().is_empty());
+    assert!(!std::fs::read_to_string(&path).unwrap().contains("notifications.channels"));
+    engine.save_channel(None, ChannelConfig { name: "telegram".into(), ..c }, Vec::new()).await.unwrap();
+    let status = engine.channels_status().await.unwrap();
+    assert_eq!(status[0].missing_secrets, vec!["bot_token"], "deleting forgot the token");
+    engine.shutdown().await;
+}
+
+#[test]
+fn the_readme_examples_are_valid_config() {
+    let readme = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
+    let start = readme.find("## Getting alerts on your phone").expect("the README section");
+    let section = &readme[start..start + readme[start..].find("\n## More than one machine").unwrap()];
+    let blocks: Vec<&str> = section.split("```toml\n").skip(1).map(|b| &b[..b.find("```").unwrap()]).collect();
+    assert_eq!(blocks.len(), 3);
+    let config = caretaker_engine::Config::from_toml_str(&blocks.concat()).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(config.notifications.channels.len(), 2);
+    assert!(config.notifications.heartbeat.is_some_and(|h| h.enabled() && h.interval_minutes == 5));
 }

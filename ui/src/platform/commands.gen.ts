@@ -6,6 +6,8 @@ import type { AlertQuery } from "../bindings/AlertQuery";
 import type { AnalysisConfig } from "../bindings/AnalysisConfig";
 import type { BackupRun } from "../bindings/BackupRun";
 import type { BackupsOverview } from "../bindings/BackupsOverview";
+import type { ChannelConfig } from "../bindings/ChannelConfig";
+import type { ChannelSecret } from "../bindings/ChannelSecret";
 import type { ChannelStatus } from "../bindings/ChannelStatus";
 import type { ChannelTestOutcome } from "../bindings/ChannelTestOutcome";
 import type { CheckConfig } from "../bindings/CheckConfig";
@@ -80,8 +82,12 @@ export interface Commands {
   channels_status: { req: Record<string, never>; res: Array<ChannelStatus> };
   /** Sends a test message through the channel's outbox; answers once delivered or failed. */
   channel_test: { req: { name: string }; res: ChannelTestOutcome };
-  /** Stores one secret of a channel (an empty value forgets it); never in caretaker.toml. */
-  set_channel_secret: { req: { channel: string; key: string; value: string }; res: null };
+  /**
+   * `original` is the name being edited, or null for a new channel. Secrets (an empty
+   * value forgets one) go to the keychain, never into caretaker.toml.
+   */
+  save_channel: { req: { original: string | null; channel: ChannelConfig; secrets: Array<ChannelSecret> }; res: Array<ChannelStatus> };
+  delete_channel: { req: { name: string }; res: Array<ChannelStatus> };
   maintenance_status: { req: Record<string, never>; res: MaintenanceStatus };
   /** Starts a maintenance run now; refused while one runs. */
   run_maintenance: { req: Record<string, never>; res: number };

@@ -37,6 +37,14 @@ pub struct ChannelStatus {
     pub missing_secrets: Vec<String>,
 }
 
+/// One secret given with a channel (`password`, `token`, `user_key`, `app_token`, `bot_token`,
+/// `url`); an empty value forgets it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ChannelSecret {
+    pub key: String,
+    pub value: String,
+}
+
 /// How "Send a test" ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct ChannelTestOutcome {

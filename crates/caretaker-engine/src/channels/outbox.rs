@@ -114,6 +114,46 @@ pub fn status(c: &Connection, channel: &str) -> Result<Status> {
     Ok((ok, fail, err, waiting))
 }
 
+/// A renamed channel keeps what waits for it and its history.
+pub fn rename(c: &Connection, from: &str, to: &str) -> Result<()> {
+    c.execute("UPDATE channel_outbox SET channel = ?2 WHERE channel = ?1", params![from, to])?;
+    c.execute("DELETE FROM channel_status WHERE channel = ?2", params![from, to])?;
+    c.execute("UPDATE channel_status SET channel = ?2 WHERE channel = ?1", params![from, to])?;
+    Ok(())
+}
+
+/// A deleted channel's waiting rows and status go (delivered rows stay until pruned).
+pub fn forget(c: &Connection, channel: &str) -> Result<()> {
+    c.execute("DELETE FROM channel_outbox WHERE channel = ?1 AND state IN ('pending', 'sending')", [channel])?;
+    c.execute("DELETE FROM channel_status WHERE channel = ?1", [channel])?;
+    Ok(())
+}
+
+/// Every channel as the app shows it. Blocking (reads the keychain).
+pub fn statuses(
+    db: &crate::store::Db,
+    data_dir: &std::path::Path,
+    channels: Vec<super::ChannelConfig>,
+) -> Result<Vec<super::ChannelStatus>> {
+    channels
+        .into_iter()
+        .map(|c| {
+            let (last_success_at, last_failure_at, last_error, pending) = db.read(|conn| status(conn, &c.name))?;
+            let missing_secrets = super::secret::missing(data_dir, &c);
+            Ok(super::ChannelStatus {
+                name: c.name,
+                kind: c.kind,
+                enabled: c.enabled,
+                pending,
+                last_success_at,
+                last_failure_at,
+                last_error,
+                missing_secrets,
+            })
+        })
+        .collect()
+}
+
 /// Delivered and failed rows older than `before` go; waiting ones always stay.
 pub fn prune(c: &Connection, before: i64) -> Result<usize> {
     Ok(c.execute("DELETE FROM channel_outbox WHERE state IN ('delivered', 'failed') AND created_at < ?1", [before])?)

@@ -5,8 +5,8 @@
 use super::message::{fold, Message};
 use super::outbox::{self, Row};
 use super::send::{self, Secrets};
-use super::{backoff, payload, secret, wants, ChannelConfig, ChannelStatus, ChannelTestOutcome};
-use crate::core::Core;
+use super::{backoff, payload, secret, wants, ChannelConfig, ChannelSecret, ChannelStatus, ChannelTestOutcome};
+use crate::core::{Core, Piece};
 use crate::error::{EngineError, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -27,6 +27,8 @@ pub(crate) struct Service {
     settled: watch::Sender<u64>,
     /// Per channel: wakes its sender at once, past any backoff ("Send a test").
     kicks: Mutex<HashMap<String, Arc<Notify>>>,
+    /// The sender task of each channel; taken at shutdown.
+    senders: Mutex<Option<HashMap<String, JoinHandle<()>>>>,
     burst: Duration,
     retry_base: Duration,
 }
@@ -44,6 +46,7 @@ impl Service {
             written: watch::channel(0).0,
             settled: watch::channel(0).0,
             kicks: Mutex::new(HashMap::new()),
+            senders: Mutex::new(Some(HashMap::new())),
             burst,
             retry_base,
         })
@@ -68,10 +71,8 @@ impl Service {
         heartbeat_period: Option<Duration>,
     ) -> Vec<JoinHandle<()>> {
         let mut tasks = vec![tokio::spawn(self.clone().write_rows(notices)), tokio::spawn(self.clone().prune())];
+        self.ensure_senders();
         let cfg = self.core.config().notifications;
-        for c in cfg.channels.iter().filter(|c| c.enabled) {
-            tasks.push(tokio::spawn(self.clone().sender(c.name.clone())));
-        }
         if let Some(h) = cfg.heartbeat.filter(|h| h.enabled()) {
             match self.client() {
                 Ok(client) => {
@@ -134,6 +135,23 @@ impl Service {
             .await;
     }
 
+    /// A sender for every configured channel that has none running (a saved or renamed one).
+    fn ensure_senders(self: &Arc<Self>) {
+        let mut senders = self.senders.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(senders) = senders.as_mut() else { return };
+        senders.retain(|_, t| !t.is_finished());
+        for c in self.core.config().notifications.channels {
+            if !senders.contains_key(&c.name) {
+                senders.insert(c.name.clone(), tokio::spawn(self.clone().sender(c.name)));
+            }
+        }
+    }
+
+    /// The sender tasks, for the shutdown to wait for; none is started afterwards.
+    pub fn take_tasks(&self) -> Vec<JoinHandle<()>> {
+        self.senders.lock().unwrap_or_else(|p| p.into_inner()).take().map(|m| m.into_values().collect()).unwrap_or_default()
+    }
+
     fn kick(&self, channel: &str) -> Arc<Notify> {
         self.kicks.lock().unwrap_or_else(|p| p.into_inner()).entry(channel.to_string()).or_default().clone()
     }
@@ -146,7 +164,9 @@ impl Service {
         let mut failures = 0u32;
         let mut next_try = tokio::time::Instant::now();
         loop {
-            if tokio::time::Instant::now() >= next_try {
+            // A deleted channel's sender ends; a switched-off one waits.
+            let Some(cfg) = self.core.config().notifications.channels.into_iter().find(|c| c.name == name) else { return };
+            if cfg.enabled && tokio::time::Instant::now() >= next_try {
                 match self.deliver_due(&name).await {
                     Some(Ok(())) => {
                         if failures > 0 {
@@ -184,7 +204,7 @@ impl Service {
 
     /// Sends the oldest pending rows as one message; None when nothing was waiting.
     async fn deliver_due(&self, name: &str) -> Option<std::result::Result<(), String>> {
-        let cfg = self.core.config().notifications.channels.into_iter().find(|c| c.name == name)?;
+        let cfg = self.core.config().notifications.channels.into_iter().find(|c| c.name == name && c.enabled)?;
         let channel = name.to_string();
         let rows = match self.core.db.read_async(move |c| outbox::pending(c, &channel, BURST_MAX)).await {
             Ok(r) => r,
@@ -229,60 +249,22 @@ impl Service {
     }
 
     async fn secrets(&self, cfg: &ChannelConfig) -> Secrets {
-        let (dir, name, keys) = (self.core.data_dir.clone(), cfg.name.clone(), cfg.secret_keys());
-        let load = move || {
-            let mut out = Secrets::new();
-            for (key, _) in keys {
-                match secret::load(&dir, &name, key) {
-                    Ok(Some(v)) => {
-                        out.insert(*key, v);
-                    }
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!(channel = %name, "cannot read the secret {key}: {e}"),
-                }
-            }
-            out
-        };
-        tokio::task::spawn_blocking(load).await.unwrap_or_default()
+        let (dir, cfg) = (self.core.data_dir.clone(), cfg.clone());
+        tokio::task::spawn_blocking(move || secret::load_all(&dir, &cfg)).await.unwrap_or_default()
     }
 
     pub async fn status(&self) -> Result<Vec<ChannelStatus>> {
-        let channels = self.core.config().notifications.channels;
-        let dir = self.core.data_dir.clone();
-        let db = self.core.db.clone();
-        tokio::task::spawn_blocking(move || {
-            channels
-                .into_iter()
-                .map(|c| {
-                    let (last_success_at, last_failure_at, last_error, pending) = db.read(|conn| outbox::status(conn, &c.name))?;
-                    let missing_secrets = c
-                        .secret_keys()
-                        .iter()
-                        .filter(|(k, required)| *required && !matches!(secret::load(&dir, &c.name, k), Ok(Some(_))))
-                        .map(|(k, _)| k.to_string())
-                        .collect();
-                    Ok(ChannelStatus {
-                        name: c.name,
-                        kind: c.kind,
-                        enabled: c.enabled,
-                        pending,
-                        last_success_at,
-                        last_failure_at,
-                        last_error,
-                        missing_secrets,
-                    })
-                })
-                .collect()
-        })
-        .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?
+        let (channels, dir, db) = (self.core.config().notifications.channels, self.core.data_dir.clone(), self.core.db.clone());
+        tokio::task::spawn_blocking(move || outbox::statuses(&db, &dir, channels))
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))?
     }
 
     /// Queues a test message for `name` through the outbox and answers once it was delivered
     /// or failed.
     pub async fn test(&self, name: &str) -> Result<ChannelTestOutcome> {
         let cfg = self.core.config().notifications.channels.into_iter().find(|c| c.name == name);
-        let cfg = cfg.ok_or_else(|| EngineError::NotFound(format!("there is no notification channel named {name:?}")))?;
+        let cfg = cfg.ok_or_else(|| no_channel(name))?;
         if !cfg.enabled {
             return Err(EngineError::InvalidInput(format!("the channel {name:?} is switched off")));
         }
@@ -310,25 +292,108 @@ impl Service {
         }
     }
 
-    /// Stores (or, with an empty value, forgets) one secret of a channel.
-    pub async fn set_secret(&self, channel: &str, key: &str, value: &str) -> Result<()> {
-        let cfg = self.core.config().notifications.channels.into_iter().find(|c| c.name == channel);
-        let cfg = cfg.ok_or_else(|| EngineError::NotFound(format!("there is no notification channel named {channel:?}")))?;
-        let key = cfg
-            .secret_keys()
-            .iter()
-            .map(|(k, _)| *k)
-            .find(|k| *k == key)
-            .ok_or_else(|| EngineError::InvalidInput(format!("a {} channel has no secret {key:?}", cfg.kind.as_str())))?;
-        let (dir, channel, value) = (self.core.data_dir.clone(), channel.to_string(), value.to_string());
+    async fn store_secrets(&self, cfg: &ChannelConfig, given: Vec<ChannelSecret>) -> Result<()> {
+        let mut keys = Vec::new();
+        for s in &given {
+            let key = cfg.secret_keys().iter().map(|(k, _)| *k).find(|k| *k == s.key);
+            keys.push(key.ok_or_else(|| EngineError::InvalidInput(format!("a {} channel has no secret {:?}", cfg.kind.as_str(), s.key)))?);
+        }
+        let (dir, channel) = (self.core.data_dir.clone(), cfg.name.clone());
         tokio::task::spawn_blocking(move || {
-            if value.is_empty() {
-                secret::delete(&dir, &channel, key)
-            } else {
-                secret::store(&dir, &channel, key, &value).map(|_| ())
+            for (key, s) in keys.into_iter().zip(given) {
+                if s.value.is_empty() {
+                    secret::delete(&dir, &channel, key)?;
+                } else {
+                    secret::store(&dir, &channel, key, &s.value)?;
+                }
             }
+            Ok(())
         })
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))?
     }
+
+    /// Adds a channel (`original` None) or replaces the one named `original`, in caretaker.toml
+    /// (comments kept), then stores the secrets given with it. A renamed channel keeps its
+    /// waiting messages and its secrets.
+    pub async fn save(
+        self: &Arc<Self>,
+        original: Option<String>,
+        channel: ChannelConfig,
+        secrets: Vec<ChannelSecret>,
+    ) -> Result<Vec<ChannelStatus>> {
+        if let Some(s) = secrets.iter().find(|s| !channel.secret_keys().iter().any(|(k, _)| *k == s.key)) {
+            return Err(EngineError::InvalidInput(format!("a {} channel has no secret {:?}", channel.kind.as_str(), s.key)));
+        }
+        let (old, next) = (original.clone(), channel.clone());
+        let (before, _) = self
+            .core
+            .edit_config(Piece::Channels, move |c| {
+                let list = &mut c.notifications.channels;
+                match &old {
+                    Some(o) => {
+                        let i = list.iter().position(|x| &x.name == o).ok_or_else(|| no_channel(o))?;
+                        Ok(Some(std::mem::replace(&mut list[i], next)))
+                    }
+                    None => {
+                        list.push(next);
+                        Ok(None)
+                    }
+                }
+            })
+            .await?;
+        if let Some(before) = before.filter(|b| b.name != channel.name) {
+            let (from, to) = (before.name.clone(), channel.name.clone());
+            self.core.db.write_async(move |c| outbox::rename(c, &from, &to)).await?;
+            let dir = self.core.data_dir.clone();
+            let moved: Vec<ChannelSecret> = tokio::task::spawn_blocking(move || {
+                let all = secret::load_all(&dir, &before);
+                for key in all.keys() {
+                    let _ = secret::delete(&dir, &before.name, key);
+                }
+                all.into_iter().map(|(k, v)| ChannelSecret { key: k.into(), value: v }).collect()
+            })
+            .await
+            .unwrap_or_default();
+            let keep: Vec<ChannelSecret> = moved.into_iter().filter(|m| channel.secret_keys().iter().any(|(k, _)| *k == m.key)).collect();
+            self.store_secrets(&channel, keep).await?;
+        }
+        self.store_secrets(&channel, secrets).await?;
+        self.ensure_senders();
+        self.kick(&channel.name).notify_one();
+        self.status().await
+    }
+
+    /// Removes a channel from caretaker.toml, with its secrets and what waited for it.
+    pub async fn delete(self: &Arc<Self>, name: &str) -> Result<Vec<ChannelStatus>> {
+        let n = name.to_string();
+        let (gone, _) = self
+            .core
+            .edit_config(Piece::Channels, move |c| {
+                let list = &mut c.notifications.channels;
+                let i = list.iter().position(|x| x.name == n).ok_or_else(|| no_channel(&n))?;
+                Ok(list.remove(i))
+            })
+            .await?;
+        let n = name.to_string();
+        self.core.db.write_async(move |c| outbox::forget(c, &n)).await?;
+        let dir = self.core.data_dir.clone();
+        tokio::task::spawn_blocking(move || {
+            // Every key any kind uses: one stored under an earlier kind or login goes too.
+            for key in ["password", "token", "user_key", "app_token", "bot_token", "url"] {
+                if let Err(e) = secret::delete(&dir, &gone.name, key) {
+                    tracing::warn!("could not remove a secret of a deleted channel: {e}");
+                }
+            }
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?;
+        // Its sender sees the channel gone and ends.
+        self.kick(name).notify_one();
+        self.status().await
+    }
+}
+
+fn no_channel(name: &str) -> EngineError {
+    EngineError::NotFound(format!("there is no notification channel named {name:?}"))
 }

@@ -30,7 +30,7 @@ macro_rules! with_commands {
                 use caretaker_engine::backup::config::PlanConfig;
                 use caretaker_engine::backup::protocol::{ConflictPolicy, SnapshotInfo, TreeEntry};
                 use caretaker_engine::backup::{BackupRun, BackupsOverview, PlanCreated, RestoreOutcome};
-                use caretaker_engine::channels::{ChannelStatus, ChannelTestOutcome};
+                use caretaker_engine::channels::{ChannelConfig, ChannelSecret, ChannelStatus, ChannelTestOutcome};
                 use caretaker_engine::config::AnalysisConfig;
                 use caretaker_engine::{
                     ActionSummary, Alert, AlertQuery, CheckConfig, CheckHistoryQuery, CheckResult, CheckSummary,
@@ -88,9 +88,11 @@ macro_rules! with_commands {
             channels_status() -> Vec<ChannelStatus> = |e| e.channels_status().await;
             /// Sends a test message through the channel's outbox; answers once delivered or failed.
             channel_test(name: String) -> ChannelTestOutcome = |e| e.channel_test(&name).await;
-            /// Stores one secret of a channel (an empty value forgets it); never in caretaker.toml.
-            set_channel_secret(channel: String, key: String, value: String) -> () =
-                |e| e.set_channel_secret(&channel, &key, &value).await;
+            /// `original` is the name being edited, or null for a new channel. Secrets (an empty
+            /// value forgets one) go to the keychain, never into caretaker.toml.
+            save_channel(original: Option<String>, channel: ChannelConfig, secrets: Vec<ChannelSecret>) -> Vec<ChannelStatus> =
+                |e| e.save_channel(original, channel, secrets).await;
+            delete_channel(name: String) -> Vec<ChannelStatus> = |e| e.delete_channel(&name).await;
 
             maintenance_status() -> MaintenanceStatus = |e| e.maintenance_status().await;
             /// Starts a maintenance run now; refused while one runs.

@@ -125,3 +125,11 @@ pub async fn heal(engine: &EngineHandle, closed: u16) -> std::net::TcpListener {
     engine.run_check("Closed").await.unwrap();
     l
 }
+
+/// Saves the channel as it is configured, with one secret: what the app does when only a
+/// password or token is typed in.
+pub async fn set_secret(engine: &EngineHandle, channel: &str, key: &str, value: &str) -> caretaker_engine::Result<()> {
+    let c = engine.config().notifications.channels.into_iter().find(|c| c.name == channel).expect("the channel is configured");
+    let secret = caretaker_engine::channels::ChannelSecret { key: key.into(), value: value.into() };
+    engine.save_channel(Some(channel.into()), c, vec![secret]).await.map(|_| ())
+}
