@@ -8,6 +8,7 @@ PACKAGES=(
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
   xvfb xauth webkit2gtk-driver dbus openbox wmctrl util-linux
   prometheus-node-exporter prometheus prometheus-alertmanager
+  python3-aiosmtpd
   restic libdbus-1-dev systemd
   faketime libfaketime
 )

@@ -51,6 +51,13 @@ enum Command {
         #[command(flatten)]
         remote: remote::Remote,
     },
+    /// Notification channels: deliveries, a test message, secrets (needs a running engine).
+    Channels {
+        #[command(subcommand)]
+        command: Option<remote::ChannelsCommand>,
+        #[command(flatten)]
+        remote: remote::Remote,
+    },
     /// Backups: plans, runs, snapshots, restore, verify (needs a running engine).
     Backup {
         #[command(subcommand)]
@@ -150,6 +157,7 @@ fn main() -> ExitCode {
         Command::Service { command } => service_command(command),
         Command::Alerts { command, remote } => on_engine(remote::alerts(&remote, command)),
         Command::Checks { command, remote } => on_engine(remote::checks(&remote, command)),
+        Command::Channels { command, remote } => on_engine(remote::channels(&remote, command)),
         Command::Backup { command, remote } => on_engine(remote::backup(&remote, command)),
         Command::Maintain { command, remote } => on_engine(remote::maintain(&remote, command)),
         Command::Logs { args, remote } => on_engine(remote::logs(&remote, args)),

@@ -3,6 +3,8 @@
 
 #[path = "remote/backup.rs"]
 mod backup;
+#[path = "remote/channels.rs"]
+mod channels;
 mod common;
 #[path = "remote/peer.rs"]
 mod peer;
@@ -29,6 +31,8 @@ fn without_an_engine_every_remote_command_says_which_folder_and_how_to_start_one
             &["checks"],
             &["checks", "list", "--json"],
             &["checks", "run", "web"],
+            &["channels"],
+            &["channels", "test", "phone"],
             &["backup"],
             &["backup", "list", "--json"],
             &["backup", "run", "Docs"],

@@ -39,6 +39,10 @@ pub fn export_all(out: &Path) -> Result<(), ts_rs::ExportError> {
     crate::backup::protocol::TreeEntry::export_all(&c)?;
     crate::backup::protocol::ConflictPolicy::export_all(&c)?;
     crate::presence::ServiceSwitch::export_all(&c)?;
+    crate::channels::ChannelStatus::export_all(&c)?;
+    crate::channels::ChannelTestOutcome::export_all(&c)?;
+    crate::channels::ChannelSecret::export_all(&c)?;
+    crate::channels::ChannelConfig::export_all(&c)?;
     Ok(())
 }
 

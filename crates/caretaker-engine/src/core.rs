@@ -3,6 +3,7 @@
 //! (read, and the one edit transaction), the alert pipeline, and `every` (the ticker skeleton).
 
 use crate::alerts::{AlertManager, Alerts, Effects};
+use crate::channels::Message;
 use crate::clock::{Clock, JumpWatch};
 use crate::config::{self, Config};
 use crate::error::{EngineError, Result};
@@ -12,7 +13,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 /// Which part of caretaker.toml an edit rewrites; the rest of the file (comments too) is kept.
@@ -23,6 +24,7 @@ pub(crate) enum Piece {
     Checks,
     Detectors,
     BackupPlans,
+    Channels,
 }
 
 pub(crate) struct Core {
@@ -36,6 +38,8 @@ pub(crate) struct Core {
     /// The runtime the engine started on; sync methods may be called from threads without one.
     pub runtime: tokio::runtime::Handle,
     pub alerts: Alerts,
+    /// Transitions for the notification channels' outbox, in the order they happened.
+    outbox: mpsc::UnboundedSender<Vec<Message>>,
     bus: broadcast::Sender<Event>,
     config: RwLock<Config>,
     /// Serialises config edits: read, change, validate, write, apply.
@@ -51,6 +55,7 @@ impl Core {
         clock: Arc<dyn Clock>,
         db: Arc<store::Db>,
         alerts: Alerts,
+        outbox: mpsc::UnboundedSender<Vec<Message>>,
         config: Config,
         status: EngineStatus,
     ) -> Self {
@@ -67,6 +72,7 @@ impl Core {
             cancel: CancellationToken::new(),
             runtime: tokio::runtime::Handle::current(),
             alerts,
+            outbox,
             bus,
             config: RwLock::new(config),
             config_edit: tokio::sync::Mutex::new(()),
@@ -137,6 +143,7 @@ impl Core {
             Piece::Checks => config::write_checks(&path, &next.checks.list)?,
             Piece::Detectors => config::write_detectors(&path, &next.detectors)?,
             Piece::BackupPlans => config::write_plans(&path, &next.backups.plans)?,
+            Piece::Channels => config::write_channels(&path, &next.notifications.channels)?,
         }
         if let Ok(mut c) = self.config.write() {
             *c = next;
@@ -191,12 +198,31 @@ impl Core {
         }
     }
 
-    /// State first, then the event: each changed alert, then each notice (also to the notifier).
+    /// State first, then the event: each changed alert, then each notice (also to the notifier
+    /// and, when any is configured, to the notification channels' outbox).
     pub fn publish(&self, fx: Effects) {
+        let config = self.config();
+        if !fx.notices.is_empty() && !config.notifications.channels.is_empty() {
+            let now = self.now();
+            let open = self.alerts.open();
+            let messages = fx
+                .notices
+                .iter()
+                .map(|n| {
+                    let changed = fx.changed.iter().rev().find(|a| a.id == n.alert_id);
+                    let current = open.iter().find(|a| a.id == n.alert_id);
+                    // Notified in the step that opened it: its notice time is its start.
+                    let first = current.is_some_and(|a| a.last_notified_at == Some(a.created_at));
+                    Message::from_notice(n, changed.or(current), changed.is_some(), first, &self.hostname, now)
+                })
+                .collect();
+            // Never blocks: the channels service writes the rows on its own task.
+            let _ = self.outbox.send(messages);
+        }
         for alert in fx.changed {
             self.emit(Event::AlertChanged { alert });
         }
-        let native = self.config().notifications.enabled;
+        let native = config.notifications.enabled;
         for notice in fx.notices {
             self.emit(Event::Notification { notice: notice.clone() });
             if native {

@@ -8,7 +8,9 @@ use crate::core::Core;
 use crate::error::{EngineError, Result};
 use crate::events::{write_status, EngineState, EngineStatus};
 use crate::handle::{EngineHandle, Services};
-use crate::{analysis, backup, checks, detectors, forward, healing, http, lock, logs, maintenance, metrics, paths, presence, store};
+use crate::{
+    analysis, backup, channels, checks, detectors, forward, healing, http, lock, logs, maintenance, metrics, paths, presence, store,
+};
 use crate::{Alert, CheckResult, HostSample};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -30,6 +32,10 @@ pub struct EngineOptions {
     pub backup_stuck_after: Option<Duration>,
     /// When the machine booted (ms since the epoch), to tell a restart from a crash; the OS's.
     pub boot_time: fn() -> Option<i64>,
+    /// The first pause before a notification channel is tried again (it doubles, up to a day).
+    pub channel_retry: Duration,
+    /// Overrides `notifications.heartbeat.interval_minutes` (a test pings every fraction of a second).
+    pub heartbeat_period: Option<Duration>,
 }
 
 impl EngineOptions {
@@ -42,6 +48,8 @@ impl EngineOptions {
             backup_worker: backup::default_worker_exe(),
             backup_stuck_after: None,
             boot_time: presence::boot::boot_time_ms,
+            channel_retry: Duration::from_secs(5),
+            heartbeat_period: None,
         }
     }
 }
@@ -56,6 +64,9 @@ fn recover_interrupted(db: &store::Db, now: i64) -> Result<()> {
     db.write(|c| analysis::mark_interrupted(c, now))?;
     if db.write(|c| backup::store::mark_interrupted(c, now))? > 0 {
         tracing::warn!("a backup job was running when Caretaker last stopped; recorded as interrupted");
+    }
+    if db.write(channels::outbox::reset_sending)? > 0 {
+        tracing::warn!("notifications were being sent when Caretaker last stopped; they will be sent again");
     }
     if db.write(|c| maintenance::mark_interrupted(c, now))? > 0 {
         tracing::warn!("a maintenance run was interrupted when Caretaker last stopped; recorded as interrupted");
@@ -140,6 +151,7 @@ impl Engine {
         let hostname = sysinfo::System::host_name().unwrap_or_else(|_| "this machine".into());
         let manager = db.write(|c| AlertManager::load(c, config.alerts.clone(), config.metrics.interval_secs, hostname.clone(), now))?;
         let (notice_tx, notice_rx) = mpsc::channel(256);
+        let (outbox_tx, outbox_rx) = mpsc::unbounded_channel();
         let (notifications_on, http_cfg, am) = (config.notifications.enabled, config.http.clone(), config.alertmanager.clone());
         let core = Arc::new(Core::new(
             data_dir.clone(),
@@ -147,6 +159,7 @@ impl Engine {
             options.clock.clone(),
             db,
             Alerts::new(manager, notice_tx),
+            outbox_tx,
             config,
             status,
         ));
@@ -165,6 +178,7 @@ impl Engine {
         let maintenance = maintenance::service::Service::new(core.clone());
         maintenance.set_backup_task(backup.maintenance_task());
         let presence = presence::service::Service::new(core.clone(), start, (options.boot_time)());
+        let channels = channels::service::Service::new(core.clone(), options.notification_window, options.channel_retry);
 
         let mut tasks: Vec<JoinHandle<()>> = vec![
             tokio::spawn(metrics.clone().run(sampler)),
@@ -181,6 +195,7 @@ impl Engine {
             tokio::spawn(backup.clone().run()),
             tokio::spawn(presence.clone().run()),
         ];
+        tasks.extend(channels.start(outbox_rx, options.heartbeat_period));
         if notifications_on {
             tasks.push(tokio::spawn(alerts::notify::run(
                 notice_rx,
@@ -201,6 +216,7 @@ impl Engine {
             backup,
             maintenance,
             presence: presence.clone(),
+            channels,
             tasks: Mutex::new(tasks),
             lock: Mutex::new(Some(lock)),
             stopped: Default::default(),
@@ -296,6 +312,7 @@ pub(crate) async fn shutdown(s: &Services) {
     s.maintenance.stop().await;
     let mut tasks: Vec<_> = std::mem::take(&mut *s.tasks.lock().unwrap_or_else(|p| p.into_inner()));
     tasks.extend(s.checks.take_tasks());
+    tasks.extend(s.channels.take_tasks());
     // All at once, under one deadline: a slow task does not make the next one wait its turn.
     let n = tasks.len();
     if !join_all_within(tasks, STOP_DEADLINE).await {

@@ -4,6 +4,7 @@
 use crate::alerts::{self, Alert, AlertQuery};
 use crate::backup::protocol::{ConflictPolicy, SnapshotInfo, TreeEntry};
 use crate::backup::{config::PlanConfig, secret, BackupRun, BackupsOverview, JobInfo, PlanCreated, RestoreOutcome};
+use crate::channels::{ChannelConfig, ChannelSecret, ChannelStatus, ChannelTestOutcome};
 use crate::checks::{CheckHistoryQuery, CheckResult, CheckSummary};
 use crate::config::{AnalysisConfig, CheckConfig, Config};
 use crate::core::Core;
@@ -14,7 +15,7 @@ use crate::healing::{ActionSummary, HealingQuery, HealingRecord};
 use crate::logs::{LogLine, LogQuery};
 use crate::maintenance::{MaintenanceStatus, RunReport};
 use crate::metrics::store::{SeriesQuery, SeriesResult};
-use crate::{analysis, backup, checks, detectors, healing, lock, logs, maintenance, metrics, presence};
+use crate::{analysis, backup, channels, checks, detectors, healing, lock, logs, maintenance, metrics, presence};
 use crate::{Finding, PromptState, Scan};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -33,6 +34,7 @@ pub(crate) struct Services {
     pub backup: Arc<backup::service::Service>,
     pub maintenance: Arc<maintenance::service::Service>,
     pub presence: Arc<presence::service::Service>,
+    pub channels: Arc<channels::service::Service>,
     pub tasks: Mutex<Vec<JoinHandle<()>>>,
     pub lock: Mutex<Option<lock::DataDirLock>>,
     /// Cancelled when a shutdown has finished.
@@ -113,6 +115,29 @@ impl EngineHandle {
     /// Stops every task at a safe point, records the stop, and releases the data dir.
     pub async fn shutdown(&self) {
         crate::engine::shutdown(&self.s).await
+    }
+
+    // ---- Notification channels ----
+
+    /// Every configured channel with its last delivery, last failure and what waits.
+    pub async fn channels_status(&self) -> Result<Vec<ChannelStatus>> {
+        self.s.channels.status().await
+    }
+
+    /// Sends a test message through the channel's outbox; answers once it was delivered or failed.
+    pub async fn channel_test(&self, name: &str) -> Result<ChannelTestOutcome> {
+        self.s.channels.test(name).await
+    }
+
+    /// Adds a channel (`was` None) or replaces the one named `was`, then stores the secrets given
+    /// with it (an empty value forgets one); secrets never go into caretaker.toml.
+    pub async fn save_channel(&self, was: Option<String>, c: ChannelConfig, secrets: Vec<ChannelSecret>) -> Result<Vec<ChannelStatus>> {
+        self.s.channels.save(was, c, secrets).await
+    }
+
+    /// Removes a channel, its secrets and what waited for it.
+    pub async fn delete_channel(&self, name: &str) -> Result<Vec<ChannelStatus>> {
+        self.s.channels.delete(name).await
     }
 
     // ---- Metrics ----

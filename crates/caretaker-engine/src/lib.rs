@@ -16,6 +16,7 @@ pub mod alerts;
 pub mod analysis;
 pub mod backup;
 pub mod bindings;
+pub mod channels;
 pub mod checks;
 pub mod clock;
 pub mod config;
@@ -39,6 +40,7 @@ pub mod metrics;
 pub mod paths;
 pub mod presence;
 mod process;
+pub mod secrets;
 mod sql_enum;
 pub mod store;
 

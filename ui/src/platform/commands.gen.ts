@@ -6,6 +6,10 @@ import type { AlertQuery } from "../bindings/AlertQuery";
 import type { AnalysisConfig } from "../bindings/AnalysisConfig";
 import type { BackupRun } from "../bindings/BackupRun";
 import type { BackupsOverview } from "../bindings/BackupsOverview";
+import type { ChannelConfig } from "../bindings/ChannelConfig";
+import type { ChannelSecret } from "../bindings/ChannelSecret";
+import type { ChannelStatus } from "../bindings/ChannelStatus";
+import type { ChannelTestOutcome } from "../bindings/ChannelTestOutcome";
 import type { CheckConfig } from "../bindings/CheckConfig";
 import type { CheckHistoryQuery } from "../bindings/CheckHistoryQuery";
 import type { CheckResult } from "../bindings/CheckResult";
@@ -74,6 +78,16 @@ export interface Commands {
   pause_notifications: { req: { minutes: number | null }; res: number | null };
   runbook: { req: { alertType: string }; res: string | null };
   list_runbooks: { req: Record<string, never>; res: Array<RunbookInfo> };
+  /** Every notification channel with its last delivery, last failure and what waits. */
+  channels_status: { req: Record<string, never>; res: Array<ChannelStatus> };
+  /** Sends a test message through the channel's outbox; answers once delivered or failed. */
+  channel_test: { req: { name: string }; res: ChannelTestOutcome };
+  /**
+   * `original` is the name being edited, or null for a new channel. Secrets (an empty
+   * value forgets one) go to the keychain, never into caretaker.toml.
+   */
+  save_channel: { req: { original: string | null; channel: ChannelConfig; secrets: Array<ChannelSecret> }; res: Array<ChannelStatus> };
+  delete_channel: { req: { name: string }; res: Array<ChannelStatus> };
   maintenance_status: { req: Record<string, never>; res: MaintenanceStatus };
   /** Starts a maintenance run now; refused while one runs. */
   run_maintenance: { req: Record<string, never>; res: number };

@@ -3,6 +3,7 @@
 //! reach a Mac mini in a cupboard). Without a running engine they refuse and say how to start one.
 
 mod backup;
+mod channels;
 mod follow;
 mod show;
 
@@ -15,6 +16,8 @@ use std::path::PathBuf;
 
 pub use backup::run as backup;
 pub use backup::BackupCommand;
+pub use channels::run as channels;
+pub use channels::ChannelsCommand;
 
 /// Options every remote command takes.
 #[derive(Args, Clone)]

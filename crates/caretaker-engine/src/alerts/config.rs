@@ -140,12 +140,28 @@ impl AlertsConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields, default)]
 pub struct NotificationsConfig {
+    /// Native notifications on this machine's screen.
     pub enabled: bool,
+    /// Where else alerts are delivered: mail, ntfy, Pushover, Telegram, webhooks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<crate::channels::config::ChannelConfig>,
+    /// A ping to an outside service that says when this machine goes silent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heartbeat: Option<crate::channels::config::HeartbeatConfig>,
 }
 
 impl Default for NotificationsConfig {
     fn default() -> Self {
-        NotificationsConfig { enabled: true }
+        NotificationsConfig { enabled: true, channels: Vec::new(), heartbeat: None }
+    }
+}
+
+impl NotificationsConfig {
+    pub(crate) fn validate(&self, at: &str, out: &mut Vec<ConfigIssue>) {
+        crate::channels::config::validate_channels(&self.channels, &format!("{at}.channels"), out);
+        if let Some(h) = &self.heartbeat {
+            h.validate(&format!("{at}.heartbeat"), out);
+        }
     }
 }
 

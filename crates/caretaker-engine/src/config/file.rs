@@ -97,6 +97,11 @@ pub(crate) fn write_plans(path: &Path, plans: &[crate::backup::config::PlanConfi
     write_array(path, &["backups", "plans"], plans)
 }
 
+/// Replaces `[[notifications.channels]]` in the config file, keeping the rest of it.
+pub(crate) fn write_channels(path: &Path, list: &[crate::channels::config::ChannelConfig]) -> Result<()> {
+    write_array(path, &["notifications", "channels"], list)
+}
+
 /// The config file's text before an edit; a missing file is an empty one. A file that is there
 /// but cannot be read must not be taken for empty: the edit would be written over every other
 /// setting in it.

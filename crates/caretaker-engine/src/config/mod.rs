@@ -24,7 +24,7 @@ pub use crate::http::config::HttpConfig;
 pub use crate::logs::config::LogsConfig;
 pub use crate::maintenance::config::{ClearCacheTask, CommandTask, MaintenanceConfig};
 pub use crate::metrics::config::MetricsConfig;
-pub(crate) use file::{write_atomic, write_checks, write_detectors, write_plans, write_section};
+pub(crate) use file::{write_atomic, write_channels, write_checks, write_detectors, write_plans, write_section};
 pub use start::{load_for_start, ConfigProblem, Loaded, LAST_GOOD_FILE};
 
 use crate::error::{EngineError, Result};
@@ -95,6 +95,7 @@ impl Config {
         let mut issues = Vec::new();
         self.metrics.validate("metrics", &mut issues);
         self.alerts.validate("alerts", &mut issues);
+        self.notifications.validate("notifications", &mut issues);
         self.http.validate("http", &mut issues);
         self.analysis.validate("analysis", &mut issues);
         self.healing.validate("healing", &mut issues);

@@ -30,6 +30,7 @@ macro_rules! with_commands {
                 use caretaker_engine::backup::config::PlanConfig;
                 use caretaker_engine::backup::protocol::{ConflictPolicy, SnapshotInfo, TreeEntry};
                 use caretaker_engine::backup::{BackupRun, BackupsOverview, PlanCreated, RestoreOutcome};
+                use caretaker_engine::channels::{ChannelConfig, ChannelSecret, ChannelStatus, ChannelTestOutcome};
                 use caretaker_engine::config::AnalysisConfig;
                 use caretaker_engine::{
                     ActionSummary, Alert, AlertQuery, CheckConfig, CheckHistoryQuery, CheckResult, CheckSummary,
@@ -82,6 +83,16 @@ macro_rules! with_commands {
             pause_notifications(minutes: Option<u32>) -> Option<i64> = |e| e.pause_notifications(minutes).await;
             runbook(alert_type: String) -> Option<String> = |e| Ok(e.runbook(&alert_type));
             list_runbooks() -> Vec<RunbookInfo> = |e| Ok(e.runbooks());
+
+            /// Every notification channel with its last delivery, last failure and what waits.
+            channels_status() -> Vec<ChannelStatus> = |e| e.channels_status().await;
+            /// Sends a test message through the channel's outbox; answers once delivered or failed.
+            channel_test(name: String) -> ChannelTestOutcome = |e| e.channel_test(&name).await;
+            /// `original` is the name being edited, or null for a new channel. Secrets (an empty
+            /// value forgets one) go to the keychain, never into caretaker.toml.
+            save_channel(original: Option<String>, channel: ChannelConfig, secrets: Vec<ChannelSecret>) -> Vec<ChannelStatus> =
+                |e| e.save_channel(original, channel, secrets).await;
+            delete_channel(name: String) -> Vec<ChannelStatus> = |e| e.delete_channel(&name).await;
 
             maintenance_status() -> MaintenanceStatus = |e| e.maintenance_status().await;
             /// Starts a maintenance run now; refused while one runs.

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_analysis.sql"),
     include_str!("migrations/0006_backups.sql"),
     include_str!("migrations/0007_presence.sql"),
+    include_str!("migrations/0008_channels.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
