@@ -25,6 +25,8 @@ pub(crate) enum Piece {
     Detectors,
     BackupPlans,
     Channels,
+    /// `[notifications.heartbeat]`.
+    Heartbeat,
 }
 
 pub(crate) struct Core {
@@ -144,6 +146,7 @@ impl Core {
             Piece::Detectors => config::write_detectors(&path, &next.detectors)?,
             Piece::BackupPlans => config::write_plans(&path, &next.backups.plans)?,
             Piece::Channels => config::write_channels(&path, &next.notifications.channels)?,
+            Piece::Heartbeat => config::write_heartbeat(&path, next.notifications.heartbeat.as_ref())?,
         }
         if let Ok(mut c) = self.config.write() {
             *c = next;

@@ -4,7 +4,6 @@
 use crate::alerts::{self, Alert, AlertQuery};
 use crate::backup::protocol::{ConflictPolicy, SnapshotInfo, TreeEntry};
 use crate::backup::{config::PlanConfig, secret, BackupRun, BackupsOverview, JobInfo, PlanCreated, RestoreOutcome};
-use crate::channels::{ChannelConfig, ChannelSecret, ChannelStatus, ChannelTestOutcome};
 use crate::checks::{CheckHistoryQuery, CheckResult, CheckSummary};
 use crate::config::{AnalysisConfig, CheckConfig, Config};
 use crate::core::Core;
@@ -50,7 +49,7 @@ impl Services {
 /// A running engine. Cheap to clone; every clone talks to the same engine.
 #[derive(Clone)]
 pub struct EngineHandle {
-    s: Arc<Services>,
+    pub(crate) s: Arc<Services>,
 }
 
 impl EngineHandle {
@@ -115,29 +114,6 @@ impl EngineHandle {
     /// Stops every task at a safe point, records the stop, and releases the data dir.
     pub async fn shutdown(&self) {
         crate::engine::shutdown(&self.s).await
-    }
-
-    // ---- Notification channels ----
-
-    /// Every configured channel with its last delivery, last failure and what waits.
-    pub async fn channels_status(&self) -> Result<Vec<ChannelStatus>> {
-        self.s.channels.status().await
-    }
-
-    /// Sends a test message through the channel's outbox; answers once it was delivered or failed.
-    pub async fn channel_test(&self, name: &str) -> Result<ChannelTestOutcome> {
-        self.s.channels.test(name).await
-    }
-
-    /// Adds a channel (`was` None) or replaces the one named `was`, then stores the secrets given
-    /// with it (an empty value forgets one); secrets never go into caretaker.toml.
-    pub async fn save_channel(&self, was: Option<String>, c: ChannelConfig, secrets: Vec<ChannelSecret>) -> Result<Vec<ChannelStatus>> {
-        self.s.channels.save(was, c, secrets).await
-    }
-
-    /// Removes a channel, its secrets and what waited for it.
-    pub async fn delete_channel(&self, name: &str) -> Result<Vec<ChannelStatus>> {
-        self.s.channels.delete(name).await
     }
 
     // ---- Metrics ----

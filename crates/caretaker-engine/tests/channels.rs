@@ -255,3 +255,43 @@ fn the_readme_examples_are_valid_config() {
     assert_eq!(config.notifications.channels.len(), 2);
     assert!(config.notifications.heartbeat.is_some_and(|h| h.enabled() && h.interval_minutes == 5));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_heartbeat_set_from_the_app_pings_at_once_and_a_removed_one_stops() {
+    use caretaker_engine::channels::config::HeartbeatConfig;
+    let dir = tempfile::tempdir().unwrap();
+    let r = Receiver::start(200).await;
+    let path = dir.path().join("caretaker.toml");
+    std::fs::write(&path, "# my own note\n[notifications]\nenabled = false # no screen here\n").unwrap();
+    let mut o = channels_support::options(dir.path());
+    o.heartbeat_period = Some(std::time::Duration::from_millis(200));
+    let engine = caretaker_engine::Engine::start(o).await.unwrap();
+    assert!(engine.notifications_settings().heartbeat.is_none());
+
+    let set = engine.save_heartbeat(Some(HeartbeatConfig { url: r.url("/hc/1"), interval_minutes: 2 })).await.unwrap();
+    assert_eq!(set.heartbeat.as_ref().map(|h| h.interval_minutes), Some(2));
+    until("pings to the new URL without a restart", 10, async || (r.at("/hc/1").len() >= 2).then_some(())).await;
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("# my own note") && text.contains("# no screen here"), "comments kept: {text}");
+    assert!(text.contains("[notifications.heartbeat]") && text.contains("interval_minutes = 2"), "{text}");
+
+    // A new URL replaces the old one: the old stops getting pings.
+    engine.save_heartbeat(Some(HeartbeatConfig { url: r.url("/hc/2"), interval_minutes: 5 })).await.unwrap();
+    until("pings to the second URL", 10, async || (!r.at("/hc/2").is_empty()).then_some(())).await;
+    let old = r.at("/hc/1").len();
+    until("a few more pings to the second URL", 10, async || (r.at("/hc/2").len() >= 4).then_some(())).await;
+    assert_eq!(r.at("/hc/1").len(), old, "the replaced heartbeat stopped");
+
+    // A bad URL is refused with its field named, and nothing changes.
+    let err = engine.save_heartbeat(Some(HeartbeatConfig { url: "not a url".into(), interval_minutes: 5 })).await.unwrap_err();
+    assert!(err.to_string().contains("notifications.heartbeat.url"), "{err}");
+    assert!(std::fs::read_to_string(&path).unwrap().contains(&r.url("/hc/2")));
+
+    engine.save_heartbeat(None).await.unwrap();
+    assert!(!std::fs::read_to_string(&path).unwrap().contains("heartbeat"));
+    let stopped = r.at("/hc/2").len();
+    // Stopping cannot be polled for: a few periods with no ping show it.
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert!(r.at("/hc/2").len() <= stopped + 1, "at most the ping already under way");
+    engine.shutdown().await;
+}

@@ -20,9 +20,11 @@ import type { DetectorState } from "../bindings/DetectorState";
 import type { Finding } from "../bindings/Finding";
 import type { HealingQuery } from "../bindings/HealingQuery";
 import type { HealingRecord } from "../bindings/HealingRecord";
+import type { HeartbeatConfig } from "../bindings/HeartbeatConfig";
 import type { LogLine } from "../bindings/LogLine";
 import type { LogQuery } from "../bindings/LogQuery";
 import type { MaintenanceStatus } from "../bindings/MaintenanceStatus";
+import type { NotificationsConfig } from "../bindings/NotificationsConfig";
 import type { PlanConfig } from "../bindings/PlanConfig";
 import type { PlanCreated } from "../bindings/PlanCreated";
 import type { PromptState } from "../bindings/PromptState";
@@ -88,6 +90,10 @@ export interface Commands {
    */
   save_channel: { req: { original: string | null; channel: ChannelConfig; secrets: Array<ChannelSecret> }; res: Array<ChannelStatus> };
   delete_channel: { req: { name: string }; res: Array<ChannelStatus> };
+  /** Native notifications, the channels (without their secrets) and the heartbeat. */
+  notifications_settings: { req: Record<string, never>; res: NotificationsConfig };
+  /** Sets, or with null removes, the heartbeat; applied at once. */
+  save_heartbeat: { req: { heartbeat: HeartbeatConfig | null }; res: NotificationsConfig };
   maintenance_status: { req: Record<string, never>; res: MaintenanceStatus };
   /** Starts a maintenance run now; refused while one runs. */
   run_maintenance: { req: Record<string, never>; res: number };

@@ -8,6 +8,7 @@
 pub mod config;
 pub(crate) mod heartbeat;
 pub mod message;
+mod ops;
 pub(crate) mod outbox;
 pub mod payload;
 pub mod secret;

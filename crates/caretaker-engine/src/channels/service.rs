@@ -18,7 +18,9 @@ use tokio::task::JoinHandle;
 const BURST_MAX: u32 = 20;
 
 pub(crate) struct Service {
-    core: Arc<Core>,
+    pub(super) core: Arc<Core>,
+    /// The running heartbeat, replaced when it is changed from the app.
+    pub(super) heartbeat: Mutex<super::heartbeat::Running>,
     /// Built on first use: most machines have no channel.
     client: OnceLock<reqwest::Client>,
     /// Rung when rows were written.
@@ -47,12 +49,13 @@ impl Service {
             settled: watch::channel(0).0,
             kicks: Mutex::new(HashMap::new()),
             senders: Mutex::new(Some(HashMap::new())),
+            heartbeat: Mutex::new(super::heartbeat::Running::default()),
             burst,
             retry_base,
         })
     }
 
-    fn client(&self) -> Result<reqwest::Client> {
+    pub(super) fn client(&self) -> Result<reqwest::Client> {
         if let Some(c) = self.client.get() {
             return Ok(c.clone());
         }
@@ -72,18 +75,7 @@ impl Service {
     ) -> Vec<JoinHandle<()>> {
         let mut tasks = vec![tokio::spawn(self.clone().write_rows(notices)), tokio::spawn(self.clone().prune())];
         self.ensure_senders();
-        let cfg = self.core.config().notifications;
-        if let Some(h) = cfg.heartbeat.filter(|h| h.enabled()) {
-            match self.client() {
-                Ok(client) => {
-                    let core = self.core.clone();
-                    let period = heartbeat_period.unwrap_or(Duration::from_secs(h.interval_minutes * 60));
-                    let open = Arc::new(move || core.alerts.open().len());
-                    tasks.push(tokio::spawn(super::heartbeat::run(client, h.url, period, open, self.core.cancel.clone())));
-                }
-                Err(e) => tracing::error!("the heartbeat is off: {e}"),
-            }
-        }
+        tasks.extend(self.restart_heartbeat(heartbeat_period));
         tasks
     }
 

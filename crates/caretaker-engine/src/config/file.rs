@@ -102,6 +102,33 @@ pub(crate) fn write_channels(path: &Path, list: &[crate::channels::config::Chann
     write_array(path, &["notifications", "channels"], list)
 }
 
+/// Replaces (or with None removes) `[notifications.heartbeat]`, keeping the rest of the file.
+pub(crate) fn write_heartbeat(path: &Path, heartbeat: Option<&crate::channels::config::HeartbeatConfig>) -> Result<()> {
+    let text = read_existing(path)?;
+    let mut doc: toml_edit::DocumentMut =
+        text.parse().map_err(|e| EngineError::InvalidInput(format!("{} is not valid TOML, fix it by hand first: {e}", path.display())))?;
+    if !doc.contains_key("notifications") {
+        doc.insert("notifications", toml_edit::Item::Table(toml_edit::Table::new()));
+    }
+    let Some(section) = doc.get_mut("notifications").and_then(|i| i.as_table_like_mut()) else {
+        return Err(EngineError::InvalidInput(format!("{}: `notifications` must be a table", path.display())));
+    };
+    match heartbeat {
+        Some(h) => {
+            let fresh = toml::to_string(h).map_err(|e| EngineError::Internal(format!("cannot serialise the heartbeat: {e}")))?;
+            let fresh: toml_edit::DocumentMut =
+                fresh.parse().map_err(|e| EngineError::Internal(format!("cannot re-read the heartbeat: {e}")))?;
+            section.insert("heartbeat", toml_edit::Item::Table(fresh.as_table().clone()));
+        }
+        None => {
+            section.remove("heartbeat");
+        }
+    }
+    let out = doc.to_string();
+    Config::from_toml_str(&out).map_err(EngineError::Config)?;
+    write_atomic(path, out.as_bytes())
+}
+
 /// The config file's text before an edit; a missing file is an empty one. A file that is there
 /// but cannot be read must not be taken for empty: the edit would be written over every other
 /// setting in it.

@@ -30,6 +30,8 @@ macro_rules! with_commands {
                 use caretaker_engine::backup::config::PlanConfig;
                 use caretaker_engine::backup::protocol::{ConflictPolicy, SnapshotInfo, TreeEntry};
                 use caretaker_engine::backup::{BackupRun, BackupsOverview, PlanCreated, RestoreOutcome};
+                use caretaker_engine::channels::config::HeartbeatConfig;
+                use caretaker_engine::config::NotificationsConfig;
                 use caretaker_engine::channels::{ChannelConfig, ChannelSecret, ChannelStatus, ChannelTestOutcome};
                 use caretaker_engine::config::AnalysisConfig;
                 use caretaker_engine::{
@@ -93,6 +95,10 @@ macro_rules! with_commands {
             save_channel(original: Option<String>, channel: ChannelConfig, secrets: Vec<ChannelSecret>) -> Vec<ChannelStatus> =
                 |e| e.save_channel(original, channel, secrets).await;
             delete_channel(name: String) -> Vec<ChannelStatus> = |e| e.delete_channel(&name).await;
+            /// Native notifications, the channels (without their secrets) and the heartbeat.
+            notifications_settings() -> NotificationsConfig = |e| Ok(e.notifications_settings());
+            /// Sets, or with null removes, the heartbeat; applied at once.
+            save_heartbeat(heartbeat: Option<HeartbeatConfig>) -> NotificationsConfig = |e| e.save_heartbeat(heartbeat).await;
 
             maintenance_status() -> MaintenanceStatus = |e| e.maintenance_status().await;
             /// Starts a maintenance run now; refused while one runs.
