@@ -46,7 +46,13 @@ impl Service {
 
     /// Sets (None: removes) the heartbeat in caretaker.toml and applies it at once.
     pub(crate) async fn save_heartbeat(self: &Arc<Self>, heartbeat: Option<HeartbeatConfig>) -> Result<NotificationsConfig> {
-        let (_, config) = self.core.edit_config(Piece::Heartbeat, move |c| Ok(c.notifications.heartbeat = heartbeat)).await?;
+        let (_, config) = self
+            .core
+            .edit_config(Piece::Heartbeat, move |c| {
+                c.notifications.heartbeat = heartbeat;
+                Ok(())
+            })
+            .await?;
         self.restart_heartbeat(None);
         Ok(config.notifications)
     }
