@@ -130,6 +130,13 @@ fn e2e() -> Result {
         .env("CARETAKER_APP", target_dir().join("debug/caretaker-app"))
         .env("CARETAKER_CLI", target_dir().join("debug/caretaker"));
     run(&mut c)?;
+    step("E2E: notification channels added from Settings deliver a test (SMTP and a webhook on loopback)");
+    let mut c = Command::new("xvfb-run");
+    c.current_dir(root())
+        .args(["-a", "-s", "-screen 0 1440x1080x24", "dbus-run-session", "--", "python3", "tests/e2e/test_settings.py"])
+        .env("CARETAKER_APP", target_dir().join("debug/caretaker-app"))
+        .env("PATH", format!("{}:{}", dirs_cargo_bin().display(), std::env::var("PATH").unwrap_or_default()));
+    run(&mut c)?;
     step("E2E: the background-service switch moves the engine into the service and back");
     let mut c = Command::new("xvfb-run");
     c.current_dir(root())

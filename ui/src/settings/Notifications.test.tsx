@@ -25,7 +25,10 @@ function engine() {
       state.statuses = [status({ name: channel.name })];
       return state.statuses;
     },
-    channel_test: () => ({ delivered: false, error: "HTTP 403: forbidden" }),
+    channel_test: () => {
+      state.statuses = state.statuses.map((s) => ({ ...s, last_failure_at: Date.now() }));
+      return { delivered: false, error: "HTTP 403: forbidden" };
+    },
     save_heartbeat: ({ heartbeat }) => {
       state.settings = { ...state.settings, heartbeat };
       return state.settings;
@@ -59,6 +62,8 @@ describe("Settings: notifications", () => {
     expect((await screen.findByTestId("channel-failure")).textContent).toContain("HTTP 403: forbidden");
     fireEvent.click(screen.getByTestId("channel-test"));
     expect((await screen.findByTestId("channel-test-result")).textContent).toBe("Test not delivered: HTTP 403: forbidden");
+    // The row shows the delivery state the test left, read again.
+    await waitFor(() => expect(p.count("channels_status")).toBe(2));
   });
 
   it("sets the heartbeat, and an empty URL turns it off", async () => {

@@ -10,7 +10,13 @@ import { call, useCommand } from "../state/useCommand";
 import { ChannelEditor, KINDS } from "./ChannelEditor";
 
 /** One channel: how its deliveries go, and its buttons. */
-function ChannelRow({ ch, onEdit, onChanged }: { ch: ChannelStatus; onEdit: () => void; onChanged: (list: ChannelStatus[]) => void }) {
+function ChannelRow({ ch, onEdit, onChanged, onTested }: {
+  ch: ChannelStatus;
+  onEdit: () => void;
+  onChanged: (list: ChannelStatus[]) => void;
+  /** The test went through the outbox: the channel's delivery state changed. */
+  onTested: () => void;
+}) {
   const [test, setTest] = useState<ChannelTestOutcome | "sending" | null>(null);
   const [error, setError] = useState<CommandError | null>(null);
   const send = async () => {
@@ -18,6 +24,7 @@ function ChannelRow({ ch, onEdit, onChanged }: { ch: ChannelStatus; onEdit: () =
     setError(null);
     try {
       setTest(await call("channel_test", { name: ch.name }));
+      onTested();
     } catch (e) {
       setTest(null);
       setError(asCommandError(e));
@@ -132,7 +139,7 @@ export function Notifications() {
           editing === ch.name ? (
             <ChannelEditor key={ch.name} original={configOf(ch.name)} status={ch} onSaved={changed} onCancel={() => setEditing(null)} />
           ) : (
-            <ChannelRow key={ch.name} ch={ch} onEdit={() => setEditing(ch.name)} onChanged={changed} />
+            <ChannelRow key={ch.name} ch={ch} onEdit={() => setEditing(ch.name)} onChanged={changed} onTested={() => void channels.refetch()} />
           ),
         )}
         {editing === "new" && <ChannelEditor original={null} onSaved={changed} onCancel={() => setEditing(null)} />}

@@ -1,0 +1,163 @@
+"""Settings, driven through the window: notification channels added from the app (an email
+channel to a real SMTP server, Debian's python3-aiosmtpd, and a webhook to a loopback receiver),
+each sent a test through the engine's outbox and checked where it arrived.
+
+Run like test_overview.py (under Xvfb and a D-Bus session); `cargo xtask test` does that.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.support.ui import Select
+
+from test_overview import APP, OUT, free_port, wait_port, waiter
+
+# aiosmtpd comes from Debian's package, so Debian's interpreter runs the server; it writes each
+# message it receives as one JSON line on stdout.
+SMTP_SERVER = r"""
+import asyncio, json, sys
+from aiosmtpd.controller import Controller
+class Keep:
+    async def handle_DATA(self, server, session, envelope):
+        print(json.dumps({"from": envelope.mail_from, "to": envelope.rcpt_tos, "data": envelope.content.decode("utf-8", "replace")}), flush=True)
+        return "250 OK"
+c = Controller(Keep(), hostname="127.0.0.1", port=int(sys.argv[1]))
+c.start()
+print("ready", flush=True)
+sys.stdin.read()
+c.stop()
+"""
+
+
+class Hooks(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        Hooks.received.append((self.path, body.decode("utf-8", "replace")))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+class SettingsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.data = tempfile.mkdtemp(prefix="caretaker-settings-")
+        Path(cls.data, "caretaker.toml").write_text("# kept as written\n[notifications]\nenabled = false\n")
+        cls.smtp_port = free_port()
+        cls.smtp = subprocess.Popen(["/usr/bin/python3", "-c", SMTP_SERVER, str(cls.smtp_port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if cls.smtp.stdout.readline().strip() != "ready":
+            raise RuntimeError("the SMTP server did not start (apt install python3-aiosmtpd)")
+        cls.mail: list = []
+        threading.Thread(target=lambda: [cls.mail.append(json.loads(line)) for line in cls.smtp.stdout], daemon=True).start()
+        cls.hooks = ThreadingHTTPServer(("127.0.0.1", 0), Hooks)
+        threading.Thread(target=cls.hooks.serve_forever, daemon=True).start()
+
+        env = dict(os.environ, CARETAKER_DATA_DIR=cls.data, CARETAKER_KEYCHAIN="off")
+        driver_bin = shutil.which("tauri-driver") or str(Path.home() / ".cargo" / "bin" / "tauri-driver")
+        port, native = free_port(), free_port()
+        cls.driver_proc = subprocess.Popen([driver_bin, "--port", str(port), "--native-port", str(native)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(port)
+        opts = ArgOptions()
+        opts.set_capability("browserName", "wry")
+        opts.set_capability("tauri:options", {"application": str(APP)})
+        for attempt in range(5):
+            try:
+                cls.driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=opts)
+                break
+            except Exception:
+                if attempt == 4:
+                    cls.tearDownClass()
+                    raise
+                time.sleep(1.0)
+        cls.driver.set_window_size(1360, 1000)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            if getattr(cls, "driver", None):
+                cls.driver.quit()
+        finally:
+            cls.driver_proc.terminate()
+            try:
+                cls.driver_proc.wait(10)
+            except subprocess.TimeoutExpired:
+                cls.driver_proc.kill()
+            cls.hooks.shutdown()
+            cls.smtp.stdin.close()
+            cls.smtp.terminate()
+            cls.smtp.wait(10)
+            cls.smtp.stdout.close()
+            cls.hooks.server_close()
+            shutil.rmtree(cls.data, ignore_errors=True)
+
+    def add_channel(self, fields: dict, kind: str, selects: dict | None = None):
+        d = self.driver
+        wait = waiter(d, 40, 0.2)
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=channel-add]")).click()
+        Select(wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=channel-kind]"))).select_by_value(kind)
+        for testid, value in (selects or {}).items():
+            Select(d.find_element(By.CSS_SELECTOR, f"[data-testid={testid}]")).select_by_value(value)
+        for testid, value in fields.items():
+            d.find_element(By.CSS_SELECTOR, f"[data-testid={testid}]").send_keys(value)
+        d.find_element(By.CSS_SELECTOR, "[data-testid=channel-save]").click()
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-testid=channel-editor]"))
+
+    def send_test(self, name: str) -> str:
+        d = self.driver
+        wait = waiter(d, 60, 0.2)
+        row = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f"[data-testid=channel-{name}]"))
+        row.find_element(By.CSS_SELECTOR, "[data-testid=channel-test]").click()
+        return wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f"[data-testid=channel-{name}] [data-testid=channel-test-result]")).text
+
+    def test_email_and_webhook_channels_added_from_the_app_deliver_a_test(self):
+        d = self.driver
+        try:
+            waiter(d, 60, 0.2).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=tab-settings]")).click()
+            self.add_channel(
+                {"channel-name": "Mail", "channel-host": "127.0.0.1", "channel-port": str(self.smtp_port), "channel-from": "caretaker@example.org", "channel-to": "owner@example.org"},
+                "email",
+                {"channel-security": "plain"},
+            )
+            self.add_channel({"channel-name": "Hook", "channel-url": f"http://127.0.0.1:{self.hooks.server_port}/hook"}, "webhook")
+
+            self.assertEqual(self.send_test("Mail"), "Test delivered.")
+            self.assertEqual(len(self.mail), 1)
+            self.assertEqual(self.mail[0]["to"], ["owner@example.org"])
+            self.assertIn("test", self.mail[0]["data"].lower())
+
+            self.assertEqual(self.send_test("Hook"), "Test delivered.")
+            (path, body), = Hooks.received
+            self.assertEqual(path, "/hook")
+            self.assertIn("host", json.loads(body))
+
+            # Saved where a person would look, their own note kept, no secret in it.
+            text = Path(self.data, "caretaker.toml").read_text()
+            self.assertIn("# kept as written", text)
+            self.assertIn('name = "Mail"', text)
+            self.assertIn('name = "Hook"', text)
+            row = d.find_element(By.CSS_SELECTOR, "[data-testid=channel-Mail] [data-testid=channel-delivery]").text
+            self.assertIn("Last delivered", row)
+        except Exception:
+            OUT.mkdir(parents=True, exist_ok=True)
+            d.save_screenshot(str(OUT / "settings-last.png"))
+            (OUT / "settings-last.html").write_text(d.page_source)
+            raise
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
