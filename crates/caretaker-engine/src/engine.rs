@@ -36,6 +36,9 @@ pub struct EngineOptions {
     pub channel_retry: Duration,
     /// Overrides `notifications.heartbeat.interval_minutes` (a test pings every fraction of a second).
     pub heartbeat_period: Option<Duration>,
+    /// How often the daily digests are looked at against the engine's clock (a test's clock
+    /// jumps to the digest time).
+    pub digest_tick: Duration,
 }
 
 impl EngineOptions {
@@ -50,6 +53,7 @@ impl EngineOptions {
             boot_time: presence::boot::boot_time_ms,
             channel_retry: Duration::from_secs(5),
             heartbeat_period: None,
+            digest_tick: Duration::from_secs(30),
         }
     }
 }
@@ -195,7 +199,7 @@ impl Engine {
             tokio::spawn(backup.clone().run()),
             tokio::spawn(presence.clone().run()),
         ];
-        tasks.extend(channels.start(outbox_rx, options.heartbeat_period));
+        tasks.extend(channels.start(outbox_rx, options.heartbeat_period, options.digest_tick));
         if notifications_on {
             tasks.push(tokio::spawn(alerts::notify::run(
                 notice_rx,

@@ -20,7 +20,12 @@ recoveries: boolean,
 /**
  * Warnings are not sent here in this window (critical alerts still are).
  */
-quiet_hours?: QuietHours | null, host?: string | null, 
+quiet_hours?: QuietHours | null, 
+/**
+ * A daily digest at this local time (HH:MM): open alerts, last backups, last maintenance,
+ * disk space, so that silence means "all good". None: no digest.
+ */
+digest_at?: string | null, host?: string | null, 
 /**
  * Default: 587 with STARTTLS, 465 with TLS, 25 plain.
  */

@@ -32,7 +32,7 @@ const SECRETS: Record<ChannelKind, Array<[string, string, boolean]>> = {
 
 export function blankChannel(kind: ChannelKind): ChannelConfig {
   return {
-    name: "", kind, enabled: true, min_severity: "warning", recoveries: true, quiet_hours: null,
+    name: "", kind, enabled: true, min_severity: "warning", recoveries: true, quiet_hours: null, digest_at: null,
     host: null, port: null, security: kind === "email" ? "starttls" : null, username: null, from: null, to: [],
     ca_file: null, server: null, topic: null, chat_id: null, url: null, preset: kind === "webhook" ? "generic" : null, api_url: null,
   };
@@ -42,7 +42,7 @@ export function blankChannel(kind: ChannelKind): ChannelConfig {
 function forKind(c: ChannelConfig): ChannelConfig {
   const base = blankChannel(c.kind);
   const keep = (keys: Array<keyof ChannelConfig>) => Object.fromEntries(keys.map((k) => [k, c[k]]));
-  const common = keep(["name", "enabled", "min_severity", "recoveries", "quiet_hours"]);
+  const common = keep(["name", "enabled", "min_severity", "recoveries", "quiet_hours", "digest_at"]);
   const own: Record<ChannelKind, Array<keyof ChannelConfig>> = {
     email: ["host", "port", "security", "username", "from", "to", "ca_file"],
     ntfy: ["server", "topic"],
@@ -117,6 +117,10 @@ export function ChannelEditor({ original, status, onSaved, onCancel }: {
         <label className="inline">
           <input type="checkbox" checked={c.recoveries} onChange={(e) => set({ recoveries: e.target.checked })} />
           Also say when an alert recovers
+        </label>
+        <label>
+          Daily summary at (HH:MM, empty: none)
+          <Input data-testid="channel-digest" placeholder="08:00" value={c.digest_at ?? ""} onChange={(e) => set({ digest_at: text(e.target.value) })} />
         </label>
         {c.kind === "email" && (
           <>

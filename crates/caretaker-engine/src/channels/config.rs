@@ -54,6 +54,10 @@ pub struct ChannelConfig {
     /// Warnings are not sent here in this window (critical alerts still are).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quiet_hours: Option<QuietHours>,
+    /// A daily digest at this local time (HH:MM): open alerts, last backups, last maintenance,
+    /// disk space, so that silence means "all good". None: no digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest_at: Option<String>,
     // ---- email ----
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
@@ -114,6 +118,7 @@ impl ChannelConfig {
             min_severity: Severity::Warning,
             recoveries: true,
             quiet_hours: None,
+            digest_at: None,
             host: None,
             port: None,
             security: None,
@@ -163,6 +168,9 @@ impl ChannelConfig {
         let mut bad = |field: &str, message: String| out.push(ConfigIssue { path: format!("{at}.{field}"), message, location: None });
         if self.name.trim().is_empty() || self.name.len() > 64 || self.name.contains(['/', '\n']) {
             bad("name", "must be 1 to 64 characters, without / or line breaks".into());
+        }
+        if self.digest_at.as_deref().is_some_and(|t| crate::clock::parse_time_of_day(t).is_none()) {
+            bad("digest_at", "must be a time of day as HH:MM".into());
         }
         if let Some(q) = &self.quiet_hours {
             if let Err(field) = q.minutes() {

@@ -12,6 +12,8 @@ crate::sql_enum! {
         Resolved = "resolved",
         /// "Send a test" from the app or the CLI.
         Test = "test",
+        /// The daily digest.
+        Digest = "digest",
     }
 }
 
@@ -77,8 +79,9 @@ impl Message {
         }
     }
 
+    /// Good news, sent at the quiet priority: a recovery, or a digest with nothing open.
     pub fn recovery(&self) -> bool {
-        self.transition == Transition::Resolved
+        self.transition == Transition::Resolved || (self.transition == Transition::Digest && self.status == "ok")
     }
 
     fn notice(&self) -> Notice {

@@ -6,6 +6,7 @@
 //! Native notifications keep their own path (`alerts::notify`).
 
 pub mod config;
+pub mod digest;
 pub(crate) mod heartbeat;
 pub mod message;
 mod ops;

@@ -23,6 +23,15 @@ pub fn enqueue(c: &Connection, channel: &str, m: &Message, now: i64) -> Result<i
     Ok(c.last_insert_rowid())
 }
 
+/// When the newest row of this kind was written for `channel` (delivered or not).
+pub fn last_of(c: &Connection, channel: &str, transition: super::message::Transition) -> Result<Option<i64>> {
+    Ok(c.query_row(
+        "SELECT MAX(created_at) FROM channel_outbox WHERE channel = ?1 AND transition = ?2",
+        params![channel, transition.as_str()],
+        |r| r.get(0),
+    )?)
+}
+
 /// Rows a stop or crash left mid-send are pending again; returns how many.
 pub fn reset_sending(c: &Connection) -> Result<usize> {
     Ok(c.execute("UPDATE channel_outbox SET state = 'pending' WHERE state = 'sending'", [])?)

@@ -16,6 +16,8 @@ use tokio::task::JoinHandle;
 
 /// At most this many transitions are folded into one message.
 const BURST_MAX: u32 = 20;
+/// How long a stop waits for a delivery under way.
+const STOP_GRACE: Duration = Duration::from_secs(5);
 
 pub(crate) struct Service {
     pub(super) core: Arc<Core>,
@@ -72,8 +74,13 @@ impl Service {
         self: &Arc<Self>,
         notices: mpsc::UnboundedReceiver<Vec<Message>>,
         heartbeat_period: Option<Duration>,
+        digest_tick: Duration,
     ) -> Vec<JoinHandle<()>> {
-        let mut tasks = vec![tokio::spawn(self.clone().write_rows(notices)), tokio::spawn(self.clone().prune())];
+        let mut tasks = vec![
+            tokio::spawn(self.clone().write_rows(notices)),
+            tokio::spawn(self.clone().prune()),
+            tokio::spawn(self.clone().run_digests(digest_tick)),
+        ];
         self.ensure_senders();
         tasks.extend(self.restart_heartbeat(heartbeat_period));
         tasks
@@ -108,10 +115,15 @@ impl Service {
                 })
                 .await;
             match written {
-                Ok(()) => self.written.send_modify(|n| *n += 1),
+                Ok(()) => self.rows_written(),
                 Err(e) => tracing::warn!("could not queue alerts for the notification channels: {e}"),
             }
         }
+    }
+
+    /// Wakes the senders: rows were written.
+    pub(super) fn rows_written(&self) {
+        self.written.send_modify(|n| *n += 1);
     }
 
     /// Delivered and failed rows are kept 30 days, to show the history of a channel.
@@ -218,10 +230,16 @@ impl Service {
             Ok(c) => c,
             Err(e) => return Some(Err(e.to_string())),
         };
+        let sending = send::deliver(&client, &cfg, &out, &secrets);
+        tokio::pin!(sending);
         let result = tokio::select! {
-            // Left "sending": the next start sends it once more.
-            _ = self.core.cancel.cancelled() => return None,
-            r = send::deliver(&client, &cfg, &out, &secrets) => r,
+            r = &mut sending => r,
+            // A clean stop lets a request under way finish and be recorded, so it is not sent
+            // again after the restart; one that takes longer is left "sending" and sent once more.
+            _ = self.core.cancel.cancelled() => match tokio::time::timeout(STOP_GRACE, &mut sending).await {
+                Ok(r) => r,
+                Err(_) => return None,
+            },
         };
         let now = self.core.now();
         let error = result.as_ref().err().cloned();
