@@ -19,8 +19,9 @@ const FOUNDATION: &[&str] = &["error", "clock", "paths", "store", "lock", "sql_e
 /// The sanctioned upward edges: the engine starts the HTTP endpoint and the control socket it
 /// serves, which talk to the handle like any other adapter.
 const ALLOWED: &[(&str, &str)] = &[("engine", "http"), ("engine", "control")];
-/// Files below a capability folder that work through the core (the service and its parts).
-const SERVICE_PARTS: &[&str] = &["service", "jobs", "plans", "health"];
+/// Files below a capability folder that work through the core (the service and its parts; a
+/// service's `schedule` holds what it runs on a timer).
+const SERVICE_PARTS: &[&str] = &["service", "jobs", "plans", "health", "schedule"];
 
 /// The layer of a module, given as its path from the crate root (`["backup", "jobs"]`).
 fn layer_of(module: &[String]) -> Layer {

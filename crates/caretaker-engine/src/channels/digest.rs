@@ -5,14 +5,10 @@
 //! remembers which day was sent.
 
 use super::message::{Message, Transition};
-use super::outbox;
-use super::service::Service;
 use crate::alerts::{Alert, Severity};
 use crate::metrics::HostSample;
 use chrono::{Local, NaiveDate, TimeZone};
 use rusqlite::{Connection, OptionalExtension};
-use std::sync::Arc;
-use std::time::Duration;
 
 /// A digest more than this late (the machine was off at the time) waits for the next day.
 const LATE_LIMIT_MINUTES: i64 = 6 * 60;
@@ -100,7 +96,7 @@ pub fn compose(f: &Facts, host: &str, now: i64) -> Message {
 }
 
 /// Reads what a digest says from the database (the latest host sample, the last runs).
-fn gather(c: &Connection, open: &[Alert]) -> crate::error::Result<Facts> {
+pub(crate) fn gather(c: &Connection, open: &[Alert]) -> crate::error::Result<Facts> {
     let mut backups = Vec::new();
     let mut stmt = c.prepare(
         "SELECT plan, MAX(COALESCE(finished_at, started_at)), status FROM backup_runs WHERE kind = 'backup' AND status != 'running' GROUP BY plan ORDER BY plan",
@@ -120,52 +116,6 @@ fn gather(c: &Connection, open: &[Alert]) -> crate::error::Result<Facts> {
         sample.map(|s| s.disks.iter().map(|d| (d.mount_point.clone(), d.available_bytes, d.used_percent)).collect()).unwrap_or_default();
     let open = open.iter().map(|a| (a.severity, a.title.clone())).collect();
     Ok(Facts { open, backups, maintenance, disks })
-}
-
-impl Service {
-    /// Queues each channel's digest when its time has come and today's was not sent; checks
-    /// every `tick` against the engine's clock.
-    pub(crate) async fn run_digests(self: Arc<Self>, tick: Duration) {
-        let me = self.clone();
-        self.core.every(tick, || me.clone().queue_due_digests()).await;
-    }
-
-    async fn queue_due_digests(self: Arc<Self>) {
-        let now = self.core.now();
-        let wanted: Vec<(String, u32)> = self
-            .core
-            .config()
-            .notifications
-            .channels
-            .into_iter()
-            .filter(|c| c.enabled)
-            .filter_map(|c| Some((c.name, crate::clock::parse_time_of_day(c.digest_at.as_deref()?)?)))
-            .collect();
-        if wanted.is_empty() {
-            return;
-        }
-        let (open, host) = (self.core.alerts.open(), self.core.hostname.clone());
-        let queued = self
-            .core
-            .db
-            .write_async(move |c| {
-                let mut n = 0;
-                for (channel, minute) in &wanted {
-                    if !due(now, *minute, outbox::last_of(c, channel, Transition::Digest)?) {
-                        continue;
-                    }
-                    outbox::enqueue(c, channel, &compose(&gather(c, &open)?, &host, now), now)?;
-                    n += 1;
-                }
-                Ok(n)
-            })
-            .await;
-        match queued {
-            Ok(0) => {}
-            Ok(_) => self.rows_written(),
-            Err(e) => tracing::warn!("could not queue the daily digest: {e}"),
-        }
-    }
 }
 
 #[cfg(test)]

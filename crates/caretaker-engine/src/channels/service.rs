@@ -22,7 +22,7 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 pub(crate) struct Service {
     pub(super) core: Arc<Core>,
     /// The running heartbeat, replaced when it is changed from the app.
-    pub(super) heartbeat: Mutex<super::heartbeat::Running>,
+    pub(super) heartbeat: Mutex<super::schedule::Running>,
     /// Built on first use: most machines have no channel.
     client: OnceLock<reqwest::Client>,
     /// Rung when rows were written.
@@ -51,7 +51,7 @@ impl Service {
             settled: watch::channel(0).0,
             kicks: Mutex::new(HashMap::new()),
             senders: Mutex::new(Some(HashMap::new())),
-            heartbeat: Mutex::new(super::heartbeat::Running::default()),
+            heartbeat: Mutex::new(super::schedule::Running::default()),
             burst,
             retry_base,
         })

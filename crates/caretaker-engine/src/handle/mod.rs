@@ -1,6 +1,8 @@
 //! The engine's public API. Every method is one line of delegation to the service that owns the
 //! capability; the shell, the CLI, the HTTP endpoint and the tests all go through it.
 
+mod channel_ops;
+
 use crate::alerts::{self, Alert, AlertQuery};
 use crate::backup::protocol::{ConflictPolicy, SnapshotInfo, TreeEntry};
 use crate::backup::{config::PlanConfig, secret, BackupRun, BackupsOverview, JobInfo, PlanCreated, RestoreOutcome};
@@ -49,7 +51,7 @@ impl Services {
 /// A running engine. Cheap to clone; every clone talks to the same engine.
 #[derive(Clone)]
 pub struct EngineHandle {
-    pub(crate) s: Arc<Services>,
+    s: Arc<Services>,
 }
 
 impl EngineHandle {

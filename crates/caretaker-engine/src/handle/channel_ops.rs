@@ -1,11 +1,11 @@
 //! The engine's notification operations, as [`EngineHandle`] methods: one line of delegation
 //! each to the channels service.
 
-use super::config::HeartbeatConfig;
-use super::{ChannelConfig, ChannelSecret, ChannelStatus, ChannelTestOutcome};
+use super::EngineHandle;
+use crate::channels::config::HeartbeatConfig;
+use crate::channels::{ChannelConfig, ChannelSecret, ChannelStatus, ChannelTestOutcome};
 use crate::config::NotificationsConfig;
 use crate::error::Result;
-use crate::EngineHandle;
 
 impl EngineHandle {
     /// Every configured channel with its last delivery, last failure and what waits.
