@@ -8,4 +8,10 @@ clear_margin: number,
 /**
  * How long the value must stay over a line before the alert fires (default: 2 intervals).
  */
-for_secs?: number | null, enabled: boolean, };
+for_secs?: number | null, 
+/**
+ * Judge the average over this many seconds instead of the latest value (0 or absent: the
+ * latest value). CPU defaults to 300: a few seconds of a compile are not a problem, five
+ * minutes of it are.
+ */
+average_secs?: number | null, enabled: boolean, };

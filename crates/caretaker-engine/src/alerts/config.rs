@@ -18,8 +18,25 @@ pub struct ThresholdRule {
     #[serde(default)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub for_secs: Option<u64>,
+    /// Judge the average over this many seconds instead of the latest value (0 or absent: the
+    /// latest value). CPU defaults to 300: a few seconds of a compile are not a problem, five
+    /// minutes of it are.
+    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub average_secs: Option<u64>,
     #[serde(default = "yes")]
     pub enabled: bool,
+}
+
+/// CPU is judged on its 5-minute average, like the peers that average over minutes.
+pub const DEFAULT_CPU_AVERAGE_SECS: u64 = 300;
+
+/// `[alerts] cpu` as written, with the 5-minute average unless the file says otherwise (older
+/// files that predate `average_secs` get it too).
+fn cpu_rule<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<ThresholdRule, D::Error> {
+    let mut rule = ThresholdRule::deserialize(d)?;
+    rule.average_secs.get_or_insert(DEFAULT_CPU_AVERAGE_SECS);
+    Ok(rule)
 }
 
 fn default_clear_margin() -> f64 {
@@ -31,7 +48,7 @@ fn yes() -> bool {
 
 impl ThresholdRule {
     fn new(warning: f64, critical: f64) -> Self {
-        ThresholdRule { warning, critical, clear_margin: default_clear_margin(), for_secs: None, enabled: true }
+        ThresholdRule { warning, critical, clear_margin: default_clear_margin(), for_secs: None, average_secs: None, enabled: true }
     }
 }
 
@@ -63,6 +80,7 @@ impl QuietHours {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields, default)]
 pub struct AlertsConfig {
+    #[serde(deserialize_with = "cpu_rule")]
     pub cpu: ThresholdRule,
     pub memory: ThresholdRule,
     pub disk: ThresholdRule,
@@ -79,7 +97,7 @@ pub struct AlertsConfig {
 impl Default for AlertsConfig {
     fn default() -> Self {
         AlertsConfig {
-            cpu: ThresholdRule::new(75.0, 90.0),
+            cpu: ThresholdRule { average_secs: Some(DEFAULT_CPU_AVERAGE_SECS), ..ThresholdRule::new(75.0, 90.0) },
             memory: ThresholdRule::new(80.0, 95.0),
             disk: ThresholdRule::new(85.0, 95.0),
             check_failures_before_alert: 2,
@@ -118,6 +136,9 @@ impl AlertsConfig {
             }
             if let Some(f) = r.for_secs {
                 range(out, format!("{p}.for_secs"), f, 0, 86_400);
+            }
+            if let Some(a) = r.average_secs {
+                range(out, format!("{p}.average_secs"), a, 0, 3_600);
             }
         }
         range(out, format!("{at}.check_failures_before_alert"), u64::from(self.check_failures_before_alert), 1, 100);
@@ -168,6 +189,20 @@ impl NotificationsConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_is_averaged_over_five_minutes_unless_the_file_says_otherwise() {
+        let c: AlertsConfig =
+            toml::from_str("cpu = { warning = 75, critical = 90 }\nmemory = { warning = 80, critical = 95 }\n").expect("parse");
+        assert_eq!((c.cpu.average_secs, c.memory.average_secs), (Some(300), None));
+        let off: AlertsConfig = toml::from_str("cpu = { warning = 75, critical = 90, average_secs = 0 }\n").expect("parse");
+        assert_eq!(off.cpu.average_secs, Some(0));
+        assert_eq!(AlertsConfig::default().cpu.average_secs, Some(300));
+        let mut out = Vec::new();
+        AlertsConfig { cpu: ThresholdRule { average_secs: Some(7200), ..c.cpu }, ..c }.validate("alerts", &mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].path, "alerts.cpu.average_secs");
+    }
 
     #[test]
     fn absence_alert_minutes_is_validated_by_name() {

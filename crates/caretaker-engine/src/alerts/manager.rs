@@ -1,7 +1,7 @@
 //! The alert manager: the state machine over every open alert (raise, hold, escalate, clear,
 //! acknowledge, snooze, repeat, quiet hours, staleness), deduplicated per (rule, subject).
 
-use super::rules::Pending;
+use super::rules::{Pending, Window};
 use super::store;
 use super::{Alert, AlertStatus, Effects, Notice, Severity};
 use crate::config::AlertsConfig;
@@ -34,6 +34,8 @@ pub struct AlertManager {
     hostname: String,
     open: HashMap<(String, String), Alert>,
     pending: Pending,
+    /// Recent CPU samples, for a CPU rule judged on its average.
+    cpu_window: Window,
     check_streak: HashMap<String, u32>,
     /// Source -> (last data at, its interval) for staleness.
     last_seen: HashMap<String, (i64, i64)>,
@@ -78,6 +80,7 @@ impl AlertManager {
             hostname,
             open,
             pending: Pending::default(),
+            cpu_window: Window::default(),
             check_streak: HashMap::new(),
             last_seen: HashMap::new(),
             paused_until,
@@ -370,6 +373,7 @@ fn recovered_title(a: &Alert) -> String {
         super::degraded::RULE => "Caretaker can write its database again".to_string(),
         super::degraded::DISK_RULE => "The disk that holds Caretaker's data has room again".to_string(),
         "db_integrity" => "Caretaker's database passed its integrity check".to_string(),
+        "cpu" => "CPU is back to normal".to_string(),
         _ => format!("{} is back to normal", a.title.split(" at ").next().unwrap_or(&a.subject)),
     }
 }

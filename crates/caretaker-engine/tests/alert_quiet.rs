@@ -1,0 +1,63 @@
+//! Alerts an owner keeps trusting, on recorded series with an injected clock: CPU judged on its
+//! sustained level, escalation after an acknowledgement, flapping, disabled checks.
+#![allow(clippy::field_reassign_with_default)] // configs read best as "default, then the one setting under test"
+
+use caretaker_engine::alerts::{AlertManager, Effects, Severity};
+use caretaker_engine::config::AlertsConfig;
+use caretaker_engine::metrics::{CpuSample, HostSample};
+use caretaker_engine::store::Db;
+
+const SEC: i64 = 1_000;
+
+fn manager(db: &Db, cfg: AlertsConfig) -> AlertManager {
+    db.write(|c| AlertManager::load(c, cfg, 5, "mini".into(), 0)).unwrap()
+}
+
+fn cpu_at(m: &mut AlertManager, db: &Db, percent: f64, at: i64) -> Effects {
+    let s = HostSample { ts_ms: at, cpu: CpuSample { total_percent: percent, per_core_percent: vec![] }, ..Default::default() };
+    db.write(|c| m.on_host_sample(c, &s, at)).unwrap()
+}
+
+/// Feeds a recorded CPU series at one sample every 5 s from `start`; returns every notice title.
+fn replay(m: &mut AlertManager, db: &Db, start: i64, series: &[(f64, i64)]) -> (Vec<String>, i64) {
+    let mut at = start;
+    let mut titles = Vec::new();
+    for (percent, secs) in series {
+        for _ in 0..secs / 5 {
+            at += 5 * SEC;
+            titles.extend(cpu_at(m, db, *percent, at).notices.into_iter().map(|n| n.title));
+        }
+    }
+    (titles, at)
+}
+
+#[test]
+fn a_minute_of_a_compile_is_not_an_alert_but_six_minutes_at_95_percent_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("t.db")).unwrap();
+    let mut m = manager(&db, AlertsConfig::default());
+    // An idle machine, then a 60 s build at 100 %, then idle again.
+    let (titles, at) = replay(&mut m, &db, 0, &[(8.0, 600), (100.0, 60), (8.0, 300)]);
+    assert!(titles.is_empty(), "{titles:?}");
+    assert!(m.open_alerts().is_empty());
+
+    let (titles, _) = replay(&mut m, &db, at, &[(95.0, 360)]);
+    let cpu: Vec<_> = m.open_alerts().into_iter().filter(|a| a.rule == "cpu").collect();
+    assert_eq!(cpu.len(), 1);
+    assert_eq!(cpu[0].severity, Severity::Critical);
+    assert_eq!(titles.len(), 2, "warning, then critical: {titles:?}");
+    assert_eq!(titles[1], "CPU averaged 91 % over 5 minutes on mini");
+    assert!(cpu[0].message.starts_with("CPU averaged 95 % over the last 5 minutes"), "{}", cpu[0].message);
+}
+
+#[test]
+fn after_a_start_the_cpu_window_refills_before_anything_fires() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("t.db")).unwrap();
+    let mut m = manager(&db, AlertsConfig::default());
+    // A build running as Caretaker starts: nothing until half the window has been seen.
+    let (titles, _) = replay(&mut m, &db, 0, &[(100.0, 145)]);
+    assert!(titles.is_empty(), "{titles:?}");
+    let (titles, _) = replay(&mut m, &db, 145 * SEC, &[(100.0, 10)]);
+    assert_eq!(titles.len(), 1, "{titles:?}");
+}
