@@ -6,8 +6,22 @@ use caretaker_engine::alerts::{AlertManager, Effects, Severity};
 use caretaker_engine::config::AlertsConfig;
 use caretaker_engine::metrics::{CpuSample, HostSample};
 use caretaker_engine::store::Db;
+use caretaker_engine::{CheckResult, CheckStatus};
 
 const SEC: i64 = 1_000;
+const MIN: i64 = 60_000;
+const HOUR: i64 = 3_600_000;
+
+fn result(name: &str, status: CheckStatus, at: i64) -> CheckResult {
+    CheckResult {
+        service_name: name.into(),
+        status,
+        latency_ms: None,
+        checked_at: at,
+        error_message: Some("connection refused".into()),
+        probe_details: serde_json::json!({}),
+    }
+}
 
 fn manager(db: &Db, cfg: AlertsConfig) -> AlertManager {
     db.write(|c| AlertManager::load(c, cfg, 5, "mini".into(), 0)).unwrap()
@@ -51,6 +65,16 @@ fn a_minute_of_a_compile_is_not_an_alert_but_six_minutes_at_95_percent_is() {
 }
 
 #[test]
+fn a_config_written_before_average_secs_existed_still_averages_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("t.db")).unwrap();
+    let cfg: AlertsConfig = toml::from_str("cpu = { warning = 75, critical = 90 }\n").unwrap();
+    let mut m = manager(&db, cfg);
+    let (titles, _) = replay(&mut m, &db, 0, &[(8.0, 600), (100.0, 60)]);
+    assert!(titles.is_empty(), "{titles:?}");
+}
+
+#[test]
 fn after_a_start_the_cpu_window_refills_before_anything_fires() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("t.db")).unwrap();
@@ -60,4 +84,28 @@ fn after_a_start_the_cpu_window_refills_before_anything_fires() {
     assert!(titles.is_empty(), "{titles:?}");
     let (titles, _) = replay(&mut m, &db, 145 * SEC, &[(100.0, 10)]);
     assert_eq!(titles.len(), 1, "{titles:?}");
+}
+
+#[test]
+fn a_check_capped_at_warning_is_never_critical_and_never_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("t.db")).unwrap();
+    let mut m = manager(&db, AlertsConfig::default());
+    m.cap_check("Ollama", Some(Severity::Warning));
+    let mut notices = Vec::new();
+    for i in 0..12 * 60 {
+        let at = i * MIN;
+        notices.extend(db.write(|c| m.on_check_result(c, &result("Ollama", CheckStatus::Down, at), 60, at)).unwrap().notices);
+        notices.extend(db.write(|c| m.on_tick(c, at + 30 * SEC)).unwrap().notices);
+    }
+    notices.retain(|n| n.title.starts_with("Ollama"));
+    assert_eq!(notices.len(), 1, "one warning in 12 hours, no repeats: {notices:?}");
+    assert_eq!(notices[0].severity, Severity::Warning);
+    assert_eq!(m.open_alerts()[0].severity, Severity::Warning);
+    assert!(12 * 60 * MIN > 2 * 4 * HOUR);
+
+    // Lifting the cap lets the next result be what the check says.
+    m.cap_check("Ollama", None);
+    let fx = db.write(|c| m.on_check_result(c, &result("Ollama", CheckStatus::Down, 13 * HOUR), 60, 13 * HOUR)).unwrap();
+    assert_eq!(fx.changed[0].severity, Severity::Critical);
 }

@@ -10,8 +10,8 @@ clear_margin: number,
  */
 for_secs?: number | null, 
 /**
- * Judge the average over this many seconds instead of the latest value (0 or absent: the
- * latest value). CPU defaults to 300: a few seconds of a compile are not a problem, five
- * minutes of it are.
+ * Judge the average over this many seconds instead of the latest value (0: the latest
+ * value). Absent means 300 for CPU (a few seconds of a compile are not a problem, five
+ * minutes of it are; files older than this setting get it too) and 0 for the others.
  */
 average_secs?: number | null, enabled: boolean, };

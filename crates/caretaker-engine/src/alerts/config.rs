@@ -18,9 +18,9 @@ pub struct ThresholdRule {
     #[serde(default)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub for_secs: Option<u64>,
-    /// Judge the average over this many seconds instead of the latest value (0 or absent: the
-    /// latest value). CPU defaults to 300: a few seconds of a compile are not a problem, five
-    /// minutes of it are.
+    /// Judge the average over this many seconds instead of the latest value (0: the latest
+    /// value). Absent means 300 for CPU (a few seconds of a compile are not a problem, five
+    /// minutes of it are; files older than this setting get it too) and 0 for the others.
     #[serde(default)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub average_secs: Option<u64>,
@@ -30,14 +30,6 @@ pub struct ThresholdRule {
 
 /// CPU is judged on its 5-minute average, like the peers that average over minutes.
 pub const DEFAULT_CPU_AVERAGE_SECS: u64 = 300;
-
-/// `[alerts] cpu` as written, with the 5-minute average unless the file says otherwise (older
-/// files that predate `average_secs` get it too).
-fn cpu_rule<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<ThresholdRule, D::Error> {
-    let mut rule = ThresholdRule::deserialize(d)?;
-    rule.average_secs.get_or_insert(DEFAULT_CPU_AVERAGE_SECS);
-    Ok(rule)
-}
 
 fn default_clear_margin() -> f64 {
     5.0
@@ -80,7 +72,6 @@ impl QuietHours {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields, default)]
 pub struct AlertsConfig {
-    #[serde(deserialize_with = "cpu_rule")]
     pub cpu: ThresholdRule,
     pub memory: ThresholdRule,
     pub disk: ThresholdRule,
@@ -191,10 +182,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cpu_is_averaged_over_five_minutes_unless_the_file_says_otherwise() {
+    fn average_secs_is_read_and_bounded() {
         let c: AlertsConfig =
             toml::from_str("cpu = { warning = 75, critical = 90 }\nmemory = { warning = 80, critical = 95 }\n").expect("parse");
-        assert_eq!((c.cpu.average_secs, c.memory.average_secs), (Some(300), None));
+        assert_eq!((c.cpu.average_secs, c.memory.average_secs), (None, None), "absent: each rule's own default");
         let off: AlertsConfig = toml::from_str("cpu = { warning = 75, critical = 90, average_secs = 0 }\n").expect("parse");
         assert_eq!(off.cpu.average_secs, Some(0));
         assert_eq!(AlertsConfig::default().cpu.average_secs, Some(300));

@@ -66,7 +66,8 @@ impl AlertManager {
 
     pub fn on_host_sample(&mut self, conn: &rusqlite::Connection, s: &HostSample, now_ms: i64) -> Result<Effects> {
         self.last_seen.insert("sampler".into(), (now_ms, self.metrics_interval_ms));
-        let cpu = match self.config.cpu.average_secs.filter(|a| *a > 0) {
+        let average = self.config.cpu.average_secs.unwrap_or(crate::alerts::config::DEFAULT_CPU_AVERAGE_SECS);
+        let cpu = match Some(average).filter(|a| *a > 0) {
             Some(secs) => self.averaged_cpu_signal(s.cpu.total_percent, secs, now_ms),
             None => Some(self.threshold_signal("cpu", &self.config.cpu.clone(), "cpu".into(), "CPU", s.cpu.total_percent)),
         };
@@ -103,6 +104,7 @@ impl AlertManager {
             CheckStatus::Down => Some(Severity::Critical),
             CheckStatus::Degraded => Some(Severity::Warning),
         };
+        let level = level.map(|l| self.check_caps.get(&r.service_name).map_or(l, |cap| l.min(*cap)));
         let what = if r.status == CheckStatus::Down { "down" } else { "degraded" };
         let reason = r.error_message.clone().unwrap_or_default();
         let sig = Signal {

@@ -37,6 +37,8 @@ pub struct AlertManager {
     /// Recent CPU samples, for a CPU rule judged on its average.
     cpu_window: Window,
     check_streak: HashMap<String, u32>,
+    /// Checks whose alerts may not go above a severity (`max_severity`).
+    check_caps: HashMap<String, Severity>,
     /// Source -> (last data at, its interval) for staleness.
     last_seen: HashMap<String, (i64, i64)>,
     paused_until: Option<i64>,
@@ -82,6 +84,7 @@ impl AlertManager {
             pending: Pending::default(),
             cpu_window: Window::default(),
             check_streak: HashMap::new(),
+            check_caps: HashMap::new(),
             last_seen: HashMap::new(),
             paused_until,
             resumed_at: i64::MIN,
@@ -156,6 +159,14 @@ impl AlertManager {
     /// Registers a check so it can go stale even before its first result.
     pub fn watch_check(&mut self, name: &str, interval_secs: u64, now_ms: i64) {
         self.last_seen.entry(format!("check:{name}")).or_insert((now_ms, interval_secs as i64 * 1000));
+    }
+
+    /// The most an alert of check `name` may be; None lifts the cap.
+    pub fn cap_check(&mut self, name: &str, max: Option<Severity>) {
+        match max {
+            Some(s) => self.check_caps.insert(name.to_string(), s),
+            None => self.check_caps.remove(name),
+        };
     }
 
     /// Stops watching deleted checks and closes their open alerts (quietly: nothing recovered).

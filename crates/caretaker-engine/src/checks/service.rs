@@ -203,6 +203,9 @@ impl Service {
         let config = self.core.config();
         let now = self.core.now();
         self.core.alerts.change(|m| {
+            for c in &config.checks.list {
+                m.cap_check(&c.name, c.max_severity);
+            }
             for c in config.checks.list.iter().filter(|c| c.enabled) {
                 m.watch_check(&c.name, c.interval_secs, now);
             }
