@@ -4,7 +4,7 @@
 
 use caretaker_engine::alerts::{AlertManager, Effects, Severity};
 use caretaker_engine::config::AlertsConfig;
-use caretaker_engine::metrics::{CpuSample, HostSample};
+use caretaker_engine::metrics::{CpuSample, DiskSample, HostSample};
 use caretaker_engine::store::Db;
 use caretaker_engine::{CheckResult, CheckStatus};
 
@@ -108,4 +108,42 @@ fn a_check_capped_at_warning_is_never_critical_and_never_repeats() {
     m.cap_check("Ollama", None);
     let fx = db.write(|c| m.on_check_result(c, &result("Ollama", CheckStatus::Down, 13 * HOUR), 60, 13 * HOUR)).unwrap();
     assert_eq!(fx.changed[0].severity, Severity::Critical);
+}
+
+fn disk_at(m: &mut AlertManager, db: &Db, percent: f64, at: i64) -> Effects {
+    let disk = DiskSample { name: "disk1".into(), mount_point: "/".into(), used_percent: percent, ..Default::default() };
+    let s = HostSample { ts_ms: at, disks: vec![disk], ..Default::default() };
+    db.write(|c| m.on_host_sample(c, &s, at)).unwrap()
+}
+
+#[test]
+fn an_acknowledged_disk_warning_that_turns_critical_is_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("t.db")).unwrap();
+    let mut m = manager(&db, AlertsConfig::default());
+    let mut notices = Vec::new();
+    let mut at = 0;
+    let mut feed = |m: &mut AlertManager, percent: f64, samples: usize, notices: &mut Vec<_>| {
+        for _ in 0..samples {
+            at += 5 * SEC;
+            notices.extend(disk_at(m, &db, percent, at).notices);
+            notices.extend(db.write(|c| m.on_tick(c, at)).unwrap().notices);
+        }
+    };
+    feed(&mut m, 86.0, 4, &mut notices);
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    let id = m.open_alerts()[0].id;
+    db.write(|c| m.acknowledge(c, id, 20 * SEC)).unwrap();
+    notices.clear();
+
+    feed(&mut m, 97.0, 10, &mut notices);
+    assert_eq!(notices.len(), 1, "the escalation is said: {notices:?}");
+    assert_eq!((notices[0].alert_id, notices[0].severity), (id, Severity::Critical));
+    assert_eq!(notices[0].title, "Disk / at 97 % on mini");
+    // Hovering across the critical line, and hours of it, say nothing more while acknowledged.
+    notices.clear();
+    feed(&mut m, 89.0, 3, &mut notices);
+    feed(&mut m, 97.0, 3, &mut notices);
+    feed(&mut m, 97.0, 5 * 720, &mut notices);
+    assert!(notices.is_empty(), "{notices:?}");
 }

@@ -39,6 +39,9 @@ pub struct AlertManager {
     check_streak: HashMap<String, u32>,
     /// Checks whose alerts may not go above a severity (`max_severity`).
     check_caps: HashMap<String, Severity>,
+    /// The highest severity each open alert (by id) was announced at, so an escalation the
+    /// person has not heard of yet gets through an acknowledgement or a snooze exactly once.
+    told: HashMap<i64, Severity>,
     /// Source -> (last data at, its interval) for staleness.
     last_seen: HashMap<String, (i64, i64)>,
     paused_until: Option<i64>,
@@ -85,6 +88,7 @@ impl AlertManager {
             cpu_window: Window::default(),
             check_streak: HashMap::new(),
             check_caps: HashMap::new(),
+            told: HashMap::new(),
             last_seen: HashMap::new(),
             paused_until,
             resumed_at: i64::MIN,
@@ -190,6 +194,7 @@ impl AlertManager {
         let mut closed = Vec::new();
         for key in keys {
             if let Some(mut a) = self.open.remove(&key) {
+                self.told.remove(&a.id);
                 a.status = AlertStatus::Resolved;
                 a.resolved_at = Some(now_ms);
                 self.persist(conn, &a);
@@ -251,7 +256,10 @@ impl AlertManager {
                     fx.changed.push(alert.clone());
                 }
                 self.open.insert(key, alert.clone());
-                if escalated {
+                // An acknowledged or snoozed warning that turns critical is news the person
+                // asked not to miss; it is said once, never again for the same level.
+                let unheard = self.told.get(&alert.id).is_none_or(|t| level > *t);
+                if escalated && unheard {
                     let notice = Notice {
                         title: alert.title.clone(),
                         body: alert.message.clone(),
@@ -259,7 +267,7 @@ impl AlertManager {
                         alert_id: alert.id,
                         recovery: false,
                     };
-                    fx.merge(self.notify(conn, alert, notice, now_ms)?);
+                    fx.merge(self.deliver(conn, alert, notice, now_ms, true)?);
                 }
             }
             (None, Some(mut alert)) => {
@@ -268,6 +276,7 @@ impl AlertManager {
                 alert.resolved_at = Some(now_ms);
                 self.persist(conn, &alert);
                 self.open.remove(&key);
+                self.told.remove(&alert.id);
                 fx.changed.push(alert.clone());
                 let minutes = (now_ms - alert.created_at) / 60_000;
                 let notice = Notice {
@@ -285,17 +294,25 @@ impl AlertManager {
     }
 
     /// Decides whether a notice reaches the person, and records that it did.
-    fn notify(&mut self, conn: &rusqlite::Connection, mut alert: Alert, notice: Notice, now_ms: i64) -> Result<Effects> {
+    fn notify(&mut self, conn: &rusqlite::Connection, alert: Alert, notice: Notice, now_ms: i64) -> Result<Effects> {
+        self.deliver(conn, alert, notice, now_ms, false)
+    }
+
+    /// As [`Self::notify`]; an `escalation` gets past an acknowledgement or a snooze (not past a
+    /// pause of every notification, nor quiet hours for a warning).
+    fn deliver(&mut self, conn: &rusqlite::Connection, mut alert: Alert, notice: Notice, now_ms: i64, escalation: bool) -> Result<Effects> {
         let mut fx = Effects::default();
         let paused = self.paused_until.is_some_and(|t| t > now_ms);
-        let snoozed = alert.snoozed_until.is_some_and(|t| t > now_ms) && !notice.recovery;
-        let acknowledged = alert.status == AlertStatus::Acknowledged && !notice.recovery;
+        let snoozed = alert.snoozed_until.is_some_and(|t| t > now_ms) && !notice.recovery && !escalation;
+        let acknowledged = alert.status == AlertStatus::Acknowledged && !notice.recovery && !escalation;
         let quiet = notice.severity == Severity::Warning
             && self.config.quiet_hours.as_ref().is_some_and(|q| q.contains((self.local_minute)(now_ms)));
         if paused || snoozed || acknowledged || quiet {
             return Ok(fx);
         }
         if !notice.recovery {
+            let told = self.told.entry(alert.id).or_insert(notice.severity);
+            *told = (*told).max(notice.severity);
             alert.last_notified_at = Some(now_ms);
             self.persist(conn, &alert);
             let key = (alert.rule.clone(), alert.subject.clone());
