@@ -147,3 +147,44 @@ fn an_acknowledged_disk_warning_that_turns_critical_is_said_once() {
     feed(&mut m, 97.0, 5 * 720, &mut notices);
     assert!(notices.is_empty(), "{notices:?}");
 }
+
+#[test]
+fn a_flapping_service_is_one_incident_said_once_with_its_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("t.db")).unwrap();
+    let mut cfg = AlertsConfig::default();
+    cfg.check_failures_before_alert = 2;
+    let mut m = manager(&db, cfg);
+    // bad, bad, good, bad, bad, good, ... for an hour at one result a minute.
+    let mut notices = Vec::new();
+    let mut ids = std::collections::BTreeSet::new();
+    for i in 0..60 {
+        let at = i * MIN;
+        let status = if i % 3 == 2 { CheckStatus::Healthy } else { CheckStatus::Down };
+        let fx = db.write(|c| m.on_check_result(c, &result("Web", status, at), 60, at)).unwrap();
+        ids.extend(fx.changed.iter().map(|a| a.id));
+        notices.extend(fx.notices);
+    }
+    assert_eq!(ids.len(), 1, "one incident: {ids:?}");
+    let titles: Vec<&str> = notices.iter().map(|n| n.title.as_str()).collect();
+    assert_eq!(titles, vec!["Web is down on mini", "Recovered: Web is healthy again", "Flapping: Web is down on mini"]);
+    let rows = db
+        .read(|c| {
+            caretaker_engine::alerts::list_alerts(c, &caretaker_engine::AlertQuery { include_resolved: true, limit: 10, subject: None })
+        })
+        .unwrap();
+    assert_eq!(rows.len(), 1, "the same row re-opened");
+    assert_eq!(rows[0].flap_count, 19, "{:?}", rows[0]);
+
+    // Settled for longer than the window, a new failure is a new incident.
+    let at = 60 * MIN;
+    db.write(|c| m.on_check_result(c, &result("Web", CheckStatus::Healthy, at), 60, at)).unwrap();
+    db.write(|c| m.on_tick(c, at + 16 * MIN)).unwrap();
+    for i in 0..2 {
+        let at = at + 20 * MIN + i * MIN;
+        notices = db.write(|c| m.on_check_result(c, &result("Web", CheckStatus::Down, at), 60, at)).unwrap().notices;
+    }
+    assert_eq!(notices.len(), 1);
+    assert_ne!(notices[0].alert_id, *ids.first().unwrap());
+    assert_eq!(m.open_alerts()[0].flap_count, 0);
+}

@@ -81,6 +81,9 @@ pub struct AlertsConfig {
     pub retention_days: u64,
     /// A warning alert when Caretaker was not running for longer than this, in minutes (0 = never).
     pub absence_alert_minutes: u64,
+    /// An alert that clears and returns within this many minutes is the same incident, re-opened
+    /// with a flap count and said once (0 = every return is a new alert).
+    pub flap_window_minutes: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quiet_hours: Option<QuietHours>,
 }
@@ -96,6 +99,7 @@ impl Default for AlertsConfig {
             repeat_critical_hours: 4,
             retention_days: 90,
             absence_alert_minutes: 30,
+            flap_window_minutes: 15,
             quiet_hours: None,
         }
     }
@@ -137,6 +141,7 @@ impl AlertsConfig {
         range(out, format!("{at}.repeat_critical_hours"), self.repeat_critical_hours, 0, 168);
         range(out, format!("{at}.retention_days"), self.retention_days, 1, 3650);
         range(out, format!("{at}.absence_alert_minutes"), self.absence_alert_minutes, 0, 10_080);
+        range(out, format!("{at}.flap_window_minutes"), self.flap_window_minutes, 0, 1_440);
         if let Some(q) = &self.quiet_hours {
             if let Err(field) = q.minutes() {
                 out.push(ConfigIssue {

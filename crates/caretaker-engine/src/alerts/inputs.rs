@@ -167,6 +167,7 @@ impl AlertManager {
                 }
             }
         }
+        self.forget_settled(now_ms);
         if self.paused_until.is_some_and(|t| t <= now_ms) {
             self.paused_until = None;
         }

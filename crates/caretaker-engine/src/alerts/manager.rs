@@ -12,8 +12,12 @@ use std::sync::Arc;
 
 #[path = "commands.rs"]
 mod commands;
+#[path = "flaps.rs"]
+mod flaps;
 #[path = "inputs.rs"]
 mod inputs;
+#[path = "raise.rs"]
+mod raise;
 
 /// What a rule wants for one subject right now.
 struct Signal {
@@ -42,6 +46,8 @@ pub struct AlertManager {
     /// The highest severity each open alert (by id) was announced at, so an escalation the
     /// person has not heard of yet gets through an acknowledgement or a snooze exactly once.
     told: HashMap<i64, Severity>,
+    /// Alerts resolved within `flap_window_minutes`, by (rule, subject): a return re-opens them.
+    recent: HashMap<(String, String), Alert>,
     /// Source -> (last data at, its interval) for staleness.
     last_seen: HashMap<String, (i64, i64)>,
     paused_until: Option<i64>,
@@ -89,6 +95,7 @@ impl AlertManager {
             check_streak: HashMap::new(),
             check_caps: HashMap::new(),
             told: HashMap::new(),
+            recent: HashMap::new(),
             last_seen: HashMap::new(),
             paused_until,
             resumed_at: i64::MIN,
@@ -213,6 +220,9 @@ impl AlertManager {
                     return Ok(fx);
                 }
                 self.pending.clear(&key);
+                if self.flapping(&key, now_ms) {
+                    return self.reopen(conn, key, sig, level, now_ms);
+                }
                 let mut alert = Alert {
                     id: 0,
                     rule: key.0.clone(),
@@ -228,6 +238,7 @@ impl AlertManager {
                     resolved_at: None,
                     snoozed_until: None,
                     last_notified_at: None,
+                    flap_count: 0,
                 };
                 alert.id = self.next_id;
                 self.next_id += 1;
@@ -276,8 +287,12 @@ impl AlertManager {
                 alert.resolved_at = Some(now_ms);
                 self.persist(conn, &alert);
                 self.open.remove(&key);
-                self.told.remove(&alert.id);
+                self.remember_resolved(&alert);
                 fx.changed.push(alert.clone());
+                if alert.flap_count > 0 {
+                    // A flapping incident's recoveries are as frequent as its returns.
+                    return Ok(fx);
+                }
                 let minutes = (now_ms - alert.created_at) / 60_000;
                 let notice = Notice {
                     title: format!("Recovered: {}", recovered_title(&alert)),
@@ -322,74 +337,6 @@ impl AlertManager {
         }
         fx.notices.push(notice);
         Ok(fx)
-    }
-
-    /// Opens (or keeps) an alert raised by another part of the engine, such as a high-severity
-    /// finding of the log analysis. It stays open until the person resolves it.
-    #[allow(clippy::too_many_arguments)]
-    pub fn raise(
-        &mut self,
-        conn: &rusqlite::Connection,
-        rule: &'static str,
-        subject: String,
-        alert_type: &str,
-        level: Severity,
-        title: String,
-        message: String,
-        details: Value,
-        now_ms: i64,
-    ) -> Result<Effects> {
-        self.observe(
-            conn,
-            Signal { rule, subject, level: Some(level), alert_type: alert_type.into(), title, message, details, for_ms: 0 },
-            now_ms,
-        )
-    }
-
-    /// Opens, keeps, or (with `level` None) resolves an alert whose condition another part of the
-    /// engine evaluates, such as a backup plan being overdue.
-    #[allow(clippy::too_many_arguments)]
-    pub fn settle(
-        &mut self,
-        conn: &rusqlite::Connection,
-        rule: &'static str,
-        subject: String,
-        alert_type: &str,
-        level: Option<Severity>,
-        title: String,
-        message: String,
-        details: Value,
-        now_ms: i64,
-    ) -> Result<Effects> {
-        self.observe(conn, Signal { rule, subject, level, alert_type: alert_type.into(), title, message, details, for_ms: 0 }, now_ms)
-    }
-
-    /// Resolves the open alert of (`rule`, `subject`) because its condition cleared, with the
-    /// usual recovery notice. Nothing happens when none is open.
-    pub fn clear(&mut self, conn: &rusqlite::Connection, rule: &'static str, subject: String, now_ms: i64) -> Result<Effects> {
-        let sig = Signal {
-            rule,
-            subject,
-            level: None,
-            alert_type: String::new(),
-            title: String::new(),
-            message: String::new(),
-            details: Value::Null,
-            for_ms: 0,
-        };
-        self.observe(conn, sig, now_ms)
-    }
-
-    /// The open alert of (`rule`, `subject`), if any.
-    pub fn open_alert(&self, rule: &str, subject: &str) -> Option<&Alert> {
-        self.open.get(&(rule.to_string(), subject.to_string()))
-    }
-
-    /// Closes, quietly, the open alerts of `rule` whose subject is not in `keep` (a detector
-    /// that was deleted or switched off).
-    pub fn forget_subjects_except(&mut self, conn: &rusqlite::Connection, rule: &str, keep: &[String], now_ms: i64) -> Result<Vec<Alert>> {
-        let gone: Vec<(String, String)> = self.open.keys().filter(|(r, s)| r == rule && !keep.contains(s)).cloned().collect();
-        self.close_quietly(conn, gone, now_ms)
     }
 }
 

@@ -56,6 +56,14 @@ pub struct Alert {
     pub resolved_at: Option<i64>,
     pub snoozed_until: Option<i64>,
     pub last_notified_at: Option<i64>,
+    /// How many times this incident re-opened within `flap_window_minutes` of clearing.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    #[ts(as = "Option<u32>", optional)]
+    pub flap_count: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// What the person is told, natively.
