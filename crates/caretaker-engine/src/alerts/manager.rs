@@ -180,7 +180,8 @@ impl AlertManager {
         };
     }
 
-    /// Stops watching deleted checks and closes their open alerts (quietly: nothing recovered).
+    /// Stops watching checks not in `keep` (deleted or disabled) and closes their open alerts
+    /// (quietly: nothing recovered).
     pub fn forget_checks_except(&mut self, conn: &rusqlite::Connection, keep: &[String], now_ms: i64) -> Result<Vec<Alert>> {
         self.last_seen.retain(|k, _| !k.starts_with("check:") || keep.iter().any(|n| k == &format!("check:{n}")));
         self.check_streak.retain(|k, _| keep.contains(k));
