@@ -97,6 +97,26 @@ pub fn worst(alerts: &[Alert]) -> Option<Severity> {
     alerts.iter().filter(|a| a.status != AlertStatus::Resolved).map(|a| a.severity).max()
 }
 
+/// Every rule that raises alerts, as healing's `on_alerts` may name them.
+pub const RULES: &[&str] = &[
+    "cpu",
+    "memory",
+    "disk",
+    "check",
+    "stale",
+    "detector",
+    "backup_failed",
+    "backup_overdue",
+    "backup_verify_failed",
+    "backup_stuck",
+    "db_integrity",
+    "database",
+    "data_disk",
+    "analysis",
+    "presence",
+    "config",
+];
+
 pub const RUNBOOKS: &[&str] = &[
     "service_down",
     "service_degraded",
@@ -145,3 +165,13 @@ pub fn runbook(alert_type: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod sleep_tests;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_rules_other_modules_raise_are_listed() {
+        for rule in [crate::detectors::RULE, crate::presence::RULE, super::degraded::RULE, super::degraded::DISK_RULE] {
+            assert!(super::RULES.contains(&rule), "{rule}");
+        }
+    }
+}
