@@ -238,6 +238,7 @@ mod tests {
                 critical_above: None,
             }),
             json_value: None,
+            max_severity: None,
         }
     }
 }

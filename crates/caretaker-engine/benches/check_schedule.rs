@@ -59,6 +59,7 @@ fn main() {
                 process: None,
                 command: None,
                 json_value: None,
+                max_severity: None,
             };
             if i % 2 == 0 {
                 c.http = Some(HttpProbe {

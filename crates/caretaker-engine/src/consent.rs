@@ -109,6 +109,7 @@ mod tests {
             process: None,
             command: None,
             json_value: None,
+            max_severity: None,
         }
     }
 

@@ -73,10 +73,17 @@ fn snooze_and_pause_silence_notices_but_keep_the_alert() {
     assert_eq!(fx.changed[0].severity, Severity::Warning);
     assert!(db.write(|c| m.snooze(c, id, 3, 0)).is_err(), "only 1, 4 or 8 hours");
     db.write(|c| m.snooze(c, id, 1, 0)).unwrap();
-    // Escalation to critical while snoozed: recorded, not notified.
+    // Still degraded while snoozed: nothing.
+    assert!(db.write(|c| m.on_check_result(c, &result("NAS", CheckStatus::Degraded, MIN / 2), 60, MIN / 2)).unwrap().notices.is_empty());
+    // Escalation to critical while snoozed is news: said once, then silent again.
     let fx = db.write(|c| m.on_check_result(c, &result("NAS", CheckStatus::Down, MIN), 60, MIN)).unwrap();
     assert_eq!(fx.changed[0].severity, Severity::Critical);
-    assert!(fx.notices.is_empty());
+    assert_eq!(fx.notices.len(), 1);
+    assert_eq!(fx.notices[0].severity, Severity::Critical);
+    for (i, status) in [CheckStatus::Degraded, CheckStatus::Down, CheckStatus::Down].into_iter().enumerate() {
+        let at = 2 * MIN + i as i64 * MIN;
+        assert!(db.write(|c| m.on_check_result(c, &result("NAS", status, at), 60, at)).unwrap().notices.is_empty());
+    }
 
     db.write(|c| m.pause_notifications(c, Some(2 * HOUR), HOUR)).unwrap();
     let fx = db.write(|c| m.on_check_result(c, &result("Web", CheckStatus::Down, HOUR + MIN), 60, HOUR + MIN)).unwrap();

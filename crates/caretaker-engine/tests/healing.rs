@@ -53,6 +53,7 @@ fn alert(id: i64, subject: &str) -> Alert {
         resolved_at: None,
         snoozed_until: None,
         last_notified_at: None,
+        flap_count: 0,
     }
 }
 

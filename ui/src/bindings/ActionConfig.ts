@@ -15,7 +15,9 @@ export type ActionConfig = { id: string, name: string, mode: HealingMode,
  */
 on_checks: Array<string>, 
 /**
- * Alert rules (`cpu`, `memory`, `disk`) whose alerts trigger this action.
+ * Alerts that trigger this action: a rule (`disk`, `detector`, `backup_failed`, ...) for
+ * all its alerts, or `rule:subject` for one (`disk:/`, `detector:Queue not moving`,
+ * `stale:check:Web`).
  */
 on_alerts: Array<string>, max_per_hour: number, 
 /**

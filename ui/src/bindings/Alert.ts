@@ -14,4 +14,8 @@ subject: string,
 /**
  * `threshold_cpu`, `service_down`, ...; also the name of its runbook.
  */
-alert_type: string, severity: Severity, status: AlertStatus, title: string, message: string, details: Record<string, unknown>, created_at: number, acknowledged_at: number | null, resolved_at: number | null, snoozed_until: number | null, last_notified_at: number | null, };
+alert_type: string, severity: Severity, status: AlertStatus, title: string, message: string, details: Record<string, unknown>, created_at: number, acknowledged_at: number | null, resolved_at: number | null, snoozed_until: number | null, last_notified_at: number | null, 
+/**
+ * How many times this incident re-opened within `flap_window_minutes` of clearing.
+ */
+flap_count?: number, };

@@ -6,4 +6,9 @@ export type AlertsConfig = { cpu: ThresholdRule, memory: ThresholdRule, disk: Th
 /**
  * A warning alert when Caretaker was not running for longer than this, in minutes (0 = never).
  */
-absence_alert_minutes: number, quiet_hours: QuietHours | null, };
+absence_alert_minutes: number, 
+/**
+ * An alert that clears and returns within this many minutes is the same incident, re-opened
+ * with a flap count and said once (0 = every return is a new alert).
+ */
+flap_window_minutes: number, quiet_hours: QuietHours | null, };

@@ -3,6 +3,7 @@ import type { CommandProbe } from "./CommandProbe";
 import type { HttpProbe } from "./HttpProbe";
 import type { JsonValueProbe } from "./JsonValueProbe";
 import type { ProcessProbe } from "./ProcessProbe";
+import type { Severity } from "./Severity";
 import type { TcpProbe } from "./TcpProbe";
 
 /**
@@ -12,4 +13,9 @@ export type CheckConfig = { name: string, interval_secs: number, timeout_secs: n
 /**
  * A success slower than this (ms) counts as degraded.
  */
-degraded_latency_ms?: number | null, enabled: boolean, http?: HttpProbe | null, tcp?: TcpProbe | null, process?: ProcessProbe | null, command?: CommandProbe | null, json_value?: JsonValueProbe | null, };
+degraded_latency_ms?: number | null, enabled: boolean, 
+/**
+ * The most this check's alert can be (`"warning"`): a check that is information, not a
+ * duty, is never critical by itself and so never repeats as one.
+ */
+max_severity?: Severity | null, http?: HttpProbe | null, tcp?: TcpProbe | null, process?: ProcessProbe | null, command?: CommandProbe | null, json_value?: JsonValueProbe | null, };

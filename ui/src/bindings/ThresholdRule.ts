@@ -8,4 +8,10 @@ clear_margin: number,
 /**
  * How long the value must stay over a line before the alert fires (default: 2 intervals).
  */
-for_secs?: number | null, enabled: boolean, };
+for_secs?: number | null, 
+/**
+ * Judge the average over this many seconds instead of the latest value (0: the latest
+ * value). Absent means 300 for CPU (a few seconds of a compile are not a problem, five
+ * minutes of it are; files older than this setting get it too) and 0 for the others.
+ */
+average_secs?: number | null, enabled: boolean, };

@@ -31,6 +31,7 @@ impl AlertManager {
         a.resolved_at = Some(now_ms);
         self.save(conn, &a)?;
         self.open.remove(&(a.rule.clone(), a.subject.clone()));
+        self.told.remove(&a.id);
         Ok(a)
     }
 

@@ -18,9 +18,18 @@ pub struct ThresholdRule {
     #[serde(default)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub for_secs: Option<u64>,
+    /// Judge the average over this many seconds instead of the latest value (0: the latest
+    /// value). Absent means 300 for CPU (a few seconds of a compile are not a problem, five
+    /// minutes of it are; files older than this setting get it too) and 0 for the others.
+    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub average_secs: Option<u64>,
     #[serde(default = "yes")]
     pub enabled: bool,
 }
+
+/// CPU is judged on its 5-minute average, like the peers that average over minutes.
+pub const DEFAULT_CPU_AVERAGE_SECS: u64 = 300;
 
 fn default_clear_margin() -> f64 {
     5.0
@@ -31,7 +40,7 @@ fn yes() -> bool {
 
 impl ThresholdRule {
     fn new(warning: f64, critical: f64) -> Self {
-        ThresholdRule { warning, critical, clear_margin: default_clear_margin(), for_secs: None, enabled: true }
+        ThresholdRule { warning, critical, clear_margin: default_clear_margin(), for_secs: None, average_secs: None, enabled: true }
     }
 }
 
@@ -72,6 +81,9 @@ pub struct AlertsConfig {
     pub retention_days: u64,
     /// A warning alert when Caretaker was not running for longer than this, in minutes (0 = never).
     pub absence_alert_minutes: u64,
+    /// An alert that clears and returns within this many minutes is the same incident, re-opened
+    /// with a flap count and said once (0 = every return is a new alert).
+    pub flap_window_minutes: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quiet_hours: Option<QuietHours>,
 }
@@ -79,7 +91,7 @@ pub struct AlertsConfig {
 impl Default for AlertsConfig {
     fn default() -> Self {
         AlertsConfig {
-            cpu: ThresholdRule::new(75.0, 90.0),
+            cpu: ThresholdRule { average_secs: Some(DEFAULT_CPU_AVERAGE_SECS), ..ThresholdRule::new(75.0, 90.0) },
             memory: ThresholdRule::new(80.0, 95.0),
             disk: ThresholdRule::new(85.0, 95.0),
             check_failures_before_alert: 2,
@@ -87,6 +99,7 @@ impl Default for AlertsConfig {
             repeat_critical_hours: 4,
             retention_days: 90,
             absence_alert_minutes: 30,
+            flap_window_minutes: 15,
             quiet_hours: None,
         }
     }
@@ -119,12 +132,16 @@ impl AlertsConfig {
             if let Some(f) = r.for_secs {
                 range(out, format!("{p}.for_secs"), f, 0, 86_400);
             }
+            if let Some(a) = r.average_secs {
+                range(out, format!("{p}.average_secs"), a, 0, 3_600);
+            }
         }
         range(out, format!("{at}.check_failures_before_alert"), u64::from(self.check_failures_before_alert), 1, 100);
         range(out, format!("{at}.stale_after_intervals"), u64::from(self.stale_after_intervals), 2, 1000);
         range(out, format!("{at}.repeat_critical_hours"), self.repeat_critical_hours, 0, 168);
         range(out, format!("{at}.retention_days"), self.retention_days, 1, 3650);
         range(out, format!("{at}.absence_alert_minutes"), self.absence_alert_minutes, 0, 10_080);
+        range(out, format!("{at}.flap_window_minutes"), self.flap_window_minutes, 0, 1_440);
         if let Some(q) = &self.quiet_hours {
             if let Err(field) = q.minutes() {
                 out.push(ConfigIssue {
@@ -168,6 +185,20 @@ impl NotificationsConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn average_secs_is_read_and_bounded() {
+        let c: AlertsConfig =
+            toml::from_str("cpu = { warning = 75, critical = 90 }\nmemory = { warning = 80, critical = 95 }\n").expect("parse");
+        assert_eq!((c.cpu.average_secs, c.memory.average_secs), (None, None), "absent: each rule's own default");
+        let off: AlertsConfig = toml::from_str("cpu = { warning = 75, critical = 90, average_secs = 0 }\n").expect("parse");
+        assert_eq!(off.cpu.average_secs, Some(0));
+        assert_eq!(AlertsConfig::default().cpu.average_secs, Some(300));
+        let mut out = Vec::new();
+        AlertsConfig { cpu: ThresholdRule { average_secs: Some(7200), ..c.cpu }, ..c }.validate("alerts", &mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].path, "alerts.cpu.average_secs");
+    }
 
     #[test]
     fn absence_alert_minutes_is_validated_by_name() {

@@ -10,6 +10,15 @@ use crate::error::Result;
 use crate::metrics::HostSample;
 use serde_json::json;
 
+/// "5 minutes", "1 minute", "90 s".
+fn span_words(secs: u64) -> String {
+    match secs {
+        60 => "1 minute".into(),
+        s if s % 60 == 0 => format!("{} minutes", s / 60),
+        s => format!("{s} s"),
+    }
+}
+
 impl AlertManager {
     fn threshold_signal(&self, rule_name: &'static str, rule: &ThresholdRule, subject: String, label: &str, value: f64) -> Signal {
         let current = self.open.get(&(rule_name.to_string(), subject.clone())).map(|a| a.severity);
@@ -37,12 +46,33 @@ impl AlertManager {
         }
     }
 
+    /// The CPU rule judged on the average of its window; None while the window is refilling
+    /// (after a start or a sleep), when the open alert, if any, stays as it is.
+    fn averaged_cpu_signal(&mut self, value: f64, average_secs: u64, now_ms: i64) -> Option<Signal> {
+        let window_ms = average_secs as i64 * 1000;
+        self.cpu_window.push(now_ms, value, window_ms);
+        let average = self.cpu_window.average(now_ms, window_ms)?;
+        let rule = self.config.cpu.clone();
+        let mut sig = self.threshold_signal("cpu", &rule, "cpu".into(), "CPU", average);
+        let span = span_words(average_secs);
+        sig.title = format!("CPU averaged {} over {span} on {}", pct(average), self.hostname);
+        sig.message = format!("CPU averaged {} over the last {span} (now {}). {}", pct(average), pct(value), sig.message);
+        sig.details["average_secs"] = json!(average_secs);
+        sig.details["latest"] = json!(value);
+        // The average already is the sustained level; only an explicit `for_secs` adds a hold.
+        sig.for_ms = rule.for_secs.map_or(0, |s| s as i64 * 1000);
+        Some(sig)
+    }
+
     pub fn on_host_sample(&mut self, conn: &rusqlite::Connection, s: &HostSample, now_ms: i64) -> Result<Effects> {
         self.last_seen.insert("sampler".into(), (now_ms, self.metrics_interval_ms));
-        let mut signals = vec![
-            self.threshold_signal("cpu", &self.config.cpu.clone(), "cpu".into(), "CPU", s.cpu.total_percent),
-            self.threshold_signal("memory", &self.config.memory.clone(), "memory".into(), "Memory", s.memory.used_percent()),
-        ];
+        let average = self.config.cpu.average_secs.unwrap_or(crate::alerts::config::DEFAULT_CPU_AVERAGE_SECS);
+        let cpu = match Some(average).filter(|a| *a > 0) {
+            Some(secs) => self.averaged_cpu_signal(s.cpu.total_percent, secs, now_ms),
+            None => Some(self.threshold_signal("cpu", &self.config.cpu.clone(), "cpu".into(), "CPU", s.cpu.total_percent)),
+        };
+        let mut signals: Vec<Signal> = cpu.into_iter().collect();
+        signals.push(self.threshold_signal("memory", &self.config.memory.clone(), "memory".into(), "Memory", s.memory.used_percent()));
         for d in &s.disks {
             let rule = self.config.disk.clone();
             signals.push(self.threshold_signal(
@@ -74,6 +104,7 @@ impl AlertManager {
             CheckStatus::Down => Some(Severity::Critical),
             CheckStatus::Degraded => Some(Severity::Warning),
         };
+        let level = level.map(|l| self.check_caps.get(&r.service_name).map_or(l, |cap| l.min(*cap)));
         let what = if r.status == CheckStatus::Down { "down" } else { "degraded" };
         let reason = r.error_message.clone().unwrap_or_default();
         let sig = Signal {
@@ -136,6 +167,7 @@ impl AlertManager {
                 }
             }
         }
+        self.forget_settled(now_ms);
         if self.paused_until.is_some_and(|t| t <= now_ms) {
             self.paused_until = None;
         }

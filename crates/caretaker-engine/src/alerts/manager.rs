@@ -1,7 +1,7 @@
 //! The alert manager: the state machine over every open alert (raise, hold, escalate, clear,
 //! acknowledge, snooze, repeat, quiet hours, staleness), deduplicated per (rule, subject).
 
-use super::rules::Pending;
+use super::rules::{Pending, Window};
 use super::store;
 use super::{Alert, AlertStatus, Effects, Notice, Severity};
 use crate::config::AlertsConfig;
@@ -12,8 +12,12 @@ use std::sync::Arc;
 
 #[path = "commands.rs"]
 mod commands;
+#[path = "flaps.rs"]
+mod flaps;
 #[path = "inputs.rs"]
 mod inputs;
+#[path = "raise.rs"]
+mod raise;
 
 /// What a rule wants for one subject right now.
 struct Signal {
@@ -34,7 +38,16 @@ pub struct AlertManager {
     hostname: String,
     open: HashMap<(String, String), Alert>,
     pending: Pending,
+    /// Recent CPU samples, for a CPU rule judged on its average.
+    cpu_window: Window,
     check_streak: HashMap<String, u32>,
+    /// Checks whose alerts may not go above a severity (`max_severity`).
+    check_caps: HashMap<String, Severity>,
+    /// The highest severity each open alert (by id) was announced at, so an escalation the
+    /// person has not heard of yet gets through an acknowledgement or a snooze exactly once.
+    told: HashMap<i64, Severity>,
+    /// Alerts resolved within `flap_window_minutes`, by (rule, subject): a return re-opens them.
+    recent: HashMap<(String, String), Alert>,
     /// Source -> (last data at, its interval) for staleness.
     last_seen: HashMap<String, (i64, i64)>,
     paused_until: Option<i64>,
@@ -78,7 +91,11 @@ impl AlertManager {
             hostname,
             open,
             pending: Pending::default(),
+            cpu_window: Window::default(),
             check_streak: HashMap::new(),
+            check_caps: HashMap::new(),
+            told: HashMap::new(),
+            recent: HashMap::new(),
             last_seen: HashMap::new(),
             paused_until,
             resumed_at: i64::MIN,
@@ -155,7 +172,16 @@ impl AlertManager {
         self.last_seen.entry(format!("check:{name}")).or_insert((now_ms, interval_secs as i64 * 1000));
     }
 
-    /// Stops watching deleted checks and closes their open alerts (quietly: nothing recovered).
+    /// The most an alert of check `name` may be; None lifts the cap.
+    pub fn cap_check(&mut self, name: &str, max: Option<Severity>) {
+        match max {
+            Some(s) => self.check_caps.insert(name.to_string(), s),
+            None => self.check_caps.remove(name),
+        };
+    }
+
+    /// Stops watching checks not in `keep` (deleted or disabled) and closes their open alerts
+    /// (quietly: nothing recovered).
     pub fn forget_checks_except(&mut self, conn: &rusqlite::Connection, keep: &[String], now_ms: i64) -> Result<Vec<Alert>> {
         self.last_seen.retain(|k, _| !k.starts_with("check:") || keep.iter().any(|n| k == &format!("check:{n}")));
         self.check_streak.retain(|k, _| keep.contains(k));
@@ -176,6 +202,7 @@ impl AlertManager {
         let mut closed = Vec::new();
         for key in keys {
             if let Some(mut a) = self.open.remove(&key) {
+                self.told.remove(&a.id);
                 a.status = AlertStatus::Resolved;
                 a.resolved_at = Some(now_ms);
                 self.persist(conn, &a);
@@ -194,6 +221,9 @@ impl AlertManager {
                     return Ok(fx);
                 }
                 self.pending.clear(&key);
+                if self.flapping(&key, now_ms) {
+                    return self.reopen(conn, key, sig, level, now_ms);
+                }
                 let mut alert = Alert {
                     id: 0,
                     rule: key.0.clone(),
@@ -209,6 +239,7 @@ impl AlertManager {
                     resolved_at: None,
                     snoozed_until: None,
                     last_notified_at: None,
+                    flap_count: 0,
                 };
                 alert.id = self.next_id;
                 self.next_id += 1;
@@ -237,7 +268,10 @@ impl AlertManager {
                     fx.changed.push(alert.clone());
                 }
                 self.open.insert(key, alert.clone());
-                if escalated {
+                // An acknowledged or snoozed warning that turns critical is news the person
+                // asked not to miss; it is said once, never again for the same level.
+                let unheard = self.told.get(&alert.id).is_none_or(|t| level > *t);
+                if escalated && unheard {
                     let notice = Notice {
                         title: alert.title.clone(),
                         body: alert.message.clone(),
@@ -245,7 +279,7 @@ impl AlertManager {
                         alert_id: alert.id,
                         recovery: false,
                     };
-                    fx.merge(self.notify(conn, alert, notice, now_ms)?);
+                    fx.merge(self.deliver(conn, alert, notice, now_ms, true)?);
                 }
             }
             (None, Some(mut alert)) => {
@@ -254,7 +288,12 @@ impl AlertManager {
                 alert.resolved_at = Some(now_ms);
                 self.persist(conn, &alert);
                 self.open.remove(&key);
+                self.remember_resolved(&alert);
                 fx.changed.push(alert.clone());
+                if alert.flap_count > 0 {
+                    // A flapping incident's recoveries are as frequent as its returns.
+                    return Ok(fx);
+                }
                 let minutes = (now_ms - alert.created_at) / 60_000;
                 let notice = Notice {
                     title: format!("Recovered: {}", recovered_title(&alert)),
@@ -271,17 +310,25 @@ impl AlertManager {
     }
 
     /// Decides whether a notice reaches the person, and records that it did.
-    fn notify(&mut self, conn: &rusqlite::Connection, mut alert: Alert, notice: Notice, now_ms: i64) -> Result<Effects> {
+    fn notify(&mut self, conn: &rusqlite::Connection, alert: Alert, notice: Notice, now_ms: i64) -> Result<Effects> {
+        self.deliver(conn, alert, notice, now_ms, false)
+    }
+
+    /// As [`Self::notify`]; an `escalation` gets past an acknowledgement or a snooze (not past a
+    /// pause of every notification, nor quiet hours for a warning).
+    fn deliver(&mut self, conn: &rusqlite::Connection, mut alert: Alert, notice: Notice, now_ms: i64, escalation: bool) -> Result<Effects> {
         let mut fx = Effects::default();
         let paused = self.paused_until.is_some_and(|t| t > now_ms);
-        let snoozed = alert.snoozed_until.is_some_and(|t| t > now_ms) && !notice.recovery;
-        let acknowledged = alert.status == AlertStatus::Acknowledged && !notice.recovery;
+        let snoozed = alert.snoozed_until.is_some_and(|t| t > now_ms) && !notice.recovery && !escalation;
+        let acknowledged = alert.status == AlertStatus::Acknowledged && !notice.recovery && !escalation;
         let quiet = notice.severity == Severity::Warning
             && self.config.quiet_hours.as_ref().is_some_and(|q| q.contains((self.local_minute)(now_ms)));
         if paused || snoozed || acknowledged || quiet {
             return Ok(fx);
         }
         if !notice.recovery {
+            let told = self.told.entry(alert.id).or_insert(notice.severity);
+            *told = (*told).max(notice.severity);
             alert.last_notified_at = Some(now_ms);
             self.persist(conn, &alert);
             let key = (alert.rule.clone(), alert.subject.clone());
@@ -291,74 +338,6 @@ impl AlertManager {
         }
         fx.notices.push(notice);
         Ok(fx)
-    }
-
-    /// Opens (or keeps) an alert raised by another part of the engine, such as a high-severity
-    /// finding of the log analysis. It stays open until the person resolves it.
-    #[allow(clippy::too_many_arguments)]
-    pub fn raise(
-        &mut self,
-        conn: &rusqlite::Connection,
-        rule: &'static str,
-        subject: String,
-        alert_type: &str,
-        level: Severity,
-        title: String,
-        message: String,
-        details: Value,
-        now_ms: i64,
-    ) -> Result<Effects> {
-        self.observe(
-            conn,
-            Signal { rule, subject, level: Some(level), alert_type: alert_type.into(), title, message, details, for_ms: 0 },
-            now_ms,
-        )
-    }
-
-    /// Opens, keeps, or (with `level` None) resolves an alert whose condition another part of the
-    /// engine evaluates, such as a backup plan being overdue.
-    #[allow(clippy::too_many_arguments)]
-    pub fn settle(
-        &mut self,
-        conn: &rusqlite::Connection,
-        rule: &'static str,
-        subject: String,
-        alert_type: &str,
-        level: Option<Severity>,
-        title: String,
-        message: String,
-        details: Value,
-        now_ms: i64,
-    ) -> Result<Effects> {
-        self.observe(conn, Signal { rule, subject, level, alert_type: alert_type.into(), title, message, details, for_ms: 0 }, now_ms)
-    }
-
-    /// Resolves the open alert of (`rule`, `subject`) because its condition cleared, with the
-    /// usual recovery notice. Nothing happens when none is open.
-    pub fn clear(&mut self, conn: &rusqlite::Connection, rule: &'static str, subject: String, now_ms: i64) -> Result<Effects> {
-        let sig = Signal {
-            rule,
-            subject,
-            level: None,
-            alert_type: String::new(),
-            title: String::new(),
-            message: String::new(),
-            details: Value::Null,
-            for_ms: 0,
-        };
-        self.observe(conn, sig, now_ms)
-    }
-
-    /// The open alert of (`rule`, `subject`), if any.
-    pub fn open_alert(&self, rule: &str, subject: &str) -> Option<&Alert> {
-        self.open.get(&(rule.to_string(), subject.to_string()))
-    }
-
-    /// Closes, quietly, the open alerts of `rule` whose subject is not in `keep` (a detector
-    /// that was deleted or switched off).
-    pub fn forget_subjects_except(&mut self, conn: &rusqlite::Connection, rule: &str, keep: &[String], now_ms: i64) -> Result<Vec<Alert>> {
-        let gone: Vec<(String, String)> = self.open.keys().filter(|(r, s)| r == rule && !keep.contains(s)).cloned().collect();
-        self.close_quietly(conn, gone, now_ms)
     }
 }
 
@@ -370,6 +349,7 @@ fn recovered_title(a: &Alert) -> String {
         super::degraded::RULE => "Caretaker can write its database again".to_string(),
         super::degraded::DISK_RULE => "The disk that holds Caretaker's data has room again".to_string(),
         "db_integrity" => "Caretaker's database passed its integrity check".to_string(),
+        "cpu" => "CPU is back to normal".to_string(),
         _ => format!("{} is back to normal", a.title.split(" at ").next().unwrap_or(&a.subject)),
     }
 }

@@ -56,6 +56,14 @@ pub struct Alert {
     pub resolved_at: Option<i64>,
     pub snoozed_until: Option<i64>,
     pub last_notified_at: Option<i64>,
+    /// How many times this incident re-opened within `flap_window_minutes` of clearing.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    #[ts(as = "Option<u32>", optional)]
+    pub flap_count: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// What the person is told, natively.
@@ -88,6 +96,26 @@ pub use store::{list as list_alerts, prune as prune_alerts, AlertQuery};
 pub fn worst(alerts: &[Alert]) -> Option<Severity> {
     alerts.iter().filter(|a| a.status != AlertStatus::Resolved).map(|a| a.severity).max()
 }
+
+/// Every rule that raises alerts, as healing's `on_alerts` may name them.
+pub const RULES: &[&str] = &[
+    "cpu",
+    "memory",
+    "disk",
+    "check",
+    "stale",
+    "detector",
+    "backup_failed",
+    "backup_overdue",
+    "backup_verify_failed",
+    "backup_stuck",
+    "db_integrity",
+    "database",
+    "data_disk",
+    "analysis",
+    "presence",
+    "config",
+];
 
 pub const RUNBOOKS: &[&str] = &[
     "service_down",
@@ -137,3 +165,13 @@ pub fn runbook(alert_type: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod sleep_tests;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_rules_other_modules_raise_are_listed() {
+        for rule in [crate::detectors::RULE, crate::presence::RULE, super::degraded::RULE, super::degraded::DISK_RULE] {
+            assert!(super::RULES.contains(&rule), "{rule}");
+        }
+    }
+}

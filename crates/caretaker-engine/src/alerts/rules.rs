@@ -3,7 +3,7 @@
 
 use super::Severity;
 use crate::config::ThresholdRule;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 /// The level a value is at for a threshold rule, given the level its alert is at now.
 /// Hysteresis: a level clears only once the value falls `clear_margin` below its line.
@@ -40,12 +40,46 @@ impl Pending {
     }
 }
 
+/// At most this many samples in a window (an hour at one sample a second), whatever the config.
+const WINDOW_CAP: usize = 3_600;
+
+/// The recent (time, value) samples of one series, for a rule judged on its average. Holds only
+/// the window (bounded by [`WINDOW_CAP`]); sees only the past.
+#[derive(Debug, Default, Clone)]
+pub struct Window {
+    samples: VecDeque<(i64, f64)>,
+}
+
+impl Window {
+    /// Adds a sample and forgets those older than `window_ms`. A clock set back starts over, so
+    /// samples from the "future" cannot weigh on the average.
+    pub fn push(&mut self, now_ms: i64, value: f64, window_ms: i64) {
+        if self.samples.back().is_some_and(|(t, _)| *t > now_ms) {
+            self.samples.clear();
+        }
+        self.samples.push_back((now_ms, value));
+        while self.samples.front().is_some_and(|(t, _)| *t <= now_ms - window_ms) || self.samples.len() > WINDOW_CAP {
+            self.samples.pop_front();
+        }
+    }
+
+    /// The mean over the window, once it spans at least half of it (after a start or a long
+    /// sleep the window refills first, so a burst in its first seconds is not "sustained").
+    pub fn average(&self, now_ms: i64, window_ms: i64) -> Option<f64> {
+        let (first, _) = *self.samples.front()?;
+        if now_ms - first < window_ms / 2 {
+            return None;
+        }
+        Some(self.samples.iter().map(|(_, v)| v).sum::<f64>() / self.samples.len() as f64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn cpu() -> ThresholdRule {
-        ThresholdRule { warning: 75.0, critical: 90.0, clear_margin: 5.0, for_secs: None, enabled: true }
+        ThresholdRule { warning: 75.0, critical: 90.0, clear_margin: 5.0, for_secs: None, average_secs: None, enabled: true }
     }
 
     /// Drives a recorded CPU series through the rule at 5 s per sample with a 10 s `for`, the
@@ -103,5 +137,23 @@ mod tests {
     fn a_slow_climb_fires_once_it_holds() {
         let got = replay(&[60.0, 65.0, 70.0, 74.0, 75.0, 76.0, 78.0, 80.0]);
         assert_eq!(got, vec![None, None, None, None, None, None, Some(W), Some(W)]);
+    }
+
+    #[test]
+    fn a_window_averages_only_its_span_and_waits_until_half_full() {
+        let mut w = Window::default();
+        for i in 0..30 {
+            w.push(i * 5_000, 100.0, 300_000);
+        }
+        assert_eq!(w.average(145_000, 300_000), None, "145 s of a 300 s window");
+        w.push(150_000, 100.0, 300_000);
+        assert_eq!(w.average(150_000, 300_000), Some(100.0));
+        for i in 31..200 {
+            w.push(i * 5_000, 0.0, 300_000);
+        }
+        assert_eq!(w.samples.len(), 60, "bounded by the window");
+        assert_eq!(w.average(199 * 5_000, 300_000), Some(0.0));
+        w.push(1_000, 50.0, 300_000);
+        assert_eq!(w.samples.len(), 1, "a clock set back starts over");
     }
 }

@@ -23,29 +23,35 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
         status: status.parse().unwrap_or(AlertStatus::Active),
         title: details.get("_title").and_then(|t| t.as_str()).unwrap_or_default().to_string(),
         message: r.get(6)?,
-        details: strip_title(details),
         created_at: r.get(8)?,
         acknowledged_at: r.get(9)?,
         resolved_at: r.get(10)?,
         snoozed_until: r.get(11)?,
         last_notified_at: r.get(12)?,
+        flap_count: details.get("_flaps").and_then(|n| n.as_u64()).map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+        details: strip_title(details),
     })
 }
 
 fn strip_title(mut v: serde_json::Value) -> serde_json::Value {
     if let Some(o) = v.as_object_mut() {
         o.remove("_title");
+        o.remove("_flaps");
     }
     v
 }
 
-/// The title travels inside `details` so the table keeps the columns the issue asked for.
+/// The title and the flap count travel inside `details` so the table keeps the columns the
+/// issue asked for.
 fn details_with_title(a: &Alert) -> String {
     let mut d = a.details.clone();
     if !d.is_object() {
         d = serde_json::json!({ "value": d });
     }
     d["_title"] = serde_json::Value::String(a.title.clone());
+    if a.flap_count > 0 {
+        d["_flaps"] = serde_json::json!(a.flap_count);
+    }
     d.to_string()
 }
 

@@ -147,6 +147,7 @@ mod tests {
             resolved_at: None,
             snoozed_until: None,
             last_notified_at: None,
+            flap_count: 0,
         }
     }
 

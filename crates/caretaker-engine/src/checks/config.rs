@@ -57,6 +57,10 @@ pub struct CheckConfig {
     pub degraded_latency_ms: Option<u64>,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// The most this check's alert can be (`"warning"`): a check that is information, not a
+    /// duty, is never critical by itself and so never repeats as one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_severity: Option<crate::alerts::Severity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpProbe>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

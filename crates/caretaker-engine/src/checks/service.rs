@@ -48,6 +48,10 @@ impl Service {
     /// Stores each result (one writer), publishes it and feeds the alert rules.
     pub async fn run(self: Arc<Self>, mut rx: Results) {
         let core = &self.core;
+        // Alerts left open by a check that was disabled or deleted while Caretaker was stopped.
+        if let Err(e) = self.close_alerts_of_unwatched().await {
+            tracing::warn!("could not close the alerts of checks no longer watched: {e}");
+        }
         loop {
             let (result, _lag) = tokio::select! {
                 _ = core.cancel.cancelled() => break,
@@ -62,7 +66,13 @@ impl Service {
                 m.insert(result.service_name.clone(), result.clone());
             }
             core.emit(Event::CheckResult { result: result.clone() });
-            let interval = core.config().checks.list.iter().find(|c| c.name == result.service_name).map_or(60, |c| c.interval_secs);
+            // A result still in flight when its check was disabled or deleted must not re-open
+            // the alert that closed with it, nor start watching it for silence again.
+            let Some(interval) =
+                core.config().checks.list.iter().find(|c| c.name == result.service_name && c.enabled).map(|c| c.interval_secs)
+            else {
+                continue;
+            };
             core.with_alerts(move |m, c, now| m.on_check_result(c, &result, interval, now)).await;
         }
     }
@@ -186,11 +196,19 @@ impl Service {
         if let Ok(mut l) = self.latest.write() {
             l.retain(|k, _| names.contains(k));
         }
-        let keep = names.clone();
-        let closed = core.in_alerts(move |m, c, now| m.forget_checks_except(c, &keep, now)).await?;
-        core.publish(Effects { changed: closed, notices: Vec::new() });
+        self.close_alerts_of_unwatched().await?;
         self.restart();
         core.emit(Event::ChecksChanged { checks: self.states() });
+        Ok(())
+    }
+
+    /// Closes, quietly, the alerts of checks that are disabled or gone (their subject is not
+    /// watched, so nothing would ever resolve them), and stops judging their silence.
+    async fn close_alerts_of_unwatched(&self) -> Result<()> {
+        let core = &self.core;
+        let keep: Vec<String> = core.config().checks.list.into_iter().filter(|c| c.enabled).map(|c| c.name).collect();
+        let closed = core.in_alerts(move |m, c, now| m.forget_checks_except(c, &keep, now)).await?;
+        core.publish(Effects { changed: closed, notices: Vec::new() });
         Ok(())
     }
 
@@ -203,6 +221,9 @@ impl Service {
         let config = self.core.config();
         let now = self.core.now();
         self.core.alerts.change(|m| {
+            for c in &config.checks.list {
+                m.cap_check(&c.name, c.max_severity);
+            }
             for c in config.checks.list.iter().filter(|c| c.enabled) {
                 m.watch_check(&c.name, c.interval_secs, now);
             }

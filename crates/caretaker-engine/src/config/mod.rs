@@ -63,7 +63,9 @@ impl Config {
             interval_secs: 60,
             timeout_secs: 10,
             degraded_latency_ms: Some(2000),
-            enabled: true,
+            // Only a first run that finds something on Ollama's port turns it on.
+            enabled: false,
+            max_severity: Some(crate::alerts::Severity::Warning),
             http: Some(HttpProbe::get("http://127.0.0.1:11434/api/version")),
             tcp: None,
             process: None,
@@ -175,7 +177,7 @@ impl Config {
     pub fn load_or_create(data_dir: &Path) -> Result<Config> {
         let path = data_dir.join(crate::paths::CONFIG_FILE);
         if !path.exists() {
-            write_atomic(&path, DEFAULT_CONFIG_TOML.as_bytes())?;
+            write_atomic(&path, start::first_run_text().as_bytes())?;
             tracing::info!(path = %path.display(), "wrote default config");
         }
         Config::load(&path)

@@ -44,13 +44,36 @@ impl ConfigProblem {
     }
 }
 
+/// Where a local Ollama listens.
+const OLLAMA_ADDR: ([u8; 4], u16) = ([127, 0, 0, 1], 11434);
+/// The line of the bundled Ollama check that a first run rewrites.
+const OLLAMA_OFF: &str = "enabled = false # on when Ollama answers at first start";
+
+/// The commented defaults for a first run. The bundled Ollama check is turned on only when
+/// something answers on Ollama's port now: on a machine without it, a check that is down from
+/// the first minute teaches the person to ignore alerts.
+pub(crate) fn first_run_text() -> String {
+    let (ip, port) = OLLAMA_ADDR;
+    with_ollama(answers(std::net::SocketAddr::from((ip, port)), std::time::Duration::from_millis(300)))
+}
+
+fn with_ollama(found: bool) -> String {
+    let line = if found { "enabled = true # found running at first start" } else { "enabled = false # nothing answered at first start" };
+    DEFAULT_CONFIG_TOML.replacen(OLLAMA_OFF, line, 1)
+}
+
+/// True when a TCP connection to `addr` opens within `timeout`.
+fn answers(addr: std::net::SocketAddr, timeout: std::time::Duration) -> bool {
+    std::net::TcpStream::connect_timeout(&addr, timeout).is_ok()
+}
+
 /// Loads the config for a start: writes the commented defaults on first run, keeps the last good
 /// copy current, and falls back instead of failing. The only error left is a data folder where
 /// not even the first-run file can be written.
 pub fn load_for_start(data_dir: &Path) -> Result<Loaded> {
     let path = data_dir.join(CONFIG_FILE);
     if !path.exists() {
-        write_atomic(&path, DEFAULT_CONFIG_TOML.as_bytes())?;
+        write_atomic(&path, first_run_text().as_bytes())?;
         tracing::info!(path = %path.display(), "wrote default config");
     }
     let last_good = data_dir.join(LAST_GOOD_FILE);
@@ -155,6 +178,22 @@ mod tests {
         assert!(p.message().contains("can be changed by every user") && p.message().contains("666"), "{}", p.message());
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
         assert_eq!(load_for_start(dir.path()).expect("start").config.metrics.interval_secs, 7, "readable by others is fine");
+    }
+
+    #[test]
+    fn the_bundled_ollama_check_is_on_only_when_something_answers_and_is_never_critical() {
+        assert!(DEFAULT_CONFIG_TOML.contains(OLLAMA_OFF), "the template marks the line a first run rewrites");
+        for found in [false, true] {
+            let c = Config::from_toml_str(&with_ollama(found)).expect("parses");
+            let ollama = c.checks.list.iter().find(|c| c.name == "Ollama").expect("the example is there");
+            assert_eq!(ollama.enabled, found);
+            assert_eq!(ollama.max_severity, Some(crate::alerts::Severity::Warning));
+        }
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let open = listener.local_addr().expect("addr");
+        assert!(answers(open, std::time::Duration::from_millis(500)));
+        drop(listener);
+        assert!(!answers(open, std::time::Duration::from_millis(500)), "a closed port does not answer");
     }
 
     #[test]

@@ -109,6 +109,7 @@ fn write_checks_keeps_the_rest_of_the_file() {
         process: None,
         command: None,
         json_value: None,
+        max_severity: None,
     });
     write_checks(&path, &c.checks.list).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();

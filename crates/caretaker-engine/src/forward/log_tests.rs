@@ -44,6 +44,7 @@ async fn the_alertmanager_credentials_never_reach_the_log() {
         resolved_at: None,
         snoozed_until: None,
         last_notified_at: None,
+        flap_count: 0,
     };
     let open = vec![alert];
     let cancel = CancellationToken::new();

@@ -299,6 +299,7 @@ mod tests {
             resolved_at: (status == AlertStatus::Resolved).then_some(1_700_000_600_000),
             snoozed_until: None,
             last_notified_at: None,
+            flap_count: 0,
         }
     }
 

@@ -69,7 +69,9 @@ pub struct ActionConfig {
     /// Checks whose "down" or "degraded" alert triggers this action.
     #[serde(default)]
     pub on_checks: Vec<String>,
-    /// Alert rules (`cpu`, `memory`, `disk`) whose alerts trigger this action.
+    /// Alerts that trigger this action: a rule (`disk`, `detector`, `backup_failed`, ...) for
+    /// all its alerts, or `rule:subject` for one (`disk:/`, `detector:Queue not moving`,
+    /// `stale:check:Web`).
     #[serde(default)]
     pub on_alerts: Vec<String>,
     #[serde(default = "default_action_per_hour")]
@@ -186,8 +188,11 @@ impl HealingConfig {
                 bad("", "is attached to nothing: set on_checks or on_alerts".into());
             }
             for r in &a.on_alerts {
-                if !["cpu", "memory", "disk", "stale"].contains(&r.as_str()) {
-                    bad("on_alerts", format!("unknown alert rule {r:?} (cpu, memory, disk or stale)"));
+                let (rule, subject) = r.split_once(':').unwrap_or((r.as_str(), ""));
+                if !crate::alerts::RULES.contains(&rule) {
+                    bad("on_alerts", format!("unknown alert rule {rule:?} in {r:?} (one of {})", crate::alerts::RULES.join(", ")));
+                } else if r.contains(':') && subject.trim().is_empty() {
+                    bad("on_alerts", format!("{r:?} names no subject after the colon"));
                 }
             }
             if !(1..=100).contains(&a.max_per_hour) {
@@ -243,6 +248,15 @@ impl HealingConfig {
     }
 }
 
+/// True when an `on_alerts` entry names this alert: its rule, or its rule and subject. A subject
+/// may be written with or without the rule's own prefix (`disk:/` matches the subject `disk:/`).
+pub fn names_alert(entry: &str, rule: &str, subject: &str) -> bool {
+    match entry.split_once(':') {
+        None => entry == rule,
+        Some((r, s)) => r == rule && (s == subject || subject.strip_prefix(rule).and_then(|x| x.strip_prefix(':')) == Some(s)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,6 +267,60 @@ mod tests {
         let mut out = Vec::new();
         cfg.validate("healing", &mut out);
         out.into_iter().map(|i| (i.path, i.message)).collect()
+    }
+
+    #[test]
+    fn every_alert_rule_can_be_named_alone_or_with_its_subject() {
+        for entry in ["detector", "backup_failed", "db_integrity", "analysis", "presence", "detector:Queue", "disk:/", "stale:check:Web"] {
+            let text = format!("[[actions]]\nid = \"a\"\nname = \"A\"\non_alerts = [{entry:?}]\ncommand = {{ argv = [\"/bin/true\"] }}\n");
+            let cfg: HealingConfig = toml::from_str(&text).unwrap();
+            let mut out = Vec::new();
+            cfg.validate("healing", &mut out);
+            assert!(out.is_empty(), "{entry}: {out:?}");
+        }
+        let text = "[[actions]]\nid = \"a\"\nname = \"A\"\non_alerts = [\"bogus\", \"detector:\"]\ncommand = { argv = [\"/bin/true\"] }\n";
+        let cfg: HealingConfig = toml::from_str(text).unwrap();
+        let mut out = Vec::new();
+        cfg.validate("healing", &mut out);
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(out[0].message.starts_with("unknown alert rule \"bogus\""), "{out:?}");
+
+        assert!(names_alert("detector", "detector", "Queue"));
+        assert!(names_alert("detector:Queue", "detector", "Queue"));
+        assert!(!names_alert("detector:Queue", "detector", "Web slow"));
+        assert!(names_alert("disk:/", "disk", "disk:/") && names_alert("disk:disk:/", "disk", "disk:/"));
+        assert!(!names_alert("disk:/", "disk", "disk:/Volumes/Backup"));
+        assert!(names_alert("stale:check:Web", "stale", "check:Web"));
+        assert!(!names_alert("disk", "cpu", "cpu"));
+    }
+
+    #[test]
+    fn a_detector_or_backup_alert_reaches_the_actions_that_name_it() {
+        let text =
+            "[[actions]]\nid = \"q\"\nname = \"Q\"\non_alerts = [\"detector:Queue not moving\"]\ncommand = { argv = [\"/bin/true\"] }\n\
+                    [[actions]]\nid = \"b\"\nname = \"B\"\non_alerts = [\"backup_failed\"]\ncommand = { argv = [\"/bin/true\"] }\n";
+        let cfg: HealingConfig = toml::from_str(text).unwrap();
+        let alert = |rule: &str, subject: &str| crate::alerts::Alert {
+            id: 1,
+            rule: rule.into(),
+            subject: subject.into(),
+            alert_type: rule.into(),
+            severity: crate::alerts::Severity::Warning,
+            status: crate::alerts::AlertStatus::Active,
+            title: String::new(),
+            message: String::new(),
+            details: serde_json::Value::Null,
+            created_at: 0,
+            acknowledged_at: None,
+            resolved_at: None,
+            snoozed_until: None,
+            last_notified_at: None,
+            flap_count: 0,
+        };
+        let ids = |a| crate::healing::attached(&cfg, &a).map(|x| x.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(alert("detector", "Queue not moving")), ["q"]);
+        assert!(ids(alert("detector", "Web slow")).is_empty());
+        assert_eq!(ids(alert("backup_failed", "Documents")), ["b"]);
     }
 
     #[test]

@@ -257,8 +257,8 @@ pub fn kind(a: &ActionConfig) -> &'static str {
 pub fn attached<'a>(cfg: &'a HealingConfig, alert: &Alert) -> impl Iterator<Item = &'a ActionConfig> {
     let (rule, subject) = (alert.rule.clone(), alert.subject.clone());
     cfg.actions.iter().filter(move |a| match rule.as_str() {
-        "check" => a.on_checks.contains(&subject),
-        r => a.on_alerts.iter().any(|x| x == r),
+        "check" if a.on_checks.contains(&subject) => true,
+        r => a.on_alerts.iter().any(|x| config::names_alert(x, r, &subject)),
     })
 }
 

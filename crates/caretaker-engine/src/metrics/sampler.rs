@@ -142,6 +142,7 @@ impl Sampler {
                 mount_point: mount,
             });
         }
+        let mut disks = one_per_device(disks);
         disks.sort_by(|a, b| a.mount_point.cmp(&b.mount_point));
 
         let mut networks: Vec<NetworkSample> = Vec::new();
@@ -246,9 +247,76 @@ fn is_user_visible_mount(mount: &str) -> bool {
     !(mount.starts_with("/boot/efi") || mount.starts_with("/snap/"))
 }
 
+/// What a mount stores its data on: the device, or for APFS the container its volumes share
+/// (`/dev/disk3s1s1` and `/dev/disk3s5` are both `/dev/disk3`), with the size as a check. None
+/// for a name that is no device (`tmpfs`, `overlay`), which is never merged.
+fn storage_of(d: &DiskSample) -> Option<(&str, u64)> {
+    if !d.name.starts_with('/') {
+        return None;
+    }
+    let mut device = d.name.as_str();
+    if d.file_system.eq_ignore_ascii_case("apfs") {
+        if let Some(at) = device.rfind("disk") {
+            let digits = device[at + 4..].bytes().take_while(u8::is_ascii_digit).count();
+            device = &device[..at + 4 + digits];
+        }
+    }
+    Some((device, d.total_bytes))
+}
+
+/// One sample per storage: the same space seen through two mount points (APFS `/` and
+/// `/System/Volumes/Data`, a Linux bind mount) would otherwise raise two alerts for one full
+/// disk. The shortest mount point stands for it.
+fn one_per_device(mut disks: Vec<DiskSample>) -> Vec<DiskSample> {
+    disks.sort_by(|a, b| a.mount_point.len().cmp(&b.mount_point.len()).then_with(|| a.mount_point.cmp(&b.mount_point)));
+    let mut seen = std::collections::HashSet::new();
+    disks.retain(|d| storage_of(d).is_none_or(|(device, total)| seen.insert((device.to_string(), total))));
+    disks
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn disk(name: &str, mount: &str, fs: &str, total_gib: u64) -> DiskSample {
+        DiskSample {
+            name: name.into(),
+            mount_point: mount.into(),
+            file_system: fs.into(),
+            total_bytes: total_gib << 30,
+            ..Default::default()
+        }
+    }
+
+    fn mounts(disks: Vec<DiskSample>) -> Vec<String> {
+        let mut m: Vec<String> = one_per_device(disks).into_iter().map(|d| d.mount_point).collect();
+        m.sort();
+        m
+    }
+
+    #[test]
+    fn apfs_volumes_of_one_container_are_one_disk() {
+        // As a Mac mini lists them (after the helper mounts are filtered out).
+        let mac = vec![
+            disk("/dev/disk3s5", "/System/Volumes/Data", "apfs", 460),
+            disk("/dev/disk3s1s1", "/", "apfs", 460),
+            disk("/dev/disk5s1", "/Volumes/Backup", "apfs", 1863),
+            disk("/dev/disk6s2", "/Volumes/Stick", "msdos", 460),
+        ];
+        assert_eq!(mounts(mac), vec!["/", "/Volumes/Backup", "/Volumes/Stick"]);
+    }
+
+    #[test]
+    fn a_bind_mount_is_one_disk_and_same_sized_disks_stay_apart() {
+        let linux = vec![
+            disk("/dev/sda2", "/", "ext4", 200),
+            disk("/dev/sda2", "/var/lib/docker", "ext4", 200),
+            disk("/dev/sdb1", "/srv", "ext4", 200),
+            disk("tmpfs", "/run", "tmpfs", 2),
+            disk("tmpfs", "/dev/shm", "tmpfs", 2),
+        ];
+        assert_eq!(mounts(linux), vec!["/", "/dev/shm", "/run", "/srv"]);
+    }
 
     #[test]
     fn samples_this_host() {
