@@ -31,6 +31,11 @@ function AlertRow({ a, act }: { a: Alert; act: <K extends AlertCommand>(cmd: K, 
         <span className={`sev ${a.severity}`}>{a.severity}</span>
         <span className="alert-title">{a.title}</span>
         <span className="badge" data-testid="alert-status">{a.status}{snoozed ? " · snoozed" : ""}</span>
+        {(a.flap_count ?? 0) > 0 && (
+          <span className="badge" data-testid="alert-flaps" title="It cleared and came back within the flap window; one incident, said once.">
+            flapping · came back {a.flap_count}×
+          </span>
+        )}
       </div>
       <div className="alert-msg">{a.message}</div>
       <div className="alert-foot">

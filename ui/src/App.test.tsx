@@ -165,6 +165,10 @@ describe("App", () => {
     await waitFor(() => expect(p.requests.some(([c, r]) => c === "acknowledge_alert" && (r as { id: number }).id === 7)).toBe(true));
     act(() => p.emit({ type: "alert_changed", alert: { ...alert, status: "acknowledged", acknowledged_at: Date.now() } }));
     await waitFor(() => expect(screen.getByTestId("alert-status").textContent).toBe("acknowledged"));
+    expect(screen.queryByTestId("alert-flaps")).toBeNull();
+    // The same incident came back within the flap window: said on the alert, not as a new one.
+    act(() => p.emit({ type: "alert_changed", alert: { ...alert, status: "active", acknowledged_at: null, flap_count: 3 } }));
+    await waitFor(() => expect(screen.getByTestId("alert-flaps").textContent).toBe("flapping · came back 3×"));
     act(() => screen.getByText("Runbook").click());
     await waitFor(() => expect(screen.getByTestId("runbook").textContent).toContain("Look first"));
 
