@@ -11,15 +11,13 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import unittest
 from pathlib import Path
 
-from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.options import ArgOptions
 
-from test_overview import APP, CLI, OUT, free_port, wait_port, waiter
+from session import close_app, open_app
+from test_overview import CLI, OUT, waiter
 
 STANDIN = Path(__file__).resolve().parent / "standin"
 
@@ -49,35 +47,13 @@ class ServiceSwitchTest(unittest.TestCase):
             XDG_CONFIG_HOME=cls.xdg,
             PATH=f"{STANDIN}:{os.environ.get('PATH', '')}",
         )
-        driver_bin = shutil.which("tauri-driver") or str(Path.home() / ".cargo" / "bin" / "tauri-driver")
-        port, native = free_port(), free_port()
-        cls.driver_proc = subprocess.Popen([driver_bin, "--port", str(port), "--native-port", str(native)], env=cls.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(port)
-        opts = ArgOptions()
-        opts.set_capability("browserName", "wry")
-        opts.set_capability("tauri:options", {"application": str(APP)})
-        for attempt in range(5):
-            try:
-                cls.driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=opts)
-                break
-            except Exception:
-                if attempt == 4:
-                    cls.tearDownClass()
-                    raise
-                time.sleep(1.0)
-        cls.driver.set_window_size(1360, 1000)
+        cls.driver, cls.driver_proc = open_app(cls.env)
 
     @classmethod
     def tearDownClass(cls):
         try:
-            if getattr(cls, "driver", None):
-                cls.driver.quit()
+            close_app(cls.driver, cls.driver_proc)
         finally:
-            cls.driver_proc.terminate()
-            try:
-                cls.driver_proc.wait(10)
-            except subprocess.TimeoutExpired:
-                cls.driver_proc.kill()
             # Whatever the test left running under the stand-in.
             subprocess.run([str(STANDIN / "systemctl"), "--user", "stop", "caretaker.service"], env=cls.env, check=False)
             if not os.environ.get("E2E_KEEP"):

@@ -11,17 +11,15 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import time
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.support.ui import Select
 
-from test_overview import APP, OUT, free_port, wait_port, waiter
+from session import close_app, open_app
+from test_overview import OUT, free_port, waiter
 
 # aiosmtpd comes from Debian's package, so Debian's interpreter runs the server; it writes each
 # message it receives as one JSON line on stdout.
@@ -68,35 +66,13 @@ class SettingsTest(unittest.TestCase):
         threading.Thread(target=cls.hooks.serve_forever, daemon=True).start()
 
         env = dict(os.environ, CARETAKER_DATA_DIR=cls.data, CARETAKER_KEYCHAIN="off")
-        driver_bin = shutil.which("tauri-driver") or str(Path.home() / ".cargo" / "bin" / "tauri-driver")
-        port, native = free_port(), free_port()
-        cls.driver_proc = subprocess.Popen([driver_bin, "--port", str(port), "--native-port", str(native)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(port)
-        opts = ArgOptions()
-        opts.set_capability("browserName", "wry")
-        opts.set_capability("tauri:options", {"application": str(APP)})
-        for attempt in range(5):
-            try:
-                cls.driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=opts)
-                break
-            except Exception:
-                if attempt == 4:
-                    cls.tearDownClass()
-                    raise
-                time.sleep(1.0)
-        cls.driver.set_window_size(1360, 1000)
+        cls.driver, cls.driver_proc = open_app(env)
 
     @classmethod
     def tearDownClass(cls):
         try:
-            if getattr(cls, "driver", None):
-                cls.driver.quit()
+            close_app(cls.driver, cls.driver_proc)
         finally:
-            cls.driver_proc.terminate()
-            try:
-                cls.driver_proc.wait(10)
-            except subprocess.TimeoutExpired:
-                cls.driver_proc.kill()
             cls.hooks.shutdown()
             cls.smtp.stdin.close()
             cls.smtp.terminate()
