@@ -76,8 +76,14 @@ pub struct CheckConfig {
 fn default_check_interval() -> u64 {
     60
 }
+/// A check's timeout when none is given: this, or its interval when that is shorter.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+/// Stands for "not given" between reading and [`CheckConfig::fill_defaults`]; no TOML integer
+/// or UI field can be this large, so it is never a value someone wrote.
+const TIMEOUT_NOT_GIVEN: u64 = u64::MAX;
+
 fn default_check_timeout() -> u64 {
-    10
+    TIMEOUT_NOT_GIVEN
 }
 fn default_method() -> String {
     "GET".into()
@@ -176,6 +182,14 @@ impl HttpProbe {
 }
 
 impl CheckConfig {
+    /// Defaults that depend on other fields: a timeout not given is capped at the interval (a
+    /// check written with `interval_secs = 5` and no timeout is valid, not refused).
+    pub fn fill_defaults(&mut self) {
+        if self.timeout_secs == TIMEOUT_NOT_GIVEN {
+            self.timeout_secs = DEFAULT_TIMEOUT_SECS.min(self.interval_secs).max(1);
+        }
+    }
+
     /// The probe's kind and what it looks at, for lists and messages.
     pub fn kind_and_target(&self) -> (&'static str, String) {
         if let Some(h) = &self.http {

@@ -161,7 +161,8 @@ impl Service {
     }
 
     /// Adds a check, or replaces the one named `original`.
-    pub async fn save(&self, original: Option<String>, check: CheckConfig) -> Result<()> {
+    pub async fn save(&self, original: Option<String>, mut check: CheckConfig) -> Result<()> {
+        check.fill_defaults();
         self.edit(move |list| {
             match original.as_deref() {
                 Some(name) => {

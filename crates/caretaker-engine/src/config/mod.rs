@@ -78,11 +78,12 @@ impl Config {
     /// Parses and validates TOML text; every issue found is returned, each with its field path.
     pub fn from_toml_str(text: &str) -> std::result::Result<Config, Vec<ConfigIssue>> {
         let de = toml::Deserializer::parse(text).map_err(|e| vec![toml_issue(text, "(file)", &e)])?;
-        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+        let mut config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
             vec![toml_issue(text, if path == "." { "(file)" } else { &path }, &inner)]
         })?;
+        config.checks.list.iter_mut().for_each(CheckConfig::fill_defaults);
         let issues = config.validate();
         if issues.is_empty() {
             Ok(config)

@@ -200,3 +200,21 @@ fn an_unreadable_config_is_refused_and_left_alone() {
     write_section(&missing, "metrics", &c.metrics).unwrap();
     assert!(Config::load(&missing).is_ok());
 }
+
+#[test]
+fn a_check_without_a_timeout_gets_one_that_fits_its_interval() {
+    let check = |rest: &str| format!("[[checks.list]]\nname = \"Web\"\n{rest}tcp = {{ port = 80 }}\n");
+    // Written by hand with a short interval and no timeout: valid, the timeout follows.
+    let c = Config::from_toml_str(&check("interval_secs = 5\n")).expect("a short interval alone is valid");
+    assert_eq!((c.checks.list[0].interval_secs, c.checks.list[0].timeout_secs), (5, 5));
+    let c = Config::from_toml_str(&check("")).unwrap();
+    assert_eq!(c.checks.list[0].timeout_secs, 10, "the usual default with the usual interval");
+    let c = Config::from_toml_str(&check("interval_secs = 30\ntimeout_secs = 3\n")).unwrap();
+    assert_eq!(c.checks.list[0].timeout_secs, 3, "a timeout given is kept");
+    // A timeout given that does not fit is still a mistake, named.
+    let issues = Config::from_toml_str(&check("interval_secs = 5\ntimeout_secs = 8\n")).unwrap_err();
+    assert!(issues.iter().any(|i| i.path == "checks.list[0].timeout_secs"), "{issues:?}");
+    // Saved back, the filled-in value is what the file gets.
+    let text = toml::to_string(&c).unwrap();
+    assert!(Config::from_toml_str(&text).is_ok());
+}
