@@ -20,6 +20,7 @@ const HANDOVER_GRACE: Duration = Duration::from_secs(15);
 
 /// The data folder the app uses, and whether it was given on its command line (then the
 /// service is told it too; one chosen through the environment reaches the command by itself).
+#[derive(Clone)]
 pub struct Folder {
     pub data_dir: PathBuf,
     pub from_args: bool,
@@ -59,9 +60,16 @@ fn run_cli(folder: &Folder, verb: &str, extra: &[&str]) -> Result<String, String
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn read_state(folder: &Folder) -> Result<ServiceState, String> {
-    let text = run_cli(folder, "status", &["--json"])?;
-    serde_json::from_str(&text).map_err(|e| format!("`caretaker service status --json` answered something else: {e}"))
+fn parse_state(text: &str) -> Result<ServiceState, String> {
+    serde_json::from_str(text).map_err(|e| format!("`caretaker service status --json` answered something else: {e}"))
+}
+
+/// [`run_cli`] off the async runtime (it waits for the service manager).
+async fn run_cli_blocking(app: &AppHandle, verb: &'static str, extra: &'static [&'static str]) -> Result<String, String> {
+    let folder = app.state::<Folder>().inner().clone();
+    tauri::async_runtime::spawn_blocking(move || run_cli(&folder, verb, extra))
+        .await
+        .unwrap_or_else(|e| Err(format!("`caretaker service {verb}` did not finish: {e}")))
 }
 
 fn answered(data_dir: &Path) -> bool {
@@ -77,16 +85,13 @@ fn record_answer(data_dir: &Path) {
 async fn switch_state(app: &AppHandle, problem: Option<String>) -> ServiceSwitch {
     let folder = app.state::<Folder>();
     let attached = matches!(app.state::<EngineSlot>().get(), Ok(Backend::Attached(_)));
-    let data_dir = folder.data_dir.clone();
-    let from_args = folder.from_args;
-    let read = tauri::async_runtime::spawn_blocking(move || read_state(&Folder { data_dir, from_args })).await;
+    let read = run_cli_blocking(app, "status", &["--json"]).await.and_then(|text| parse_state(&text));
     let (state, read_problem) = match read {
-        Ok(Ok(s)) => {
+        Ok(s) => {
             let why = s.unavailable.clone();
             (Some(s), why)
         }
-        Ok(Err(e)) => (None, Some(e)),
-        Err(e) => (None, Some(format!("could not ask for the service's state: {e}"))),
+        Err(e) => (None, Some(e)),
     };
     ServiceSwitch { state, problem: problem.or(read_problem), asked: answered(&folder.data_dir), attached }
 }
@@ -140,17 +145,12 @@ async fn turn_on(app: &AppHandle) -> Option<String> {
         }
         None => None,
     };
-    let folder = app.state::<Folder>();
-    let installed = {
-        let (data_dir, from_args) = (folder.data_dir.clone(), folder.from_args);
-        tauri::async_runtime::spawn_blocking(move || run_cli(&Folder { data_dir, from_args }, "install", &[])).await
-    };
-    let installed = installed.unwrap_or_else(|e| Err(format!("could not install the service: {e}")));
+    let installed = run_cli_blocking(app, "install", &[]).await;
     let Some(generation) = generation else { return installed.err() };
     match installed {
         Ok(_) => {
             tracing::info!("the background service is on; following its engine");
-            bridge::supervise(app.clone(), folder.data_dir.clone(), None);
+            bridge::supervise(app.clone(), app.state::<Folder>().data_dir.clone(), None);
             None
         }
         Err(e) => {
@@ -169,12 +169,10 @@ async fn turn_off(app: &AppHandle) -> Option<String> {
     // Read before: stopping the service is seen by the window's follower at once, so afterwards
     // the slot says "gone", not "attached".
     let has_own = matches!(app.state::<EngineSlot>().get(), Ok(Backend::Local(_)));
-    let folder = app.state::<Folder>();
-    let (data_dir, from_args) = (folder.data_dir.clone(), folder.from_args);
-    let removed = tauri::async_runtime::spawn_blocking(move || run_cli(&Folder { data_dir, from_args }, "uninstall", &[])).await;
-    if let Err(e) = removed.unwrap_or_else(|e| Err(format!("could not remove the service: {e}"))) {
+    if let Err(e) = run_cli_blocking(app, "uninstall", &[]).await {
         return Some(e);
     }
+    let folder = app.state::<Folder>();
     if has_own {
         return None;
     }

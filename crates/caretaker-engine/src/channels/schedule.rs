@@ -88,13 +88,20 @@ impl Service {
             .core
             .db
             .write_async(move |c| {
+                // Read once per tick, and only when some channel's digest is due.
+                let mut digest = None;
                 let mut n = 0;
                 for (channel, minute) in &wanted {
                     if !due(now, *minute, outbox::last_of(c, channel, Transition::Digest)?) {
                         continue;
                     }
-                    outbox::enqueue(c, channel, &compose(&gather(c, &open)?, &host, now), now)?;
-                    n += 1;
+                    if digest.is_none() {
+                        digest = Some(compose(&gather(c, &open)?, &host, now));
+                    }
+                    if let Some(m) = &digest {
+                        outbox::enqueue(c, channel, m, now)?;
+                        n += 1;
+                    }
                 }
                 Ok(n)
             })
