@@ -40,10 +40,24 @@ fn data_dir_from_args() -> Option<PathBuf> {
 /// Shows the window, building it again if it was closed (closing destroys the web view, so a
 /// closed window costs nothing while the tray waits).
 pub fn show_main_window(app: &tauri::AppHandle) {
+    open_page(app, None);
+}
+
+/// Shows the window on `page` (a tab, or `alerts/<id>`): a window that is open is told to go
+/// there; one built now starts there (an event sent before its page listens would be lost).
+pub fn open_page(app: &tauri::AppHandle, page: Option<&str>) {
     let window = match app.get_webview_window("main") {
-        Some(w) => w,
+        Some(w) => {
+            if let Some(p) = page {
+                let _ = tauri::Emitter::emit(app, tray::NAVIGATE_CHANNEL, p);
+            }
+            w
+        }
         None => {
-            let Some(config) = app.config().app.windows.iter().find(|w| w.label == "main").cloned() else { return };
+            let Some(mut config) = app.config().app.windows.iter().find(|w| w.label == "main").cloned() else { return };
+            if let Some(p) = page {
+                config.url = tauri::WebviewUrl::App(PathBuf::from(format!("index.html#{p}")));
+            }
             match tauri::WebviewWindowBuilder::from_config(app, &config).and_then(|b| b.build()) {
                 Ok(w) => w,
                 Err(e) => {

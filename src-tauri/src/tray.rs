@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
-use tauri::{AppHandle, Emitter, Manager, Wry};
+use tauri::{AppHandle, Manager, Wry};
 
 const TRAY_ID: &str = "caretaker";
 /// Asks the window to show a page (the UI listens on this channel).
@@ -44,10 +44,7 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
         .show_menu_on_left_click(false)
         .on_menu_event(|app, event| match event.id().as_ref() {
             "open" => crate::show_main_window(app),
-            "open-alerts" => {
-                crate::show_main_window(app);
-                let _ = app.emit(NAVIGATE_CHANNEL, "alerts");
-            }
+            "open-alerts" => crate::open_page(app, Some("alerts")),
             "pause" => toggle_pause(app),
             "maintain" => run_maintenance(app),
             "backup" => back_up_now(app),
@@ -70,10 +67,7 @@ fn run_maintenance(app: &AppHandle) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         match engine.call("run_maintenance", json!({})).await {
-            Ok(_) => {
-                crate::show_main_window(&app);
-                let _ = app.emit(NAVIGATE_CHANNEL, "monitor");
-            }
+            Ok(_) => crate::open_page(&app, Some("monitor")),
             Err(e) => tracing::warn!("maintenance did not start: {e}"),
         }
     });
@@ -83,8 +77,7 @@ fn run_maintenance(app: &AppHandle) {
 /// Backups page; with no plan yet, the page's wizard creates one.
 fn back_up_now(app: &AppHandle) {
     let Some(engine) = engine(app) else { return };
-    crate::show_main_window(app);
-    let _ = app.emit(NAVIGATE_CHANNEL, "backups");
+    crate::open_page(app, Some("backups"));
     tauri::async_runtime::spawn(async move {
         let overview: Result<caretaker_engine::backup::BackupsOverview, _> = engine.call_as("backups_overview", json!({})).await;
         let Some(plan) = overview.ok().and_then(|o| o.plans.first().map(|p| p.plan.name.clone())) else { return };
@@ -219,6 +212,16 @@ fn figures(h: &caretaker_engine::HostSample) -> String {
 pub fn on_event(app: &AppHandle, event: &Event) {
     match event {
         Event::AlertChanged { .. } | Event::NotificationsPaused { .. } => refresh(app),
+        // A click on one of this machine's notifications: the window opens on that alert.
+        Event::NotificationClicked { alert_id } => {
+            let page = alert_id.map_or_else(|| "alerts".to_string(), |id| format!("alerts/{id}"));
+            let app = app.clone();
+            // Windows are built on the main thread.
+            let shown = app.clone().run_on_main_thread(move || crate::open_page(&app, Some(&page)));
+            if let Err(e) = shown {
+                tracing::warn!("could not open the window on a clicked notification: {e}");
+            }
+        }
         Event::HostSample { sample, .. } => {
             let quiet = app.try_state::<TrayItems>().is_some_and(|i| *i.open_alerts.lock().unwrap_or_else(|p| p.into_inner()) == 0);
             if let (true, Some(tray)) = (quiet, app.tray_by_id(TRAY_ID)) {

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { Alert } from "./bindings/Alert";
 import type { Event } from "./bindings/Event";
 import type { Snapshot } from "./bindings/Snapshot";
@@ -19,14 +19,25 @@ function Runbook({ alertType }: { alertType: string }) {
 
 type AlertCommand = "acknowledge_alert" | "resolve_alert" | "snooze_alert";
 
-function AlertRow({ a, act }: { a: Alert; act: <K extends AlertCommand>(cmd: K, req: Commands[K]["req"]) => void }) {
-  const [open, setOpen] = useState(false);
+function AlertRow({ a, act, focused = false }: {
+  a: Alert;
+  act: <K extends AlertCommand>(cmd: K, req: Commands[K]["req"]) => void;
+  /** Opened from a notification about this alert: shown with its runbook, scrolled to. */
+  focused?: boolean;
+}) {
+  const [open, setOpen] = useState(focused);
+  const row = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!focused) return;
+    setOpen(true);
+    row.current?.scrollIntoView?.({ block: "center" });
+  }, [focused]);
   // Only a snooze counts down here; the ages keep themselves current.
   const until = a.snoozed_until;
   const now = useNow((n) => (until === null ? Infinity : minutesLeftNextChangeIn(until, n)));
   const snoozed = a.snoozed_until !== null && a.snoozed_until > now;
   return (
-    <div className={`card alert ${a.severity} ${a.status}`} data-testid={`alert-${a.id}`}>
+    <div ref={row} className={`card alert ${a.severity} ${a.status}${focused ? " focused" : ""}`} data-testid={`alert-${a.id}`}>
       <div className="alert-head">
         <span className={`sev ${a.severity}`}>{a.severity}</span>
         <span className="alert-title">{a.title}</span>
@@ -63,7 +74,7 @@ function AlertRow({ a, act }: { a: Alert; act: <K extends AlertCommand>(cmd: K, 
 
 const resolvedAlert = (e: Event) => e.type === "alert_changed" && e.alert.status === "resolved";
 
-export function Alerts({ snapshot }: { snapshot: Snapshot }) {
+export function Alerts({ snapshot, focus = null }: { snapshot: Snapshot; focus?: number | null }) {
   const all = useCommand("list_alerts", { query: { include_resolved: true, limit: 200 } }, { refetchOn: [resolvedAlert] });
   const action = useAction();
   const history = (all.data ?? []).filter((a) => a.status === "resolved");
@@ -83,10 +94,10 @@ export function Alerts({ snapshot }: { snapshot: Snapshot }) {
       <ErrorNote error={all.error ?? action.error} onRefresh={() => void all.refetch()} />
       <h3 className="section">Open</h3>
       {snapshot.alerts.length === 0 && <div className="card dim" data-testid="no-alerts">All clear: nothing needs your attention.</div>}
-      {snapshot.alerts.map((a) => <AlertRow key={a.id} a={a} act={act} />)}
+      {snapshot.alerts.map((a) => <AlertRow key={a.id} a={a} act={act} focused={a.id === focus} />)}
       <h3 className="section">History</h3>
       {history.length === 0 && <div className="dim">No resolved alerts yet.</div>}
-      {history.map((a) => <AlertRow key={a.id} a={a} act={act} />)}
+      {history.map((a) => <AlertRow key={a.id} a={a} act={act} focused={a.id === focus} />)}
     </div>
   );
 }

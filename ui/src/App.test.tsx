@@ -129,6 +129,7 @@ globalThis.ResizeObserver ??= class {
 } as unknown as typeof ResizeObserver;
 
 afterEach(() => {
+  window.location.hash = "";
   cleanup();
   vi.restoreAllMocks();
 });
@@ -174,6 +175,31 @@ describe("App", () => {
 
     act(() => p.emit({ type: "alert_changed", alert: { ...alert, status: "resolved", resolved_at: Date.now() } }));
     await waitFor(() => expect(screen.getByTestId("no-alerts")).toBeTruthy());
+  });
+
+  it("opens on the alert a clicked notification is about, whether the window was open or built for it", async () => {
+    const p = new FakePlatform();
+    setPlatform(p);
+    // Built for the click: the window's address says where to start.
+    window.location.hash = "#alerts/7";
+    const first = render(<App />);
+    await waitFor(() => expect(screen.getByTestId("no-alerts")).toBeTruthy());
+    act(() => p.emit({ type: "alert_changed", alert }));
+    await waitFor(() => expect(screen.getByTestId("alert-7").className).toContain("focused"));
+    expect(screen.getByTestId("tab-alerts").className).toContain("active");
+    await waitFor(() => expect(screen.getByTestId("runbook")).toBeTruthy());
+    first.unmount();
+    window.location.hash = "";
+
+    // Already open on another page: told to go there.
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId("overview-no-alerts")).toBeTruthy());
+    act(() => p.emit({ type: "alert_changed", alert }));
+    expect(screen.getByTestId("tab-overview").className).toContain("active");
+    act(() => p.navigate?.("alerts/7"));
+    await waitFor(() => expect(screen.getByTestId("alert-7").className).toContain("focused"));
+    act(() => p.navigate?.("alerts"));
+    await waitFor(() => expect(screen.getByTestId("alert-7").className).not.toContain("focused"));
   });
 
   it("lists a pending escalation and runs it only when the person says so", async () => {

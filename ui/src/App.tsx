@@ -13,14 +13,32 @@ import { platform } from "./platform";
 import { ErrorNote } from "./components/ErrorNote";
 import { EngineHealth } from "./components/EngineHealth";
 
+const PAGES = ["overview", "services", "alerts", "backups", "detectors", "healing", "insights", "monitor", "settings"] as const;
+type Page = (typeof PAGES)[number];
+
+/** Where a link from outside the window points: a tab, or `alerts/<id>` (a clicked notification). */
+export function parseTarget(target: string): { page: Page; alert: number | null } | null {
+  const [name, id] = target.replace(/^#/, "").split("/");
+  const page = PAGES.find((p) => p === name);
+  if (!page) return null;
+  const alert = page === "alerts" && id && /^\d+$/.test(id) ? Number(id) : null;
+  return { page, alert };
+}
+
 export function App() {
   const { snapshot, error, reload, connection } = useEngine();
-  const [page, setPage] = useState<"overview" | "services" | "alerts" | "backups" | "detectors" | "healing" | "insights" | "monitor" | "settings">("overview");
+  // A window built to show a page (the tray, a clicked notification) starts at its address's #page.
+  const initial = parseTarget(window.location.hash);
+  const [page, setPage] = useState<Page>(initial?.page ?? "overview");
+  const [focusAlert, setFocusAlert] = useState<number | null>(initial?.alert ?? null);
   useEffect(() => {
     let off: (() => void) | undefined;
     void (async () => {
       off = await (await platform()).onNavigate((p) => {
-        if (["alerts", "services", "overview", "monitor", "backups", "detectors", "healing", "insights", "settings"].includes(p)) setPage(p as typeof page);
+        const target = parseTarget(p);
+        if (!target) return;
+        setPage(target.page);
+        setFocusAlert(target.alert);
       });
     })();
     return () => off?.();
@@ -58,7 +76,7 @@ export function App() {
           {snapshot?.host && <span className="host">{snapshot.host.hostname}</span>}
         </div>
         <nav className="tabs">
-          {(["overview", "services", "alerts", "backups", "detectors", "healing", "insights", "monitor", "settings"] as const).map((p) => (
+          {PAGES.map((p) => (
             <button key={p} data-testid={`tab-${p}`} className={`tab ${page === p ? "active" : ""}`} onClick={() => setPage(p)}>
               {p[0].toUpperCase() + p.slice(1)}
               {p === "alerts" && snapshot && snapshot.alerts.length > 0 && (
@@ -78,7 +96,7 @@ export function App() {
         {!snapshot && <div className="loading">Connecting to the engine…</div>}
         {snapshot && page === "overview" && <Overview snapshot={snapshot} onOpen={setPage} />}
         {snapshot && page === "services" && <Services />}
-        {snapshot && page === "alerts" && <Alerts snapshot={snapshot} />}
+        {snapshot && page === "alerts" && <Alerts snapshot={snapshot} focus={focusAlert} />}
         {snapshot && page === "monitor" && <Monitor />}
         {snapshot && page === "backups" && <Backups />}
         {snapshot && page === "detectors" && <Detectors />}

@@ -27,6 +27,8 @@ pub(crate) enum Piece {
     Channels,
     /// `[notifications.heartbeat]`.
     Heartbeat,
+    /// `enabled` in `[notifications]`: this machine's own notifications.
+    NativeNotifications,
 }
 
 pub(crate) struct Core {
@@ -147,6 +149,7 @@ impl Core {
             Piece::BackupPlans => config::write_plans(&path, &next.backups.plans)?,
             Piece::Channels => config::write_channels(&path, &next.notifications.channels)?,
             Piece::Heartbeat => config::write_heartbeat(&path, next.notifications.heartbeat.as_ref())?,
+            Piece::NativeNotifications => config::write_native_notifications(&path, next.notifications.enabled)?,
         }
         if let Ok(mut c) = self.config.write() {
             *c = next;
@@ -201,11 +204,13 @@ impl Core {
         }
     }
 
-    /// State first, then the event: each changed alert, then each notice (also to the notifier
-    /// and, when any is configured, to the notification channels' outbox).
+    /// State first, then the event: each changed alert, then each notice (also to the
+    /// notification channels' outbox, this machine's own notifications included).
     pub fn publish(&self, fx: Effects) {
         let config = self.config();
-        if !fx.notices.is_empty() && !config.notifications.channels.is_empty() {
+        // This machine's own notifications are a channel too (the built-in one).
+        let any_channel = config.notifications.enabled || !config.notifications.channels.is_empty();
+        if !fx.notices.is_empty() && any_channel {
             let now = self.now();
             let open = self.alerts.open();
             let messages = fx
@@ -225,12 +230,8 @@ impl Core {
         for alert in fx.changed {
             self.emit(Event::AlertChanged { alert });
         }
-        let native = config.notifications.enabled;
         for notice in fx.notices {
-            self.emit(Event::Notification { notice: notice.clone() });
-            if native {
-                self.alerts.notify(notice);
-            }
+            self.emit(Event::Notification { notice });
         }
     }
 

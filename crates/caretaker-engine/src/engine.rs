@@ -154,15 +154,14 @@ impl Engine {
         let start = db.write(|c| presence::begin(c, now))?;
         let hostname = sysinfo::System::host_name().unwrap_or_else(|_| "this machine".into());
         let manager = db.write(|c| AlertManager::load(c, config.alerts.clone(), config.metrics.interval_secs, hostname.clone(), now))?;
-        let (notice_tx, notice_rx) = mpsc::channel(256);
         let (outbox_tx, outbox_rx) = mpsc::unbounded_channel();
-        let (notifications_on, http_cfg, am) = (config.notifications.enabled, config.http.clone(), config.alertmanager.clone());
+        let (http_cfg, am) = (config.http.clone(), config.alertmanager.clone());
         let core = Arc::new(Core::new(
             data_dir.clone(),
             hostname.clone(),
             options.clock.clone(),
             db,
-            Alerts::new(manager, notice_tx),
+            Alerts::new(manager),
             outbox_tx,
             config,
             status,
@@ -182,7 +181,7 @@ impl Engine {
         let maintenance = maintenance::service::Service::new(core.clone());
         maintenance.set_backup_task(backup.maintenance_task());
         let presence = presence::service::Service::new(core.clone(), start, (options.boot_time)());
-        let channels = channels::service::Service::new(core.clone(), options.notification_window, options.channel_retry);
+        let channels = channels::service::Service::new(core.clone(), options.notifier, options.notification_window, options.channel_retry);
 
         let mut tasks: Vec<JoinHandle<()>> = vec![
             tokio::spawn(metrics.clone().run(sampler)),
@@ -200,15 +199,6 @@ impl Engine {
             tokio::spawn(presence.clone().run()),
         ];
         tasks.extend(channels.start(outbox_rx, options.heartbeat_period, options.digest_tick));
-        if notifications_on {
-            tasks.push(tokio::spawn(alerts::notify::run(
-                notice_rx,
-                options.notifier,
-                hostname.clone(),
-                options.notification_window,
-                core.cancel.clone(),
-            )));
-        }
         let services = Services {
             core: core.clone(),
             metrics,

@@ -38,6 +38,11 @@ pub enum Event {
     NotificationsPaused {
         until_ms: Option<i64>,
     },
+    /// The person clicked one of this machine's notifications: the app opens on that alert (None:
+    /// a burst of several, the Alerts page).
+    NotificationClicked {
+        alert_id: Option<i64>,
+    },
     /// A maintenance task started, completed, failed or was skipped.
     MaintenanceProgress {
         run_id: i64,

@@ -69,7 +69,7 @@ async fn each_provider_gets_its_documented_payload_and_a_recovery_follows() {
     until("the recovery reaches ntfy", 20, async || (r.at("/mini-alerts").len() == 2).then_some(())).await;
     assert_eq!(r.at("/mini-alerts")[1].headers["priority"], "3");
     let status = until("every channel delivered everything", 20, async || {
-        let s = engine.channels_status().await.ok()?;
+        let s = configured(engine.channels_status().await.ok()?);
         s.iter().all(|s| s.pending == 0).then_some(s)
     })
     .await;
@@ -96,7 +96,7 @@ async fn an_outage_delays_but_loses_nothing_and_keeps_the_order() {
     .await;
     let r = Receiver::on(addr, 200).await;
     until("both arrive", 30, async || (r.at("/generic").len() >= 2).then_some(())).await;
-    until("nothing waits", 10, async || (engine.channels_status().await.ok()?[0].pending == 0).then_some(())).await;
+    until("nothing waits", 10, async || (engine.channels_status().await.ok()?.last()?.pending == 0).then_some(())).await;
     let got: Vec<String> = r.at("/generic").iter().map(|q| q.json()["transition"].as_str().unwrap_or("").to_string()).collect();
     assert_eq!(got, vec!["opened", "resolved"], "once each, in order");
     engine.shutdown().await;
@@ -118,7 +118,7 @@ async fn rows_left_at_a_stop_are_delivered_after_the_restart_once() {
     let r = Receiver::on(addr, 200).await;
     let engine = start(dir.path()).await;
     until("delivered after the restart", 20, async || (!r.at("/generic").is_empty()).then_some(())).await;
-    until("nothing waits", 10, async || (engine.channels_status().await.ok()?[0].pending == 0).then_some(())).await;
+    until("nothing waits", 10, async || (engine.channels_status().await.ok()?.last()?.pending == 0).then_some(())).await;
     engine.shutdown().await;
     let engine = start(dir.path()).await;
     let test = engine.channel_test("hook").await.unwrap();
@@ -215,6 +215,8 @@ async fn channels_are_saved_renamed_and_deleted_with_their_secrets_outside_the_f
     c.api_url = Some(r.url(""));
     let token = ChannelSecret { key: "bot_token".into(), value: "777:TOKEN".into() };
     let status = engine.save_channel(None, c.clone(), vec![token.clone()]).await.unwrap();
+    assert_eq!((status[0].name.as_str(), status[0].enabled), ("This computer", false), "the built-in channel, first: {status:?}");
+    let status = configured(status);
     assert_eq!((status.len(), status[0].missing_secrets.len()), (1, 0), "{status:?}");
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("# my own note") && text.contains("# no screen here"), "{text}");
@@ -232,16 +234,28 @@ async fn channels_are_saved_renamed_and_deleted_with_their_secrets_outside_the_f
 
     let mut renamed = c.clone();
     renamed.name = "telegram".into();
-    let status = engine.save_channel(Some("tg".into()), renamed, Vec::new()).await.unwrap();
+    let status = configured(engine.save_channel(Some("tg".into()), renamed, Vec::new()).await.unwrap());
     assert_eq!((status[0].name.as_str(), status[0].missing_secrets.len()), ("telegram", 0), "the token moved along: {status:?}");
     assert!(engine.channel_test("telegram").await.unwrap().delivered);
 
-    assert!(engine.delete_channel("telegram").await.unwrap().is_empty());
+    assert!(configured(engine.delete_channel("telegram").await.unwrap()).is_empty());
     assert!(!std::fs::read_to_string(&path).unwrap().contains("notifications.channels"));
     engine.save_channel(None, ChannelConfig { name: "telegram".into(), ..c }, Vec::new()).await.unwrap();
-    let status = engine.channels_status().await.unwrap();
+    let status = configured(engine.channels_status().await.unwrap());
     assert_eq!(status[0].missing_secrets, vec!["bot_token"], "deleting forgot the token");
+    assert!(engine.delete_channel("This computer").await.is_err(), "the built-in channel is switched, not deleted");
+
+    // This screen's notifications, switched from the app: in the file (its comment kept) and at once.
+    let status = engine.set_native_notifications(true).await.unwrap();
+    assert!(status[0].enabled, "{status:?}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("enabled = true # no screen here"), "{text}");
     engine.shutdown().await;
+}
+
+/// The configured channels, without the built-in one of this machine's own notifications.
+fn configured(all: Vec<caretaker_engine::channels::ChannelStatus>) -> Vec<caretaker_engine::channels::ChannelStatus> {
+    all.into_iter().filter(|s| s.kind != caretaker_engine::channels::ChannelKind::Desktop).collect()
 }
 
 #[test]

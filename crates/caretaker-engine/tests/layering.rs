@@ -21,7 +21,7 @@ const FOUNDATION: &[&str] = &["error", "clock", "paths", "store", "lock", "sql_e
 const ALLOWED: &[(&str, &str)] = &[("engine", "http"), ("engine", "control")];
 /// Files below a capability folder that work through the core (the service and its parts; a
 /// service's `schedule` holds what it runs on a timer).
-const SERVICE_PARTS: &[&str] = &["service", "jobs", "plans", "health", "schedule"];
+const SERVICE_PARTS: &[&str] = &["service", "jobs", "plans", "health", "schedule", "settings"];
 
 /// The layer of a module, given as its path from the crate root (`["backup", "jobs"]`).
 fn layer_of(module: &[String]) -> Layer {

@@ -94,6 +94,8 @@ export interface Commands {
   notifications_settings: { req: Record<string, never>; res: NotificationsConfig };
   /** Sets, or with null removes, the heartbeat; applied at once. */
   save_heartbeat: { req: { heartbeat: HeartbeatConfig | null }; res: NotificationsConfig };
+  /** Switches this machine's own notifications (the built-in channel) on or off. */
+  set_native_notifications: { req: { enabled: boolean }; res: Array<ChannelStatus> };
   maintenance_status: { req: Record<string, never>; res: MaintenanceStatus };
   /** Starts a maintenance run now; refused while one runs. */
   run_maintenance: { req: Record<string, never>; res: number };

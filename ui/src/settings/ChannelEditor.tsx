@@ -28,6 +28,7 @@ const SECRETS: Record<ChannelKind, Array<[string, string, boolean]>> = {
   ],
   telegram: [["bot_token", "Bot token", true]],
   webhook: [["url", "Webhook URL with a token in it (instead of the URL above)", false]],
+  desktop: [],
 };
 
 export function blankChannel(kind: ChannelKind): ChannelConfig {
@@ -49,6 +50,7 @@ function forKind(c: ChannelConfig): ChannelConfig {
     pushover: ["api_url"],
     telegram: ["chat_id", "api_url"],
     webhook: ["url", "preset"],
+    desktop: [],
   };
   return { ...base, ...common, ...keep(own[c.kind]) } as ChannelConfig;
 }

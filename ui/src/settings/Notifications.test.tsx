@@ -29,6 +29,10 @@ function engine() {
       state.statuses = state.statuses.map((s) => ({ ...s, last_failure_at: Date.now() }));
       return { delivered: false, error: "HTTP 403: forbidden" };
     },
+    set_native_notifications: ({ enabled }) => {
+      state.statuses = state.statuses.map((s) => (s.kind === "desktop" ? { ...s, enabled } : s));
+      return state.statuses;
+    },
     save_heartbeat: ({ heartbeat }) => {
       state.settings = { ...state.settings, heartbeat };
       return state.settings;
@@ -38,6 +42,21 @@ function engine() {
 }
 
 describe("Settings: notifications", () => {
+  it("lists this screen's notifications as a built-in channel that is switched, not edited", async () => {
+    const { p, state } = engine();
+    state.statuses = [status({ name: "This computer", kind: "desktop", last_success_at: Date.now() - 60000 })];
+    setPlatform(p);
+    render(<Notifications />);
+    const row = await screen.findByTestId("channel-This computer");
+    expect(row.textContent).toContain("notifications on this screen");
+    expect(row.textContent).not.toContain("Edit");
+    expect(screen.getByText(/No channels yet/)).toBeTruthy();
+    fireEvent.click(screen.getByTestId("native-switch"));
+    await waitFor(() => expect(p.calls.find((c) => c.cmd === "set_native_notifications")?.req).toEqual({ enabled: false }));
+    await waitFor(() => expect(screen.getByTestId("channel-This computer").textContent).toContain("· off"));
+    expect((screen.getByTestId("channel-test") as HTMLButtonElement).disabled).toBe(true);
+  });
+
   it("adds an ntfy channel with only its own fields and its token as a secret", async () => {
     const { p } = engine();
     setPlatform(p);

@@ -37,18 +37,32 @@ function ChannelRow({ ch, onEdit, onChanged, onTested }: {
       setError(asCommandError(e));
     }
   };
-  const kind = KINDS.find((k) => k.kind === ch.kind)?.label ?? ch.kind;
+  const switchNative = async () => {
+    try {
+      onChanged(await call("set_native_notifications", { enabled: !ch.enabled }));
+    } catch (e) {
+      setError(asCommandError(e));
+    }
+  };
+  const builtIn = ch.kind === "desktop";
+  const kind = builtIn ? "notifications on this screen" : (KINDS.find((k) => k.kind === ch.kind)?.label ?? ch.kind);
   const failedLast = ch.last_failure_at !== null && (ch.last_success_at === null || ch.last_failure_at > ch.last_success_at);
   return (
     <div className={`channel ${failedLast ? "failing" : ""}`} data-testid={`channel-${ch.name}`}>
       <div className="channel-head">
         <strong>{ch.name}</strong> <span className="dim">{kind}{ch.enabled ? "" : " · off"}</span>
         <span className="channel-actions">
-          <button data-testid="channel-test" disabled={test === "sending"} onClick={() => void send()}>
+          <button data-testid="channel-test" disabled={test === "sending" || !ch.enabled} onClick={() => void send()}>
             {test === "sending" ? "Sending…" : "Send a test"}
           </button>
-          <button onClick={onEdit}>Edit</button>
-          <button onClick={() => void remove()}>Remove</button>
+          {builtIn ? (
+            <button data-testid="native-switch" onClick={() => void switchNative()}>{ch.enabled ? "Turn off" : "Turn on"}</button>
+          ) : (
+            <>
+              <button onClick={onEdit}>Edit</button>
+              <button onClick={() => void remove()}>Remove</button>
+            </>
+          )}
         </span>
       </div>
       <div className="dim" data-testid="channel-delivery">
@@ -134,7 +148,9 @@ export function Notifications() {
           Alerts on your phone and in your mail
           <button className="link" data-testid="channel-add" onClick={() => setEditing("new")}>Add a channel</button>
         </div>
-        {list.length === 0 && <p className="dim">No channels yet: alerts reach only this screen. Add ntfy for a push on your phone, or an email address.</p>}
+        {list.every((c) => c.kind === "desktop") && (
+          <p className="dim">No channels yet: alerts reach only this screen. Add ntfy for a push on your phone, or an email address.</p>
+        )}
         {list.map((ch) =>
           editing === ch.name ? (
             <ChannelEditor key={ch.name} original={configOf(ch.name)} status={ch} onSaved={changed} onCancel={() => setEditing(null)} />

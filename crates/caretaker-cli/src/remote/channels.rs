@@ -21,8 +21,8 @@ pub enum ChannelsCommand {
 }
 
 fn print(list: &[ChannelStatus]) {
-    if list.is_empty() {
-        println!("no notification channels (add [[notifications.channels]] to caretaker.toml)");
+    if list.iter().all(|c| c.kind == caretaker_engine::channels::ChannelKind::Desktop) {
+        println!("no notification channels besides this screen (add [[notifications.channels]] to caretaker.toml)");
     }
     for c in list {
         let state = if c.enabled { "on" } else { "off" };

@@ -65,9 +65,10 @@ fn a_secret_from_stdin_a_test_message_and_the_list() {
     assert!(got.to_ascii_lowercase().contains("authorization: bearer tk_from_stdin"), "{got}");
 
     let list = engine.json(&["channels", "--json"]);
-    assert_eq!(list[0]["name"], "phone");
-    assert_eq!(list[0]["pending"], 0);
-    assert!(list[0]["last_success_at"].is_i64(), "{list}");
+    assert_eq!((list[0]["name"].as_str(), list[0]["kind"].as_str()), (Some("This computer"), Some("desktop")), "{list}");
+    assert_eq!(list[1]["name"], "phone");
+    assert_eq!(list[1]["pending"], 0);
+    assert!(list[1]["last_success_at"].is_i64(), "{list}");
     let out = engine.cli(&["channels", "test", "nope"]);
     assert!(!out.status.success());
 }

@@ -1,20 +1,37 @@
-//! Native notifications, sent from the engine so the headless CLI notifies too. A burst of
-//! notices within a short window becomes one notification.
+//! Native notifications, shown by the engine so the headless CLI notifies too. They are one
+//! channel of the delivery outbox (`channels`), which groups a burst into one notification.
 
 use super::{Notice, Severity};
-use std::time::Duration;
-use tokio::sync::mpsc;
+#[cfg(all(unix, not(target_os = "macos")))]
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Called when the person clicks a shown notification.
+pub type OnClick = Box<dyn FnOnce() + Send + 'static>;
 
 /// Where notifications go. The desktop implementation uses notify-rust (Notification Center on
 /// macOS, `org.freedesktop.Notifications` over D-Bus on Linux).
 pub trait Sink: Send + Sync + 'static {
     fn show(&self, title: &str, body: &str, critical: bool) -> Result<(), String>;
+
+    /// As [`Sink::show`], calling `on_click` if the person clicks the notification, where the
+    /// platform says so. Blocking: call from a blocking thread.
+    fn show_clickable(&self, title: &str, body: &str, critical: bool, on_click: OnClick) -> Result<(), String> {
+        let _ = on_click;
+        self.show(title, body, critical)
+    }
 }
+
+/// At most this many shown notifications are waited on for a click at once (a waiter is a thread
+/// that ends when the notification is clicked or closed; a critical one may stay for long).
+#[cfg(all(unix, not(target_os = "macos")))]
+const CLICK_WAITERS: usize = 8;
+#[cfg(all(unix, not(target_os = "macos")))]
+static WAITING: AtomicUsize = AtomicUsize::new(0);
 
 pub struct DesktopSink;
 
-impl Sink for DesktopSink {
-    fn show(&self, title: &str, body: &str, critical: bool) -> Result<(), String> {
+impl DesktopSink {
+    fn notification(title: &str, body: &str, critical: bool) -> notify_rust::Notification {
         let mut n = notify_rust::Notification::new();
         n.appname("Caretaker").summary(title).body(body);
         #[cfg(all(unix, not(target_os = "macos")))]
@@ -23,7 +40,53 @@ impl Sink for DesktopSink {
         }
         #[cfg(not(all(unix, not(target_os = "macos"))))]
         let _ = critical;
-        n.show().map(|_| ()).map_err(|e| e.to_string())
+        n
+    }
+}
+
+impl Sink for DesktopSink {
+    fn show(&self, title: &str, body: &str, critical: bool) -> Result<(), String> {
+        Self::notification(title, body, critical).show().map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// On Linux the notification carries a default action, and a thread waits for it (at most
+    /// [`CLICK_WAITERS`] at once; past that, notifications are shown without one). Elsewhere a
+    /// click is left to the platform.
+    fn show_clickable(&self, title: &str, body: &str, critical: bool, on_click: OnClick) -> Result<(), String> {
+        #[cfg(not(all(unix, not(target_os = "macos"))))]
+        {
+            let _ = on_click;
+            self.show(title, body, critical)
+        }
+        #[cfg(all(unix, not(target_os = "macos")))]
+        {
+            if WAITING.fetch_add(1, Ordering::SeqCst) >= CLICK_WAITERS {
+                WAITING.fetch_sub(1, Ordering::SeqCst);
+                return self.show(title, body, critical);
+            }
+            let mut n = Self::notification(title, body, critical);
+            n.action("default", "Open");
+            let handle = match n.show() {
+                Ok(h) => h,
+                Err(e) => {
+                    WAITING.fetch_sub(1, Ordering::SeqCst);
+                    return Err(e.to_string());
+                }
+            };
+            let waiter = std::thread::Builder::new().name("notification-click".into()).spawn(move || {
+                handle.wait_for_action(|action| {
+                    if action == "default" {
+                        on_click();
+                    }
+                });
+                WAITING.fetch_sub(1, Ordering::SeqCst);
+            });
+            if let Err(e) = waiter {
+                WAITING.fetch_sub(1, Ordering::SeqCst);
+                tracing::debug!("cannot wait for a click on the notification: {e}");
+            }
+            Ok(())
+        }
     }
 }
 
@@ -39,37 +102,6 @@ pub fn group(notices: &[Notice], hostname: &str) -> Option<(String, String, bool
                 body.push(format!("… and {} more", many.len() - 6));
             }
             Some((format!("{} alerts on {hostname}", many.len()), body.join("\n"), critical))
-        }
-    }
-}
-
-/// Runs until `rx` closes: waits for a notice, gathers what follows within `window`, shows one
-/// notification. A failure to show is logged, never fatal (a headless box has no notification server).
-pub async fn run(
-    mut rx: mpsc::Receiver<Notice>,
-    sink: std::sync::Arc<dyn Sink>,
-    hostname: String,
-    window: Duration,
-    cancel: tokio_util::sync::CancellationToken,
-) {
-    loop {
-        let first = tokio::select! {
-            _ = cancel.cancelled() => break,
-            n = rx.recv() => match n { Some(n) => n, None => break },
-        };
-        let mut batch = vec![first];
-        let deadline = tokio::time::Instant::now() + window;
-        while let Ok(Some(n)) = tokio::time::timeout_at(deadline, rx.recv()).await {
-            batch.push(n);
-        }
-        if let Some((title, body, critical)) = group(&batch, &hostname) {
-            let sink = sink.clone();
-            let shown = tokio::task::spawn_blocking(move || sink.show(&title, &body, critical)).await;
-            match shown {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!("could not show a notification: {e}"),
-                Err(e) => tracing::warn!("notification task failed: {e}"),
-            }
         }
     }
 }

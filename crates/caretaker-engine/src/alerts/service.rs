@@ -1,29 +1,27 @@
-//! The alert pipeline's shared part (the manager and the notifier's queue, held by the core)
+//! The alert pipeline's shared part (the manager, held by the core)
 //! and the alert operations: acknowledge, resolve, snooze, pause, list, runbooks, and the tick
 //! that handles staleness, repeats and retention.
 
-use super::{list_alerts, prune_alerts, runbook, Alert, AlertManager, AlertQuery, Effects, Notice, RUNBOOKS};
+use super::{list_alerts, prune_alerts, runbook, Alert, AlertManager, AlertQuery, Effects, RUNBOOKS};
 use crate::core::Core;
 use crate::error::Result;
 use crate::events::{Event, RunbookInfo};
 use crate::store::Db;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::mpsc;
 
-/// The alert manager and the queue to the native notifier; lives in the core because every
+/// The alert manager; lives in the core because every
 /// capability raises alerts through it.
 pub(crate) struct Alerts {
     /// The current state; held only to read it or to swap in the next one, never across a write.
     manager: Mutex<AlertManager>,
     /// Serialises changes: whoever holds it works on a copy and swaps it in.
     turn: Mutex<()>,
-    notices: mpsc::Sender<Notice>,
 }
 
 impl Alerts {
-    pub fn new(manager: AlertManager, notices: mpsc::Sender<Notice>) -> Self {
-        Alerts { manager: Mutex::new(manager), turn: Mutex::new(()), notices }
+    pub fn new(manager: AlertManager) -> Self {
+        Alerts { manager: Mutex::new(manager), turn: Mutex::new(()) }
     }
 
     /// The current state, to read. Changes go through [`Alerts::change`] or [`Alerts::transition`].
@@ -63,12 +61,6 @@ impl Alerts {
         let all = db.write(|c| Ok(self.manager().flush_unsaved(c))).unwrap_or(false);
         if !all {
             tracing::warn!("some alert records could not be written before stopping (is the disk full?)");
-        }
-    }
-
-    pub fn notify(&self, notice: Notice) {
-        if self.notices.try_send(notice).is_err() {
-            tracing::warn!("notification queue full; dropped a notice");
         }
     }
 

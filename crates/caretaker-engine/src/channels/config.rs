@@ -14,6 +14,9 @@ crate::sql_enum! {
         Pushover = "pushover",
         Telegram = "telegram",
         Webhook = "webhook",
+        /// This machine's own notifications (Notification Center, the desktop's notification
+        /// server): built in, switched with `notifications.enabled`, never listed in the file.
+        Desktop = "desktop",
     }
 }
 
@@ -107,6 +110,8 @@ fn warning() -> Severity {
 pub const NTFY_SERVER: &str = "https://ntfy.sh";
 pub const PUSHOVER_API: &str = "https://api.pushover.net";
 pub const TELEGRAM_API: &str = "https://api.telegram.org";
+/// The name of the built-in channel for this machine's own notifications.
+pub const DESKTOP: &str = "This computer";
 
 impl ChannelConfig {
     /// A channel of `kind` with every optional field unset.
@@ -135,6 +140,12 @@ impl ChannelConfig {
         }
     }
 
+    /// The built-in channel of native notifications: every severity and recovery (quiet hours,
+    /// pauses and acknowledgements are applied before a notice reaches any channel).
+    pub fn desktop(enabled: bool) -> Self {
+        ChannelConfig { enabled, ..ChannelConfig::new(DESKTOP, ChannelKind::Desktop) }
+    }
+
     pub fn security(&self) -> EmailSecurity {
         self.security.unwrap_or(EmailSecurity::Starttls)
     }
@@ -161,6 +172,7 @@ impl ChannelConfig {
             ChannelKind::Telegram => &[("bot_token", true)],
             ChannelKind::Webhook if self.url.is_none() => &[("url", true)],
             ChannelKind::Webhook => &[("url", false)],
+            ChannelKind::Desktop => &[],
         }
     }
 
@@ -239,6 +251,9 @@ impl ChannelConfig {
                 }
             }
             ChannelKind::Pushover => {}
+            ChannelKind::Desktop => {
+                bad("kind", "this machine's own notifications are built in: switch them with notifications.enabled".into())
+            }
         }
         if let Some(u) = &self.api_url {
             http_url(u, "api_url", &mut bad);
@@ -296,7 +311,13 @@ pub(crate) fn validate_channels(list: &[ChannelConfig], at: &str, out: &mut Vec<
     for (i, c) in list.iter().enumerate() {
         let p = format!("{at}[{i}]");
         c.validate(&p, out);
-        if !names.insert(c.name.trim().to_lowercase()) {
+        if c.name.trim().eq_ignore_ascii_case(DESKTOP) {
+            out.push(ConfigIssue {
+                path: format!("{p}.name"),
+                message: format!("{DESKTOP:?} is the name of this machine's own notifications"),
+                location: None,
+            });
+        } else if !names.insert(c.name.trim().to_lowercase()) {
             out.push(ConfigIssue {
                 path: format!("{p}.name"),
                 message: format!("{:?} is used by another channel", c.name),
@@ -314,6 +335,21 @@ mod tests {
         let mut out = Vec::new();
         validate_channels(std::slice::from_ref(c), "notifications.channels", &mut out);
         out.iter().map(|i| i.to_string()).collect()
+    }
+
+    #[test]
+    fn the_built_in_channel_is_not_written_in_the_file() {
+        let d = ChannelConfig::desktop(true);
+        assert_eq!(
+            issues(&d),
+            vec![
+                "notifications.channels[0].kind: this machine's own notifications are built in: switch them with notifications.enabled",
+                "notifications.channels[0].name: \"This computer\" is the name of this machine's own notifications",
+            ]
+        );
+        let mut n = ChannelConfig::new("this computer", ChannelKind::Ntfy);
+        n.topic = Some("t".into());
+        assert_eq!(issues(&n), vec!["notifications.channels[0].name: \"This computer\" is the name of this machine's own notifications"]);
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! Notification channels: alerts delivered to mail, ntfy, Pushover, Telegram and webhooks
 //! through a delivery outbox in SQLite (one row per transition and channel, written before
 //! anything is sent; one sender task per channel with retries), and the heartbeat that tells an
-//! outside service this machine is alive. Owns `[[notifications.channels]]`,
-//! `[notifications.heartbeat]` and the `channel_outbox` / `channel_status` tables.
-//! Native notifications keep their own path (`alerts::notify`).
+//! outside service this machine is alive. This machine's own notifications are one more channel,
+//! built in ("This computer", switched with `notifications.enabled`). Owns
+//! `[[notifications.channels]]`, `[notifications.heartbeat]` and the `channel_outbox` /
+//! `channel_status` tables.
 
 pub mod config;
+pub mod desktop;
 pub mod digest;
 pub(crate) mod heartbeat;
 pub mod message;
@@ -15,6 +17,7 @@ mod schedule;
 pub mod secret;
 pub mod send;
 pub(crate) mod service;
+mod settings;
 
 pub use config::{ChannelConfig, ChannelKind, EmailSecurity, HeartbeatConfig, WebhookPreset};
 pub use message::{Message, Transition};

@@ -87,13 +87,14 @@ pub fn mark_delivered(c: &Connection, channel: &str, ids: &[i64], now: i64) -> R
     Ok(())
 }
 
-/// Puts rows back to pending with the failure (a test message is not retried: it ends failed).
-pub fn mark_failed(c: &Connection, channel: &str, ids: &[i64], error: &str, now: i64) -> Result<()> {
+/// Puts rows back to pending with the failure, when `retry`; a test message is never retried:
+/// it ends failed, as every row does without `retry`.
+pub fn mark_failed(c: &Connection, channel: &str, ids: &[i64], error: &str, retry: bool, now: i64) -> Result<()> {
     set_state(
         c,
         ids,
-        "UPDATE channel_outbox SET state = CASE transition WHEN 'test' THEN 'failed' ELSE 'pending' END, last_error = ?2 WHERE id = ?1",
-        &|id| vec![id.into(), error.to_string().into()],
+        "UPDATE channel_outbox SET state = CASE WHEN transition = 'test' OR NOT ?3 THEN 'failed' ELSE 'pending' END, last_error = ?2 WHERE id = ?1",
+        &|id| vec![id.into(), error.to_string().into(), retry.into()],
     )?;
     c.execute(
         "INSERT INTO channel_status (channel, last_failure_at, last_error) VALUES (?1, ?2, ?3)
@@ -188,10 +189,17 @@ mod tests {
         mark_delivered(&c, "phone", &[a], 5).unwrap();
         assert_eq!(reset_sending(&c).unwrap(), 0);
         assert_eq!(pending(&c, "phone", 10).unwrap().len(), 1, "delivered rows never again");
-        mark_failed(&c, "phone", &[b], "HTTP 500", 6).unwrap();
+        mark_failed(&c, "phone", &[b], "HTTP 500", true, 6).unwrap();
         assert_eq!(row_state(&c, b).unwrap(), Some(("failed".into(), Some("HTTP 500".into()))), "a test is not retried");
+        let mut alert = m.clone();
+        alert.transition = super::super::message::Transition::Opened;
+        let (x, y) = (enqueue(&c, "screen", &alert, 3).unwrap(), enqueue(&c, "mail", &alert, 3).unwrap());
+        mark_failed(&c, "screen", &[x], "no notification server", false, 7).unwrap();
+        mark_failed(&c, "mail", &[y], "refused", true, 7).unwrap();
+        assert_eq!(row_state(&c, x).unwrap().map(|s| s.0), Some("failed".into()), "not retried when the channel says so");
+        assert_eq!(row_state(&c, y).unwrap().map(|s| s.0), Some("pending".into()), "retried");
         assert_eq!(status(&c, "phone").unwrap(), (Some(5), Some(6), Some("HTTP 500".into()), 0));
-        assert_eq!(status(&c, "mail").unwrap(), (None, None, None, 1));
-        assert_eq!(prune(&c, 100).unwrap(), 2);
+        assert_eq!(status(&c, "mail").unwrap(), (None, Some(7), Some("refused".into()), 2));
+        assert_eq!(prune(&c, 100).unwrap(), 3);
     }
 }

@@ -40,7 +40,7 @@ pub fn request(c: &ChannelConfig, o: &Outgoing, secrets: &Secrets) -> Result<Req
             let url = secrets.get("url").or(c.url.as_ref()).ok_or("the webhook has no URL: set url or its url secret")?;
             payload::webhook(c, url, o)
         }
-        ChannelKind::Email => return Err("an email channel does not use HTTP".into()),
+        ChannelKind::Email | ChannelKind::Desktop => return Err(format!("a {} channel does not use HTTP", c.kind.as_str())),
     })
 }
 

@@ -2,11 +2,12 @@
 //! writer, off the alert path), runs one sender per channel, the heartbeat, and the operations
 //! the app calls (status, send a test).
 
-use super::message::{fold, Message};
+use super::message::{fold, Message, Outgoing};
 use super::outbox::{self, Row};
 use super::send::{self, Secrets};
-use super::{backoff, payload, secret, wants, ChannelConfig, ChannelSecret, ChannelStatus, ChannelTestOutcome};
-use crate::core::{Core, Piece};
+use super::{backoff, payload, secret, wants, ChannelConfig, ChannelKind, ChannelStatus, ChannelTestOutcome};
+use crate::alerts::notify::Sink;
+use crate::core::Core;
 use crate::error::{EngineError, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -33,6 +34,8 @@ pub(crate) struct Service {
     kicks: Mutex<HashMap<String, Arc<Notify>>>,
     /// The sender task of each channel; taken at shutdown.
     senders: Mutex<Option<HashMap<String, JoinHandle<()>>>>,
+    /// Where this machine's own notifications are shown.
+    sink: Arc<dyn Sink>,
     burst: Duration,
     retry_base: Duration,
 }
@@ -43,9 +46,10 @@ fn minute_of_day(ms: i64) -> u32 {
 }
 
 impl Service {
-    pub fn new(core: Arc<Core>, burst: Duration, retry_base: Duration) -> Arc<Self> {
+    pub fn new(core: Arc<Core>, sink: Arc<dyn Sink>, burst: Duration, retry_base: Duration) -> Arc<Self> {
         Arc::new(Service {
             core,
+            sink,
             client: OnceLock::new(),
             written: watch::channel(0).0,
             settled: watch::channel(0).0,
@@ -55,6 +59,14 @@ impl Service {
             burst,
             retry_base,
         })
+    }
+
+    /// The configured channels and the built-in one of this machine's own notifications.
+    pub(super) fn channels(&self) -> Vec<ChannelConfig> {
+        let n = self.core.config().notifications;
+        let mut all = n.channels;
+        all.insert(0, ChannelConfig::desktop(n.enabled));
+        all
     }
 
     pub(super) fn client(&self) -> Result<reqwest::Client> {
@@ -94,7 +106,7 @@ impl Service {
                 _ = self.core.cancel.cancelled() => return,
                 b = rx.recv() => match b { Some(b) => b, None => return },
             };
-            let channels = self.core.config().notifications.channels;
+            let channels = self.channels();
             let now = self.core.now();
             let minute = minute_of_day(now);
             let rows: Vec<(String, Message)> = batch
@@ -140,11 +152,11 @@ impl Service {
     }
 
     /// A sender for every configured channel that has none running (a saved or renamed one).
-    fn ensure_senders(self: &Arc<Self>) {
+    pub(super) fn ensure_senders(self: &Arc<Self>) {
         let mut senders = self.senders.lock().unwrap_or_else(|p| p.into_inner());
         let Some(senders) = senders.as_mut() else { return };
         senders.retain(|_, t| !t.is_finished());
-        for c in self.core.config().notifications.channels {
+        for c in self.channels() {
             if !senders.contains_key(&c.name) {
                 senders.insert(c.name.clone(), tokio::spawn(self.clone().sender(c.name)));
             }
@@ -156,7 +168,7 @@ impl Service {
         self.senders.lock().unwrap_or_else(|p| p.into_inner()).take().map(|m| m.into_values().collect()).unwrap_or_default()
     }
 
-    fn kick(&self, channel: &str) -> Arc<Notify> {
+    pub(super) fn kick(&self, channel: &str) -> Arc<Notify> {
         self.kicks.lock().unwrap_or_else(|p| p.into_inner()).entry(channel.to_string()).or_default().clone()
     }
 
@@ -169,7 +181,7 @@ impl Service {
         let mut next_try = tokio::time::Instant::now();
         loop {
             // A deleted channel's sender ends; a switched-off one waits.
-            let Some(cfg) = self.core.config().notifications.channels.into_iter().find(|c| c.name == name) else { return };
+            let Some(cfg) = self.channels().into_iter().find(|c| c.name == name) else { return };
             if cfg.enabled && tokio::time::Instant::now() >= next_try {
                 match self.deliver_due(&name).await {
                     Some(Ok(())) => {
@@ -208,7 +220,7 @@ impl Service {
 
     /// Sends the oldest pending rows as one message; None when nothing was waiting.
     async fn deliver_due(&self, name: &str) -> Option<std::result::Result<(), String>> {
-        let cfg = self.core.config().notifications.channels.into_iter().find(|c| c.name == name && c.enabled)?;
+        let cfg = self.channels().into_iter().find(|c| c.name == name && c.enabled)?;
         let channel = name.to_string();
         let rows = match self.core.db.read_async(move |c| outbox::pending(c, &channel, BURST_MAX)).await {
             Ok(r) => r,
@@ -226,11 +238,7 @@ impl Service {
         if let Err(e) = self.core.db.write_async(move |c| outbox::mark_sending(c, &marked)).await {
             return Some(Err(format!("cannot write the outbox: {e}")));
         }
-        let client = match self.client() {
-            Ok(c) => c,
-            Err(e) => return Some(Err(e.to_string())),
-        };
-        let sending = send::deliver(&client, &cfg, &out, &secrets);
+        let sending = self.send(&cfg, &out, &secrets);
         tokio::pin!(sending);
         let result = tokio::select! {
             r = &mut sending => r,
@@ -243,19 +251,35 @@ impl Service {
         };
         let now = self.core.now();
         let error = result.as_ref().err().cloned();
+        let retry = cfg.kind != ChannelKind::Desktop;
         let recorded = self
             .core
             .db
             .write_async(move |c| match &error {
                 None => outbox::mark_delivered(c, &channel, &ids, now),
-                Some(e) => outbox::mark_failed(c, &channel, &ids, e, now),
+                Some(e) => outbox::mark_failed(c, &channel, &ids, e, retry, now),
             })
             .await;
         if let Err(e) = recorded {
             tracing::warn!("could not record a delivery in the outbox: {e}");
         }
         self.settled.send_modify(|n| *n += 1);
-        Some(result)
+        match result {
+            // Not retried: the next notice is shown at once, not after a pause.
+            Err(e) if !retry => {
+                tracing::warn!("could not show a notification: {e}");
+                Some(Ok(()))
+            }
+            r => Some(r),
+        }
+    }
+
+    /// One attempt: this machine's notification, or a request to the channel's server.
+    async fn send(&self, cfg: &ChannelConfig, out: &Outgoing, secrets: &Secrets) -> std::result::Result<(), String> {
+        if cfg.kind == ChannelKind::Desktop {
+            return super::desktop::show(self.sink.clone(), out, self.core.bus()).await;
+        }
+        send::deliver(&self.client().map_err(|e| e.to_string())?, cfg, out, secrets).await
     }
 
     async fn secrets(&self, cfg: &ChannelConfig) -> Secrets {
@@ -264,7 +288,7 @@ impl Service {
     }
 
     pub async fn status(&self) -> Result<Vec<ChannelStatus>> {
-        let (channels, dir, db) = (self.core.config().notifications.channels, self.core.data_dir.clone(), self.core.db.clone());
+        let (channels, dir, db) = (self.channels(), self.core.data_dir.clone(), self.core.db.clone());
         tokio::task::spawn_blocking(move || outbox::statuses(&db, &dir, channels))
             .await
             .map_err(|e| EngineError::Internal(e.to_string()))?
@@ -273,7 +297,7 @@ impl Service {
     /// Queues a test message for `name` through the outbox and answers once it was delivered
     /// or failed.
     pub async fn test(&self, name: &str) -> Result<ChannelTestOutcome> {
-        let cfg = self.core.config().notifications.channels.into_iter().find(|c| c.name == name);
+        let cfg = self.channels().into_iter().find(|c| c.name == name);
         let cfg = cfg.ok_or_else(|| no_channel(name))?;
         if !cfg.enabled {
             return Err(EngineError::InvalidInput(format!("the channel {name:?} is switched off")));
@@ -301,109 +325,8 @@ impl Service {
             }
         }
     }
-
-    async fn store_secrets(&self, cfg: &ChannelConfig, given: Vec<ChannelSecret>) -> Result<()> {
-        let mut keys = Vec::new();
-        for s in &given {
-            let key = cfg.secret_keys().iter().map(|(k, _)| *k).find(|k| *k == s.key);
-            keys.push(key.ok_or_else(|| EngineError::InvalidInput(format!("a {} channel has no secret {:?}", cfg.kind.as_str(), s.key)))?);
-        }
-        let (dir, channel) = (self.core.data_dir.clone(), cfg.name.clone());
-        tokio::task::spawn_blocking(move || {
-            for (key, s) in keys.into_iter().zip(given) {
-                if s.value.is_empty() {
-                    secret::delete(&dir, &channel, key)?;
-                } else {
-                    secret::store(&dir, &channel, key, &s.value)?;
-                }
-            }
-            Ok(())
-        })
-        .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?
-    }
-
-    /// Adds a channel (`original` None) or replaces the one named `original`, in caretaker.toml
-    /// (comments kept), then stores the secrets given with it. A renamed channel keeps its
-    /// waiting messages and its secrets.
-    pub async fn save(
-        self: &Arc<Self>,
-        original: Option<String>,
-        channel: ChannelConfig,
-        secrets: Vec<ChannelSecret>,
-    ) -> Result<Vec<ChannelStatus>> {
-        if let Some(s) = secrets.iter().find(|s| !channel.secret_keys().iter().any(|(k, _)| *k == s.key)) {
-            return Err(EngineError::InvalidInput(format!("a {} channel has no secret {:?}", channel.kind.as_str(), s.key)));
-        }
-        let (old, next) = (original.clone(), channel.clone());
-        let (before, _) = self
-            .core
-            .edit_config(Piece::Channels, move |c| {
-                let list = &mut c.notifications.channels;
-                match &old {
-                    Some(o) => {
-                        let i = list.iter().position(|x| &x.name == o).ok_or_else(|| no_channel(o))?;
-                        Ok(Some(std::mem::replace(&mut list[i], next)))
-                    }
-                    None => {
-                        list.push(next);
-                        Ok(None)
-                    }
-                }
-            })
-            .await?;
-        if let Some(before) = before.filter(|b| b.name != channel.name) {
-            let (from, to) = (before.name.clone(), channel.name.clone());
-            self.core.db.write_async(move |c| outbox::rename(c, &from, &to)).await?;
-            let dir = self.core.data_dir.clone();
-            let moved: Vec<ChannelSecret> = tokio::task::spawn_blocking(move || {
-                let all = secret::load_all(&dir, &before);
-                for key in all.keys() {
-                    let _ = secret::delete(&dir, &before.name, key);
-                }
-                all.into_iter().map(|(k, v)| ChannelSecret { key: k.into(), value: v }).collect()
-            })
-            .await
-            .unwrap_or_default();
-            let keep: Vec<ChannelSecret> = moved.into_iter().filter(|m| channel.secret_keys().iter().any(|(k, _)| *k == m.key)).collect();
-            self.store_secrets(&channel, keep).await?;
-        }
-        self.store_secrets(&channel, secrets).await?;
-        self.ensure_senders();
-        self.kick(&channel.name).notify_one();
-        self.status().await
-    }
-
-    /// Removes a channel from caretaker.toml, with its secrets and what waited for it.
-    pub async fn delete(self: &Arc<Self>, name: &str) -> Result<Vec<ChannelStatus>> {
-        let n = name.to_string();
-        let (gone, _) = self
-            .core
-            .edit_config(Piece::Channels, move |c| {
-                let list = &mut c.notifications.channels;
-                let i = list.iter().position(|x| x.name == n).ok_or_else(|| no_channel(&n))?;
-                Ok(list.remove(i))
-            })
-            .await?;
-        let n = name.to_string();
-        self.core.db.write_async(move |c| outbox::forget(c, &n)).await?;
-        let dir = self.core.data_dir.clone();
-        tokio::task::spawn_blocking(move || {
-            // Every key any kind uses: one stored under an earlier kind or login goes too.
-            for key in ["password", "token", "user_key", "app_token", "bot_token", "url"] {
-                if let Err(e) = secret::delete(&dir, &gone.name, key) {
-                    tracing::warn!("could not remove a secret of a deleted channel: {e}");
-                }
-            }
-        })
-        .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?;
-        // Its sender sees the channel gone and ends.
-        self.kick(name).notify_one();
-        self.status().await
-    }
 }
 
-fn no_channel(name: &str) -> EngineError {
+pub(super) fn no_channel(name: &str) -> EngineError {
     EngineError::NotFound(format!("there is no notification channel named {name:?}"))
 }

@@ -104,6 +104,25 @@ pub(crate) fn write_channels(path: &Path, list: &[crate::channels::config::Chann
 
 /// Replaces (or with None removes) `[notifications.heartbeat]`, keeping the rest of the file.
 pub(crate) fn write_heartbeat(path: &Path, heartbeat: Option<&crate::channels::config::HeartbeatConfig>) -> Result<()> {
+    let item = match heartbeat {
+        Some(h) => {
+            let fresh = toml::to_string(h).map_err(|e| EngineError::Internal(format!("cannot serialise the heartbeat: {e}")))?;
+            let fresh: toml_edit::DocumentMut =
+                fresh.parse().map_err(|e| EngineError::Internal(format!("cannot re-read the heartbeat: {e}")))?;
+            Some(toml_edit::Item::Table(fresh.as_table().clone()))
+        }
+        None => None,
+    };
+    write_notifications_item(path, "heartbeat", item)
+}
+
+/// Sets `enabled` in `[notifications]` (this machine's own notifications), keeping the rest.
+pub(crate) fn write_native_notifications(path: &Path, enabled: bool) -> Result<()> {
+    write_notifications_item(path, "enabled", Some(toml_edit::value(enabled)))
+}
+
+/// Sets (or with None removes) one key of `[notifications]`, keeping the rest of the file.
+fn write_notifications_item(path: &Path, key: &str, item: Option<toml_edit::Item>) -> Result<()> {
     let text = read_existing(path)?;
     let mut doc: toml_edit::DocumentMut =
         text.parse().map_err(|e| EngineError::InvalidInput(format!("{} is not valid TOML, fix it by hand first: {e}", path.display())))?;
@@ -113,15 +132,19 @@ pub(crate) fn write_heartbeat(path: &Path, heartbeat: Option<&crate::channels::c
     let Some(section) = doc.get_mut("notifications").and_then(|i| i.as_table_like_mut()) else {
         return Err(EngineError::InvalidInput(format!("{}: `notifications` must be a table", path.display())));
     };
-    match heartbeat {
-        Some(h) => {
-            let fresh = toml::to_string(h).map_err(|e| EngineError::Internal(format!("cannot serialise the heartbeat: {e}")))?;
-            let fresh: toml_edit::DocumentMut =
-                fresh.parse().map_err(|e| EngineError::Internal(format!("cannot re-read the heartbeat: {e}")))?;
-            section.insert("heartbeat", toml_edit::Item::Table(fresh.as_table().clone()));
+    match item {
+        // A plain value keeps the comment beside it.
+        Some(toml_edit::Item::Value(mut v)) if section.get(key).is_some_and(|i| i.is_value()) => {
+            if let Some(old) = section.get_mut(key).and_then(|i| i.as_value_mut()) {
+                *v.decor_mut() = old.decor().clone();
+                *old = v;
+            }
+        }
+        Some(item) => {
+            section.insert(key, item);
         }
         None => {
-            section.remove("heartbeat");
+            section.remove(key);
         }
     }
     let out = doc.to_string();

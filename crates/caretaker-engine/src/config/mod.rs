@@ -24,7 +24,9 @@ pub use crate::http::config::HttpConfig;
 pub use crate::logs::config::LogsConfig;
 pub use crate::maintenance::config::{ClearCacheTask, CommandTask, MaintenanceConfig};
 pub use crate::metrics::config::MetricsConfig;
-pub(crate) use file::{write_atomic, write_channels, write_checks, write_detectors, write_heartbeat, write_plans, write_section};
+pub(crate) use file::{
+    write_atomic, write_channels, write_checks, write_detectors, write_heartbeat, write_native_notifications, write_plans, write_section,
+};
 pub use start::{load_for_start, ConfigProblem, Loaded, LAST_GOOD_FILE};
 
 use crate::error::{EngineError, Result};

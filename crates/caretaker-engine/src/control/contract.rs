@@ -99,6 +99,8 @@ macro_rules! with_commands {
             notifications_settings() -> NotificationsConfig = |e| Ok(e.notifications_settings());
             /// Sets, or with null removes, the heartbeat; applied at once.
             save_heartbeat(heartbeat: Option<HeartbeatConfig>) -> NotificationsConfig = |e| e.save_heartbeat(heartbeat).await;
+            /// Switches this machine's own notifications (the built-in channel) on or off.
+            set_native_notifications(enabled: bool) -> Vec<ChannelStatus> = |e| e.set_native_notifications(enabled).await;
 
             maintenance_status() -> MaintenanceStatus = |e| e.maintenance_status().await;
             /// Starts a maintenance run now; refused while one runs.

@@ -40,4 +40,9 @@ impl EngineHandle {
     pub async fn save_heartbeat(&self, heartbeat: Option<HeartbeatConfig>) -> Result<NotificationsConfig> {
         self.s.channels.save_heartbeat(heartbeat).await
     }
+
+    /// Switches this machine's own notifications (the built-in channel) on or off.
+    pub async fn set_native_notifications(&self, enabled: bool) -> Result<Vec<ChannelStatus>> {
+        self.s.channels.set_native(enabled).await
+    }
 }
