@@ -13,7 +13,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 /// Which part of caretaker.toml an edit rewrites; the rest of the file (comments too) is kept.
@@ -29,6 +29,14 @@ pub(crate) enum Piece {
     Heartbeat,
     /// `enabled` in `[notifications]`: this machine's own notifications.
     NativeNotifications,
+}
+
+/// Why [`Core::sleep_or_reconfigured`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wake {
+    Elapsed,
+    Reconfigured,
+    Stopped,
 }
 
 pub(crate) struct Core {
@@ -47,6 +55,9 @@ pub(crate) struct Core {
     bus: broadcast::Sender<Event>,
     config: RwLock<Config>,
     /// Serialises config edits: read, change, validate, write, apply.
+    /// Counts configuration swaps (an edit from the app, a hand edit of the file), for loops
+    /// that hold a value taken from it (a period, a time of day).
+    config_rev: watch::Sender<u64>,
     config_edit: tokio::sync::Mutex<()>,
     status: RwLock<EngineStatus>,
 }
@@ -80,6 +91,7 @@ impl Core {
             bus,
             config: RwLock::new(config),
             config_edit: tokio::sync::Mutex::new(()),
+            config_rev: watch::channel(0).0,
             status: RwLock::new(status),
         }
     }
@@ -151,10 +163,21 @@ impl Core {
             Piece::Heartbeat => config::write_heartbeat(&path, next.notifications.heartbeat.as_ref())?,
             Piece::NativeNotifications => config::write_native_notifications(&path, next.notifications.enabled)?,
         }
+        self.replace_config(next);
+        Ok(())
+    }
+
+    /// Swaps in a configuration already validated (and already in the file) and tells the loops.
+    pub fn replace_config(&self, next: Config) {
         if let Ok(mut c) = self.config.write() {
             *c = next;
         }
-        Ok(())
+        self.config_rev.send_modify(|n| *n += 1);
+    }
+
+    /// Follows configuration swaps.
+    pub fn config_changes(&self) -> watch::Receiver<u64> {
+        self.config_rev.subscribe()
     }
 
     pub fn status(&self) -> EngineStatus {
@@ -258,6 +281,21 @@ impl Core {
         tokio::select! {
             _ = self.cancel.cancelled() => false,
             _ = tokio::time::sleep(d) => true,
+        }
+    }
+
+    /// Sleeps `d` (None: until woken), cut short when the configuration changes.
+    pub async fn sleep_or_reconfigured(&self, d: Option<Duration>, changes: &mut watch::Receiver<u64>) -> Wake {
+        let sleep = async {
+            match d {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = self.cancel.cancelled() => Wake::Stopped,
+            _ = sleep => Wake::Elapsed,
+            r = changes.changed() => if r.is_ok() { Wake::Reconfigured } else { Wake::Stopped },
         }
     }
 }

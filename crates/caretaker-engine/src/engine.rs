@@ -102,14 +102,14 @@ async fn tell_database_set_aside(core: &Arc<Core>, old: PathBuf) {
 
 /// The alert for a `caretaker.toml` that could not be used: raised (warning) naming each bad
 /// field and the file's path, resolved once the file loads again.
-async fn settle_config_alert(core: &Arc<Core>, problem: Option<crate::config::ConfigProblem>) {
+pub(crate) async fn settle_config_alert(core: &Arc<Core>, problem: Option<crate::config::ConfigProblem>) {
     core.with_alerts(move |m, c, now| {
         let subject = paths::CONFIG_FILE.to_string();
         match problem {
             None => m.clear(c, "config", subject, now),
             Some(p) => {
                 let fields: Vec<String> = p.issues.iter().map(|i| i.path.clone()).collect();
-                let details = serde_json::json!({ "path": p.path.display().to_string(), "fields": fields, "last_good": p.last_good });
+                let details = serde_json::json!({ "path": p.path.display().to_string(), "fields": fields, "last_good": p.fallback == crate::config::Fallback::LastGood });
                 m.settle(c, "config", subject, "config_invalid", Some(alerts::Severity::Warning), p.title(), p.message(), details, now)
             }
         }
@@ -216,6 +216,8 @@ impl Engine {
             stopped: Default::default(),
         };
         let handle = EngineHandle::new(Arc::new(services));
+        // Hand edits of caretaker.toml apply while running.
+        handle.services().add_task(tokio::spawn(crate::handle::reload::watch(handle.clone())));
         if http_cfg.enabled {
             match tokio::net::TcpListener::bind(&http_cfg.bind).await {
                 Ok(l) => {

@@ -6,7 +6,7 @@ mod common;
 use caretaker_engine::checks::Prober;
 use caretaker_engine::config::{CheckConfig, CommandProbe, HttpProbe, TcpProbe};
 use caretaker_engine::{AlertStatus, CheckStatus, Engine, EngineOptions, Event};
-use common::{free_addr, wait_for, Recorder};
+use common::{free_addr, until, wait_for, Recorder};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -131,6 +131,8 @@ async fn http_service_down_then_up_gives_one_alert_and_one_recovery_even_across_
     .await;
     assert_eq!(alert.alert_type, "service_down");
     assert_eq!(alert.status, AlertStatus::Active);
+    // Shown through the outbox; then a moment more, in which nothing else may come.
+    until("the notification is shown", 10, async || (!rec.shown().is_empty()).then_some(())).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     {
         let shown = rec.shown();
@@ -157,7 +159,7 @@ async fn http_service_down_then_up_gives_one_alert_and_one_recovery_even_across_
     })
     .await;
     assert_eq!(resolved.id, alert.id);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    until("the recovery is shown", 10, async || (rec.shown().len() >= 2).then_some(())).await;
     let shown = rec.shown();
     assert_eq!(shown.len(), 2, "{shown:?}");
     assert_eq!(shown[1].0, "Recovered: Web is healthy again");

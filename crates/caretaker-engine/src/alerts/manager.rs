@@ -109,6 +109,17 @@ impl AlertManager {
         Ok(m)
     }
 
+    /// Takes a changed configuration (a hand edit of the file): the lines, hold times, quiet
+    /// hours and the sampling interval staleness is judged by. Open alerts stay as they are and
+    /// are judged by the new lines from the next reading.
+    pub fn reconfigure(&mut self, config: AlertsConfig, metrics_interval_secs: u64) {
+        self.config = config;
+        self.metrics_interval_ms = metrics_interval_secs as i64 * 1000;
+        if let Some(seen) = self.last_seen.get_mut("sampler") {
+            seen.1 = self.metrics_interval_ms;
+        }
+    }
+
     pub fn set_local_minute(&mut self, f: impl Fn(i64) -> u32 + Send + Sync + 'static) {
         self.local_minute = Arc::new(f);
     }

@@ -9,7 +9,7 @@ use super::{
 use super::{Finding, LlmClient, PromptState, Scan};
 use crate::alerts::{list_alerts, Alert, AlertQuery};
 use crate::config::AnalysisConfig;
-use crate::core::{Core, Piece};
+use crate::core::{Core, Piece, Wake};
 use crate::error::{EngineError, Result};
 use crate::events::Event;
 use crate::logs::{self, LogQuery};
@@ -34,11 +34,17 @@ impl Service {
 
     /// Scans the log every `analysis.cadence_minutes` while analysis is enabled.
     pub async fn run(self: Arc<Self>) {
+        let mut changes = self.core.config_changes();
+        let mut since = tokio::time::Instant::now();
         loop {
             let cfg = self.core.config().analysis;
-            let wait = if cfg.enabled { Duration::from_secs(cfg.cadence_minutes * 60) } else { Duration::from_secs(30) };
-            if !self.core.sleep(wait).await {
-                return;
+            // Switched off: wait for the configuration to change. A new cadence counts from the
+            // last scan, so frequent edits do not postpone scans.
+            let wait = cfg.enabled.then(|| Duration::from_secs(cfg.cadence_minutes * 60).saturating_sub(since.elapsed()));
+            match self.core.sleep_or_reconfigured(wait, &mut changes).await {
+                Wake::Stopped => return,
+                Wake::Reconfigured => continue,
+                Wake::Elapsed => since = tokio::time::Instant::now(),
             }
             if self.core.config().analysis.enabled {
                 match self.run_scan("schedule") {

@@ -121,4 +121,14 @@ impl Service {
         self.ensure_senders();
         self.status().await
     }
+
+    /// Follows a changed `[notifications]` (a hand edit): a sender for each new channel (a
+    /// removed one's ends by itself) and, when it changed, the heartbeat.
+    pub(crate) fn apply(self: &Arc<Self>, heartbeat_changed: bool) {
+        self.ensure_senders();
+        if heartbeat_changed {
+            // Ends with the engine (a child of its cancel token), like the one it replaces.
+            let _ = self.restart_heartbeat(None);
+        }
+    }
 }

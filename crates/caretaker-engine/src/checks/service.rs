@@ -192,14 +192,20 @@ impl Service {
     /// the file, comments included, is kept); then the probes restart from the new list.
     async fn edit(&self, f: impl FnOnce(&mut Vec<CheckConfig>) -> Result<()>) -> Result<()> {
         let core = &self.core;
-        let ((), config) = core.edit_config(Piece::Checks, |c| f(&mut c.checks.list)).await?;
-        let names: Vec<String> = config.checks.list.iter().map(|c| c.name.clone()).collect();
+        core.edit_config(Piece::Checks, |c| f(&mut c.checks.list)).await?;
+        self.apply().await
+    }
+
+    /// Follows the current list: forgets gone checks, closes the alerts of unwatched ones,
+    /// restarts the probes and publishes the list.
+    pub async fn apply(&self) -> Result<()> {
+        let names: Vec<String> = self.core.config().checks.list.iter().map(|c| c.name.clone()).collect();
         if let Ok(mut l) = self.latest.write() {
             l.retain(|k, _| names.contains(k));
         }
         self.close_alerts_of_unwatched().await?;
         self.restart();
-        core.emit(Event::ChecksChanged { checks: self.states() });
+        self.core.emit(Event::ChecksChanged { checks: self.states() });
         Ok(())
     }
 

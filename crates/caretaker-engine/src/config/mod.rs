@@ -27,7 +27,7 @@ pub use crate::metrics::config::MetricsConfig;
 pub(crate) use file::{
     write_atomic, write_channels, write_checks, write_detectors, write_heartbeat, write_native_notifications, write_plans, write_section,
 };
-pub use start::{load_for_start, ConfigProblem, Loaded, LAST_GOOD_FILE};
+pub use start::{check_file, load_for_start, ConfigProblem, Fallback, Loaded, LAST_GOOD_FILE};
 
 use crate::error::{EngineError, Result};
 use serde::{Deserialize, Serialize};

@@ -17,19 +17,33 @@ pub struct Loaded {
     pub problem: Option<ConfigProblem>,
 }
 
+/// What the engine runs with while the file cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// The copy of the last file that loaded (at start).
+    LastGood,
+    /// The defaults (at start, with no good copy).
+    Defaults,
+    /// The settings it ran with before the file was changed (a hand edit while running).
+    Unchanged,
+}
+
 /// `caretaker.toml` could not be used as it is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigProblem {
     pub path: PathBuf,
     pub issues: Vec<ConfigIssue>,
-    /// True when the last good copy is in use, false for the defaults.
-    pub last_good: bool,
+    pub fallback: Fallback,
 }
 
 impl ConfigProblem {
     /// One line for the alert's title.
     pub fn title(&self) -> String {
-        let with = if self.last_good { "the last good settings" } else { "the default settings" };
+        let with = match self.fallback {
+            Fallback::LastGood => "the last good settings",
+            Fallback::Defaults => "the default settings",
+            Fallback::Unchanged => "the settings it had before this change",
+        };
         format!("{CONFIG_FILE} has mistakes; Caretaker keeps running with {with}")
     }
 
@@ -77,21 +91,30 @@ pub fn load_for_start(data_dir: &Path) -> Result<Loaded> {
         tracing::info!(path = %path.display(), "wrote default config");
     }
     let last_good = data_dir.join(LAST_GOOD_FILE);
-    let issues = match std::fs::read_to_string(&path).map(|text| (untrusted(&path), text)) {
-        Ok((Some(why), _)) => vec![ConfigIssue { path: CONFIG_FILE.into(), message: why, location: None }],
-        Ok((None, text)) => match Config::from_toml_str(&text) {
-            Ok(config) => {
-                keep_last_good(&last_good, &text);
-                return Ok(Loaded { config, problem: None });
-            }
-            Err(issues) => issues,
-        },
-        Err(e) => vec![ConfigIssue { path: CONFIG_FILE.into(), message: format!("cannot be read ({e})"), location: None }],
+    let issues = match check_file(data_dir) {
+        Ok(config) => return Ok(Loaded { config, problem: None }),
+        Err(issues) => issues,
     };
     let fallback = std::fs::read_to_string(&last_good).ok().and_then(|t| Config::from_toml_str(&t).ok());
-    let problem = ConfigProblem { path: path.clone(), issues, last_good: fallback.is_some() };
+    let used = if fallback.is_some() { Fallback::LastGood } else { Fallback::Defaults };
+    let problem = ConfigProblem { path: path.clone(), issues, fallback: used };
     tracing::warn!(path = %path.display(), problem = %problem.message(), "config has mistakes; running with a fallback");
     Ok(Loaded { config: fallback.unwrap_or_default(), problem: Some(problem) })
+}
+
+/// Reads and checks `caretaker.toml` (ownership, syntax, every field); a good one is kept as
+/// the last good copy. Blocking.
+pub fn check_file(data_dir: &Path) -> std::result::Result<Config, Vec<ConfigIssue>> {
+    let path = data_dir.join(CONFIG_FILE);
+    match std::fs::read_to_string(&path).map(|text| (untrusted(&path), text)) {
+        Ok((Some(why), _)) => Err(vec![ConfigIssue { path: CONFIG_FILE.into(), message: why, location: None }]),
+        Ok((None, text)) => {
+            let config = Config::from_toml_str(&text)?;
+            keep_last_good(&data_dir.join(LAST_GOOD_FILE), &text);
+            Ok(config)
+        }
+        Err(e) => Err(vec![ConfigIssue { path: CONFIG_FILE.into(), message: format!("cannot be read ({e})"), location: None }]),
+    }
 }
 
 /// Why the file cannot be trusted, if it cannot: it can name commands Caretaker runs (checks,
@@ -150,7 +173,7 @@ mod tests {
         let bad = load_for_start(dir.path()).expect("a bad file never stops the start");
         assert_eq!(bad.config.metrics.interval_secs, 7, "the last good settings");
         let p = bad.problem.expect("the problem is reported");
-        assert!(p.last_good && p.title().contains("last good"), "{p:?}");
+        assert!(p.fallback == Fallback::LastGood && p.title().contains("last good"), "{p:?}");
         assert!(p.message().contains(&path.display().to_string()), "{}", p.message());
         assert!(p.issues.iter().any(|i| i.path.contains("alerts") || i.message.contains("bogus")), "{p:?}");
         assert_eq!(
@@ -162,7 +185,7 @@ mod tests {
         std::fs::remove_file(dir.path().join(LAST_GOOD_FILE)).expect("rm");
         let none = load_for_start(dir.path()).expect("start");
         assert_eq!(none.config, Config::default());
-        assert!(!none.problem.expect("problem").last_good);
+        assert_eq!(none.problem.expect("problem").fallback, Fallback::Defaults);
     }
 
     #[test]

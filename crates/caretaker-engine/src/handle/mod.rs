@@ -2,6 +2,8 @@
 //! capability; the shell, the CLI, the HTTP endpoint and the tests all go through it.
 
 mod channel_ops;
+pub(crate) mod reload;
+pub use reload::Reloaded;
 
 use crate::alerts::{self, Alert, AlertQuery};
 use crate::backup::protocol::{ConflictPolicy, SnapshotInfo, TreeEntry};

@@ -3,7 +3,7 @@
 
 use super::{history, last_finished, report, task_list, BackupTask, MaintenanceStatus, RunEnv, RunReport, Runner, TaskStatus};
 use crate::alerts::Severity;
-use crate::core::Core;
+use crate::core::{Core, Wake};
 use crate::error::Result;
 use crate::events::Event;
 use std::sync::{Arc, OnceLock};
@@ -28,11 +28,14 @@ impl Service {
 
     /// Runs maintenance every day at `maintenance.daily_at` (local time).
     pub async fn run(self: Arc<Self>) {
+        let mut changes = self.core.config_changes();
         loop {
-            let Some(next) = self.next_ms() else { return };
-            let wait = Duration::from_millis((next - self.core.now()).max(1000) as u64);
-            if !self.core.sleep(wait).await {
-                return;
+            // Switched off: wait for the configuration to change. A new time counts at once.
+            let wait = self.next_ms().map(|next| Duration::from_millis((next - self.core.now()).max(1000) as u64));
+            match self.core.sleep_or_reconfigured(wait, &mut changes).await {
+                Wake::Stopped => return,
+                Wake::Reconfigured => continue,
+                Wake::Elapsed => {}
             }
             match self.start("schedule") {
                 Ok(id) => tracing::info!(run_id = id, "scheduled maintenance started"),

@@ -132,7 +132,8 @@ impl Service {
     /// Samples on the configured period until the engine stops, then records the stop.
     pub async fn run(self: Arc<Self>, mut worker: MetricsWorker) {
         let core = &self.core;
-        let period = Duration::from_secs(core.config().metrics.interval_secs);
+        let mut period = Duration::from_secs(core.config().metrics.interval_secs);
+        let mut changes = core.config_changes();
         // The first tick comes soon (CPU usage needs a short gap after the first reading), then on period.
         let first = tokio::time::Instant::now() + period.min(Duration::from_secs(1));
         let mut ticker = tokio::time::interval_at(first, period);
@@ -141,6 +142,20 @@ impl Service {
             tokio::select! {
                 _ = core.cancel.cancelled() => break,
                 _ = ticker.tick() => {}
+                r = changes.changed() => {
+                    if r.is_err() {
+                        break;
+                    }
+                    // A new interval or retention applies from the next sample.
+                    let m = core.config().metrics;
+                    worker.policy = (&m).into();
+                    if Duration::from_secs(m.interval_secs) != period {
+                        period = Duration::from_secs(m.interval_secs);
+                        ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+                        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    }
+                    continue;
+                }
             }
             let status = core.status();
             let joined = tokio::task::spawn_blocking(move || {
