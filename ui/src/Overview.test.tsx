@@ -22,7 +22,7 @@ vi.mock("./OverviewCards", async (original) => {
     const render = (inner as { type: (p: object) => ReactNode }).type;
     return memo((p: object) => (renders[k]++, render(p)));
   };
-  return { AlertsCard: counted(m.AlertsCard, "alerts"), ServicesCard: counted(m.ServicesCard, "services"), Capabilities: counted(m.Capabilities, "capabilities") };
+  return { AlertsCard: counted(m.AlertsCard, "alerts"), ServicesCard: counted(m.ServicesCard, "services"), Capabilities: counted(m.Capabilities, "capabilities"), Volumes: m.Volumes, forecastWords: m.forecastWords };
 });
 vi.mock("./components/TimeChart", async (original) => {
   const m = await original<typeof import("./components/TimeChart")>();
@@ -38,6 +38,31 @@ globalThis.ResizeObserver ??= class {
 afterEach(() => {
   cleanup();
   vi.useRealTimers();
+});
+
+describe("Volumes", () => {
+  it("says when each disk is full at the last week's pace, and stays quiet about a steady one", async () => {
+    const p = new TypedFakePlatform({
+      query_series: () => ({ resolution: "raw", step_ms: 5000, since_ms: 0, until_ms: 1, series: [] }),
+      disk_forecasts: () => [{ mount_point: "/", used_bytes: 400e9, total_bytes: 500e9, growth_bytes_per_day: 9 * 2 ** 30, days_to_full: 11.2, hours: 168 }],
+    });
+    setPlatform(p);
+    render(<App />);
+    const trend = await screen.findByTestId("volume-trend");
+    expect(trend.textContent).toBe("Full in about 11 days at 9.0 GiB a day");
+    expect(trend.className).toBe("warn-text");
+  });
+
+  it("words every state of a trend", async () => {
+    const { forecastWords } = await import("./OverviewCards");
+    const f = { mount_point: "/", used_bytes: 1, total_bytes: 2, growth_bytes_per_day: 0, days_to_full: null, hours: 30 };
+    expect(forecastWords(undefined).text).toBe("Trend after a day of history");
+    expect(forecastWords({ ...f, growth_bytes_per_day: null }).text).toBe("Trend after a day of history");
+    expect(forecastWords(f)).toEqual({ text: "Steady", warn: false });
+    expect(forecastWords({ ...f, growth_bytes_per_day: -5 }).text).toBe("Freeing up");
+    expect(forecastWords({ ...f, growth_bytes_per_day: 2 ** 30, days_to_full: 0.25 })).toEqual({ text: "Full in about 6 hours at 1.0 GiB a day", warn: true });
+    expect(forecastWords({ ...f, growth_bytes_per_day: 1e9, days_to_full: 40 }).warn).toBe(false);
+  });
 });
 
 describe("Overview at rest", () => {

@@ -8,7 +8,7 @@ import { RANGES, type LineSpec } from "./state/series";
 import { useSeries } from "./state/useEngine";
 import { ErrorNote } from "./components/ErrorNote";
 import { cssVar } from "./theme";
-import { AlertsCard, Capabilities, ServicesCard } from "./OverviewCards";
+import { AlertsCard, Capabilities, ServicesCard, Volumes } from "./OverviewCards";
 import { ServiceQuestion } from "./settings/BackgroundService";
 
 
@@ -106,18 +106,7 @@ export function Overview({ snapshot, onOpen }: { snapshot: Snapshot; onOpen: (pa
       <section className="tables">
         <ProcessTable title="Top processes by CPU" rows={h?.top_cpu ?? []} testId="top-cpu" />
         <ProcessTable title="Top processes by memory" rows={h?.top_memory ?? []} testId="top-memory" />
-        <div className="card">
-          <div className="card-title">Volumes</div>
-          {(h?.disks ?? []).map((d) => (
-            <div key={d.mount_point} className="volume">
-              <div className="volume-head">
-                <span className="name">{d.mount_point}</span>
-                <span className="dim">{bytes(d.used_bytes)} of {bytes(d.total_bytes)}</span>
-              </div>
-              <div className="bar"><div className={`fill ${d.used_percent >= 95 ? "crit" : d.used_percent >= 85 ? "warn" : "ok"}`} style={{ width: `${Math.min(100, d.used_percent)}%` }} /></div>
-            </div>
-          ))}
-        </div>
+        <Volumes disks={h?.disks ?? []} />
       </section>
 
       <Capabilities capabilities={snapshot.capabilities} />

@@ -4,6 +4,10 @@ import { memo } from "react";
 import type { Alert } from "./bindings/Alert";
 import type { Capability } from "./bindings/Capability";
 import type { CheckState } from "./bindings/CheckState";
+import type { DiskSample } from "./bindings/DiskSample";
+import type { DiskForecast } from "./bindings/DiskForecast";
+import { bytes } from "./format";
+import { useCommand } from "./state/useCommand";
 
 type Open = (page: "services" | "alerts") => void;
 
@@ -65,3 +69,36 @@ export const Capabilities = memo(function Capabilities({ capabilities }: { capab
     </section>
   );
 });
+
+/** What a disk's trend over the last week says, in words. */
+export function forecastWords(f: DiskForecast | undefined): { text: string; warn: boolean } {
+  if (!f || f.growth_bytes_per_day === null) return { text: "Trend after a day of history", warn: false };
+  const days = f.days_to_full;
+  if (days === null) return { text: f.growth_bytes_per_day < 0 ? "Freeing up" : "Steady", warn: false };
+  const when = days < 1 ? `about ${Math.max(1, Math.round(days * 24))} hours` : `about ${Math.round(days)} days`;
+  return { text: `Full in ${when} at ${bytes(f.growth_bytes_per_day)} a day`, warn: days < 14 };
+}
+
+/** Each volume with its space and, from the last week's trend, when it is full at this pace. */
+export function Volumes({ disks }: { disks: DiskSample[] }) {
+  // The trend moves hourly: read again when an alert changes (a forecast alert among them).
+  const forecasts = useCommand("disk_forecasts", {}, { refetchOn: ["alert_changed"] });
+  return (
+    <div className="card">
+      <div className="card-title">Volumes</div>
+      {disks.map((d) => {
+        const trend = forecastWords(forecasts.data?.find((f) => f.mount_point === d.mount_point));
+        return (
+          <div key={d.mount_point} className="volume" data-testid={`volume-${d.mount_point}`}>
+            <div className="volume-head">
+              <span className="name">{d.mount_point}</span>
+              <span className="dim">{bytes(d.used_bytes)} of {bytes(d.total_bytes)}</span>
+            </div>
+            <div className="bar"><div className={`fill ${d.used_percent >= 95 ? "crit" : d.used_percent >= 85 ? "warn" : "ok"}`} style={{ width: `${Math.min(100, d.used_percent)}%` }} /></div>
+            {forecasts.data && <div className={trend.warn ? "warn-text" : "dim"} data-testid="volume-trend">{trend.text}</div>}
+          </div>
+        );
+      })}
+    </div>
+  );
+}

@@ -16,6 +16,7 @@ pub fn export_all(out: &Path) -> Result<(), ts_rs::ExportError> {
     crate::Snapshot::export_all(&c)?;
     crate::SeriesQuery::export_all(&c)?;
     crate::SeriesResult::export_all(&c)?;
+    crate::metrics::forecast::DiskForecast::export_all(&c)?;
     crate::ErrorPayload::export_all(&c)?;
     crate::ErrorCode::export_all(&c)?;
     crate::Config::export_all(&c)?;

@@ -185,6 +185,7 @@ impl Engine {
 
         let mut tasks: Vec<JoinHandle<()>> = vec![
             tokio::spawn(metrics.clone().run(sampler)),
+            tokio::spawn(metrics.clone().run_forecasts()),
             tokio::spawn(checks.clone().run(results)),
             tokio::spawn(checks.clone().run_retention()),
             tokio::spawn(alerts::service::run(core.clone())),

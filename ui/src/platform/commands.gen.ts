@@ -17,6 +17,7 @@ import type { CheckSummary } from "../bindings/CheckSummary";
 import type { ConflictPolicy } from "../bindings/ConflictPolicy";
 import type { DetectorConfig } from "../bindings/DetectorConfig";
 import type { DetectorState } from "../bindings/DetectorState";
+import type { DiskForecast } from "../bindings/DiskForecast";
 import type { Finding } from "../bindings/Finding";
 import type { HealingQuery } from "../bindings/HealingQuery";
 import type { HealingRecord } from "../bindings/HealingRecord";
@@ -92,7 +93,11 @@ export interface Commands {
   delete_channel: { req: { name: string }; res: Array<ChannelStatus> };
   /** Native notifications, the channels (without their secrets) and the heartbeat. */
   notifications_settings: { req: Record<string, never>; res: NotificationsConfig };
-  /** Sets, or with null removes, the heartbeat; applied at once. */
+  /**
+   * Sets, or with null removes, the heartbeat; applied at once.
+   * Each disk's trend over the last week and when it is full at that pace.
+   */
+  disk_forecasts: { req: Record<string, never>; res: Array<DiskForecast> };
   save_heartbeat: { req: { heartbeat: HeartbeatConfig | null }; res: NotificationsConfig };
   /** Switches this machine's own notifications (the built-in channel) on or off. */
   set_native_notifications: { req: { enabled: boolean }; res: Array<ChannelStatus> };

@@ -84,6 +84,9 @@ pub struct AlertsConfig {
     /// An alert that clears and returns within this many minutes is the same incident, re-opened
     /// with a flap count and said once (0 = every return is a new alert).
     pub flap_window_minutes: u64,
+    /// A warning when a disk's trend over the last week says it is full within this many days
+    /// (0 = never).
+    pub disk_full_days: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quiet_hours: Option<QuietHours>,
 }
@@ -100,6 +103,7 @@ impl Default for AlertsConfig {
             retention_days: 90,
             absence_alert_minutes: 30,
             flap_window_minutes: 15,
+            disk_full_days: 14,
             quiet_hours: None,
         }
     }
@@ -136,6 +140,7 @@ impl AlertsConfig {
                 range(out, format!("{p}.average_secs"), a, 0, 3_600);
             }
         }
+        range(out, format!("{at}.disk_full_days"), u64::from(self.disk_full_days), 0, 365);
         range(out, format!("{at}.check_failures_before_alert"), u64::from(self.check_failures_before_alert), 1, 100);
         range(out, format!("{at}.stale_after_intervals"), u64::from(self.stale_after_intervals), 2, 1000);
         range(out, format!("{at}.repeat_critical_hours"), self.repeat_critical_hours, 0, 168);

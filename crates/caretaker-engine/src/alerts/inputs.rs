@@ -7,6 +7,7 @@ use crate::alerts::{AlertStatus, Effects, Notice, Severity};
 use crate::checks::{CheckResult, CheckStatus};
 use crate::config::ThresholdRule;
 use crate::error::Result;
+use crate::metrics::forecast::{self, DiskForecast};
 use crate::metrics::HostSample;
 use serde_json::json;
 
@@ -88,6 +89,43 @@ impl AlertManager {
             fx.merge(self.observe(conn, sig, now_ms)?);
         }
         Ok(fx)
+    }
+
+    /// A disk's trend: a warning when it is full within `disk_full_days` at this pace (critical
+    /// within a day); once open, it holds until the forecast says a quarter more than that, so a
+    /// forecast wavering around the line does not flap.
+    pub fn on_disk_forecast(&mut self, conn: &rusqlite::Connection, f: &DiskForecast, now_ms: i64) -> Result<Effects> {
+        let horizon = f64::from(self.config.disk_full_days);
+        let subject = format!("disk:{}", f.mount_point);
+        let open = self.open.contains_key(&("disk_full".to_string(), subject.clone()));
+        let level = match f.days_to_full {
+            _ if horizon <= 0.0 => None,
+            Some(d) if d < 1.0 => Some(Severity::Critical),
+            Some(d) if d < horizon || (open && d < horizon * 1.25) => Some(Severity::Warning),
+            _ => None,
+        };
+        let (days, growth) = (f.days_to_full.unwrap_or(f64::INFINITY), f.growth_bytes_per_day.unwrap_or(0.0));
+        let left = f.total_bytes.saturating_sub(f.used_bytes) as f64;
+        self.observe(
+            conn,
+            Signal {
+                rule: "disk_full",
+                subject,
+                level,
+                alert_type: "disk_filling".into(),
+                title: format!("Disk {} full {} on {}", f.mount_point, forecast::in_words(days), self.hostname),
+                message: format!(
+                    "Disk {} grows {} a day (the trend of the last {} hours); {} left.",
+                    f.mount_point,
+                    forecast::bytes(growth),
+                    f.hours,
+                    forecast::bytes(left)
+                ),
+                details: json!({ "days_to_full": f.days_to_full, "growth_bytes_per_day": f.growth_bytes_per_day, "hours": f.hours }),
+                for_ms: 0,
+            },
+            now_ms,
+        )
     }
 
     pub fn on_check_result(&mut self, conn: &rusqlite::Connection, r: &CheckResult, interval_secs: u64, now_ms: i64) -> Result<Effects> {

@@ -136,6 +136,7 @@ pub const RUNBOOKS: &[&str] = &[
     "data_disk_full",
     "absence",
     "crash_loop",
+    "disk_filling",
 ];
 
 /// The markdown runbook for an alert type.
@@ -144,6 +145,7 @@ pub fn runbook(alert_type: &str) -> Option<&'static str> {
         "threshold_cpu" => include_str!("../../runbooks/threshold_cpu.md"),
         "threshold_memory" => include_str!("../../runbooks/threshold_memory.md"),
         "threshold_disk" => include_str!("../../runbooks/threshold_disk.md"),
+        "disk_filling" => include_str!("../../runbooks/disk_filling.md"),
         "service_down" => include_str!("../../runbooks/service_down.md"),
         "service_degraded" => include_str!("../../runbooks/service_degraded.md"),
         "stale" => include_str!("../../runbooks/stale.md"),

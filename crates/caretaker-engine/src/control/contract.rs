@@ -34,6 +34,7 @@ macro_rules! with_commands {
                 use caretaker_engine::config::NotificationsConfig;
                 use caretaker_engine::channels::{ChannelConfig, ChannelSecret, ChannelStatus, ChannelTestOutcome};
                 use caretaker_engine::config::AnalysisConfig;
+                use caretaker_engine::metrics::forecast::DiskForecast;
                 use caretaker_engine::{
                     ActionSummary, Alert, AlertQuery, CheckConfig, CheckHistoryQuery, CheckResult, CheckSummary,
                     DetectorConfig, DetectorState, Finding, HealingQuery, HealingRecord, LogLine, LogQuery,
@@ -98,6 +99,8 @@ macro_rules! with_commands {
             /// Native notifications, the channels (without their secrets) and the heartbeat.
             notifications_settings() -> NotificationsConfig = |e| Ok(e.notifications_settings());
             /// Sets, or with null removes, the heartbeat; applied at once.
+            /// Each disk's trend over the last week and when it is full at that pace.
+            disk_forecasts() -> Vec<DiskForecast> = |e| Ok(e.disk_forecasts());
             save_heartbeat(heartbeat: Option<HeartbeatConfig>) -> NotificationsConfig = |e| e.save_heartbeat(heartbeat).await;
             /// Switches this machine's own notifications (the built-in channel) on or off.
             set_native_notifications(enabled: bool) -> Vec<ChannelStatus> = |e| e.set_native_notifications(enabled).await;

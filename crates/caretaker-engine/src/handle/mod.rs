@@ -98,6 +98,11 @@ impl EngineHandle {
         self.s.core.config()
     }
 
+    /// Each disk's trend over the last week and when it is full at that pace.
+    pub fn disk_forecasts(&self) -> Vec<crate::metrics::forecast::DiskForecast> {
+        self.s.metrics.forecasts()
+    }
+
     pub fn data_dir(&self) -> &Path {
         &self.s.core.data_dir
     }

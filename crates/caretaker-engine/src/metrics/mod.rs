@@ -2,7 +2,9 @@
 //! queries. Owns the `series`, `samples`, `rollup_minute` and `rollup_hour` tables.
 
 pub mod config;
+pub mod forecast;
 mod sampler;
+mod schedule;
 pub(crate) mod service;
 pub(crate) mod store;
 

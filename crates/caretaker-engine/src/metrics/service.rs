@@ -94,6 +94,8 @@ impl MetricsWorker {
 pub(crate) struct Service {
     core: Arc<Core>,
     latest: RwLock<Option<HostSample>>,
+    /// Each disk's trend, refreshed by the forecast loop (`schedule`).
+    pub(super) forecasts: RwLock<Vec<super::forecast::DiskForecast>>,
 }
 
 impl Service {
@@ -115,7 +117,11 @@ impl Service {
             last_rollup_minute: i64::MIN,
             last_prune_elapsed: None,
         };
-        Ok((Arc::new(Service { core, latest: RwLock::new(None) }), worker))
+        Ok((Arc::new(Service { core, latest: RwLock::new(None), forecasts: RwLock::new(Vec::new()) }), worker))
+    }
+
+    pub(super) fn core(&self) -> &Arc<Core> {
+        &self.core
     }
 
     pub fn latest(&self) -> Option<HostSample> {
