@@ -39,6 +39,7 @@ mod mac {
     const FRESH_FOR: Duration = Duration::from_secs(5 * 60);
     static CACHE: Mutex<Option<(Instant, Option<TimeMachine>)>> = Mutex::new(None);
 
+    /// Time Machine's latest backup; None when it has none (or is off).
     pub async fn latest() -> Option<TimeMachine> {
         if let Some((at, tm)) = CACHE.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             if at.elapsed() < FRESH_FOR {
@@ -55,11 +56,12 @@ mod mac {
     }
 }
 
-/// Time Machine's latest backup; None when it has none or off macOS.
+#[cfg(target_os = "macos")]
+pub use mac::latest;
+
+/// Time Machine's latest backup: none off macOS.
+#[cfg(not(target_os = "macos"))]
 pub async fn latest() -> Option<TimeMachine> {
-    #[cfg(target_os = "macos")]
-    return mac::latest().await;
-    #[cfg(not(target_os = "macos"))]
     None
 }
 
