@@ -48,7 +48,7 @@ class FakePlatform implements Platform {
       return [stalled, { ...stalled, config: d, firing: false, summary: "not evaluated yet", evidence: null, alert_id: null }];
     },
     delete_detector: () => [],
-    backups_overview: () => ({ plans: this.plans, job: null, history: [] }),
+    backups_overview: () => ({ plans: this.plans, job: null, history: [], macos: false, time_machine: null }),
     suggest_backup_password: () => "abcde-fghij-kmnpq",
     create_backup_plan: ({ plan }) => {
       this.plans = [{ ...planStatus, plan: { ...plan, host: "mini" } }];

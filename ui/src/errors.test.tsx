@@ -36,7 +36,7 @@ function engine(answers: Answers) {
   return p;
 }
 
-const backupsOverview = () => ({ plans: [plan], job: null, history: [] });
+const backupsOverview = () => ({ plans: [plan], job: null, history: [], macos: false, time_machine: null });
 
 afterEach(() => {
   cleanup();

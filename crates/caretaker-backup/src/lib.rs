@@ -7,6 +7,7 @@
 pub mod locks;
 mod progress;
 mod restore;
+mod unreadable;
 
 use caretaker_engine::backup::protocol::{
     BackupJob, BackupSummary, BackupThenForget, ErrorKind, ForgetFailure, Keep, Op, Request, SnapshotInfo, TreeEntry, VerifySummary,
@@ -64,6 +65,7 @@ pub(crate) fn rustic_failure(context: &str, e: &RusticError) -> Failure {
 pub fn worker_main() -> i32 {
     let emitter = Emitter::stdout();
     progress::install_panic_hook(emitter.clone());
+    unreadable::install();
     let mut line = String::new();
     if let Err(e) = std::io::stdin().lock().read_line(&mut line) {
         emitter.send(&WorkerEvent::Error { kind: ErrorKind::Failed, message: format!("cannot read the request: {e}") });
@@ -258,7 +260,9 @@ pub(crate) fn run_backup<S: rustic_core::IndexedIds>(
 fn backup(repo: Repository<OpenStatus>, job: &BackupJob, path: &Path) -> Outcome<BackupSummary> {
     let _lock = locks::RepoLock::acquire(path, &repo.key(), false, "backing up")?;
     let repo = repo.to_indexed_ids().map_err(|e| rustic_failure("cannot read the repository index", &e))?;
+    unreadable::reset();
     let snap = run_backup(&repo, job.sources.clone(), &job.excludes, &job.host, &job.tags, &job.label)?;
+    let (unreadable, unreadable_items) = unreadable::take();
     let s = snap.summary.clone().unwrap_or_default();
     Ok(BackupSummary {
         snapshot_id: full_id(&snap.id),
@@ -267,6 +271,8 @@ fn backup(repo: Repository<OpenStatus>, job: &BackupJob, path: &Path) -> Outcome
         files_unmodified: s.files_unmodified,
         bytes_processed: s.total_bytes_processed,
         bytes_added: s.data_added_packed,
+        unreadable,
+        unreadable_items,
     })
 }
 

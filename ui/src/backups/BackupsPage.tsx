@@ -6,6 +6,7 @@ import { Browser } from "./Browser";
 import { History } from "./History";
 import { JobBar } from "./JobBar";
 import { PlanCard } from "./PlanCard";
+import { TimeMachineLine } from "./Unreadable";
 import { Wizard } from "./Wizard";
 
 export function Backups() {
@@ -23,7 +24,7 @@ export function Backups() {
   if (!overview.data) {
     return overview.error ? <div className="card"><ErrorNote error={overview.error} /></div> : <div className="loading">Loading backups…</div>;
   }
-  const { plans, job, history } = overview.data;
+  const { plans, job, history, macos, time_machine } = overview.data;
   const browsed = plans.find((p) => p.plan.name === browsing);
   return (
     <div className="page backups" data-testid="backups-page">
@@ -31,9 +32,10 @@ export function Backups() {
       {(plans.length === 0 || adding) && <Wizard onDone={() => { setAdding(false); reload(); }} onCancel={plans.length > 0 ? () => setAdding(false) : undefined} />}
       {browsed && <Browser key={browsed.plan.name} plan={browsed.plan.name} onClose={() => setBrowsing(null)} />}
       {plans.map((p) => (
-        <PlanCard key={p.plan.name} p={p} job={job} onBrowse={() => setBrowsing(p.plan.name)} onChanged={reload} />
+        <PlanCard key={p.plan.name} p={p} job={job} macos={macos} onBrowse={() => setBrowsing(p.plan.name)} onChanged={reload} />
       ))}
       {plans.length > 0 && !adding && <button onClick={() => setAdding(true)}>Add a plan</button>}
+      <TimeMachineLine tm={time_machine} />
       {history.length > 0 && <History runs={history} />}
     </div>
   );

@@ -1,6 +1,10 @@
 import type { BackupRun } from "../bindings/BackupRun";
 import { Ago } from "../components/Ago";
 import { bytes } from "../format";
+import { runStatus, UnreadableList } from "./Unreadable";
+
+const STATUS_CLASS: Record<string, string> = { ok: "ok-text", partial: "warn-text", failed: "crit-text" };
+const saved = (r: BackupRun) => r.kind === "backup" && (r.status === "ok" || r.status === "partial");
 
 /** The latest jobs of every plan, newest first, as the engine recorded them. */
 export function History({ runs }: { runs: BackupRun[] }) {
@@ -15,8 +19,11 @@ export function History({ runs }: { runs: BackupRun[] }) {
               <td><Ago ms={r.started_ms} /></td>
               <td>{r.plan}</td>
               <td>{r.kind === "forget" ? "retention" : r.kind}</td>
-              <td className={r.status === "ok" ? "ok-text" : r.status === "failed" ? "crit-text" : ""}>{r.status}</td>
-              <td className="dim">{r.error ?? (r.kind === "backup" && r.status === "ok" ? `${r.files_new} new · ${r.files_changed} changed · ${bytes(r.bytes_added)} added` : "")}</td>
+              <td className={STATUS_CLASS[r.status] ?? ""} data-testid="run-status">{runStatus(r)}</td>
+              <td className="dim">
+                {r.error ?? (saved(r) ? `${r.files_new} new · ${r.files_changed} changed · ${bytes(r.bytes_added)} added` : "")}
+                <UnreadableList run={r} />
+              </td>
             </tr>
           ))}
         </tbody>

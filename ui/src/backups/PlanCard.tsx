@@ -6,9 +6,10 @@ import { ago, bytes, duration } from "../format";
 import { untilNextChangeIn, useNow } from "../state/clock";
 import { call, useAction } from "../state/useCommand";
 import { PasswordEntry } from "./PasswordEntry";
+import { FullDiskAccessNote, runStatus, UnreadableList } from "./Unreadable";
 
 // The engine's health words, as the pill colours of the top bar.
-const HEALTH_PILL: Record<string, string> = { ok: "ok", running: "idle", never: "idle", overdue: "warn", failing: "crit" };
+const HEALTH_PILL: Record<string, string> = { ok: "ok", running: "idle", never: "idle", overdue: "warn", partial: "warn", failing: "crit" };
 
 function When({ ms }: { ms: number }) {
   const now = useNow((n) => untilNextChangeIn(ms, n));
@@ -18,11 +19,12 @@ function When({ ms }: { ms: number }) {
 interface Props {
   p: PlanStatus;
   job: JobInfo | null;
+  macos: boolean;
   onBrowse: () => void;
   onChanged: () => void;
 }
 
-export function PlanCard({ p, job, onBrowse, onChanged }: Props) {
+export function PlanCard({ p, job, macos, onBrowse, onChanged }: Props) {
   const action = useAction();
   const name = p.plan.name;
   const act = async (work: () => Promise<unknown>) => {
@@ -46,14 +48,16 @@ export function PlanCard({ p, job, onBrowse, onChanged }: Props) {
         <span>Schedule</span><span>{p.plan.schedule}</span>
         <span>Last run</span>
         <span data-testid="plan-last-run">
-          {last ? <>{last.status} · <Ago ms={last.finished_ms ?? last.started_ms} /></> : "never"}
-          {last?.status === "ok" && ` · ${last.files_new} new, ${last.files_changed} changed, ${bytes(last.bytes_added)} added`}
+          {last ? <>{runStatus(last)} · <Ago ms={last.finished_ms ?? last.started_ms} /></> : "never"}
+          {(last?.status === "ok" || last?.status === "partial") && ` · ${last.files_new} new, ${last.files_changed} changed, ${bytes(last.bytes_added)} added`}
           {last?.error && ` · ${last.error}`}
         </span>
         <span>Next run</span><span>{p.next_run_ms === null ? "—" : <When ms={p.next_run_ms} />}</span>
         <span>Repository size</span><span>{p.repository_bytes !== null ? bytes(p.repository_bytes) : "—"}</span>
         <span>Last check</span><span>{p.last_check ? <>{p.last_check.status}{p.last_check.read_data ? " (data read back)" : ""} · <Ago ms={p.last_check.started_ms} /></> : "not yet"}</span>
       </div>
+      {last && <UnreadableList run={last} />}
+      {last && <FullDiskAccessNote run={last} macos={macos} />}
       {p.password === "file" && <p className="warn-text">No keychain here: the repository password is in a private file in Caretaker's data folder.</p>}
       {p.password === "missing" && askPassword("The repository password is not in the keychain, so this plan cannot run.")}
       <ErrorNote error={action.error} onRefresh={onChanged} actions={{ wrong_password: askPassword("The saved password does not open this repository.") }} />

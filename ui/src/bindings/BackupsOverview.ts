@@ -2,5 +2,15 @@
 import type { BackupRun } from "./BackupRun";
 import type { JobInfo } from "./JobInfo";
 import type { PlanStatus } from "./PlanStatus";
+import type { TimeMachine } from "./TimeMachine";
 
-export type BackupsOverview = { plans: Array<PlanStatus>, job: JobInfo | null, history: Array<BackupRun>, };
+export type BackupsOverview = { plans: Array<PlanStatus>, job: JobInfo | null, history: Array<BackupRun>, 
+/**
+ * True on macOS, where folders under privacy protection stay unreadable until Caretaker
+ * has Full Disk Access: the page explains that when a backup was refused reading.
+ */
+macos: boolean, 
+/**
+ * Time Machine's latest backup, as a second signal; None where there is none (off, or not macOS).
+ */
+time_machine: TimeMachine | null, };

@@ -3,4 +3,4 @@
 /**
  * How a plan is doing, for its card and its alerts.
  */
-export type PlanHealth = "ok" | "never" | "running" | "overdue" | "failing";
+export type PlanHealth = "ok" | "never" | "running" | "overdue" | "partial" | "failing";

@@ -71,7 +71,7 @@ export function browserPreviewPlatform(): Platform {
     list_models: () => [],
     list_detectors: () => [],
     backup_snapshots: () => [],
-    backups_overview: () => ({ plans: [], job: null, history: [] }),
+    backups_overview: () => ({ plans: [], job: null, history: [], macos: false, time_machine: null }),
     suggest_backup_password: () => "preview-only-password",
     maintenance_status: () => ({ running: null, last_run: null, next_run_ms: null, tasks: [] }),
   };

@@ -129,6 +129,10 @@ fn finish(remote: &Remote, run: &BackupRun) -> Result<()> {
         show::run(run);
     }
     let status = show::word(&run.status);
+    // Not a success to a script either: the snapshot lacks what could not be read.
+    if status == "partial" {
+        bail!("{} of {} completed with {} unreadable", show::word(&run.kind), run.plan, run.unreadable);
+    }
     if status != "ok" {
         bail!("{} of {} {status}", show::word(&run.kind), run.plan);
     }

@@ -109,6 +109,7 @@ pub const RULES: &[&str] = &[
     "backup_overdue",
     "backup_verify_failed",
     "backup_stuck",
+    "backup_unreadable",
     "db_integrity",
     "database",
     "data_disk",
@@ -132,6 +133,7 @@ pub const RUNBOOKS: &[&str] = &[
     "db_damaged",
     "db_write_failed",
     "backup_stuck",
+    "backup_unreadable",
     "config_invalid",
     "data_disk_full",
     "absence",
@@ -157,6 +159,7 @@ pub fn runbook(alert_type: &str) -> Option<&'static str> {
         "db_damaged" => include_str!("../../runbooks/db_damaged.md"),
         "db_write_failed" => include_str!("../../runbooks/db_write_failed.md"),
         "backup_stuck" => include_str!("../../runbooks/backup_stuck.md"),
+        "backup_unreadable" => include_str!("../../runbooks/backup_unreadable.md"),
         "config_invalid" => include_str!("../../runbooks/config_invalid.md"),
         "data_disk_full" => include_str!("../../runbooks/data_disk_full.md"),
         "absence" => include_str!("../../runbooks/absence.md"),
@@ -172,7 +175,13 @@ mod sleep_tests;
 mod tests {
     #[test]
     fn the_rules_other_modules_raise_are_listed() {
-        for rule in [crate::detectors::RULE, crate::presence::RULE, super::degraded::RULE, super::degraded::DISK_RULE] {
+        for rule in [
+            crate::detectors::RULE,
+            crate::presence::RULE,
+            super::degraded::RULE,
+            super::degraded::DISK_RULE,
+            crate::backup::health::UNREADABLE_RULE,
+        ] {
             assert!(super::RULES.contains(&rule), "{rule}");
         }
     }

@@ -1,10 +1,14 @@
 //! How each plan is doing: its health for the card (a pure function of its last runs) and its
-//! alerts (failed run, overdue, failed verification, a job stopped as stuck), opened, kept or resolved together.
+//! alerts (failed run, overdue, failed verification, a job stopped as stuck, files it could not
+//! read twice in a row), opened, kept or resolved together.
 
 use super::{config::PlanConfig, store, BackupRun, BackupRunKind, BackupRunStatus, PlanHealth};
 use crate::alerts::{Effects, Severity};
 use crate::core::Core;
 use std::sync::Arc;
+
+/// The alert of a plan whose backups keep leaving files out.
+pub const UNREADABLE_RULE: &str = "backup_unreadable";
 
 pub(crate) fn ago(ms: i64) -> String {
     let h = ms / 3_600_000;
@@ -46,7 +50,35 @@ pub(crate) fn health(
     if plan.schedule().overdue_after_ms().is_some_and(|limit| now - finished > limit) {
         return (PlanHealth::Overdue, format!("Last good backup {}", ago(now - finished)));
     }
+    if let Some(r) = last.filter(|r| r.status == BackupRunStatus::Partial) {
+        return (PlanHealth::Partial, format!("Completed with {} unreadable", r.unreadable));
+    }
     (PlanHealth::Ok, "Up to date".into())
+}
+
+/// The run an unreadable-files alert speaks of: the newest of two completed backups in a row
+/// that both left files out. `recent` is newest first; one clean backup ends the streak.
+pub(crate) fn unreadable_streak(recent: &[BackupRun]) -> Option<&BackupRun> {
+    match recent {
+        [newest, before, ..] if newest.status == BackupRunStatus::Partial && before.status == BackupRunStatus::Partial => Some(newest),
+        _ => None,
+    }
+}
+
+/// Says which items were left out, the first few by name.
+fn unreadable_message(name: &str, run: &BackupRun) -> String {
+    let named: Vec<String> = run
+        .unreadable_items
+        .iter()
+        .take(3)
+        .map(|i| if i.path.is_empty() { i.message.clone() } else { format!("{} ({})", i.path, i.message) })
+        .collect();
+    let more = if (named.len() as u64) < run.unreadable { ", …" } else { "" };
+    format!(
+        "The last two backups of \"{name}\" completed without {} file(s) or folder(s) they could not read: {}{more}.",
+        run.unreadable,
+        named.join(", ")
+    )
 }
 
 /// Opens, keeps or resolves each plan's alerts: failed runs, overdue plans, failed checks.
@@ -62,7 +94,8 @@ pub(crate) async fn evaluate(core: &Arc<Core>) {
                 let ok = store::last(c, &p.name, BackupRunKind::Backup, true)?;
                 let check = store::last(c, &p.name, BackupRunKind::Check, false)?;
                 let latest = store::last_any(c, &p.name)?;
-                v.push((p, last, ok, check, latest));
+                let recent = store::recent_completed(c, &p.name, 2)?;
+                v.push((p, last, ok, check, latest, recent));
             }
             Ok(v)
         })
@@ -75,10 +108,10 @@ pub(crate) async fn evaluate(core: &Arc<Core>) {
         let mut fx = Effects::default();
         // A removed plan's alerts close with it.
         let names: Vec<String> = states.iter().map(|(p, ..)| p.name.clone()).collect();
-        for rule in ["backup_failed", "backup_overdue", "backup_verify_failed", "backup_stuck"] {
+        for rule in ["backup_failed", "backup_overdue", "backup_verify_failed", "backup_stuck", UNREADABLE_RULE] {
             fx.changed.extend(m.forget_subjects_except(c, rule, &names, now)?);
         }
-        for (plan, last, ok, check, latest) in states {
+        for (plan, last, ok, check, latest, recent) in states {
             let name = plan.name.clone();
             // Each backup rule's alert is filed under the plan's name, with the rule as its type.
             let mut settle = |rule: &'static str, level: Option<Severity>, title: String, msg: String, details: serde_json::Value| {
@@ -121,8 +154,80 @@ pub(crate) async fn evaluate(core: &Arc<Core>) {
             let details = serde_json::json!({ "plan": name, "repository": plan.repository });
             let title = format!("Backup repository of \"{name}\" failed verification");
             settle("backup_verify_failed", bad.map(|_| Severity::Critical), title, msg, details)?;
+
+            let partial = unreadable_streak(&recent);
+            let msg = partial.map(|r| unreadable_message(&name, r)).unwrap_or_default();
+            let details = serde_json::json!({
+                "plan": name,
+                "unreadable": partial.map(|r| r.unreadable),
+                "items": partial.map(|r| r.unreadable_items.clone()),
+            });
+            let title = format!("Backup \"{name}\" could not read some files");
+            settle(UNREADABLE_RULE, partial.map(|_| Severity::Warning), title, msg, details)?;
         }
         Ok(fx)
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::protocol::{UnreadableItem, UnreadableReason};
+
+    fn run(id: i64, status: BackupRunStatus, unreadable: u64) -> BackupRun {
+        BackupRun {
+            id,
+            plan: "Docs".into(),
+            kind: BackupRunKind::Backup,
+            trigger: "schedule".into(),
+            started_ms: id * 1000,
+            finished_ms: Some(id * 1000 + 500),
+            status,
+            snapshot_id: Some("abc".into()),
+            files_new: 0,
+            files_changed: 0,
+            files_unmodified: 0,
+            bytes_processed: 0,
+            bytes_added: 0,
+            read_data: false,
+            repository_bytes: None,
+            error_kind: None,
+            error: None,
+            details: None,
+            unreadable,
+            unreadable_items: (0..unreadable.min(5))
+                .map(|i| UnreadableItem {
+                    path: format!("/Mail/{i}"),
+                    reason: UnreadableReason::PermissionDenied,
+                    message: "denied".into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_partial_backup_is_a_warning_not_ok() {
+        let plan: PlanConfig =
+            toml::from_str("name = \"Docs\"\nsources = [\"/a\"]\nrepository = \"/r\"\nschedule = \"manual\"").expect("plan");
+        let partial = run(2, BackupRunStatus::Partial, 4);
+        let (h, msg) = health(&plan, Some(&partial), Some(&partial), None, false, 10_000);
+        assert_eq!((h, msg.as_str()), (PlanHealth::Partial, "Completed with 4 unreadable"));
+        let clean = run(3, BackupRunStatus::Ok, 0);
+        assert_eq!(health(&plan, Some(&clean), Some(&clean), None, false, 10_000).0, PlanHealth::Ok);
+    }
+
+    #[test]
+    fn the_alert_needs_two_partial_backups_in_a_row_and_ends_with_a_clean_one() {
+        use BackupRunStatus::{Ok, Partial};
+        assert!(unreadable_streak(&[run(1, Partial, 2)]).is_none(), "one is a warning on the card only");
+        assert_eq!(unreadable_streak(&[run(2, Partial, 3), run(1, Partial, 2)]).map(|r| r.id), Some(2));
+        assert!(unreadable_streak(&[run(3, Ok, 0), run(2, Partial, 3)]).is_none(), "a clean run resolves");
+        assert!(unreadable_streak(&[run(3, Partial, 1), run(2, Ok, 0)]).is_none());
+        let msg = unreadable_message("Docs", &run(2, Partial, 9));
+        assert!(
+            msg.contains("9 file(s)") && msg.contains("/Mail/0 (denied)") && msg.ends_with(", ….") && !msg.contains("/Mail/3"),
+            "{msg}"
+        );
+    }
 }

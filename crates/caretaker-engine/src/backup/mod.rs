@@ -13,6 +13,7 @@ pub(crate) mod reaper;
 pub mod secret;
 pub(crate) mod service;
 pub mod store;
+pub mod timemachine;
 pub mod worker;
 
 use crate::clock::schedule::{age_ms, next_daily, previous_daily, HOUR_MS};
@@ -38,6 +39,9 @@ crate::sql_enum! {
     pub enum BackupRunStatus {
         Running = "running",
         Ok = "ok",
+        /// Completed and saved a snapshot, but some files or folders could not be read and are
+        /// not in it: a warning, never a plain success.
+        Partial = "partial",
         Failed = "failed",
         Cancelled = "cancelled",
         /// Caretaker stopped while it ran.
@@ -52,6 +56,8 @@ crate::sql_enum! {
         Never = "never",
         Running = "running",
         Overdue = "overdue",
+        /// The last backup completed without some files it could not read.
+        Partial = "partial",
         Failing = "failing",
     }
 }
@@ -97,6 +103,11 @@ pub struct BackupsOverview {
     pub plans: Vec<PlanStatus>,
     pub job: Option<JobInfo>,
     pub history: Vec<BackupRun>,
+    /// True on macOS, where folders under privacy protection stay unreadable until Caretaker
+    /// has Full Disk Access: the page explains that when a backup was refused reading.
+    pub macos: bool,
+    /// Time Machine's latest backup, as a second signal; None where there is none (off, or not macOS).
+    pub time_machine: Option<timemachine::TimeMachine>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -26,6 +26,7 @@ pub(crate) async fn overview(core: &Core, jobs: &Jobs) -> Result<BackupsOverview
     // Remembered, never asked for here: this runs on every UI refresh and /metrics scrape.
     let storages: Vec<PasswordStorage> =
         cfg.plans.iter().map(|p| jobs.passwords.remembered(&p.repository).map_or(PasswordStorage::Missing, storage_of)).collect();
+    let time_machine = super::timemachine::latest().await;
     core.db
         .read_async(move |c| {
             let mut plans = Vec::new();
@@ -48,7 +49,7 @@ pub(crate) async fn overview(core: &Core, jobs: &Jobs) -> Result<BackupsOverview
                     plan,
                 });
             }
-            Ok(BackupsOverview { plans, job, history: store::history(c, 30)? })
+            Ok(BackupsOverview { plans, job, history: store::history(c, 30)?, macos: cfg!(target_os = "macos"), time_machine })
         })
         .await
 }

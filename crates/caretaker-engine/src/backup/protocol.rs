@@ -191,6 +191,37 @@ pub struct BackupSummary {
     pub files_unmodified: u64,
     pub bytes_processed: u64,
     pub bytes_added: u64,
+    /// Files and folders the backup could not read and left out of the snapshot (absent from
+    /// an older worker's answer: none reported).
+    #[serde(default)]
+    pub unreadable: u64,
+    /// The first [`UNREADABLE_KEPT`] of them, in the order they were met.
+    #[serde(default)]
+    pub unreadable_items: Vec<UnreadableItem>,
+}
+
+/// How many unreadable items a run keeps by name; the count covers all of them.
+pub const UNREADABLE_KEPT: usize = 50;
+
+/// A file or folder left out of a backup because it could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct UnreadableItem {
+    /// Empty when the worker could not tell which item it was (`message` still says what happened).
+    pub path: String,
+    pub reason: UnreadableReason,
+    /// The system's own words, for the curious and for a support request.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum UnreadableReason {
+    /// The system refused (on macOS: a protected folder, until Full Disk Access is given).
+    PermissionDenied,
+    /// It was there when the folder was listed and gone when it was read.
+    Vanished,
+    /// The disk or file system failed to read it.
+    Io,
 }
 
 /// The answer to `Op::BackupThenForget`: the backup happened; the retention may have failed on

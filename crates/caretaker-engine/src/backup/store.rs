@@ -1,6 +1,6 @@
 //! `backup_runs`: one row per job, written when it starts and when it ends.
 
-use super::protocol::{BackupSummary, VerifySummary};
+use super::protocol::{BackupSummary, UnreadableItem, VerifySummary};
 use super::worker::JobError;
 use super::{BackupRunKind, BackupRunStatus};
 use crate::error::Result;
@@ -28,6 +28,10 @@ pub struct BackupRun {
     pub error_kind: Option<String>,
     pub error: Option<String>,
     pub details: Option<String>,
+    /// Files and folders a backup could not read (then its status is `partial`).
+    pub unreadable: u64,
+    /// The first of them by name, with the reason.
+    pub unreadable_items: Vec<UnreadableItem>,
 }
 
 /// How a job ended well.
@@ -37,7 +41,7 @@ pub enum Finish {
     Other { details: String },
 }
 
-const COLUMNS: &str = "id, plan, kind, trigger, started_at, finished_at, status, snapshot_id, files_new, files_changed, files_unmodified, bytes_processed, bytes_added, read_data, repository_bytes, error_kind, error, details";
+const COLUMNS: &str = "id, plan, kind, trigger, started_at, finished_at, status, snapshot_id, files_new, files_changed, files_unmodified, bytes_processed, bytes_added, read_data, repository_bytes, error_kind, error, details, unreadable, unreadable_items";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<BackupRun> {
     Ok(BackupRun {
@@ -59,6 +63,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<BackupRun> {
         error_kind: r.get(15)?,
         error: r.get(16)?,
         details: r.get(17)?,
+        unreadable: r.get::<_, i64>(18)? as u64,
+        // Kept for display only: a list that does not parse shows as none, the count stays.
+        unreadable_items: r.get::<_, Option<String>>(19)?.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default(),
     })
 }
 
@@ -77,21 +84,29 @@ fn get(c: &Connection, id: i64) -> Result<BackupRun> {
 pub fn finish(c: &Connection, id: i64, now: i64, result: &std::result::Result<Finish, JobError>) -> Result<BackupRun> {
     let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     match result {
-        Ok(Finish::Backup { summary: s, repository_bytes }) => c.execute(
-            "UPDATE backup_runs SET finished_at = ?2, status = 'ok', snapshot_id = ?3, files_new = ?4, files_changed = ?5,
-             files_unmodified = ?6, bytes_processed = ?7, bytes_added = ?8, repository_bytes = ?9 WHERE id = ?1",
-            params![
-                id,
-                now,
-                s.snapshot_id,
-                n(s.files_new),
-                n(s.files_changed),
-                n(s.files_unmodified),
-                n(s.bytes_processed),
-                n(s.bytes_added),
-                repository_bytes.map(n)
-            ],
-        )?,
+        Ok(Finish::Backup { summary: s, repository_bytes }) => {
+            let status = if s.unreadable > 0 { BackupRunStatus::Partial } else { BackupRunStatus::Ok };
+            let items = (!s.unreadable_items.is_empty()).then(|| serde_json::to_string(&s.unreadable_items).unwrap_or_default());
+            c.execute(
+                "UPDATE backup_runs SET finished_at = ?2, status = ?10, snapshot_id = ?3, files_new = ?4, files_changed = ?5,
+                 files_unmodified = ?6, bytes_processed = ?7, bytes_added = ?8, repository_bytes = ?9, unreadable = ?11,
+                 unreadable_items = ?12 WHERE id = ?1",
+                params![
+                    id,
+                    now,
+                    s.snapshot_id,
+                    n(s.files_new),
+                    n(s.files_changed),
+                    n(s.files_unmodified),
+                    n(s.bytes_processed),
+                    n(s.bytes_added),
+                    repository_bytes.map(n),
+                    status,
+                    n(s.unreadable),
+                    items
+                ],
+            )?
+        }
         Ok(Finish::Check { summary }) => c.execute(
             "UPDATE backup_runs SET finished_at = ?2, status = 'ok', read_data = ?3, details = ?4 WHERE id = ?1",
             params![id, now, summary.read_data, serde_json::to_string(summary).unwrap_or_default()],
@@ -118,10 +133,11 @@ pub fn finish(c: &Connection, id: i64, now: i64, result: &std::result::Result<Fi
     get(c, id)
 }
 
-/// The latest finished run of a kind (only successful ones when `ok_only`). Latest by insertion,
-/// not by start time: after the wall clock went back, the newest run has the older time.
+/// The latest finished run of a kind (only ones that saved their work when `ok_only`: a partial
+/// backup still made a snapshot). Latest by insertion, not by start time: after the wall clock
+/// went back, the newest run has the older time.
 pub fn last(c: &Connection, plan: &str, kind: BackupRunKind, ok_only: bool) -> Result<Option<BackupRun>> {
-    let filter = if ok_only { "status = 'ok'" } else { "status IN ('ok', 'failed')" };
+    let filter = if ok_only { "status IN ('ok', 'partial')" } else { "status IN ('ok', 'partial', 'failed')" };
     Ok(c.query_row(
         &format!("SELECT {COLUMNS} FROM backup_runs WHERE plan = ?1 AND kind = ?2 AND {filter} ORDER BY id DESC LIMIT 1"),
         params![plan, kind],
@@ -133,9 +149,11 @@ pub fn last(c: &Connection, plan: &str, kind: BackupRunKind, ok_only: bool) -> R
 /// The latest finished backup as the schedule sees it (the newest by insertion, as in [`last`]):
 /// (started, succeeded). A cancelled or interrupted run counts as a failed attempt, so a person's
 /// Cancel is not undone by the next tick: the plan waits for its retry delay or its next slot.
+/// A partial backup succeeded as far as the schedule goes: retrying soon would meet the same
+/// unreadable files.
 pub fn last_attempt(c: &Connection, plan: &str) -> Result<Option<(i64, bool)>> {
     Ok(c.query_row(
-        "SELECT started_at, status = 'ok' FROM backup_runs WHERE plan = ?1 AND kind = 'backup' AND status != 'running'
+        "SELECT started_at, status IN ('ok', 'partial') FROM backup_runs WHERE plan = ?1 AND kind = 'backup' AND status != 'running'
          ORDER BY id DESC LIMIT 1",
         [plan],
         |r| Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?)),
@@ -176,8 +194,10 @@ pub fn prune(c: &Connection, cutoff: i64) -> Result<usize> {
     const OLD: &str = "status != 'running' AND started_at < ?1 AND id NOT IN (
         SELECT MAX(id) FROM backup_runs GROUP BY plan, kind
         UNION SELECT MAX(id) FROM backup_runs WHERE status != 'running' GROUP BY plan, kind
-        UNION SELECT MAX(id) FROM backup_runs WHERE status IN ('ok', 'failed') GROUP BY plan, kind
-        UNION SELECT MAX(id) FROM backup_runs WHERE status = 'ok' GROUP BY plan, kind
+        UNION SELECT MAX(id) FROM backup_runs WHERE status IN ('ok', 'partial', 'failed') GROUP BY plan, kind
+        UNION SELECT MAX(id) FROM backup_runs WHERE status IN ('ok', 'partial') GROUP BY plan, kind
+        UNION SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY plan ORDER BY id DESC) AS n FROM backup_runs
+                              WHERE kind = 'backup' AND status IN ('ok', 'partial')) WHERE n <= 2
         UNION SELECT MAX(id) FROM backup_runs WHERE kind = 'check' AND read_data = 1 AND status IN ('ok', 'failed') GROUP BY plan)";
     let other = c.execute(&format!("DELETE FROM backup_runs WHERE NOT (kind = 'check' AND read_data = 1) AND {OLD}"), [cutoff])?;
     let rounds = c.execute(
@@ -190,6 +210,16 @@ pub fn prune(c: &Connection, cutoff: i64) -> Result<usize> {
         [cutoff],
     )?;
     Ok(other + rounds)
+}
+
+/// The newest completed backups (a snapshot saved, whole or partial), newest first: what the
+/// unreadable-files alert looks at. Failed and cancelled runs saved nothing and are passed over.
+pub fn recent_completed(c: &Connection, plan: &str, limit: u32) -> Result<Vec<BackupRun>> {
+    let mut stmt = c.prepare(&format!(
+        "SELECT {COLUMNS} FROM backup_runs WHERE plan = ?1 AND kind = 'backup' AND status IN ('ok', 'partial') ORDER BY id DESC LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![plan, limit], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 pub fn history(c: &Connection, limit: u32) -> Result<Vec<BackupRun>> {

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_backups.sql"),
     include_str!("migrations/0007_presence.sql"),
     include_str!("migrations/0008_channels.sql"),
+    include_str!("migrations/0009_backup_unreadable.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -242,6 +243,31 @@ mod tests {
             let conn = open_and_migrate(&path).unwrap();
             assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION, "from version {start}");
         }
+    }
+
+    #[test]
+    fn backup_runs_recorded_before_unreadable_counts_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let conn = Connection::open(&path).unwrap();
+        for sql in &MIGRATIONS[..8] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 8).unwrap();
+        conn.execute(
+            "INSERT INTO backup_runs (plan, kind, trigger, started_at, finished_at, status, snapshot_id, files_new)
+             VALUES ('Docs', 'backup', 'schedule', 1000, 2000, 'ok', 'abc', 3)",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let conn = open_and_migrate(&path).unwrap();
+        let runs = crate::backup::store::history(&conn, 10).unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!((runs[0].status, runs[0].files_new, runs[0].unreadable), (crate::backup::BackupRunStatus::Ok, 3, 0));
+        assert!(runs[0].unreadable_items.is_empty());
+        // The rebuilt table takes the new status.
+        conn.execute("UPDATE backup_runs SET status = 'partial', unreadable = 2 WHERE plan = 'Docs'", []).unwrap();
     }
 
     #[test]
