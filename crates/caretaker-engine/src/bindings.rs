@@ -20,6 +20,7 @@ pub fn export_all(out: &Path) -> Result<(), ts_rs::ExportError> {
     crate::ErrorPayload::export_all(&c)?;
     crate::ErrorCode::export_all(&c)?;
     crate::Config::export_all(&c)?;
+    crate::config::section::ConfigSection::export_all(&c)?;
     crate::CheckSummary::export_all(&c)?;
     crate::CheckHistoryQuery::export_all(&c)?;
     crate::AlertQuery::export_all(&c)?;

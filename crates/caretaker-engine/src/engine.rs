@@ -8,9 +8,7 @@ use crate::core::Core;
 use crate::error::{EngineError, Result};
 use crate::events::{write_status, EngineState, EngineStatus};
 use crate::handle::{EngineHandle, Services};
-use crate::{
-    analysis, backup, channels, checks, detectors, forward, healing, http, lock, logs, maintenance, metrics, paths, presence, store,
-};
+use crate::{analysis, backup, channels, checks, detectors, healing, lock, logs, maintenance, metrics, paths, presence, store};
 use crate::{Alert, CheckResult, HostSample};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -155,7 +153,6 @@ impl Engine {
         let hostname = sysinfo::System::host_name().unwrap_or_else(|_| "this machine".into());
         let manager = db.write(|c| AlertManager::load(c, config.alerts.clone(), config.metrics.interval_secs, hostname.clone(), now))?;
         let (outbox_tx, outbox_rx) = mpsc::unbounded_channel();
-        let (http_cfg, am) = (config.http.clone(), config.alertmanager.clone());
         let core = Arc::new(Core::new(
             data_dir.clone(),
             hostname.clone(),
@@ -215,22 +212,12 @@ impl Engine {
             tasks: Mutex::new(tasks),
             lock: Mutex::new(Some(lock)),
             stopped: Default::default(),
+            endpoints: Default::default(),
         };
         let handle = EngineHandle::new(Arc::new(services));
         // Hand edits of caretaker.toml apply while running.
         handle.services().add_task(tokio::spawn(crate::handle::reload::watch(handle.clone())));
-        if http_cfg.enabled {
-            match tokio::net::TcpListener::bind(&http_cfg.bind).await {
-                Ok(l) => {
-                    tracing::info!(bind = %http_cfg.bind, "http endpoint listening");
-                    handle.services().add_task(tokio::spawn(http::serve(handle.clone(), l, http_cfg.clone())));
-                }
-                Err(e) => {
-                    tracing::error!("the HTTP endpoint could not listen on {}: {e}", http_cfg.bind);
-                    core.set_error(Some(format!("the HTTP endpoint could not listen on {}: {e}", http_cfg.bind)));
-                }
-            }
-        }
+        handle.restart_http().await;
         start_control(&handle, &data_dir);
         // A newer default prompt replaces an unedited one when the app is upgraded.
         if core.config().analysis.enabled {
@@ -238,17 +225,7 @@ impl Engine {
                 tracing::warn!("could not update the analysis prompt: {e}");
             }
         }
-        if am.enabled {
-            let instance = if am.instance.trim().is_empty() { hostname } else { am.instance.clone() };
-            let c = core.clone();
-            let source = forward::Source {
-                events: core.subscribe(),
-                open: Arc::new(move || c.alerts.open()),
-                clock: core.clock.clone(),
-                cancel: core.cancel.clone(),
-            };
-            handle.services().add_task(tokio::spawn(forward::run(am, instance, source)));
-        }
+        handle.restart_alertmanager();
         handle.services().checks.restart();
         presence.announce().await;
         tracing::info!(data_dir = %data_dir.display(), interval_secs = core.config().metrics.interval_secs, "engine started");
@@ -310,6 +287,7 @@ pub(crate) async fn shutdown(s: &Services) {
     let mut tasks: Vec<_> = std::mem::take(&mut *s.tasks.lock().unwrap_or_else(|p| p.into_inner()));
     tasks.extend(s.checks.take_tasks());
     tasks.extend(s.channels.take_tasks());
+    tasks.extend(s.endpoints.take_tasks());
     // All at once, under one deadline: a slow task does not make the next one wait its turn.
     let n = tasks.len();
     if !join_all_within(tasks, STOP_DEADLINE).await {

@@ -65,14 +65,28 @@ async fn hand_edits_apply_while_running_and_a_bad_one_stops_nothing() {
     until("the fix applies", 10, async || (engine.config().metrics.interval_secs == 30).then_some(())).await;
     assert_eq!(engine.reload_config().await.unwrap(), Reloaded::Same, "nothing new in the file");
 
-    // A part read only at start is said, not silently ignored.
-    let http = edited.replace("interval_secs = 60", "interval_secs = 30") + "[http]\nenabled = true\nbind = \"127.0.0.1:0\"\n";
+    // The HTTP endpoint too: switched on by a hand edit, it listens without a restart.
+    let web = free_port();
+    let http =
+        edited.replace("interval_secs = 60", "interval_secs = 30") + &format!("[http]\nenabled = true\nbind = \"127.0.0.1:{web}\"\n");
     std::fs::write(dir.path().join("caretaker.toml"), &http).unwrap();
-    let outcome = engine.reload_config().await.unwrap();
-    assert!(
-        matches!(&outcome, Reloaded::Applied { at_next_start } if at_next_start == &["http"]) || outcome == Reloaded::Same,
-        "{outcome:?}"
-    );
-    assert!(engine.config().http.enabled);
+    assert_eq!(engine.reload_config().await.unwrap(), Reloaded::Applied { at_next_start: Vec::new() });
+    let status = until("the endpoint answers", 10, async || get(web, "/metrics")).await;
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    // And off again: the port is let go.
+    std::fs::write(dir.path().join("caretaker.toml"), http.replace("enabled = true\nbind", "enabled = false\nbind")).unwrap();
+    engine.reload_config().await.unwrap();
+    until("the endpoint is gone", 10, async || get(web, "/metrics").is_none().then_some(())).await;
     engine.shutdown().await;
+}
+
+/// The status line of a GET on the loopback port, None when nothing answers.
+fn get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.lines().next().map(str::to_string)
 }

@@ -14,6 +14,8 @@ import type { CheckConfig } from "../bindings/CheckConfig";
 import type { CheckHistoryQuery } from "../bindings/CheckHistoryQuery";
 import type { CheckResult } from "../bindings/CheckResult";
 import type { CheckSummary } from "../bindings/CheckSummary";
+import type { Config } from "../bindings/Config";
+import type { ConfigSection } from "../bindings/ConfigSection";
 import type { ConflictPolicy } from "../bindings/ConflictPolicy";
 import type { DetectorConfig } from "../bindings/DetectorConfig";
 import type { DetectorState } from "../bindings/DetectorState";
@@ -95,8 +97,18 @@ export interface Commands {
   notifications_settings: { req: Record<string, never>; res: NotificationsConfig };
   /**
    * Sets, or with null removes, the heartbeat; applied at once.
-   * Each disk's trend over the last week and when it is full at that pace.
+   * The configuration as it runs (secrets are in the keychain, never here).
    */
+  settings: { req: Record<string, never>; res: Config };
+  /** The defaults, for "Restore defaults". */
+  default_settings: { req: Record<string, never>; res: Config };
+  /** Saves one section (validated with the whole file, comments kept) and applies it. */
+  save_config_section: { req: { section: ConfigSection }; res: Config };
+  /** Every setting as one TOML file for another machine (no secrets). */
+  export_settings: { req: Record<string, never>; res: string };
+  /** Replaces the settings with an exported file, checked as a whole first. */
+  import_settings: { req: { text: string }; res: Config };
+  /** Each disk's trend over the last week and when it is full at that pace. */
   disk_forecasts: { req: Record<string, never>; res: Array<DiskForecast> };
   save_heartbeat: { req: { heartbeat: HeartbeatConfig | null }; res: NotificationsConfig };
   /** Switches this machine's own notifications (the built-in channel) on or off. */

@@ -1,4 +1,5 @@
 import { BackgroundService } from "./BackgroundService";
+import { EngineSettings } from "./EngineSettings";
 import { Notifications } from "./Notifications";
 
 /** Settings, a section per part of Caretaker. */
@@ -7,6 +8,7 @@ export function Settings() {
     <div className="page settings" data-testid="settings-page">
       <Notifications />
       <BackgroundService />
+      <EngineSettings />
     </div>
   );
 }

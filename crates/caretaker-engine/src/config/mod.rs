@@ -4,6 +4,7 @@
 //! them, so `config::MetricsConfig` and friends keep working.
 
 mod file;
+pub mod section;
 mod start;
 #[cfg(test)]
 mod tests;

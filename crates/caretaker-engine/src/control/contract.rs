@@ -34,6 +34,8 @@ macro_rules! with_commands {
                 use caretaker_engine::config::NotificationsConfig;
                 use caretaker_engine::channels::{ChannelConfig, ChannelSecret, ChannelStatus, ChannelTestOutcome};
                 use caretaker_engine::config::AnalysisConfig;
+                use caretaker_engine::config::section::ConfigSection;
+                use caretaker_engine::Config;
                 use caretaker_engine::metrics::forecast::DiskForecast;
                 use caretaker_engine::{
                     ActionSummary, Alert, AlertQuery, CheckConfig, CheckHistoryQuery, CheckResult, CheckSummary,
@@ -99,6 +101,16 @@ macro_rules! with_commands {
             /// Native notifications, the channels (without their secrets) and the heartbeat.
             notifications_settings() -> NotificationsConfig = |e| Ok(e.notifications_settings());
             /// Sets, or with null removes, the heartbeat; applied at once.
+            /// The configuration as it runs (secrets are in the keychain, never here).
+            settings() -> Config = |e| Ok(e.settings());
+            /// The defaults, for "Restore defaults".
+            default_settings() -> Config = |e| Ok(e.default_settings());
+            /// Saves one section (validated with the whole file, comments kept) and applies it.
+            save_config_section(section: ConfigSection) -> Config = |e| e.save_config_section(section).await;
+            /// Every setting as one TOML file for another machine (no secrets).
+            export_settings() -> String = |e| e.export_settings();
+            /// Replaces the settings with an exported file, checked as a whole first.
+            import_settings(text: String) -> Config = |e| e.import_settings(text).await;
             /// Each disk's trend over the last week and when it is full at that pace.
             disk_forecasts() -> Vec<DiskForecast> = |e| Ok(e.disk_forecasts());
             save_heartbeat(heartbeat: Option<HeartbeatConfig>) -> NotificationsConfig = |e| e.save_heartbeat(heartbeat).await;

@@ -2,7 +2,9 @@
 //! capability; the shell, the CLI, the HTTP endpoint and the tests all go through it.
 
 mod channel_ops;
+pub(crate) mod endpoints;
 pub(crate) mod reload;
+mod settings_ops;
 pub use reload::Reloaded;
 
 use crate::alerts::{self, Alert, AlertQuery};
@@ -42,6 +44,8 @@ pub(crate) struct Services {
     pub lock: Mutex<Option<lock::DataDirLock>>,
     /// Cancelled when a shutdown has finished.
     pub stopped: tokio_util::sync::CancellationToken,
+    /// The HTTP endpoint and the Alertmanager forwarder, restarted when their section changes.
+    pub endpoints: endpoints::Endpoints,
 }
 
 impl Services {
@@ -109,10 +113,6 @@ impl EngineHandle {
 
     pub(crate) fn now_ms(&self) -> i64 {
         self.s.core.now()
-    }
-
-    pub(crate) fn cancel_token(&self) -> tokio_util::sync::CancellationToken {
-        self.s.core.cancel.clone()
     }
 
     /// Resolves once the engine has been asked to stop (by `shutdown`, from any client).

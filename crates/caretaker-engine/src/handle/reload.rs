@@ -31,12 +31,6 @@ pub enum Reloaded {
 /// The parts of the configuration read only at start.
 fn start_only(before: &Config, after: &Config) -> Vec<&'static str> {
     let mut out = Vec::new();
-    if before.http != after.http {
-        out.push("http");
-    }
-    if before.alertmanager != after.alertmanager {
-        out.push("alertmanager");
-    }
     if before.metrics.top_processes != after.metrics.top_processes {
         out.push("metrics.top_processes");
     }
@@ -44,10 +38,33 @@ fn start_only(before: &Config, after: &Config) -> Vec<&'static str> {
 }
 
 impl EngineHandle {
+    /// Makes every capability follow a configuration already swapped in (`before` is the one it
+    /// replaced). Returns the parts that wait for the next start.
+    pub(crate) async fn apply_change(&self, before: &Config, next: &Config) -> Result<Vec<&'static str>> {
+        let s = self.services();
+        let (alerts, interval) = (next.alerts.clone(), next.metrics.interval_secs);
+        s.core.alerts.change(move |m| m.reconfigure(alerts, interval));
+        if before.checks != next.checks {
+            s.checks.apply().await?;
+        }
+        if before.detectors != next.detectors {
+            s.detectors.evaluate().await?;
+        }
+        if before.notifications != next.notifications {
+            s.channels.apply(before.notifications.heartbeat != next.notifications.heartbeat);
+        }
+        if before.http != next.http {
+            self.restart_http().await;
+        }
+        if before.alertmanager != next.alertmanager {
+            self.restart_alertmanager();
+        }
+        Ok(start_only(before, next))
+    }
+
     /// Reads `caretaker.toml` again and applies it when it is valid and different.
     pub async fn reload_config(&self) -> Result<Reloaded> {
-        let s = self.services();
-        let core = &s.core;
+        let core = &self.services().core;
         let _edit = core.edit_lock().await;
         let dir = core.data_dir.clone();
         let checked = tokio::task::spawn_blocking(move || config::check_file(&dir))
@@ -68,18 +85,7 @@ impl EngineHandle {
             return Ok(Reloaded::Same);
         }
         core.replace_config(next.clone());
-        let (alerts, interval) = (next.alerts.clone(), next.metrics.interval_secs);
-        core.alerts.change(move |m| m.reconfigure(alerts, interval));
-        if before.checks != next.checks {
-            s.checks.apply().await?;
-        }
-        if before.detectors != next.detectors {
-            s.detectors.evaluate().await?;
-        }
-        if before.notifications != next.notifications {
-            s.channels.apply(before.notifications.heartbeat != next.notifications.heartbeat);
-        }
-        let at_next_start = start_only(&before, &next);
+        let at_next_start = self.apply_change(&before, &next).await?;
         if at_next_start.is_empty() {
             tracing::info!("caretaker.toml changed; applied");
         } else {

@@ -131,10 +131,15 @@ async fn handle(
 }
 
 /// Serves on `listener` until the engine stops.
-pub(crate) async fn serve(engine: EngineHandle, listener: TcpListener, cfg: config::HttpConfig) {
+/// Serves until `cancel` (the engine's stop, or a change of `[http]`).
+pub(crate) async fn serve(
+    engine: EngineHandle,
+    listener: TcpListener,
+    cfg: config::HttpConfig,
+    cancel: tokio_util::sync::CancellationToken,
+) {
     let cfg = Arc::new(cfg);
     let slots = slots::Slots::new(MAX_CONNECTIONS);
-    let cancel = engine.cancel_token();
     loop {
         let (stream, _) = tokio::select! {
             _ = cancel.cancelled() => return,

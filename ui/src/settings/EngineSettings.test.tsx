@@ -1,0 +1,108 @@
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Config } from "../bindings/Config";
+import type { ConfigSection } from "../bindings/ConfigSection";
+import { setPlatform } from "../platform";
+import { engineError, TypedFakePlatform } from "../testing/fakePlatform";
+import { getPath, setPath } from "./Sections";
+import { EngineSettings } from "./EngineSettings";
+
+afterEach(cleanup);
+
+const rule = (warning: number, critical: number) => ({ warning, critical, clear_margin: 5, for_secs: null, average_secs: null, enabled: true });
+
+// Only the sections the page edits are read; the rest of the file travels untouched.
+const defaults = {
+  alerts: {
+    cpu: { ...rule(75, 90), average_secs: 300 }, memory: rule(80, 95), disk: rule(85, 95), check_failures_before_alert: 2, stale_after_intervals: 3,
+    repeat_critical_hours: 4, retention_days: 90, absence_alert_minutes: 30, flap_window_minutes: 15, disk_full_days: 14, quiet_hours: null,
+  },
+  metrics: { interval_secs: 5, raw_retention_hours: 48, minute_retention_days: 30, hour_retention_days: 730, top_processes: 8 },
+  maintenance: { enabled: true, daily_at: "03:30", vacuum_free_percent: 20 },
+  http: { enabled: false, bind: "127.0.0.1:9465", token: "", allowed_hosts: [] },
+  alertmanager: { enabled: false, url: "http://127.0.0.1:9093", resend_secs: 60, queue_size: 1000 },
+} as unknown as Config;
+
+function engine() {
+  let current: Config = structuredClone(defaults);
+  const p = new TypedFakePlatform({
+    settings: () => current,
+    default_settings: () => defaults,
+    save_config_section: ({ section }) => {
+      if (section.section === "alerts" && section.value.cpu.warning > 100) {
+        throw engineError("invalid_config", "alerts.cpu: needs 0 <= warning <= critical <= 100", ["alerts.cpu"]);
+      }
+      current = { ...current, [section.section]: section.value };
+      return current;
+    },
+    export_settings: () => "# Caretaker settings\n[maintenance]\ndaily_at = \"02:00\"\n",
+    import_settings: () => ({ ...current, maintenance: { ...current.maintenance, daily_at: "02:00" } }),
+  });
+  return p;
+}
+
+const saved = (p: TypedFakePlatform) => p.calls.filter((c) => c.cmd === "save_config_section").map((c) => (c.req as { section: ConfigSection }).section);
+
+describe("Settings: the engine's sections", () => {
+  it("saves the CPU line and its hold time into the alerts section, and names a refused field", async () => {
+    const p = engine();
+    setPlatform(p);
+    render(<EngineSettings />);
+    fireEvent.change(await screen.findByTestId("alerts-cpu.warning"), { target: { value: "60" } });
+    fireEvent.change(screen.getByTestId("alerts-cpu.for_secs"), { target: { value: "120" } });
+    fireEvent.change(screen.getByTestId("alerts-quiet-start"), { target: { value: "22:00" } });
+    fireEvent.change(screen.getByTestId("alerts-quiet-end"), { target: { value: "07:00" } });
+    fireEvent.click(screen.getByTestId("alerts-save"));
+    await screen.findByText("Saved and applied.");
+    const [first] = saved(p);
+    expect(first.section).toBe("alerts");
+    expect(first.value).toMatchObject({ cpu: { warning: 60, for_secs: 120, average_secs: 300 }, quiet_hours: { start: "22:00", end: "07:00" } });
+
+    fireEvent.change(screen.getByTestId("alerts-cpu.for_secs"), { target: { value: "" } });
+    fireEvent.change(screen.getByTestId("alerts-cpu.warning"), { target: { value: "120" } });
+    fireEvent.click(screen.getByTestId("alerts-save"));
+    await waitFor(() => expect(screen.getByTestId("alerts-cpu.warning").closest("label")?.className).toBe("invalid"));
+    expect(saved(p)[1].value).toMatchObject({ cpu: { warning: 120, for_secs: null } });
+  });
+
+  it("restores one section's defaults and leaves the others", async () => {
+    const p = engine();
+    setPlatform(p);
+    render(<EngineSettings />);
+    fireEvent.change(await screen.findByTestId("maintenance-daily_at"), { target: { value: "05:00" } });
+    fireEvent.click(screen.getByTestId("maintenance-save"));
+    await screen.findByText("Saved and applied.");
+    fireEvent.click(screen.getByTestId("maintenance-defaults"));
+    await waitFor(() => expect(saved(p)).toHaveLength(2));
+    expect(saved(p)[1]).toEqual({ section: "maintenance", value: defaults.maintenance });
+    await waitFor(() => expect((screen.getByTestId("maintenance-daily_at") as HTMLInputElement).value).toBe("03:30"));
+  });
+
+  it("generates an endpoint token, shows the scrape snippet, and moves settings between machines", async () => {
+    const p = engine();
+    setPlatform(p);
+    render(<EngineSettings />);
+    fireEvent.click(await screen.findByTestId("http-generate-token"));
+    const token = (screen.getByTestId("http-token") as HTMLInputElement).value;
+    expect(token).toMatch(/^[0-9a-f]{48}$/);
+    expect(screen.getByTestId("http-snippet").textContent).toContain(`credentials: "${token}"`);
+    expect(screen.getByTestId("http-snippet").textContent).toContain('targets: ["127.0.0.1:9465"]');
+
+    fireEvent.click(screen.getByTestId("settings-export"));
+    await waitFor(() => expect((screen.getByTestId("settings-text") as HTMLTextAreaElement).value).toContain("# Caretaker settings"));
+    fireEvent.click(screen.getByTestId("settings-import"));
+    await waitFor(() => expect(screen.getByTestId("settings-note").textContent).toContain("Imported and applied"));
+    expect(p.calls.find((c) => c.cmd === "import_settings")?.req).toEqual({ text: "# Caretaker settings\n[maintenance]\ndaily_at = \"02:00\"\n" });
+    await waitFor(() => expect((screen.getByTestId("maintenance-daily_at") as HTMLInputElement).value).toBe("02:00"));
+  });
+});
+
+describe("paths into a section", () => {
+  it("reads and copies nested values without changing the original", () => {
+    const o = { cpu: { warning: 75 }, flap: 15 };
+    const n = setPath(o, "cpu.warning", 60);
+    expect(getPath(n, "cpu.warning")).toBe(60);
+    expect(getPath(o, "cpu.warning")).toBe(75);
+    expect(setPath(o, "quiet_hours", null)).toEqual({ ...o, quiet_hours: null });
+  });
+});
