@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from session import close_app, open_app
@@ -112,14 +113,17 @@ class SettingsTest(unittest.TestCase):
             self.add_channel({"channel-name": "Hook", "channel-url": f"http://127.0.0.1:{self.hooks.server_port}/hook"}, "webhook")
 
             self.assertEqual(self.send_test("Mail"), "Test delivered.")
-            self.assertEqual(len(self.mail), 1)
-            self.assertEqual(self.mail[0]["to"], ["owner@example.org"])
-            self.assertIn("test", self.mail[0]["data"].lower())
+            # Alerts the other tests open may arrive too: only the test message counts here.
+            tests = [m for m in self.mail if "Test message from Caretaker" in m["data"]]
+            self.assertEqual(len(tests), 1, self.mail)
+            self.assertEqual(tests[0]["to"], ["owner@example.org"])
 
             self.assertEqual(self.send_test("Hook"), "Test delivered.")
-            (path, body), = Hooks.received
-            self.assertEqual(path, "/hook")
-            self.assertIn("host", json.loads(body))
+            hooks = [(path, json.loads(body)) for path, body in Hooks.received]
+            tests = [(path, body) for path, body in hooks if body.get("transition") == "test"]
+            self.assertEqual(len(tests), 1, hooks)
+            self.assertEqual(tests[0][0], "/hook")
+            self.assertIn("host", tests[0][1])
 
             # Saved where a person would look, their own note kept, no secret in it.
             text = Path(self.data, "caretaker.toml").read_text()
@@ -132,6 +136,46 @@ class SettingsTest(unittest.TestCase):
             OUT.mkdir(parents=True, exist_ok=True)
             d.save_screenshot(str(OUT / "settings-last.png"))
             (OUT / "settings-last.html").write_text(d.page_source)
+            raise
+
+    def set_field(self, testid: str, value: str):
+        field = self.driver.find_element(By.CSS_SELECTOR, f"[data-testid='{testid}']")
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys(Keys.DELETE)
+        field.send_keys(value)
+
+    def test_cpu_line_and_hold_changed_from_settings_judge_the_next_sample(self):
+        d = self.driver
+        try:
+            wait = waiter(d, 60, 0.2)
+            wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=tab-settings]")).click()
+            wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid='alerts-cpu.warning']"))
+            # A line every sample is over, judged on the latest value, held for no time.
+            self.set_field("alerts-cpu.warning", "0")
+            self.set_field("alerts-cpu.average_secs", "0")
+            self.set_field("alerts-cpu.for_secs", "0")
+            d.find_element(By.CSS_SELECTOR, "[data-testid=alerts-save]").click()
+            wait.until(lambda d: "Saved and applied." in d.find_element(By.CSS_SELECTOR, "[data-testid=section-alerts]").text)
+            text = Path(self.data, "caretaker.toml").read_text()
+            self.assertIn("# kept as written", text)
+            self.assertIn("[alerts.cpu]", text)
+            self.assertIn("warning = 0.0", text)
+
+            # The next sample (every 5 s) is judged by the new line: no restart.
+            d.find_element(By.CSS_SELECTOR, "[data-testid=tab-alerts]").click()
+            title = waiter(d, 40, 0.5).until(
+                lambda d: next((e.text for e in d.find_elements(By.CSS_SELECTOR, ".alert .alert-title") if e.text.startswith("CPU")), None)
+            )
+            self.assertIn("CPU", title)
+
+            # Back to the defaults for whatever runs next.
+            d.find_element(By.CSS_SELECTOR, "[data-testid=tab-settings]").click()
+            wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=alerts-defaults]")).click()
+            wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid='alerts-cpu.warning']").get_attribute("value") == "75")
+        except Exception:
+            OUT.mkdir(parents=True, exist_ok=True)
+            d.save_screenshot(str(OUT / "settings-cpu-last.png"))
+            (OUT / "settings-cpu-last.html").write_text(d.page_source)
             raise
 
 
