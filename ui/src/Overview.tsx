@@ -19,6 +19,8 @@ export function Overview({ snapshot, onOpen }: { snapshot: Snapshot; onOpen: (pa
   const h = snapshot.host;
   const mainDisk = h?.disks.find((d) => d.mount_point === "/System/Volumes/Data") ?? h?.disks.find((d) => d.mount_point === "/") ?? h?.disks[0];
   const mountLabel = mainDisk ? `mount=${mainDisk.mount_point}` : "";
+  // Linux PSI is a percentage and shares the memory chart; macOS's level (0–2) is stored, not drawn here.
+  const psi = h?.memory.pressure?.source === "psi";
 
   const charts = useMemo(() => {
     const C = { a: cssVar("--chart-a"), b: cssVar("--chart-b"), c: cssVar("--chart-c"), d: cssVar("--chart-d"), e: cssVar("--chart-e") };
@@ -26,6 +28,7 @@ export function Overview({ snapshot, onOpen }: { snapshot: Snapshot; onOpen: (pa
     const mem: LineSpec[] = [
       { metric: "memory_used_percent", labels: "", label: "Memory", color: C.e },
       { metric: "swap_used_percent", labels: "", label: "Swap", color: C.b },
+      ...(psi ? [{ metric: "memory_pressure_some_percent", labels: "window=60s", label: "Pressure", color: C.c }] : []),
     ];
     const net: LineSpec[] = [
       { metric: "network_receive_bytes_per_second", labels: "", label: "Down", color: C.c },
@@ -49,7 +52,7 @@ export function Overview({ snapshot, onOpen }: { snapshot: Snapshot; onOpen: (pa
     return { cpu, mem, net, diskIo, diskUsed, load };
     // Disk list changes rarely; rebuild charts when the set of mounts changes.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [mountLabel, h?.disks.map((d) => d.mount_point).join(",")]);
+  }, [mountLabel, psi, h?.disks.map((d) => d.mount_point).join(",")]);
 
   const hottest = h?.temperatures.reduce<null | { label: string; celsius: number }>((m, t) => (m && m.celsius >= t.celsius ? m : t), null);
 

@@ -54,6 +54,44 @@ async fn first_run_creates_config_and_database_and_samples() {
     assert!(!stored.running);
 }
 
+/// Memory pressure travels in the host sample and is stored beside the other memory series where
+/// the system reports it; a config file written before it existed loads with its defaults.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_pressure_is_sampled_and_stored_where_the_system_reports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "[alerts]\nmemory = { warning = 80, critical = 95 }\n");
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
+    assert_eq!(engine.config().alerts.memory_pressure.warning, 10.0);
+    assert_eq!(engine.config().alerts.swap_growth.growth_mib, 1024);
+    let mut rx = engine.subscribe();
+    let sample = next_sample(&mut rx).await;
+    let metrics = vec!["memory_pressure_some_percent".to_string(), "memory_pressure_full_percent".into(), "memory_pressure_level".into()];
+    let res = engine.query_series(SeriesQuery { metrics, range_secs: 900, until_ms: None, max_points: None }).await.unwrap();
+    let mut stored: Vec<String> = res.series.iter().map(|s| format!("{} {}", s.metric, s.labels)).collect();
+    stored.sort();
+    let psi = cfg!(target_os = "linux") && std::fs::read_to_string("/proc/pressure/memory").is_ok();
+    if psi {
+        assert!(matches!(sample.memory.pressure, Some(metrics::MemoryPressure::Psi { .. })), "{:?}", sample.memory.pressure);
+        assert_eq!(
+            stored,
+            [
+                "memory_pressure_full_percent window=10s",
+                "memory_pressure_full_percent window=300s",
+                "memory_pressure_full_percent window=60s",
+                "memory_pressure_some_percent window=10s",
+                "memory_pressure_some_percent window=300s",
+                "memory_pressure_some_percent window=60s"
+            ]
+        );
+    } else if cfg!(target_os = "macos") {
+        assert!(matches!(sample.memory.pressure, Some(metrics::MemoryPressure::Macos { .. })), "{:?}", sample.memory.pressure);
+        assert_eq!(stored, ["memory_pressure_level "]);
+    } else {
+        assert_eq!((sample.memory.pressure, stored.len()), (None, 0), "no pressure reading, no series");
+    }
+    engine.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_engine_on_the_same_data_dir_is_refused() {
     let dir = tempfile::tempdir().unwrap();

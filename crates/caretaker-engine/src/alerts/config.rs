@@ -44,6 +44,51 @@ impl ThresholdRule {
     }
 }
 
+/// `[alerts.memory_pressure]`: what the memory alert judges where the OS reports pressure.
+/// Linux: PSI `some avg60`, the percent of the last minute in which some task waited for memory;
+/// about 0 on a healthy machine, however full its cache. macOS: its own level (warning,
+/// critical). Where neither exists, `[alerts.memory]` (used %) is judged instead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields, default)]
+pub struct MemoryPressureRule {
+    /// Judge pressure where the OS reports it (false: judge used % everywhere, as before).
+    pub enabled: bool,
+    /// PSI lines, in percent of time stalled.
+    pub warning: f64,
+    pub critical: f64,
+    /// The value must fall this many points below `warning` before the alert clears.
+    pub clear_margin: f64,
+    /// How long a level must hold before the alert fires (default: 2 sampling intervals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_secs: Option<u64>,
+}
+
+impl Default for MemoryPressureRule {
+    fn default() -> Self {
+        // Tasks losing 1 s in 10 to memory waits is felt; 3 s in 10 for a minute is a machine
+        // in trouble, yet half of what systemd-oomd acts on (60 %), so there is time to look.
+        MemoryPressureRule { enabled: true, warning: 10.0, critical: 30.0, clear_margin: 5.0, for_secs: None }
+    }
+}
+
+/// `[alerts.swap_growth]`: a warning when swap in use grew by more than `growth_mib` within
+/// `window_minutes`. Growth, not level: a Mac that keeps a few GiB swapped out is fine; one whose
+/// swap climbs by a GiB in half an hour has something leaking or loading more than fits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields, default)]
+pub struct SwapGrowthRule {
+    pub enabled: bool,
+    /// How much growth (MiB, from the lowest point within the window) raises the warning.
+    pub growth_mib: u64,
+    pub window_minutes: u64,
+}
+
+impl Default for SwapGrowthRule {
+    fn default() -> Self {
+        SwapGrowthRule { enabled: true, growth_mib: 1024, window_minutes: 30 }
+    }
+}
+
 /// A time-of-day window, local time, `HH:MM`; it may cross midnight.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
@@ -89,6 +134,8 @@ pub struct AlertsConfig {
     pub disk_full_days: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quiet_hours: Option<QuietHours>,
+    pub memory_pressure: MemoryPressureRule,
+    pub swap_growth: SwapGrowthRule,
 }
 
 impl Default for AlertsConfig {
@@ -105,6 +152,8 @@ impl Default for AlertsConfig {
             flap_window_minutes: 15,
             disk_full_days: 14,
             quiet_hours: None,
+            memory_pressure: MemoryPressureRule::default(),
+            swap_growth: SwapGrowthRule::default(),
         }
     }
 }
@@ -147,6 +196,29 @@ impl AlertsConfig {
         range(out, format!("{at}.retention_days"), self.retention_days, 1, 3650);
         range(out, format!("{at}.absence_alert_minutes"), self.absence_alert_minutes, 0, 10_080);
         range(out, format!("{at}.flap_window_minutes"), self.flap_window_minutes, 0, 1_440);
+        let p = &self.memory_pressure;
+        let mp = format!("{at}.memory_pressure");
+        if !(0.0..=100.0).contains(&p.warning) || !(0.0..=100.0).contains(&p.critical) || p.warning > p.critical {
+            out.push(ConfigIssue {
+                path: mp.clone(),
+                message: format!("needs 0 <= warning <= critical <= 100 (got warning {}, critical {})", p.warning, p.critical),
+                location: None,
+            });
+        }
+        if !(0.0..=50.0).contains(&p.clear_margin) {
+            out.push(ConfigIssue {
+                path: format!("{mp}.clear_margin"),
+                message: format!("must be between 0 and 50 (got {})", p.clear_margin),
+                location: None,
+            });
+        }
+        if let Some(f) = p.for_secs {
+            range(out, format!("{mp}.for_secs"), f, 0, 86_400);
+        }
+        // Below 64 MiB is the noise of an idle machine; growth over more than four hours is a trend
+        // for a chart, not news for an alert.
+        range(out, format!("{at}.swap_growth.growth_mib"), self.swap_growth.growth_mib, 64, 1_048_576);
+        range(out, format!("{at}.swap_growth.window_minutes"), self.swap_growth.window_minutes, 1, 240);
         if let Some(q) = &self.quiet_hours {
             if let Err(field) = q.minutes() {
                 out.push(ConfigIssue {
@@ -217,5 +289,45 @@ mod tests {
         out.clear();
         c.validate("alerts", &mut out);
         assert!(out.is_empty(), "0 turns the alert off: {out:?}");
+    }
+
+    #[test]
+    fn a_file_from_before_memory_pressure_loads_with_its_defaults() {
+        let old =
+            "cpu = { warning = 75, critical = 90 }\nmemory = { warning = 80, critical = 95 }\ndisk = { warning = 85, critical = 95 }\n";
+        let c: AlertsConfig = toml::from_str(old).expect("parse");
+        assert_eq!(
+            c.memory_pressure,
+            MemoryPressureRule { enabled: true, warning: 10.0, critical: 30.0, clear_margin: 5.0, for_secs: None }
+        );
+        assert_eq!(c.swap_growth, SwapGrowthRule { enabled: true, growth_mib: 1024, window_minutes: 30 });
+        let tuned: AlertsConfig =
+            toml::from_str("[memory_pressure]\nwarning = 20\n[swap_growth]\ngrowth_mib = 2048\n").expect("parse a sub-table");
+        assert_eq!((tuned.memory_pressure.warning, tuned.memory_pressure.critical), (20.0, 30.0));
+        assert_eq!((tuned.swap_growth.growth_mib, tuned.swap_growth.window_minutes), (2048, 30));
+        assert!(toml::from_str::<AlertsConfig>("[swap_growth]\ngrowth_gib = 1\n").is_err(), "a misspelt field is refused");
+    }
+
+    #[test]
+    fn memory_pressure_and_swap_growth_are_validated_by_name() {
+        let mut c = AlertsConfig::default();
+        c.memory_pressure.warning = 40.0;
+        c.memory_pressure.clear_margin = 60.0;
+        c.swap_growth.growth_mib = 0;
+        c.swap_growth.window_minutes = 600;
+        let mut out = Vec::new();
+        c.validate("alerts", &mut out);
+        let paths: Vec<&str> = out.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "alerts.memory_pressure",
+                "alerts.memory_pressure.clear_margin",
+                "alerts.swap_growth.growth_mib",
+                "alerts.swap_growth.window_minutes"
+            ]
+        );
+        assert_eq!(out[0].message, "needs 0 <= warning <= critical <= 100 (got warning 40, critical 30)");
+        assert_eq!(out[3].message, "must be between 1 and 240 (got 600)");
     }
 }

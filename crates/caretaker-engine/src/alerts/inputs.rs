@@ -21,7 +21,14 @@ fn span_words(secs: u64) -> String {
 }
 
 impl AlertManager {
-    fn threshold_signal(&self, rule_name: &'static str, rule: &ThresholdRule, subject: String, label: &str, value: f64) -> Signal {
+    pub(super) fn threshold_signal(
+        &self,
+        rule_name: &'static str,
+        rule: &ThresholdRule,
+        subject: String,
+        label: &str,
+        value: f64,
+    ) -> Signal {
         let current = self.open.get(&(rule_name.to_string(), subject.clone())).map(|a| a.severity);
         let level = if rule.enabled { threshold_level(value, rule, current) } else { None };
         let line = match level {
@@ -73,7 +80,9 @@ impl AlertManager {
             None => Some(self.threshold_signal("cpu", &self.config.cpu.clone(), "cpu".into(), "CPU", s.cpu.total_percent)),
         };
         let mut signals: Vec<Signal> = cpu.into_iter().collect();
-        signals.push(self.threshold_signal("memory", &self.config.memory.clone(), "memory".into(), "Memory", s.memory.used_percent()));
+        signals.push(self.memory_signal(&s.memory));
+        let swap = self.swap_growth_signal(&s.memory, now_ms);
+        signals.push(swap);
         for d in &s.disks {
             let rule = self.config.disk.clone();
             signals.push(self.threshold_signal(

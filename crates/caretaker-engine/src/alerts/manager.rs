@@ -1,7 +1,7 @@
 //! The alert manager: the state machine over every open alert (raise, hold, escalate, clear,
 //! acknowledge, snooze, repeat, quiet hours, staleness), deduplicated per (rule, subject).
 
-use super::rules::{Pending, Window};
+use super::rules::{GrowthWindow, Pending, Window};
 use super::store;
 use super::{Alert, AlertStatus, Effects, Notice, Severity};
 use crate::config::AlertsConfig;
@@ -16,6 +16,8 @@ mod commands;
 mod flaps;
 #[path = "inputs.rs"]
 mod inputs;
+#[path = "memory.rs"]
+mod memory;
 #[path = "raise.rs"]
 mod raise;
 
@@ -40,6 +42,8 @@ pub struct AlertManager {
     pending: Pending,
     /// Recent CPU samples, for a CPU rule judged on its average.
     cpu_window: Window,
+    /// Swap in use, for the swap growth rule.
+    swap_window: GrowthWindow,
     check_streak: HashMap<String, u32>,
     /// Checks whose alerts may not go above a severity (`max_severity`).
     check_caps: HashMap<String, Severity>,
@@ -92,6 +96,7 @@ impl AlertManager {
             open,
             pending: Pending::default(),
             cpu_window: Window::default(),
+            swap_window: GrowthWindow::default(),
             check_streak: HashMap::new(),
             check_caps: HashMap::new(),
             told: HashMap::new(),
@@ -361,6 +366,8 @@ fn recovered_title(a: &Alert) -> String {
         super::degraded::DISK_RULE => "The disk that holds Caretaker's data has room again".to_string(),
         "db_integrity" => "Caretaker's database passed its integrity check".to_string(),
         "cpu" => "CPU is back to normal".to_string(),
+        "memory" if a.subject == "swap" => "Swap has stopped growing".to_string(),
+        "memory" => "Memory is back to normal".to_string(),
         _ => format!("{} is back to normal", a.title.split(" at ").next().unwrap_or(&a.subject)),
     }
 }

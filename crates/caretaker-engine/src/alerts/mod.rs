@@ -139,6 +139,7 @@ pub const RUNBOOKS: &[&str] = &[
     "absence",
     "crash_loop",
     "disk_filling",
+    "swap_growth",
 ];
 
 /// The markdown runbook for an alert type.
@@ -164,6 +165,7 @@ pub fn runbook(alert_type: &str) -> Option<&'static str> {
         "data_disk_full" => include_str!("../../runbooks/data_disk_full.md"),
         "absence" => include_str!("../../runbooks/absence.md"),
         "crash_loop" => include_str!("../../runbooks/crash_loop.md"),
+        "swap_growth" => include_str!("../../runbooks/swap_growth.md"),
         _ => return None,
     })
 }

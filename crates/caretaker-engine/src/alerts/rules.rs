@@ -74,6 +74,33 @@ impl Window {
     }
 }
 
+/// How far one series rose within a window: the latest value above the lowest one seen in it.
+/// Keeps only the samples that could still be the lowest (each later than and above the one
+/// before), so a flat or falling series holds one or two; bounded by [`WINDOW_CAP`].
+#[derive(Debug, Default, Clone)]
+pub struct GrowthWindow {
+    rising: VecDeque<(i64, f64)>,
+}
+
+impl GrowthWindow {
+    /// Adds a sample; returns the growth since the lowest point of the last `window_ms` and when
+    /// that point was. A clock set back starts over, as in [`Window::push`].
+    pub fn push(&mut self, now_ms: i64, value: f64, window_ms: i64) -> (f64, i64) {
+        if self.rising.back().is_some_and(|(t, _)| *t > now_ms) {
+            self.rising.clear();
+        }
+        while self.rising.back().is_some_and(|(_, v)| *v >= value) {
+            self.rising.pop_back();
+        }
+        self.rising.push_back((now_ms, value));
+        while self.rising.front().is_some_and(|(t, _)| *t <= now_ms - window_ms) || self.rising.len() > WINDOW_CAP {
+            self.rising.pop_front();
+        }
+        let (since, low) = self.rising.front().copied().unwrap_or((now_ms, value));
+        (value - low, since)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +182,28 @@ mod tests {
         assert_eq!(w.average(199 * 5_000, 300_000), Some(0.0));
         w.push(1_000, 50.0, 300_000);
         assert_eq!(w.samples.len(), 1, "a clock set back starts over");
+    }
+
+    #[test]
+    fn growth_is_measured_from_the_lowest_point_of_the_window() {
+        const MIN: i64 = 60_000;
+        let mut g = GrowthWindow::default();
+        // Swap steady at 3 GiB for an hour: a level, not growth.
+        for i in 0..60 {
+            assert_eq!(g.push(i * MIN, 3.0, 30 * MIN).0, 0.0);
+        }
+        assert_eq!(g.rising.len(), 1, "a flat series keeps one sample");
+        // It dips to 2.5, then climbs to 4: grown 1.5 since the dip, which is when it is measured from.
+        g.push(60 * MIN, 2.5, 30 * MIN);
+        g.push(65 * MIN, 3.5, 30 * MIN);
+        assert_eq!(g.push(70 * MIN, 4.0, 30 * MIN), (1.5, 60 * MIN));
+        // Flat at 4 for half an hour: the dip leaves the window and the growth goes with it.
+        let mut last = (0.0, 0);
+        for i in 71..=101 {
+            last = g.push(i * MIN, 4.0, 30 * MIN);
+        }
+        assert_eq!(last.0, 0.0);
+        // A clock set back starts over.
+        assert_eq!(g.push(5 * MIN, 9.0, 30 * MIN), (0.0, 5 * MIN));
     }
 }

@@ -3,11 +3,13 @@
 
 pub mod config;
 pub mod forecast;
+pub mod pressure;
 mod sampler;
 mod schedule;
 pub(crate) mod service;
 pub(crate) mod store;
 
+pub use pressure::{MemoryPressure, PressureLevel, PsiLine};
 pub use sampler::Sampler;
 pub use store::{prune, query_series, rollup, write_points, Pruned, RetentionPolicy, SeriesCache};
 
@@ -54,6 +56,10 @@ pub struct MemorySample {
     pub available_bytes: u64,
     pub swap_total_bytes: u64,
     pub swap_used_bytes: u64,
+    /// Where the OS reports it (Linux PSI, macOS); what the memory alert judges when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub pressure: Option<MemoryPressure>,
 }
 
 impl MemorySample {
@@ -142,6 +148,19 @@ impl HostSample {
         push("memory_used_percent", String::new(), "percent", m.used_percent());
         push("swap_used_bytes", String::new(), "bytes", m.swap_used_bytes as f64);
         push("swap_used_percent", String::new(), "percent", m.swap_used_percent());
+        match &m.pressure {
+            Some(MemoryPressure::Psi { some, full }) => {
+                for (window, v) in [("10s", some.avg10), ("60s", some.avg60), ("300s", some.avg300)] {
+                    push("memory_pressure_some_percent", format!("window={window}"), "percent", v);
+                }
+                for (window, v) in full.iter().flat_map(|f| [("10s", f.avg10), ("60s", f.avg60), ("300s", f.avg300)]) {
+                    push("memory_pressure_full_percent", format!("window={window}"), "percent", v);
+                }
+            }
+            // 0 normal, 1 warning, 2 critical: ascending on a chart, unlike the kernel's 1, 2, 4.
+            Some(MemoryPressure::Macos { level }) => push("memory_pressure_level", String::new(), "level", *level as u8 as f64),
+            None => {}
+        }
         for d in &self.disks {
             let l = format!("mount={}", d.mount_point);
             push("disk_used_bytes", l.clone(), "bytes", d.used_bytes as f64);

@@ -118,6 +118,7 @@ impl Sampler {
             available_bytes: self.system.available_memory(),
             swap_total_bytes: self.system.total_swap(),
             swap_used_bytes: self.system.used_swap(),
+            pressure: pressure::read(),
         };
 
         let mut disks: Vec<DiskSample> = Vec::new();
@@ -334,5 +335,9 @@ mod tests {
         let points = sample.series_points();
         assert!(points.iter().any(|p| p.metric == "cpu_usage_percent"));
         assert!(points.iter().any(|p| p.metric == "disk_used_percent" && p.labels.starts_with("mount=")));
+        if cfg!(target_os = "linux") && std::path::Path::new("/proc/pressure/memory").exists() {
+            assert!(matches!(sample.memory.pressure, Some(MemoryPressure::Psi { .. })), "{:?}", sample.memory.pressure);
+            assert!(points.iter().any(|p| p.metric == "memory_pressure_some_percent" && p.labels == "window=60s"));
+        }
     }
 }
