@@ -15,7 +15,7 @@ async fn a_section_saved_from_the_app_applies_at_once_and_keeps_the_rest_of_the_
     let mut alerts = engine.settings().alerts;
     alerts.cpu.warning = 60.0;
     alerts.cpu.for_secs = Some(120);
-    let saved = engine.save_config_section(ConfigSection::Alerts(alerts.clone())).await.unwrap();
+    let saved = engine.save_config_section(ConfigSection::Alerts(Box::new(alerts.clone()))).await.unwrap();
     assert_eq!((saved.alerts.cpu.warning, saved.alerts.cpu.for_secs), (60.0, Some(120)));
     assert_eq!(engine.settings().alerts, alerts, "in force at once");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -25,13 +25,13 @@ async fn a_section_saved_from_the_app_applies_at_once_and_keeps_the_rest_of_the_
     // A wrong value is refused with its field named, and nothing changes.
     let mut bad = alerts.clone();
     bad.cpu.warning = 120.0;
-    let err = engine.save_config_section(ConfigSection::Alerts(bad)).await.unwrap_err().to_string();
+    let err = engine.save_config_section(ConfigSection::Alerts(Box::new(bad))).await.unwrap_err().to_string();
     assert!(err.contains("alerts.cpu"), "{err}");
     assert_eq!(engine.settings().alerts.cpu.warning, 60.0);
 
     // Restore defaults for one section.
     let defaults = engine.default_settings().alerts;
-    engine.save_config_section(ConfigSection::Alerts(defaults.clone())).await.unwrap();
+    engine.save_config_section(ConfigSection::Alerts(Box::new(defaults.clone()))).await.unwrap();
     assert_eq!(engine.settings().alerts, defaults);
 
     // Export here, import on a second machine.

@@ -15,7 +15,7 @@ use ts_rs::TS;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "section", content = "value", rename_all = "snake_case")]
 pub enum ConfigSection {
-    Alerts(AlertsConfig),
+    Alerts(Box<AlertsConfig>),
     Metrics(MetricsConfig),
     Logs(LogsConfig),
     Maintenance(MaintenanceConfig),
@@ -39,7 +39,7 @@ impl ConfigSection {
     /// Puts this section into `c`.
     pub fn apply_to(self, c: &mut Config) {
         match self {
-            ConfigSection::Alerts(v) => c.alerts = v,
+            ConfigSection::Alerts(v) => c.alerts = *v,
             ConfigSection::Metrics(v) => c.metrics = v,
             ConfigSection::Logs(v) => c.logs = v,
             ConfigSection::Maintenance(v) => c.maintenance = v,
@@ -67,7 +67,7 @@ mod tests {
     fn a_section_travels_as_tagged_json_and_lands_in_its_table() {
         let mut alerts = AlertsConfig::default();
         alerts.cpu.warning = 60.0;
-        let s = ConfigSection::Alerts(alerts);
+        let s = ConfigSection::Alerts(Box::new(alerts));
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["section"], "alerts");
         assert_eq!(json["value"]["cpu"]["warning"], 60.0);
