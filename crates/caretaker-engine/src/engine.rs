@@ -190,7 +190,7 @@ impl Engine {
             tokio::spawn(logs.clone().run_retention()),
             tokio::spawn(detectors.clone().run()),
             tokio::spawn(maintenance.clone().run()),
-            tokio::spawn(maintenance.clone().watch_integrity()),
+            tokio::spawn(maintenance.clone().watch_results()),
             tokio::spawn(healing.clone().run(again)),
             tokio::spawn(analysis.clone().run()),
             tokio::spawn(backup.clone().run()),

@@ -365,6 +365,7 @@ fn recovered_title(a: &Alert) -> String {
         super::degraded::RULE => "Caretaker can write its database again".to_string(),
         super::degraded::DISK_RULE => "The disk that holds Caretaker's data has room again".to_string(),
         "db_integrity" => "Caretaker's database passed its integrity check".to_string(),
+        "maintenance" => format!("{} works again", a.details["task_name"].as_str().unwrap_or(&a.subject)),
         "cpu" => "CPU is back to normal".to_string(),
         "memory" if a.subject == "swap" => "Swap has stopped growing".to_string(),
         "memory" => "Memory is back to normal".to_string(),

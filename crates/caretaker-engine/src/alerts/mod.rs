@@ -102,6 +102,7 @@ pub const RULES: &[&str] = &[
     "cpu",
     "memory",
     "disk",
+    "disk_full",
     "check",
     "stale",
     "detector",
@@ -116,6 +117,7 @@ pub const RULES: &[&str] = &[
     "analysis",
     "presence",
     "config",
+    "maintenance",
 ];
 
 pub const RUNBOOKS: &[&str] = &[
@@ -138,6 +140,7 @@ pub const RUNBOOKS: &[&str] = &[
     "data_disk_full",
     "absence",
     "crash_loop",
+    "maintenance_failed",
     "disk_filling",
     "swap_growth",
 ];
@@ -166,6 +169,7 @@ pub fn runbook(alert_type: &str) -> Option<&'static str> {
         "absence" => include_str!("../../runbooks/absence.md"),
         "crash_loop" => include_str!("../../runbooks/crash_loop.md"),
         "swap_growth" => include_str!("../../runbooks/swap_growth.md"),
+        "maintenance_failed" => include_str!("../../runbooks/maintenance_failed.md"),
         _ => return None,
     })
 }

@@ -1,7 +1,7 @@
 //! The maintenance service: the daily schedule, one run at a time (started, cancelled, reported),
 //! with the backup chores handed in by whoever composes the engine.
 
-use super::{history, last_finished, report, task_list, BackupTask, MaintenanceStatus, RunEnv, RunReport, Runner, TaskStatus};
+use super::{history, last_finished, report, task_list, BackupTask, MaintenanceStatus, RunEnv, RunReport, Runner, TaskResult, TaskStatus};
 use crate::alerts::Severity;
 use crate::core::{Core, Wake};
 use crate::error::Result;
@@ -75,9 +75,10 @@ impl Service {
         self.runner.cancel()
     }
 
-    /// Turns each run's integrity check into the `db_damaged` alert: raised (critical) when the
-    /// check fails, settled when it passes; a skipped check says nothing.
-    pub async fn watch_integrity(self: Arc<Self>) {
+    /// Turns each run's results into alerts: the integrity check into `db_damaged` (critical when
+    /// it fails), every other task into `maintenance_failed` (a warning naming the task and the
+    /// reason). A task that completes settles its alert; a skipped one says nothing.
+    pub async fn watch_results(self: Arc<Self>) {
         let mut events = self.core.subscribe();
         loop {
             let report = tokio::select! {
@@ -88,27 +89,19 @@ impl Service {
                     Err(RecvError::Closed) => return,
                 },
             };
-            let Some(check) = report.tasks.into_iter().find(|t| t.task_id == "db_integrity") else { continue };
-            let level = match check.status {
-                TaskStatus::Failed => Some(Severity::Critical),
-                TaskStatus::Completed => None,
-                _ => continue,
-            };
-            let message = check.message.unwrap_or_default();
             let path = self.core.db.path().display().to_string();
+            let run_id = report.run_id;
+            let fx_list: Vec<_> = report.tasks.into_iter().filter_map(|t| task_signal(t, &path, run_id)).collect();
+            if fx_list.is_empty() {
+                continue;
+            }
             self.core
                 .with_alerts(move |m, c, now| {
-                    m.settle(
-                        c,
-                        "db_integrity",
-                        "caretaker.db".into(),
-                        "db_damaged",
-                        level,
-                        "Caretaker's database is damaged".into(),
-                        format!("The integrity check of {path} failed: {message}"),
-                        serde_json::json!({ "path": path, "check": message }),
-                        now,
-                    )
+                    let mut fx = crate::alerts::Effects::default();
+                    for s in fx_list {
+                        fx.merge(m.settle(c, s.rule, s.subject, s.alert_type, s.level, s.title, s.message, s.details, now)?);
+                    }
+                    Ok(fx)
                 })
                 .await;
         }
@@ -142,3 +135,48 @@ impl Service {
         self.core.db.read_async(move |c| history(c, limit.min(200))).await
     }
 }
+
+/// What one finished task says to the alert engine.
+struct TaskSignal {
+    rule: &'static str,
+    subject: String,
+    alert_type: &'static str,
+    level: Option<Severity>,
+    title: String,
+    message: String,
+    details: serde_json::Value,
+}
+
+/// `None` for a task that was skipped or did not finish (nothing learnt either way).
+fn task_signal(t: TaskResult, db_path: &str, run_id: i64) -> Option<TaskSignal> {
+    let failed = match t.status {
+        TaskStatus::Failed => true,
+        TaskStatus::Completed => false,
+        _ => return None,
+    };
+    let reason = t.message.unwrap_or_default();
+    Some(if t.task_id == "db_integrity" {
+        TaskSignal {
+            rule: "db_integrity",
+            subject: "caretaker.db".into(),
+            alert_type: "db_damaged",
+            level: failed.then_some(Severity::Critical),
+            title: "Caretaker's database is damaged".into(),
+            message: format!("The integrity check of {db_path} failed: {reason}"),
+            details: serde_json::json!({ "path": db_path, "check": reason }),
+        }
+    } else {
+        TaskSignal {
+            rule: MAINTENANCE_RULE,
+            title: format!("Maintenance: {} failed", t.name),
+            message: format!("{} failed during maintenance run {run_id}: {reason}", t.name),
+            details: serde_json::json!({ "task": t.task_id, "task_name": t.name, "run_id": run_id, "reason": reason }),
+            subject: t.task_id,
+            alert_type: "maintenance_failed",
+            level: failed.then_some(Severity::Warning),
+        }
+    })
+}
+
+/// The rule a failed maintenance task is filed under (subject: the task's id).
+pub const MAINTENANCE_RULE: &str = "maintenance";
