@@ -100,7 +100,6 @@ macro_rules! with_commands {
             delete_channel(name: String) -> Vec<ChannelStatus> = |e| e.delete_channel(&name).await;
             /// Native notifications, the channels (without their secrets) and the heartbeat.
             notifications_settings() -> NotificationsConfig = |e| Ok(e.notifications_settings());
-            /// Sets, or with null removes, the heartbeat; applied at once.
             /// The configuration as it runs (secrets are in the keychain, never here).
             settings() -> Config = |e| Ok(e.settings());
             /// The defaults, for "Restore defaults".
@@ -111,8 +110,14 @@ macro_rules! with_commands {
             export_settings() -> String = |e| e.export_settings();
             /// Replaces the settings with an exported file, checked as a whole first.
             import_settings(text: String) -> Config = |e| e.import_settings(text).await;
+            /// Resets one table of a refused caretaker.toml to the defaults (the old file kept);
+            /// returns what is still wrong with the file (empty: it loads and applies).
+            reset_file_section(section: String) -> Vec<String> = |e| e.reset_file_section(section).await;
+            /// Puts the last good copy of caretaker.toml back (the old file kept); returns what is still wrong.
+            restore_last_good_config() -> Vec<String> = |e| e.restore_last_good_config().await;
             /// Each disk's trend over the last week and when it is full at that pace.
             disk_forecasts() -> Vec<DiskForecast> = |e| Ok(e.disk_forecasts());
+            /// Sets, or with null removes, the heartbeat; applied at once.
             save_heartbeat(heartbeat: Option<HeartbeatConfig>) -> NotificationsConfig = |e| e.save_heartbeat(heartbeat).await;
             /// Switches this machine's own notifications (the built-in channel) on or off.
             set_native_notifications(enabled: bool) -> Vec<ChannelStatus> = |e| e.set_native_notifications(enabled).await;

@@ -4,6 +4,7 @@
 mod channel_ops;
 pub(crate) mod endpoints;
 pub(crate) mod reload;
+mod repair_ops;
 mod settings_ops;
 pub use reload::Reloaded;
 
