@@ -53,7 +53,8 @@ macro_rules! tauri_commands {
                 $($name,)*
                 crate::service::service_switch,
                 crate::service::set_service,
-                crate::service::skip_service_question
+                crate::service::skip_service_question,
+                crate::editor::open_config_file
             ]
         }
 
@@ -75,6 +76,12 @@ macro_rules! tauri_commands {
             all.push(shell("service_switch", " The background-service switch as it stands.", vec![]));
             all.push(shell("set_service", " Turns the background service on or off.", vec![("enabled", Type::of::<bool>())]));
             all.push(shell("skip_service_question", " \"Not now\" to the first-run question.", vec![]));
+            all.push(Command {
+                name: "open_config_file",
+                docs: vec![" Opens caretaker.toml in the person's text editor."],
+                args: vec![],
+                response: Type::of::<()>(),
+            });
             all
         }
     };

@@ -8,6 +8,7 @@ mod backend;
 mod bridge;
 mod commands;
 mod consent;
+mod editor;
 #[cfg(test)]
 mod generate;
 mod lifecycle;

@@ -12,6 +12,7 @@ import { Settings } from "./settings/SettingsPage";
 import { platform } from "./platform";
 import { ErrorNote } from "./components/ErrorNote";
 import { EngineHealth } from "./components/EngineHealth";
+import { ConfigBanner } from "./components/ConfigBanner";
 
 const PAGES = ["overview", "services", "alerts", "backups", "detectors", "healing", "insights", "monitor", "settings"] as const;
 type Page = (typeof PAGES)[number];
@@ -92,6 +93,7 @@ export function App() {
           {connection.message ?? "The Caretaker engine stopped."} What you see below is from before it stopped.
         </div>
       )}
+      {snapshot && <ConfigBanner alerts={snapshot.alerts} />}
       <main>
         {!snapshot && <div className="loading">Connecting to the engine…</div>}
         {snapshot && page === "overview" && <Overview snapshot={snapshot} onOpen={setPage} />}
