@@ -1,4 +1,4 @@
-//! `cargo xtask <run|test|bench|bundle|faults>`: the project's one build driver.
+//! `cargo xtask <run|test|bench|bundle|faults|nab>`: the project's one build driver.
 //! Each step says what it runs; the first failure stops everything with its exit code.
 
 mod faults;
@@ -13,7 +13,9 @@ const USAGE: &str = "usage: cargo xtask <command>
            end to end (WebDriver)
   bench    host-overhead benchmark against node_exporter, and the chart-query benchmark
   bundle   release installers (.app/.dmg on macOS, .deb on Linux)
-  faults   fault injection against the headless engine (ROUNDS=50, SEED=n; Linux, as root)";
+  faults   fault injection against the headless engine (ROUNDS=50, SEED=n; Linux, as root)
+  nab      the automatic detector over NAB, the Numenta Anomaly Benchmark (../shared/nab): writes
+           bench/out/nab and prints its score per split and profile (--out DIR, --nab DIR)";
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -232,6 +234,12 @@ fn cmd_bundle() -> Result {
     run(npm().args(["run", "tauri", "--", "build"]).env("TAURI_APP_PATH", "../src-tauri"))
 }
 
+/// The engine's automatic detector over the NAB corpus, in release (the corpus has ~365k points).
+fn cmd_nab() -> Result {
+    step("NAB: the automatic detector over every series, then scored");
+    run(cargo().args(["run", "--release", "-p", "caretaker-nab", "--", "run"]).args(std::env::args().skip(2)))
+}
+
 fn main() -> ExitCode {
     let result = match std::env::args().nth(1).as_deref() {
         Some("run") => cmd_run(),
@@ -239,6 +247,7 @@ fn main() -> ExitCode {
         Some("bench") => cmd_bench(),
         Some("bundle") => cmd_bundle(),
         Some("faults") => faults::cmd_faults(),
+        Some("nab") => cmd_nab(),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

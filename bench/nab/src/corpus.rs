@@ -77,22 +77,34 @@ pub struct CorpusScore {
 /// Scores every file of the corpus at `nab` from `dir/<category>/<prefix><file>`, a row being a
 /// detection when its score is at least `threshold`.
 pub fn score_corpus(nab: &Path, dir: &Path, prefix: &str, threshold: f64) -> Result<CorpusScore> {
+    score_with(nab, |cat, file| {
+        let result = read_table(&dir.join(cat).join(format!("{prefix}{file}")))?;
+        let detected = result.values.iter().map(|&s| s >= threshold).collect();
+        Ok((result.ts, detected))
+    })
+}
+
+/// Scores every file of the corpus at `nab`, `detect(category, file)` giving each file's
+/// timestamps and whether each row is a detection.
+pub fn score_with<F>(nab: &Path, mut detect: F) -> Result<CorpusScore>
+where
+    F: FnMut(&str, &str) -> Result<(Vec<i64>, Vec<bool>)>,
+{
     let windows = read_windows(&nab.join("labels/combined_windows.json"))?;
     let mut c = CorpusScore::default();
     for (key, spans) in &windows {
         let (cat, file) = key.split_once('/').ok_or_else(|| format!("odd corpus key {key:?}"))?;
-        let result = read_table(&dir.join(cat).join(format!("{prefix}{file}")))?;
-        let detected: Vec<bool> = result.values.iter().map(|&s| s >= threshold).collect();
+        let (ts, detected) = detect(cat, file)?;
         let split = if TUNING.contains(&cat) { &mut c.tuning } else { &mut c.held_out };
         for (k, p) in PROFILES.iter().enumerate() {
-            let f = score_file(&result.ts, &detected, spans, p);
+            let f = score_file(&ts, &detected, spans, p);
             split[k].add(&f);
             c.whole[k].add(&f);
         }
         if cat == "artificialNoAnomaly" {
-            let from = probation_rows(result.ts.len());
+            let from = probation_rows(ts.len());
             c.quiet_detections += detected.iter().skip(from).filter(|&&d| d).count();
-            if let (Some(first), Some(last)) = (result.ts.get(from), result.ts.last()) {
+            if let (Some(first), Some(last)) = (ts.get(from), ts.last()) {
                 c.quiet_days += (last - first) as f64 / 86_400.0;
             }
         }

@@ -5,7 +5,9 @@
 //! an alert), then scores them at threshold 1.0.
 //! `--nab DIR` points at the corpus (default: `../shared/nab` from the project root).
 
+use caretaker_engine::detectors::unusual::Params;
 use caretaker_nab::corpus::{score_corpus, Result};
+use caretaker_nab::run::run_corpus;
 use caretaker_nab::score::PROFILES;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -16,6 +18,7 @@ fn root() -> PathBuf {
     here.parent().and_then(Path::parent).map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
+#[derive(Clone)]
 struct Args {
     command: String,
     dir: Option<PathBuf>,
@@ -28,7 +31,7 @@ struct Args {
 
 fn parse_args() -> Result<Args> {
     let mut it = std::env::args().skip(1);
-    let command = it.next().ok_or("usage: caretaker-nab <score DIR | run> [options]")?;
+    let command = it.next().ok_or("usage: caretaker-nab <score DIR | run [--out DIR]> [options]")?;
     let mut a = Args {
         command,
         dir: None,
@@ -100,13 +103,21 @@ fn score_dir(a: &Args, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Runs the engine's detector over the corpus, writes its result files, then scores them.
+fn run(a: &Args) -> Result<()> {
+    run_corpus(&a.nab, Params::default(), Some(&a.out))?;
+    println!("results in {}; scored at threshold 1.0:", a.out.display());
+    score_dir(&Args { threshold: 1.0, prefix: String::new(), ..a.clone() }, &a.out)
+}
+
 fn main() -> ExitCode {
     let result = parse_args().and_then(|a| match a.command.as_str() {
         "score" => match &a.dir {
             Some(dir) => score_dir(&a, dir),
             None => Err("score needs a results directory".into()),
         },
-        other => Err(format!("unknown command {other:?} (score)")),
+        "run" => run(&a),
+        other => Err(format!("unknown command {other:?} (score, run)")),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

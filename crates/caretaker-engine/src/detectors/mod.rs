@@ -11,6 +11,7 @@ mod config;
 mod evaluate;
 pub(crate) mod service;
 mod source;
+pub mod unusual;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
