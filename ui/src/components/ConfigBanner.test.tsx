@@ -35,7 +35,7 @@ describe("ConfigBanner", () => {
     fireEvent.click(screen.getByTestId("reset-alerts"));
     expect(p.count("reset_file_section")).toBe(0);
     expect(screen.getByTestId("config-confirm").textContent).toContain("caretaker.before-repair.toml");
-    fireEvent.click(screen.getByRole("button", { name: "Reset [alerts]" }));
+    fireEvent.click(screen.getByRole("button", { name: "Yes, reset [alerts]" }));
     await waitFor(() => expect(p.count("reset_file_section")).toBe(1));
     expect(p.calls.find((c) => c.cmd === "reset_file_section")?.req).toEqual({ section: "alerts" });
     expect((await screen.findByTestId("config-still-wrong")).textContent).toContain("checks.list[0].timeout_secs");

@@ -78,7 +78,7 @@ export function ConfigBanner({ alerts }: { alerts: Alert[] }) {
             The file as it is now is kept beside it as caretaker.before-repair.toml{details.path ? ` (in the folder of ${details.path})` : ""}.
           </p>
           <button className="primary" disabled={busy} onClick={confirm}>
-            {pending.kind === "reset" ? `Reset [${pending.section}]` : "Put it back"}
+            {pending.kind === "reset" ? `Yes, reset [${pending.section}]` : "Put it back"}
           </button>
           <button disabled={busy} onClick={() => setPending(null)}>
             Cancel
