@@ -189,6 +189,7 @@ impl Engine {
             tokio::spawn(logs.clone().run(lines)),
             tokio::spawn(logs.clone().run_retention()),
             tokio::spawn(detectors.clone().run()),
+            tokio::spawn(detectors::unusual::service::Service::new(core.clone()).run()),
             tokio::spawn(maintenance.clone().run()),
             tokio::spawn(maintenance.clone().watch_results()),
             tokio::spawn(healing.clone().run(again)),

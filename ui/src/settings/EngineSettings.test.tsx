@@ -15,7 +15,7 @@ const rule = (warning: number, critical: number) => ({ warning, critical, clear_
 const defaults = {
   alerts: {
     cpu: { ...rule(75, 90), average_secs: 300 }, memory: rule(80, 95), disk: rule(85, 95), check_failures_before_alert: 2, stale_after_intervals: 3,
-    repeat_critical_hours: 4, retention_days: 90, absence_alert_minutes: 30, flap_window_minutes: 15, disk_full_days: 14, quiet_hours: null,
+    repeat_critical_hours: 4, retention_days: 90, absence_alert_minutes: 30, flap_window_minutes: 15, disk_full_days: 14, quiet_hours: null, unusual: true,
   },
   metrics: { interval_secs: 5, raw_retention_hours: 48, minute_retention_days: 30, hour_retention_days: 730, top_processes: 8 },
   maintenance: { enabled: true, daily_at: "03:30", vacuum_free_percent: 20 },

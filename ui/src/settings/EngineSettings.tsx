@@ -20,6 +20,7 @@ const ALERTS: Field[] = [
   ...threshold("memory", "Memory"),
   ...threshold("disk", "Disk"),
   { path: "disk_full_days", label: "Warn when a disk is full within (days, 0 = never)", kind: "number" },
+  { path: "unusual", label: "Warn when CPU, memory, disk or network traffic is unusual for this machine", kind: "bool" },
   { path: "check_failures_before_alert", label: "Failed checks in a row before an alert", kind: "number" },
   { path: "repeat_critical_hours", label: "Repeat an unacknowledged critical alert every (h)", kind: "number" },
   { path: "flap_window_minutes", label: "A return within (min) is the same incident", kind: "number" },

@@ -136,6 +136,9 @@ pub struct AlertsConfig {
     pub quiet_hours: Option<QuietHours>,
     pub memory_pressure: MemoryPressureRule,
     pub swap_growth: SwapGrowthRule,
+    /// The automatic detector: a warning when CPU, memory, disk or network traffic is far from
+    /// what is usual for this machine (learnt from its own history, no line to set).
+    pub unusual: bool,
 }
 
 impl Default for AlertsConfig {
@@ -154,6 +157,7 @@ impl Default for AlertsConfig {
             quiet_hours: None,
             memory_pressure: MemoryPressureRule::default(),
             swap_growth: SwapGrowthRule::default(),
+            unusual: true,
         }
     }
 }

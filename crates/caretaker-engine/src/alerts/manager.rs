@@ -362,6 +362,7 @@ fn recovered_title(a: &Alert) -> String {
         "check" => format!("{} is healthy again", a.subject),
         "stale" => format!("data is coming in again ({})", a.subject.trim_start_matches("check:")),
         "detector" => format!("{} is back to normal", a.subject),
+        "unusual" => format!("{} is back to usual", a.subject),
         super::degraded::RULE => "Caretaker can write its database again".to_string(),
         super::degraded::DISK_RULE => "The disk that holds Caretaker's data has room again".to_string(),
         "db_integrity" => "Caretaker's database passed its integrity check".to_string(),

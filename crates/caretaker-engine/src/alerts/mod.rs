@@ -106,6 +106,7 @@ pub const RULES: &[&str] = &[
     "check",
     "stale",
     "detector",
+    "unusual",
     "backup_failed",
     "backup_overdue",
     "backup_verify_failed",
@@ -141,6 +142,7 @@ pub const RUNBOOKS: &[&str] = &[
     "absence",
     "crash_loop",
     "maintenance_failed",
+    "unusual",
     "disk_filling",
     "swap_growth",
 ];
@@ -170,6 +172,7 @@ pub fn runbook(alert_type: &str) -> Option<&'static str> {
         "crash_loop" => include_str!("../../runbooks/crash_loop.md"),
         "swap_growth" => include_str!("../../runbooks/swap_growth.md"),
         "maintenance_failed" => include_str!("../../runbooks/maintenance_failed.md"),
+        "unusual" => include_str!("../../runbooks/unusual.md"),
         _ => return None,
     })
 }

@@ -5,6 +5,7 @@
 //! can be saved beside the series and survive a restart.
 
 mod model;
+pub(crate) mod service;
 #[cfg(test)]
 mod tests;
 
