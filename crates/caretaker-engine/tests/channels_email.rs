@@ -9,7 +9,7 @@ mod common;
 use channels_support::{start, write_config};
 use common::{free_port, until};
 use std::io::BufRead;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// The server, stopped when dropped.
@@ -70,37 +70,47 @@ async fn a_plain_relay_gets_a_link_free_text_mail_with_title_severity_and_host()
     engine.shutdown().await;
 }
 
+/// A private CA (the `ca_file` a person gives for a relay with its own certificates) and a
+/// server certificate for 127.0.0.1 it signed. Returns (CA, certificate, key).
+fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (ca, ca_key) = (dir.join("ca.pem"), dir.join("ca.key"));
+    let (cert, key, csr, ext) = (dir.join("cert.pem"), dir.join("key.pem"), dir.join("leaf.csr"), dir.join("ext.cnf"));
+    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
+    let openssl = |args: Vec<&std::ffi::OsStr>| {
+        let made = Command::new("openssl").args(args).stderr(Stdio::null()).stdout(Stdio::null()).status().unwrap();
+        assert!(made.success());
+    };
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    openssl(
+        vec![os("req"), os("-x509"), os("-newkey"), os("rsa:2048"), os("-nodes"), os("-days"), os("1")]
+            .into_iter()
+            .chain([os("-subj"), os("/CN=Caretaker test CA"), os("-keyout"), ca_key.as_os_str(), os("-out"), ca.as_os_str()])
+            .collect(),
+    );
+    openssl(
+        vec![os("req"), os("-new"), os("-newkey"), os("rsa:2048"), os("-nodes"), os("-subj"), os("/CN=127.0.0.1")]
+            .into_iter()
+            .chain([os("-keyout"), key.as_os_str(), os("-out"), csr.as_os_str()])
+            .collect(),
+    );
+    openssl(
+        vec![os("x509"), os("-req"), os("-in"), csr.as_os_str(), os("-CA"), ca.as_os_str(), os("-CAkey"), ca_key.as_os_str()]
+            .into_iter()
+            .chain([os("-CAcreateserial"), os("-days"), os("1"), os("-extfile"), ext.as_os_str(), os("-out"), cert.as_os_str()])
+            .collect(),
+    );
+    (ca, cert, key)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starttls_with_a_wrong_password_says_so_and_keeps_the_mail_until_the_right_one() {
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let made = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(made.success());
+    let (ca, cert, key) = private_ca(dir.path());
     let (port, out) = (free_port(), dir.path().join("mail"));
     let _server = smtp(port, &out, Some((&cert, &key)));
     let channel = format!(
         "[[notifications.channels]]\nname = \"mail\"\nkind = \"email\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"starttls\"\nusername = \"caretaker\"\nfrom = \"caretaker@mini.local\"\nto = [\"owner@example.com\"]\nca_file = \"{}\"\n",
-        cert.display()
+        ca.display()
     );
     write_config(dir.path(), free_port(), &channel);
     std::env::set_var(caretaker_engine::secrets::KEYCHAIN_ENV, "off");

@@ -151,7 +151,7 @@ impl Service {
             .with_alerts(move |m, c, now| {
                 let mut fx = Effects::default();
                 if !enabled {
-                    fx.merge(m.forget_subjects_except(c, RULE, &[], now)?);
+                    fx.changed.extend(m.forget_subjects_except(c, RULE, &[], now)?);
                     return Ok(fx);
                 }
                 for (subject, found, unit) in judged {
@@ -195,28 +195,28 @@ impl Service {
                 Ok(rows)
             })
             .await?;
-        let mut all = self.series.lock().unwrap_or_else(|p| p.into_inner());
-        for (metric, labels, unit, ts_ms, sum, count) in rows {
-            if watched(&metric, &labels).is_none() || count <= 0 {
-                continue;
+        let calm: Vec<String> = {
+            let mut all = self.series.lock().unwrap_or_else(|p| p.into_inner());
+            for (metric, labels, unit, ts_ms, sum, count) in rows {
+                if watched(&metric, &labels).is_none() || count <= 0 {
+                    continue;
+                }
+                let key = (metric, labels);
+                if !all.contains_key(&key) && all.len() >= MAX_SERIES {
+                    continue;
+                }
+                let s = all.entry(key).or_insert_with(|| Series::new(&unit));
+                // A minute's mean stands for its samples: the bucket's mean stays the samples' mean.
+                let mean = sum / count as f64;
+                for _ in 0..count.min(1000) {
+                    let _ = s.add(ts_ms.div_euclid(1000), mean);
+                }
             }
-            let key = (metric, labels);
-            if !all.contains_key(&key) && all.len() >= MAX_SERIES {
-                continue;
-            }
-            let s = all.entry(key).or_insert_with(|| Series::new(&unit));
-            // A minute's mean stands for its samples: the bucket's mean stays the samples' mean.
-            let mean = sum / count as f64;
-            for _ in 0..count.min(1000) {
-                let _ = s.add(ts_ms.div_euclid(1000), mean);
-            }
-        }
-        let calm: Vec<String> = all
-            .iter()
-            .filter(|(_, s)| !s.state.is_open())
-            .filter_map(|((metric, labels), _)| watched(metric, labels).map(|n| subject(n, labels)))
-            .collect();
-        drop(all);
+            all.iter()
+                .filter(|(_, s)| !s.state.is_open())
+                .filter_map(|((metric, labels), _)| watched(metric, labels).map(|n| subject(n, labels)))
+                .collect()
+        };
         self.core
             .with_alerts(move |m, c, now| {
                 let mut fx = Effects::default();
