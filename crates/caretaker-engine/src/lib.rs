@@ -37,6 +37,7 @@ pub mod logging;
 pub mod logs;
 pub mod maintenance;
 pub mod metrics;
+pub mod net;
 pub mod paths;
 pub mod presence;
 mod process;

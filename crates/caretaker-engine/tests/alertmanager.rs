@@ -73,7 +73,7 @@ fn write_config(dir: &Path, am_port: u16) {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(5)).build().unwrap()
+    caretaker_engine::net::http_client().no_proxy().timeout(Duration::from_secs(5)).build().unwrap()
 }
 
 /// Alertmanager's current alerts (GET /api/v2/alerts), or None while it does not answer.

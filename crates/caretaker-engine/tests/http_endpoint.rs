@@ -39,7 +39,7 @@ async fn sampling_engine() -> (tempfile::TempDir, u16, caretaker_engine::EngineH
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(5)).build().unwrap()
+    caretaker_engine::net::http_client().no_proxy().timeout(Duration::from_secs(5)).build().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -298,7 +298,7 @@ async fn idle_connections_do_not_lock_out_an_authenticated_scrape() {
     let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
     // More silent connections than there are slots, each holding on until its header deadline.
     let idle: Vec<TcpStream> = (0..100).map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap()).collect();
-    let c = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(3)).build().unwrap();
+    let c = caretaker_engine::net::http_client().no_proxy().timeout(Duration::from_secs(3)).build().unwrap();
     let r = c.get(format!("http://127.0.0.1:{port}/metrics/prometheus")).bearer_auth(token).send().await;
     assert_eq!(r.map(|r| r.status()).map_err(|e| e.to_string()), Ok(reqwest::StatusCode::OK), "the scrape got through");
     drop(idle);

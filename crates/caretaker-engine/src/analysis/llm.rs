@@ -46,7 +46,7 @@ impl LlmClient {
         if let Some(c) = self.http.get() {
             return Ok(c);
         }
-        let built = reqwest::Client::builder()
+        let built = crate::net::http_client()
             .no_proxy()
             .build()
             .map_err(|e| EngineError::Internal(format!("cannot build the HTTP client: {e}")))?;

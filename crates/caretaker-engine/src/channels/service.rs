@@ -73,7 +73,7 @@ impl Service {
         if let Some(c) = self.client.get() {
             return Ok(c.clone());
         }
-        let c = reqwest::Client::builder()
+        let c = crate::net::http_client()
             .timeout(send::TIMEOUT)
             .connect_timeout(Duration::from_secs(10))
             .build()

@@ -40,7 +40,7 @@ impl Prober {
         if let Some(c) = self.http.get() {
             return Ok(c);
         }
-        let built = reqwest::Client::builder()
+        let built = crate::net::http_client()
             // Checks look at this machine's services; a system proxy must not get in the way.
             .no_proxy()
             .redirect(reqwest::redirect::Policy::limited(5))

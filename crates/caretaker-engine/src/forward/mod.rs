@@ -199,7 +199,7 @@ pub(crate) struct Source {
 const BATCH: usize = 64;
 
 pub(crate) async fn run(cfg: AlertmanagerConfig, instance: String, mut src: Source) {
-    let client = match reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build() {
+    let client = match crate::net::http_client().no_proxy().timeout(Duration::from_secs(10)).build() {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("alert forwarding is off: cannot build an HTTP client: {e}");
