@@ -3,9 +3,9 @@
 //! which). The page cannot answer for the person: the dialog is drawn by the OS, not the web view.
 
 use crate::backend::Backend;
-use caretaker_engine::config::AnalysisConfig;
+use caretaker_engine::config::{ActionConfig, AnalysisConfig};
 use caretaker_engine::consent::{self, Question};
-use caretaker_engine::{CheckConfig, EngineError, ErrorPayload, Result, Snapshot};
+use caretaker_engine::{CheckConfig, EngineError, ErrorPayload, HealingOverview, Result, Snapshot};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -86,7 +86,8 @@ fn installed() -> Option<&'static dyn Confirmer> {
 }
 
 /// Asks, where the command `cmd` with `args` needs the person's yes, before it reaches the
-/// engine: a new or changed command probe (`save_check`), a destination that already holds
+/// engine: a new or changed command probe (`save_check`), a healing action that runs, stops or
+/// deletes something new (`save_healing_action`), a destination that already holds
 /// something (`restore_backup`), a model server on another machine (`set_analysis`).
 pub async fn guard(backend: &Backend, cmd: &str, args: &serde_json::Value) -> std::result::Result<(), ErrorPayload> {
     guard_with(installed(), backend, cmd, args).await.map_err(|e| match e {
@@ -133,6 +134,13 @@ async fn guard_with(c: Option<&dyn Confirmer>, backend: &Backend, cmd: &str, arg
             let snapshot: Snapshot = backend.call_as("snapshot", serde_json::Value::Null).await.map_err(Refused::Engine)?;
             let current = original.and_then(|name| snapshot.checks.into_iter().find(|c| c.config.name == name)).map(|c| c.config);
             consent::check_change(current.as_ref(), &check)
+        }
+        "save_healing_action" => {
+            let original: Option<String> = arg(args, "original")?;
+            let action: ActionConfig = arg(args, "action")?;
+            let overview: HealingOverview = backend.call_as("healing_overview", serde_json::Value::Null).await.map_err(Refused::Engine)?;
+            let current = original.and_then(|id| overview.actions.into_iter().find(|a| a.config.id == id)).map(|a| a.config);
+            consent::healing_change(current.as_ref(), &action)
         }
         "restore_backup" => {
             let destination: String = arg(args, "destination")?;

@@ -34,6 +34,7 @@ class FakePlatform implements Platform {
     list_checks: () => [],
     pending_escalations: () => (this.approved ? [] : [escalation]),
     healing_actions: () => [],
+    healing_overview: () => ({ max_actions_per_hour: 5, runs_last_hour: 0, actions: [] }),
     healing_log: () => [],
     approve_escalation: () => {
       this.approved = true;

@@ -2,6 +2,7 @@ import { useState } from "react";
 import type { Decision } from "./bindings/Decision";
 import { ErrorNote } from "./components/ErrorNote";
 import { Ago } from "./components/Ago";
+import { ActionsEditor } from "./healing/ActionsEditor";
 import { call, useAction, useCommand, type Trigger } from "./state/useCommand";
 
 const DECISIONS: Decision[] = ["ran", "approved_by_user", "escalated", "refused_rate_limit", "refused_cooldown", "refused_max_attempts", "refused_manual_stop"];
@@ -14,24 +15,24 @@ const refetchOn: Trigger[] = ["healing", (e) => e.type === "alert_changed" && e.
 export function Healing() {
   const [filterAction, setFilterAction] = useState("");
   const [filterDecision, setFilterDecision] = useState<Decision | "">("");
-  const actionList = useCommand("healing_actions", {}, { refetchOn });
+  const overviewCmd = useCommand("healing_overview", {}, { refetchOn });
   const pendingList = useCommand("pending_escalations", {}, { refetchOn });
   const logList = useCommand("healing_log", { query: { limit: 200, action_id: filterAction || undefined, decision: filterDecision || undefined } }, { refetchOn });
   const action = useAction();
-  const actions = actionList.data ?? [];
+  const actions = overviewCmd.data?.actions ?? [];
   const pending = pendingList.data ?? [];
   const log = logList.data ?? [];
 
   const act = (cmd: "approve_escalation" | "dismiss_escalation", id: number) =>
     void action.run(async () => {
       await call(cmd, { id });
-      await Promise.all([actionList.refetch(), pendingList.refetch(), logList.refetch()]);
+      await Promise.all([overviewCmd.refetch(), pendingList.refetch(), logList.refetch()]);
     });
 
   return (
     <div className="page">
       <div className="page-head"><h2>Healing</h2></div>
-      <ErrorNote error={actionList.error ?? pendingList.error ?? logList.error ?? action.error} onRefresh={() => void pendingList.refetch()} />
+      <ErrorNote error={overviewCmd.error ?? pendingList.error ?? logList.error ?? action.error} onRefresh={() => void pendingList.refetch()} />
       <h3 className="section">Waiting for you</h3>
       {pendingList.data?.length === 0 && <div className="card dim" data-testid="no-escalations">Nothing is waiting for your approval.</div>}
       {pending.map((p) => (
@@ -52,30 +53,7 @@ export function Healing() {
           </div>
         </div>
       ))}
-      <h3 className="section">Actions</h3>
-      {actionList.data?.length === 0 && (
-        <div className="card dim">No actions configured. Add `[[healing.actions]]` to caretaker.toml (see the commented example there); only actions you define can ever run.</div>
-      )}
-      <div className="tiles">
-        {actions.map((a) => (
-          <div key={a.config.id} className="card tile" data-testid={`action-${a.config.id}`}>
-            <div className="tile-head">
-              <span className="tile-name">{a.config.name}</span>
-              <span className={`badge mode-${a.config.mode}`}>{a.config.mode}</span>
-            </div>
-            <div className="dim tile-target">{a.kind} · when {[...a.config.on_checks.map((c) => `check ${c} fails`), ...a.config.on_alerts.map((r) => `${r} alert`)].join(", ")}</div>
-            <div className="uptime">
-              <span>last hour <b>{a.runs_last_hour}/{a.config.max_per_hour}</b></span>
-              <span>runs <b>{a.runs_total}</b></span>
-              <span>healed <b>{a.healed_total}</b></span>
-            </div>
-            <div className="dim tile-foot">
-              <span>cooldown {a.config.cooldown_secs} s · {a.config.max_attempts} attempts per incident</span>
-              <span>{a.last_run_at ? <>ran <Ago ms={a.last_run_at} /></> : "never ran"}</span>
-            </div>
-          </div>
-        ))}
-      </div>
+      <ActionsEditor overview={overviewCmd.data} onChanged={(o) => overviewCmd.setData(() => o)} />
       <h3 className="section">Audit log</h3>
       <div className="card log-toolbar">
         <select value={filterAction} onChange={(e) => setFilterAction(e.target.value)}>

@@ -28,6 +28,9 @@ pub fn export_all(out: &Path) -> Result<(), ts_rs::ExportError> {
     crate::MaintenanceStatus::export_all(&c)?;
     crate::RunbookInfo::export_all(&c)?;
     crate::ActionSummary::export_all(&c)?;
+    crate::HealingOverview::export_all(&c)?;
+    crate::DryRun::export_all(&c)?;
+    crate::config::HealingMode::export_all(&c)?;
     crate::HealingQuery::export_all(&c)?;
     crate::PromptState::export_all(&c)?;
     crate::Finding::export_all(&c)?;

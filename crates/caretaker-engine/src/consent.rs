@@ -3,7 +3,7 @@
 //! programs: a command probe runs what it names, a restore can drop files where programs start
 //! from, and a remote model endpoint receives the log. Pure decisions; the shell asks.
 
-use crate::config::CheckConfig;
+use crate::config::{ActionConfig, CheckConfig};
 use std::path::Path;
 
 /// What to ask, in words for a person.
@@ -92,6 +92,46 @@ pub fn analysis_endpoint(current: &str, next: &str) -> Option<Question> {
     })
 }
 
+/// What a healing action does, as the person must see it before the app adds it: the program,
+/// its arguments and folder, the environment it keeps, or the processes or folder it touches.
+fn healing_effect(a: &ActionConfig) -> Vec<String> {
+    let mut out = crate::healing::argv_of(a);
+    if let Some(c) = &a.command {
+        out.push(format!("in the folder {}", c.working_dir.as_deref().map_or_else(|| "(Caretaker's own)".to_string(), shown)));
+        if !c.env_allow.is_empty() {
+            out.push(format!("keeping the variables {}", c.env_allow.join(", ")));
+        }
+    }
+    if let Some(k) = &a.kill_process {
+        out.push(format!("above {:?} % CPU or {:?} MB", k.cpu_above_percent, k.memory_above_mb));
+    }
+    out
+}
+
+/// Saving the healing action `next` over `current` (None: a new one) asks when what it runs,
+/// stops or deletes is new, showing all of it. Its name, triggers and guard rails do not ask.
+pub fn healing_change(current: Option<&ActionConfig>, next: &ActionConfig) -> Option<Question> {
+    let effect = healing_effect(next);
+    if current.is_some_and(|c| healing_effect(c) == effect) {
+        return None;
+    }
+    let what = match crate::healing::kind(next) {
+        "clear_folder" => "delete old files in a folder",
+        "kill_process" => "stop processes",
+        "restart_service" | "docker_restart" => "restart a service",
+        _ => "run this program",
+    };
+    let mut message = format!("The healing action {:?} will {what} when its alert opens (mode: {}):\n", next.name, next.mode.as_str());
+    for (i, a) in effect.iter().take(MAX_SHOWN_ARGS).enumerate() {
+        message.push_str(&format!("\n  {}. {}", i + 1, shown(a)));
+    }
+    if effect.len() > MAX_SHOWN_ARGS {
+        message.push_str(&format!("\n  … and {} more", effect.len() - MAX_SHOWN_ARGS));
+    }
+    message.push_str("\n\nAllow it only if you set this up yourself.");
+    Some(Question { title: "Add a healing action?".into(), message })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +181,22 @@ mod tests {
         assert_eq!(check_change(None, &tcp("Db")), None, "no command, nothing to ask");
         let long = check_change(None, &check(&vec!["x"; 25])).unwrap();
         assert!(long.message.contains("… and 5 more arguments"));
+    }
+
+    #[test]
+    fn a_new_or_changed_healing_effect_asks_and_its_guard_rails_do_not() {
+        let a: ActionConfig =
+            toml::from_str("id = \"a\"\nname = \"A\"\non_alerts = [\"disk\"]\ncommand = { argv = [\"/bin/rm\", \"-rf\", \"/srv/x\"] }\n")
+                .unwrap();
+        let q = healing_change(None, &a).unwrap();
+        assert!(q.message.contains("1. \"/bin/rm\"\n  2. \"-rf\"\n  3. \"/srv/x\""), "{}", q.message);
+        let mut calmer = a.clone();
+        calmer.max_per_hour = 1;
+        calmer.name = "Renamed".into();
+        assert_eq!(healing_change(Some(&a), &calmer), None);
+        let mut moved = a.clone();
+        moved.command.as_mut().unwrap().working_dir = Some("/".into());
+        assert!(healing_change(Some(&a), &moved).is_some());
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub(crate) enum Piece {
     Heartbeat,
     /// `enabled` in `[notifications]`: this machine's own notifications.
     NativeNotifications,
+    /// `[[healing.actions]]`.
+    HealingActions,
+    /// `max_actions_per_hour` in `[healing]`.
+    HealingLimit,
 }
 
 /// Why [`Core::sleep_or_reconfigured`] returned.
@@ -162,6 +166,8 @@ impl Core {
             Piece::Channels => config::write_channels(&path, &next.notifications.channels)?,
             Piece::Heartbeat => config::write_heartbeat(&path, next.notifications.heartbeat.as_ref())?,
             Piece::NativeNotifications => config::write_native_notifications(&path, next.notifications.enabled)?,
+            Piece::HealingActions => config::write_healing_actions(&path, &next.healing.actions)?,
+            Piece::HealingLimit => config::write_healing_limit(&path, next.healing.max_actions_per_hour)?,
         }
         self.replace_config(next);
         Ok(())

@@ -58,7 +58,7 @@ pub use engine::{read_status, Engine, EngineOptions, StoredStatus};
 pub use error::{ConfigIssue, EngineError, ErrorCode, ErrorKind, ErrorPayload, Result};
 pub use events::{Capability, EngineState, EngineStatus, Event, RunbookInfo, Snapshot};
 pub use handle::{EngineHandle, Reloaded};
-pub use healing::{ActionSummary, HealingQuery, HealingRecord};
+pub use healing::{ActionSummary, DryRun, HealingOverview, HealingQuery, HealingRecord};
 pub use lock::in_use as data_dir_in_use;
 pub use logs::{LogLevel, LogLine, LogQuery};
 pub use maintenance::{MaintenanceStatus, RunReport};

@@ -4,4 +4,8 @@ import type { ActionConfig } from "./ActionConfig";
 /**
  * An action with its counters, for the Healing page.
  */
-export type ActionSummary = { config: ActionConfig, kind: string, runs_last_hour: number, runs_total: number, healed_total: number, last_run_at: number | null, };
+export type ActionSummary = { config: ActionConfig, kind: string, runs_last_hour: number, runs_total: number, healed_total: number, last_run_at: number | null, 
+/**
+ * Seconds until the cooldown after its last run is over (0: none).
+ */
+cooldown_left_secs: number, };

@@ -13,4 +13,9 @@ absence_alert_minutes: number,
  * An alert that clears and returns within this many minutes is the same incident, re-opened
  * with a flap count and said once (0 = every return is a new alert).
  */
-flap_window_minutes: number, quiet_hours: QuietHours | null, memory_pressure: MemoryPressureRule, swap_growth: SwapGrowthRule, };
+flap_window_minutes: number, 
+/**
+ * A warning when a disk's trend over the last week says it is full within this many days
+ * (0 = never).
+ */
+disk_full_days: number, quiet_hours: QuietHours | null, memory_pressure: MemoryPressureRule, swap_growth: SwapGrowthRule, };

@@ -1,5 +1,6 @@
 // Generated from src-tauri/src/contract.rs. Do not edit: change the contract, then run
 // `UPDATE_BINDINGS=1 cargo test -p caretaker-app`.
+import type { ActionConfig } from "../bindings/ActionConfig";
 import type { ActionSummary } from "../bindings/ActionSummary";
 import type { Alert } from "../bindings/Alert";
 import type { AlertQuery } from "../bindings/AlertQuery";
@@ -20,7 +21,10 @@ import type { ConflictPolicy } from "../bindings/ConflictPolicy";
 import type { DetectorConfig } from "../bindings/DetectorConfig";
 import type { DetectorState } from "../bindings/DetectorState";
 import type { DiskForecast } from "../bindings/DiskForecast";
+import type { DryRun } from "../bindings/DryRun";
 import type { Finding } from "../bindings/Finding";
+import type { HealingMode } from "../bindings/HealingMode";
+import type { HealingOverview } from "../bindings/HealingOverview";
 import type { HealingQuery } from "../bindings/HealingQuery";
 import type { HealingRecord } from "../bindings/HealingRecord";
 import type { HeartbeatConfig } from "../bindings/HeartbeatConfig";
@@ -126,6 +130,23 @@ export interface Commands {
   pending_escalations: { req: Record<string, never>; res: Array<HealingRecord> };
   approve_escalation: { req: { id: number }; res: HealingRecord };
   dismiss_escalation: { req: { id: number }; res: null };
+  /** Every action with its counters and guard rails, and the limit for all actions. */
+  healing_overview: { req: Record<string, never>; res: HealingOverview };
+  /**
+   * `original` is the id being edited, or null for a new action. Validated with the
+   * whole file (errors name the field), written into `[healing]` only, applied at once.
+   * The app first shows a new or changed program, process or folder in a native dialog.
+   */
+  save_healing_action: { req: { original: string | null; action: ActionConfig }; res: HealingOverview };
+  delete_healing_action: { req: { id: string }; res: HealingOverview };
+  set_healing_mode: { req: { id: string; mode: HealingMode }; res: HealingOverview };
+  /** How many actions may run in an hour, all actions together. */
+  set_healing_limit: { req: { maxActionsPerHour: number }; res: HealingOverview };
+  /**
+   * What an action would do now and to what, with nothing done: the configured one
+   * named `id`, or `action` as written in the form.
+   */
+  dry_run_healing_action: { req: { id: string | null; action: ActionConfig | null }; res: DryRun };
   analysis_config: { req: Record<string, never>; res: AnalysisConfig };
   analysis_prompt: { req: Record<string, never>; res: PromptState };
   list_models: { req: { endpoint: string }; res: Array<string> };

@@ -64,6 +64,7 @@ export function browserPreviewPlatform(): Platform {
     search_logs: () => [],
     tail_logs: () => [],
     healing_actions: () => [],
+    healing_overview: () => ({ max_actions_per_hour: 5, runs_last_hour: 0, actions: [] }),
     healing_log: () => [],
     pending_escalations: () => [],
     analysis_scans: () => [],

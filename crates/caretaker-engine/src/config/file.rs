@@ -97,6 +97,11 @@ pub(crate) fn write_plans(path: &Path, plans: &[crate::backup::config::PlanConfi
     write_array(path, &["backups", "plans"], plans)
 }
 
+/// Replaces `[[healing.actions]]` in the config file, keeping the rest of it.
+pub(crate) fn write_healing_actions(path: &Path, list: &[crate::healing::config::ActionConfig]) -> Result<()> {
+    write_array(path, &["healing", "actions"], list)
+}
+
 /// Replaces `[[notifications.channels]]` in the config file, keeping the rest of it.
 pub(crate) fn write_channels(path: &Path, list: &[crate::channels::config::ChannelConfig]) -> Result<()> {
     write_array(path, &["notifications", "channels"], list)
@@ -121,16 +126,25 @@ pub(crate) fn write_native_notifications(path: &Path, enabled: bool) -> Result<(
     write_notifications_item(path, "enabled", Some(toml_edit::value(enabled)))
 }
 
-/// Sets (or with None removes) one key of `[notifications]`, keeping the rest of the file.
+/// Sets `max_actions_per_hour` in `[healing]`, keeping the rest (its actions included).
+pub(crate) fn write_healing_limit(path: &Path, max_actions_per_hour: u32) -> Result<()> {
+    write_item(path, "healing", "max_actions_per_hour", Some(toml_edit::value(i64::from(max_actions_per_hour))))
+}
+
 fn write_notifications_item(path: &Path, key: &str, item: Option<toml_edit::Item>) -> Result<()> {
+    write_item(path, "notifications", key, item)
+}
+
+/// Sets (or with None removes) one key of a top-level table, keeping the rest of the file.
+fn write_item(path: &Path, table: &str, key: &str, item: Option<toml_edit::Item>) -> Result<()> {
     let text = read_existing(path)?;
     let mut doc: toml_edit::DocumentMut =
         text.parse().map_err(|e| EngineError::InvalidInput(format!("{} is not valid TOML, fix it by hand first: {e}", path.display())))?;
-    if !doc.contains_key("notifications") {
-        doc.insert("notifications", toml_edit::Item::Table(toml_edit::Table::new()));
+    if !doc.contains_key(table) {
+        doc.insert(table, toml_edit::Item::Table(toml_edit::Table::new()));
     }
-    let Some(section) = doc.get_mut("notifications").and_then(|i| i.as_table_like_mut()) else {
-        return Err(EngineError::InvalidInput(format!("{}: `notifications` must be a table", path.display())));
+    let Some(section) = doc.get_mut(table).and_then(|i| i.as_table_like_mut()) else {
+        return Err(EngineError::InvalidInput(format!("{}: `{table}` must be a table", path.display())));
     };
     match item {
         // A plain value keeps the comment beside it.

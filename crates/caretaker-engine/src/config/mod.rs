@@ -26,7 +26,8 @@ pub use crate::logs::config::LogsConfig;
 pub use crate::maintenance::config::{ClearCacheTask, CommandTask, MaintenanceConfig};
 pub use crate::metrics::config::MetricsConfig;
 pub(crate) use file::{
-    write_atomic, write_channels, write_checks, write_detectors, write_heartbeat, write_native_notifications, write_plans, write_section,
+    write_atomic, write_channels, write_checks, write_detectors, write_healing_actions, write_healing_limit, write_heartbeat,
+    write_native_notifications, write_plans, write_section,
 };
 pub use start::{check_file, load_for_start, ConfigProblem, Fallback, Loaded, LAST_GOOD_FILE};
 

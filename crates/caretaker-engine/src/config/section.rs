@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// A section with its new content.
+// Made once per save from the app and moved straight into the config: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "section", content = "value", rename_all = "snake_case")]
 pub enum ConfigSection {

@@ -35,6 +35,8 @@ macro_rules! with_commands {
                 use caretaker_engine::channels::{ChannelConfig, ChannelSecret, ChannelStatus, ChannelTestOutcome};
                 use caretaker_engine::config::AnalysisConfig;
                 use caretaker_engine::config::section::ConfigSection;
+                use caretaker_engine::config::{ActionConfig, HealingMode};
+                use caretaker_engine::{DryRun, HealingOverview};
                 use caretaker_engine::Config;
                 use caretaker_engine::metrics::forecast::DiskForecast;
                 use caretaker_engine::{
@@ -137,6 +139,21 @@ macro_rules! with_commands {
             pending_escalations() -> Vec<HealingRecord> = |e| e.pending_escalations().await;
             approve_escalation(id: i64) -> HealingRecord = |e| e.approve_escalation(id).await;
             dismiss_escalation(id: i64) -> () = |e| e.dismiss_escalation(id).await;
+            /// Every action with its counters and guard rails, and the limit for all actions.
+            healing_overview() -> HealingOverview = |e| e.healing_overview().await;
+            /// `original` is the id being edited, or null for a new action. Validated with the
+            /// whole file (errors name the field), written into `[healing]` only, applied at once.
+            /// The app first shows a new or changed program, process or folder in a native dialog.
+            save_healing_action(original: Option<String>, action: ActionConfig) -> HealingOverview =
+                |e| e.save_healing_action(original, action).await;
+            delete_healing_action(id: String) -> HealingOverview = |e| e.delete_healing_action(id).await;
+            set_healing_mode(id: String, mode: HealingMode) -> HealingOverview = |e| e.set_healing_mode(id, mode).await;
+            /// How many actions may run in an hour, all actions together.
+            set_healing_limit(max_actions_per_hour: u32) -> HealingOverview = |e| e.set_healing_limit(max_actions_per_hour).await;
+            /// What an action would do now and to what, with nothing done: the configured one
+            /// named `id`, or `action` as written in the form.
+            dry_run_healing_action(id: Option<String>, action: Option<ActionConfig>) -> DryRun =
+                |e| e.dry_run_healing_action(id, action).await;
 
             analysis_config() -> AnalysisConfig = |e| Ok(e.config().analysis);
             analysis_prompt() -> PromptState = |e| e.analysis_prompt().await;

@@ -3,6 +3,7 @@
 
 mod channel_ops;
 pub(crate) mod endpoints;
+mod healing_ops;
 pub(crate) mod reload;
 mod repair_ops;
 mod settings_ops;

@@ -59,6 +59,9 @@ impl EngineHandle {
         if before.alertmanager != next.alertmanager {
             self.restart_alertmanager();
         }
+        if before.healing != next.healing {
+            s.healing.reconsider();
+        }
         Ok(start_only(before, next))
     }
 

@@ -149,20 +149,23 @@ pub(crate) fn clear(f: &ClearFolderAction, protected: &Protected) -> Result<(Pat
     Ok((real.clone(), sweep::sweep_canonical(&real, &how(f, false))))
 }
 
-/// What approving the action would do, for the person deciding: "would delete 12 files, 3.4 MB,
-/// older than 7 days in /resolved/path".
+/// What clearing the folder would remove, removing nothing: the resolved folder and what a dry
+/// sweep met there. Err says why it would refuse to run at all.
+pub(crate) fn look(f: &ClearFolderAction, protected: &Protected) -> Result<(PathBuf, Swept), String> {
+    let real = resolve(&f.path, protected)?;
+    Ok((real.clone(), sweep::sweep_canonical(&real, &how(f, true))))
+}
+
+/// One sentence on what a dry sweep found: "would delete 12 files, 3.4 MB, older than 7 days in
+/// /resolved/path".
+pub(crate) fn describe(f: &ClearFolderAction, real: &Path, s: &Swept) -> String {
+    format!("would delete {} files, {:.1} MB, older than {} days in {}", s.files, s.bytes as f64 / 1e6, f.older_than_days, real.display())
+}
+
+/// What approving the action would do, for the person deciding.
 pub(crate) fn preview(f: &ClearFolderAction, protected: &Protected) -> String {
-    match resolve(&f.path, protected) {
-        Ok(real) => {
-            let s = sweep::sweep_canonical(&real, &how(f, true));
-            format!(
-                "would delete {} files, {:.1} MB, older than {} days in {}",
-                s.files,
-                s.bytes as f64 / 1e6,
-                f.older_than_days,
-                real.display()
-            )
-        }
+    match look(f, protected) {
+        Ok((real, s)) => describe(f, &real, &s),
         Err(e) => format!("would refuse to run: {e}"),
     }
 }

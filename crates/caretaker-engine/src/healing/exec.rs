@@ -1,12 +1,15 @@
 //! Running an action: its argv (never a shell), a timeout, a cleared environment, bounded
 //! excerpts of what it printed, and whether a service was stopped on purpose.
 
-use crate::config::ActionConfig;
+use super::dry_run::ProcessMatch;
+use crate::config::{ActionConfig, KillProcessAction};
 use crate::process::{self, Ended, Leftovers, Spec};
 use std::time::Duration;
 
 /// Bounded excerpts of what an action printed.
 const EXCERPT: usize = 4000;
+/// How long a service manager or docker gets to restart something.
+pub(crate) const SERVICE_TIMEOUT_SECS: u64 = 120;
 
 #[cfg(target_os = "macos")]
 fn launchd_domain(system: bool) -> String {
@@ -106,26 +109,21 @@ pub fn execute(a: &ActionConfig, data_dir: &std::path::Path) -> RunOutput {
         return run_argv(&c.argv, c.working_dir.as_deref(), &c.env_allow, Duration::from_secs(c.timeout_secs));
     }
     if a.restart_service.is_some() || a.docker_restart.is_some() {
-        return run_argv(&argv_of(a), None, &[], Duration::from_secs(120));
+        return run_argv(&argv_of(a), None, &[], Duration::from_secs(SERVICE_TIMEOUT_SECS));
     }
     if let Some(k) = &a.kill_process {
-        use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, Signal, System};
-        let Ok(mut sys) = System::new() else { return RunOutput { outcome: "cannot list processes".into(), ..Default::default() } };
-        sys.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing().with_cpu().with_memory());
-        std::thread::sleep(Duration::from_millis(500));
-        sys.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing().with_cpu().with_memory());
-        let victims: Vec<_> = sys
-            .processes()
-            .values()
-            .filter(|p| p.thread_kind().is_none() && p.name().to_string_lossy() == k.name.as_str())
-            .filter(|p| k.cpu_above_percent.is_none_or(|c| f64::from(p.cpu_usage()) > c))
-            .filter(|p| k.memory_above_mb.is_none_or(|m| p.memory() > m * 1024 * 1024))
-            .collect();
+        let (sys, victims) = match over_limits(k) {
+            Ok(v) => v,
+            Err(outcome) => return RunOutput { outcome, ..Default::default() },
+        };
         if victims.is_empty() {
             return RunOutput { outcome: format!("no {} process over the limits", k.name), ok: true, ..Default::default() };
         }
-        let pids: Vec<String> = victims.iter().map(|p| p.pid().to_string()).collect();
-        let killed = victims.iter().filter(|p| p.kill_with(Signal::Term).unwrap_or(false)).count();
+        let pids: Vec<String> = victims.iter().map(|p| p.pid.to_string()).collect();
+        let killed = victims
+            .iter()
+            .filter(|v| sys.process(sysinfo::Pid::from_u32(v.pid)).is_some_and(|p| p.kill_with(sysinfo::Signal::Term).unwrap_or(false)))
+            .count();
         return RunOutput {
             outcome: format!("sent SIGTERM to {killed} of {} ({})", pids.len(), pids.join(", ")),
             ok: killed == pids.len(),
@@ -157,4 +155,29 @@ pub fn execute(a: &ActionConfig, data_dir: &std::path::Path) -> RunOutput {
         };
     }
     RunOutput { outcome: "no action configured".into(), ..Default::default() }
+}
+
+/// The processes `kill_process` would stop right now: its name, over its limits (CPU measured
+/// over half a second). The process table is returned with them, to signal them by pid.
+pub(crate) fn over_limits(k: &KillProcessAction) -> Result<(sysinfo::System, Vec<ProcessMatch>), String> {
+    use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System};
+    let Ok(mut sys) = System::new() else { return Err("cannot list processes".into()) };
+    sys.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing().with_cpu().with_memory());
+    std::thread::sleep(Duration::from_millis(500));
+    sys.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing().with_cpu().with_memory());
+    let mut found: Vec<ProcessMatch> = sys
+        .processes()
+        .values()
+        .filter(|p| p.thread_kind().is_none() && p.name().to_string_lossy() == k.name.as_str())
+        .filter(|p| k.cpu_above_percent.is_none_or(|c| f64::from(p.cpu_usage()) > c))
+        .filter(|p| k.memory_above_mb.is_none_or(|m| p.memory() > m.saturating_mul(1024 * 1024)))
+        .map(|p| ProcessMatch {
+            pid: p.pid().as_u32(),
+            name: p.name().to_string_lossy().into_owned(),
+            cpu_percent: p.cpu_usage(),
+            memory_mb: p.memory() / (1024 * 1024),
+        })
+        .collect();
+    found.sort_by_key(|p| p.pid);
+    Ok((sys, found))
 }

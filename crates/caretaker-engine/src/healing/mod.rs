@@ -4,10 +4,14 @@
 
 pub(crate) mod clear;
 pub mod config;
+pub mod dry_run;
+pub(crate) mod edit;
 mod exec;
 mod manual_stop;
 pub(crate) mod service;
 
+pub use dry_run::{DryRun, FolderPreview, GuardRails, ProcessMatch};
+pub use edit::HealingOverview;
 pub use exec::{argv_of, execute, run_argv, RunOutput};
 
 use crate::alerts::{Alert, AlertStatus};
@@ -98,6 +102,8 @@ pub struct ActionSummary {
     pub runs_total: u32,
     pub healed_total: u32,
     pub last_run_at: Option<i64>,
+    /// Seconds until the cooldown after its last run is over (0: none).
+    pub cooldown_left_secs: u64,
 }
 
 const COLS: &str =
@@ -234,6 +240,7 @@ pub fn summaries(conn: &Connection, cfg: &HealingConfig, now: i64) -> Result<Vec
                 runs_total: total as u32,
                 healed_total: healed as u32,
                 last_run_at: last,
+                cooldown_left_secs: dry_run::cooldown_left(a, last, now),
             })
         })
         .collect()

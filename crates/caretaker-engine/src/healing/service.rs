@@ -5,7 +5,7 @@
 
 use super::clear::{preview, Protected};
 use super::{approve, attached, decide, execute, finish, get, list, manual_stop, pending, set_healed, set_outcome, summaries};
-use super::{set_preview, ActionSummary, Decision, HealingQuery, HealingRecord, RunOutput};
+use super::{dry_run, set_preview, ActionSummary, Decision, DryRun, HealingOverview, HealingQuery, HealingRecord, RunOutput};
 use crate::alerts::{Alert, AlertStatus, Effects, Notice};
 use crate::checks;
 use crate::config::{ActionConfig, ClearFolderAction};
@@ -189,6 +189,40 @@ impl Service {
     pub async fn actions(&self) -> Result<Vec<ActionSummary>> {
         let (cfg, now) = (self.core.config().healing, self.core.now());
         self.core.db.read_async(move |c| summaries(c, &cfg, now)).await
+    }
+
+    /// The actions with their counters and guard rails, and the limit for all of them.
+    pub async fn overview(&self) -> Result<HealingOverview> {
+        let (cfg, now) = (self.core.config().healing, self.core.now());
+        self.core
+            .db
+            .read_async(move |c| {
+                let (_, all, _) = dry_run::counts(c, "", now)?;
+                Ok(HealingOverview {
+                    max_actions_per_hour: cfg.max_actions_per_hour,
+                    runs_last_hour: all,
+                    actions: summaries(c, &cfg, now)?,
+                })
+            })
+            .await
+    }
+
+    /// What `action` would do now and to what, with nothing done, and what the guard rails say.
+    pub async fn dry_run(&self, action: ActionConfig) -> Result<DryRun> {
+        let (cfg, now, id) = (self.core.config().healing, self.core.now(), action.id.clone());
+        let (mine, all, last) = self.core.db.read_async(move |c| dry_run::counts(c, &id, now)).await?;
+        let guard = dry_run::judge(&cfg, &action, mine, all, dry_run::cooldown_left(&action, last, now));
+        let data_dir = self.core.data_dir.clone();
+        tokio::task::spawn_blocking(move || dry_run::look(&action, &data_dir, guard))
+            .await
+            .map_err(|e| EngineError::Internal(format!("the dry run failed: {e}")))
+    }
+
+    /// After `[healing]` changed: every open alert is looked at again with the new actions.
+    pub fn reconsider(&self) {
+        for alert in self.core.alerts.open() {
+            let _ = self.again.send(alert);
+        }
     }
 
     pub async fn log(&self, q: HealingQuery) -> Result<Vec<HealingRecord>> {

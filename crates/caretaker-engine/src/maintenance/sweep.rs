@@ -11,6 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Deeper trees are left alone: each level holds a descriptor open.
 const MAX_DEPTH: usize = 128;
+/// How many of the files that went (or would go) are named, for a person to recognise them.
+const SAMPLE: usize = 5;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Swept {
@@ -18,6 +20,10 @@ pub(crate) struct Swept {
     pub bytes: u64,
     /// The first file that could not be removed, and why.
     pub error: Option<String>,
+    /// The modification time (Unix seconds) of the oldest file that went.
+    pub oldest_mtime: Option<i64>,
+    /// The first few files that went, in the order they were met.
+    pub sample: Vec<PathBuf>,
 }
 
 pub(crate) struct Sweep<'a> {
@@ -115,6 +121,11 @@ fn walk(dir: &OwnedFd, shown: &Path, dev: u64, now: i64, how: &Sweep<'_>, depth:
                     Ok(()) => {
                         out.files += 1;
                         out.bytes += st.st_size as u64;
+                        let mtime = mtime_of(&st);
+                        out.oldest_mtime = Some(out.oldest_mtime.map_or(mtime, |o| o.min(mtime)));
+                        if out.sample.len() < SAMPLE {
+                            out.sample.push(path);
+                        }
                     }
                     Err(e) => {
                         out.error.get_or_insert_with(|| format!("{}: {e}", path.display()));
