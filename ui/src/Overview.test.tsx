@@ -48,7 +48,8 @@ describe("Volumes", () => {
     });
     setPlatform(p);
     render(<App />);
-    const trend = await screen.findByTestId("volume-trend");
+    // The whole app renders first: a loaded machine can take more than the default second.
+    const trend = await screen.findByTestId("volume-trend", {}, { timeout: 15000 });
     expect(trend.textContent).toBe("Full in about 11 days at 9.0 GiB a day");
     expect(trend.className).toBe("warn-text");
   });

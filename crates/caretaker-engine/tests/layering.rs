@@ -17,8 +17,9 @@ enum Layer {
 
 const FOUNDATION: &[&str] = &["error", "clock", "paths", "store", "lock", "sql_enum"];
 /// The sanctioned upward edges: the engine starts the HTTP endpoint and the control socket it
-/// serves, which talk to the handle like any other adapter.
-const ALLOWED: &[(&str, &str)] = &[("engine", "http"), ("engine", "control")];
+/// serves, which talk to the handle like any other adapter; the handle restarts the endpoint
+/// when its settings change.
+const ALLOWED: &[(&str, &str)] = &[("engine", "http"), ("engine", "control"), ("handle", "http")];
 /// Files below a capability folder that work through the core (the service and its parts; a
 /// service's `schedule` holds what it runs on a timer).
 const SERVICE_PARTS: &[&str] = &["service", "jobs", "plans", "health", "schedule", "settings"];

@@ -2,9 +2,9 @@
 //! at a time, validated with the whole file and written into that table only (comments kept).
 
 use super::Config;
+use super::HttpConfig;
 use crate::alerts::config::AlertsConfig;
 use crate::forward::AlertmanagerConfig;
-use crate::http::config::HttpConfig;
 use crate::logs::config::LogsConfig;
 use crate::maintenance::config::MaintenanceConfig;
 use crate::metrics::config::MetricsConfig;
@@ -12,8 +12,6 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// A section with its new content.
-// Made once per save from the app and moved straight into the config: its size does not matter.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "section", content = "value", rename_all = "snake_case")]
 pub enum ConfigSection {
