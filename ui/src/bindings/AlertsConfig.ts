@@ -18,4 +18,9 @@ flap_window_minutes: number,
  * A warning when a disk's trend over the last week says it is full within this many days
  * (0 = never).
  */
-disk_full_days: number, quiet_hours: QuietHours | null, memory_pressure: MemoryPressureRule, swap_growth: SwapGrowthRule, };
+disk_full_days: number, quiet_hours: QuietHours | null, memory_pressure: MemoryPressureRule, swap_growth: SwapGrowthRule, 
+/**
+ * The automatic detector: a warning when CPU, memory, disk or network traffic is far from
+ * what is usual for this machine (learnt from its own history, no line to set).
+ */
+unusual: boolean, };

@@ -99,10 +99,7 @@ export interface Commands {
   delete_channel: { req: { name: string }; res: Array<ChannelStatus> };
   /** Native notifications, the channels (without their secrets) and the heartbeat. */
   notifications_settings: { req: Record<string, never>; res: NotificationsConfig };
-  /**
-   * Sets, or with null removes, the heartbeat; applied at once.
-   * The configuration as it runs (secrets are in the keychain, never here).
-   */
+  /** The configuration as it runs (secrets are in the keychain, never here). */
   settings: { req: Record<string, never>; res: Config };
   /** The defaults, for "Restore defaults". */
   default_settings: { req: Record<string, never>; res: Config };
@@ -112,8 +109,16 @@ export interface Commands {
   export_settings: { req: Record<string, never>; res: string };
   /** Replaces the settings with an exported file, checked as a whole first. */
   import_settings: { req: { text: string }; res: Config };
+  /**
+   * Resets one table of a refused caretaker.toml to the defaults (the old file kept);
+   * returns what is still wrong with the file (empty: it loads and applies).
+   */
+  reset_file_section: { req: { section: string }; res: Array<string> };
+  /** Puts the last good copy of caretaker.toml back (the old file kept); returns what is still wrong. */
+  restore_last_good_config: { req: Record<string, never>; res: Array<string> };
   /** Each disk's trend over the last week and when it is full at that pace. */
   disk_forecasts: { req: Record<string, never>; res: Array<DiskForecast> };
+  /** Sets, or with null removes, the heartbeat; applied at once. */
   save_heartbeat: { req: { heartbeat: HeartbeatConfig | null }; res: NotificationsConfig };
   /** Switches this machine's own notifications (the built-in channel) on or off. */
   set_native_notifications: { req: { enabled: boolean }; res: Array<ChannelStatus> };
@@ -167,4 +172,6 @@ export interface Commands {
   set_service: { req: { enabled: boolean }; res: ServiceSwitch };
   /** "Not now" to the first-run question. */
   skip_service_question: { req: Record<string, never>; res: ServiceSwitch };
+  /** Opens caretaker.toml in the person's text editor. */
+  open_config_file: { req: Record<string, never>; res: null };
 }
