@@ -48,8 +48,7 @@ describe("Volumes", () => {
     });
     setPlatform(p);
     render(<App />);
-    // The whole app renders first: a loaded machine can take more than the default second.
-    const trend = await screen.findByTestId("volume-trend", {}, { timeout: 15000 });
+    const trend = await screen.findByTestId("volume-trend");
     expect(trend.textContent).toBe("Full in about 11 days at 9.0 GiB a day");
     expect(trend.className).toBe("warn-text");
   });
