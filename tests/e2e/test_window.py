@@ -35,6 +35,10 @@ def windows() -> int:
     return sum(1 for line in out.splitlines() if line.rstrip().endswith("Caretaker"))
 
 
+def window_manager_runs() -> bool:
+    return subprocess.run(["wmctrl", "-m"], capture_output=True).returncode == 0
+
+
 def children(pid: int) -> list[str]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
     names = []
@@ -57,6 +61,9 @@ class WindowTest(unittest.TestCase):
         Path(self.data, "caretaker.toml").write_text("[notifications]\nenabled = false\n")
         self.env = dict(os.environ, CARETAKER_DATA_DIR=self.data, CARETAKER_KEYCHAIN="off")
         self.procs = [subprocess.Popen(["openbox"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+        # Until the window manager runs, `wmctrl -l` lists nothing: the counts below would be
+        # wrong (a window opened before it is adopted, but none is listed while it starts).
+        until("the window manager runs", 30, window_manager_runs)
         until("no window left from before", 10, lambda: windows() == 0)
 
     def tearDown(self):
