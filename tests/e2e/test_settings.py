@@ -82,23 +82,29 @@ class SettingsTest(unittest.TestCase):
             cls.hooks.server_close()
             shutil.rmtree(cls.data, ignore_errors=True)
 
+    def click(self, el):
+        """Clicks `el` at the middle of the view: after another test scrolled the page, the sticky
+        top bar can sit over an element at the top edge and take the click."""
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", el)
+        el.click()
+
     def add_channel(self, fields: dict, kind: str, selects: dict | None = None):
         d = self.driver
         wait = waiter(d, 40, 0.2)
-        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=channel-add]")).click()
+        self.click(wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=channel-add]")))
         Select(wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=channel-kind]"))).select_by_value(kind)
         for testid, value in (selects or {}).items():
             Select(d.find_element(By.CSS_SELECTOR, f"[data-testid={testid}]")).select_by_value(value)
         for testid, value in fields.items():
             d.find_element(By.CSS_SELECTOR, f"[data-testid={testid}]").send_keys(value)
-        d.find_element(By.CSS_SELECTOR, "[data-testid=channel-save]").click()
+        self.click(d.find_element(By.CSS_SELECTOR, "[data-testid=channel-save]"))
         wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-testid=channel-editor]"))
 
     def send_test(self, name: str) -> str:
         d = self.driver
         wait = waiter(d, 60, 0.2)
         row = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f"[data-testid=channel-{name}]"))
-        row.find_element(By.CSS_SELECTOR, "[data-testid=channel-test]").click()
+        self.click(row.find_element(By.CSS_SELECTOR, "[data-testid=channel-test]"))
         return wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f"[data-testid=channel-{name}] [data-testid=channel-test-result]")).text
 
     def test_email_and_webhook_channels_added_from_the_app_deliver_a_test(self):
