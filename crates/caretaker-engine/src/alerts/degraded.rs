@@ -8,7 +8,7 @@ use serde_json::json;
 pub(crate) const RULE: &str = "database";
 pub(crate) const SUBJECT: &str = "caretaker.db";
 pub(crate) const DISK_RULE: &str = "data_disk";
-const DISK_SUBJECT: &str = "data folder";
+pub(crate) const DISK_SUBJECT: &str = "data folder";
 const MIB: u64 = 1024 * 1024;
 
 /// Space on the volume that holds the data folder: (available to Caretaker, total), in bytes.

@@ -5,6 +5,7 @@
 pub mod config;
 mod degraded;
 pub(crate) use degraded::data_space;
+pub(crate) use degraded::{DISK_RULE, DISK_SUBJECT};
 mod manager;
 pub mod notify;
 pub mod rules;

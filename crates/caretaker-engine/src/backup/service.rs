@@ -304,6 +304,8 @@ impl Service {
                         later.push(format!("{}: {}", plan.name, r.error.unwrap_or_default()))
                     }
                     Ok(r) => failed.push(format!("{}: {}", plan.name, r.error.unwrap_or_default())),
+                    // A backup of the plan is running: not now, and not a failure.
+                    Err(e @ crate::error::EngineError::Busy(_)) => later.push(format!("{}: {e}", plan.name)),
                     Err(e) => failed.push(format!("{}: {e}", plan.name)),
                 }
             }

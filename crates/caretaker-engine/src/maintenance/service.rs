@@ -98,7 +98,13 @@ impl Service {
             self.core
                 .with_alerts(move |m, c, now| {
                     let mut fx = crate::alerts::Effects::default();
+                    // A full data disk has its own alert, which says why the tasks failed: one
+                    // alert, not one per task.
+                    let disk_full = m.open_alert(crate::alerts::DISK_RULE, crate::alerts::DISK_SUBJECT).is_some();
                     for s in fx_list {
+                        if disk_full && s.level.is_some() && s.rule == MAINTENANCE_RULE {
+                            continue;
+                        }
                         fx.merge(m.settle(c, s.rule, s.subject, s.alert_type, s.level, s.title, s.message, s.details, now)?);
                     }
                     Ok(fx)
