@@ -54,7 +54,11 @@ macro_rules! tauri_commands {
                 crate::service::service_switch,
                 crate::service::set_service,
                 crate::service::skip_service_question,
-                crate::editor::open_config_file
+                crate::editor::open_config_file,
+                crate::pickers::pick_folder,
+                crate::pickers::pick_file,
+                crate::pickers::save_settings_file,
+                crate::pickers::open_settings_file
             ]
         }
 
@@ -82,6 +86,12 @@ macro_rules! tauri_commands {
                 args: vec![],
                 response: Type::of::<()>(),
             });
+            let pick = |name, doc, args| Command { name, docs: vec![doc], args, response: Type::of::<Option<String>>() };
+            let title = || vec![("title", Type::of::<String>())];
+            all.push(pick("pick_folder", " A native folder dialog; the chosen path, or nothing if cancelled.", title()));
+            all.push(pick("pick_file", " A native file dialog; the chosen path, or nothing if cancelled.", title()));
+            all.push(pick("save_settings_file", " Writes the exported settings where the person chooses; that path, or nothing.", vec![("text", Type::of::<String>())]));
+            all.push(pick("open_settings_file", " The text of a settings file the person chooses, or nothing.", vec![]));
             all
         }
     };

@@ -12,6 +12,7 @@ mod editor;
 #[cfg(test)]
 mod generate;
 mod lifecycle;
+mod pickers;
 mod service;
 mod tray;
 

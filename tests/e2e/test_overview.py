@@ -82,7 +82,12 @@ class OverviewTest(unittest.TestCase):
         # CARETAKER_TEST_CONFIRM is test-only (debug builds): it answers the native confirmation
         # dialogs (a restore into a folder with files in it) that no one can click under Xvfb.
         # No keychain under Xvfb: the backup password goes to a private file (the UI says so).
-        env = dict(os.environ, CARETAKER_DATA_DIR=cls.data, CARETAKER_LOG="info", CARETAKER_KEYCHAIN="off", CARETAKER_TEST_CONFIRM="yes")
+        # CARETAKER_TEST_PICK (debug builds too): the file whose first line answers the next native
+        # folder dialog, for the same reason.
+        cls.pick = Path(cls.data).parent / f"{Path(cls.data).name}-pick"
+        cls.pick.write_text("")
+        env = dict(os.environ, CARETAKER_DATA_DIR=cls.data, CARETAKER_LOG="info", CARETAKER_KEYCHAIN="off", CARETAKER_TEST_CONFIRM="yes",
+                   CARETAKER_TEST_PICK=str(cls.pick))
         cls.env = env
         cls.engine = None
         if ENGINE == "attached":
@@ -142,6 +147,7 @@ class OverviewTest(unittest.TestCase):
             cls.driver_proc.wait(5)
         cls._stop_engine()
         shutil.rmtree(cls.data, ignore_errors=True)
+        Path(cls.pick).unlink(missing_ok=True)
 
     @classmethod
     def tearDownClass(cls):
@@ -218,7 +224,10 @@ class OverviewTest(unittest.TestCase):
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-password]").get_attribute("value"))
         self.replace_text(d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-name]"), "Docs")
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-name]").get_attribute("value") == "Docs")
-        d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-sources]").send_keys(str(src))
+        # The folder comes from the native dialog (answered by the test switch), not typed.
+        self.pick.write_text(f"{src}\n")
+        d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-sources-pick]").click()
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-sources]").get_attribute("value") == str(src))
         d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-repository]").send_keys(str(repo))
         create = d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-create]")
         self.assertFalse(create.is_enabled(), "the password must be saved first")
@@ -247,7 +256,9 @@ class OverviewTest(unittest.TestCase):
             row.find_element(By.CSS_SELECTOR, "button.link").click()
         row = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=tree-entry][data-name='dear.txt']"))
         row.find_element(By.CSS_SELECTOR, "[data-testid=restore-entry]").click()
-        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=restore-dest]")).send_keys(str(out))
+        self.pick.write_text(f"{out}\n")
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=restore-dest-pick]")).click()
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=restore-dest]").get_attribute("value") == str(out))
         d.find_element(By.CSS_SELECTOR, "[data-testid=restore-go]").click()
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=restore-done]"))
         self.assertEqual((out / "dear.txt").read_text(), "Dear you,\nall is well.\n")

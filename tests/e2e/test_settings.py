@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -66,7 +67,11 @@ class SettingsTest(unittest.TestCase):
         cls.hooks = ThreadingHTTPServer(("127.0.0.1", 0), Hooks)
         threading.Thread(target=cls.hooks.serve_forever, daemon=True).start()
 
-        env = dict(os.environ, CARETAKER_DATA_DIR=cls.data, CARETAKER_KEYCHAIN="off")
+        # Test-only switches (debug builds): the native confirmation answers yes, and the native
+        # folder dialog answers the first line of `pick` (nobody can click either under Xvfb).
+        cls.pick = Path(cls.data + "-pick")
+        cls.pick.write_text("")
+        env = dict(os.environ, CARETAKER_DATA_DIR=cls.data, CARETAKER_KEYCHAIN="off", CARETAKER_TEST_CONFIRM="yes", CARETAKER_TEST_PICK=str(cls.pick))
         cls.driver, cls.driver_proc = open_app(env)
 
     @classmethod
@@ -81,6 +86,7 @@ class SettingsTest(unittest.TestCase):
             cls.smtp.stdout.close()
             cls.hooks.server_close()
             shutil.rmtree(cls.data, ignore_errors=True)
+            cls.pick.unlink(missing_ok=True)
 
     def click(self, el):
         """Clicks `el` at the middle of the view: after another test scrolled the page, the sticky
@@ -183,6 +189,51 @@ class SettingsTest(unittest.TestCase):
             d.save_screenshot(str(OUT / "settings-cpu-last.png"))
             (OUT / "settings-cpu-last.html").write_text(d.page_source)
             raise
+
+    def test_a_healing_action_added_from_the_editor_is_dry_run_and_saved(self):
+        d = self.driver
+        cache = Path(tempfile.mkdtemp(prefix="caretaker-e2e-cache-"))
+        try:
+            wait = waiter(d, 60, 0.2)
+            month_ago = time.time() - 40 * 86400
+            for name in ("a.tmp", "b.tmp", "c.tmp"):
+                (cache / name).write_bytes(b"x" * 1000)
+                os.utime(cache / name, (month_ago, month_ago))
+            (cache / "fresh.tmp").write_bytes(b"y")
+            self.click(wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=tab-healing]")))
+            self.click(wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=add-action]")))
+            wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=form-new]"))
+            self.set_field("new-id", "clear-cache")
+            self.set_field("new-name", "Clear the old cache")
+            Select(d.find_element(By.CSS_SELECTOR, "[data-testid=new-kind]")).select_by_value("clear_folder")
+            # The folder comes from the native folder dialog (answered by the test switch).
+            self.pick.write_text(f"{cache}\n")
+            self.click(wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid='new-clear_folder.path-pick']")))
+            wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid='new-clear_folder.path']").get_attribute("value") == str(cache))
+            self.set_field("new-clear_folder.older_than_days", "30")
+
+            # Dry run: what it would delete, and nothing deleted.
+            self.click(d.find_element(By.CSS_SELECTOR, "[data-testid=new-dry-run]"))
+            folder = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=dry-run-folder]"))
+            self.assertIn("3 files", folder.text)
+            self.assertIn(str(cache), folder.text)
+            self.assertEqual(len(list(cache.iterdir())), 4, "a dry run deletes nothing")
+
+            # Saved: listed with its guard rails, and written into caretaker.toml.
+            self.click(d.find_element(By.CSS_SELECTOR, "[data-testid=new-save]"))
+            tile = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=action-clear-cache]"))
+            self.assertIn("Clear the old cache", tile.text)
+            text = Path(self.data, "caretaker.toml").read_text()
+            self.assertIn('id = "clear-cache"', text)
+            self.assertIn("# kept as written", text)
+            self.assertEqual(len(list(cache.iterdir())), 4, "saving runs nothing")
+        except Exception:
+            OUT.mkdir(parents=True, exist_ok=True)
+            d.save_screenshot(str(OUT / "settings-healing-last.png"))
+            (OUT / "settings-healing-last.html").write_text(d.page_source)
+            raise
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,8 @@ pub fn export_all(out: &Path) -> Result<(), ts_rs::ExportError> {
     crate::channels::ChannelTestOutcome::export_all(&c)?;
     crate::channels::ChannelSecret::export_all(&c)?;
     crate::channels::ChannelConfig::export_all(&c)?;
+    crate::metrics::StorageEstimate::export_all(&c)?;
+    crate::maintenance::preview::MaintenancePreview::export_all(&c)?;
     Ok(())
 }
 

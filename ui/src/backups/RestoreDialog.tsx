@@ -5,6 +5,7 @@ import type { SnapshotInfo } from "../bindings/SnapshotInfo";
 import type { TreeEntry } from "../bindings/TreeEntry";
 import { ErrorNote } from "../components/ErrorNote";
 import { Input } from "../components/Input";
+import { PathPicker } from "../components/PathPicker";
 import { bytes } from "../format";
 import { call, useAction } from "../state/useCommand";
 
@@ -31,7 +32,10 @@ export function RestoreDialog({ plan, snapshot, entry, onClose }: Props) {
       <div className="card-title">Restore {what}</div>
       <p className="dim">From the snapshot of {new Date(snapshot.time_ms).toLocaleString()}. Nothing is replaced without asking.</p>
       <label>Into the folder
-        <Input data-testid="restore-dest" placeholder="/Users/me/Restored" value={dest} onChange={(e) => setDest(e.target.value)} />
+        <div className="path-field">
+          <Input data-testid="restore-dest" placeholder="/Users/me/Restored" value={dest} onChange={(e) => setDest(e.target.value)} />
+          <PathPicker kind="folder" title="Restore into this folder" testId="restore-dest-pick" onPick={setDest} />
+        </div>
       </label>
       {result?.outcome === "conflict" && (
         <div className="warn-card" data-testid="restore-conflict">

@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import type { PlanConfig } from "../bindings/PlanConfig";
 import { ErrorNote } from "../components/ErrorNote";
 import { Input, TextArea } from "../components/Input";
+import { addLine, PathPicker } from "../components/PathPicker";
 import { call, useAction, useCommand } from "../state/useCommand";
 
 const KEEP_DEFAULT = { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 };
@@ -78,8 +79,14 @@ export function Wizard({ onDone, onCancel }: { onDone: () => void; onCancel?: ()
       <label>Folders to back up (one absolute path per line)
         <TextArea data-testid="wizard-sources" rows={3} placeholder="/Users/me/Documents" value={sources} onChange={(e) => setSources(e.target.value)} />
       </label>
+      <div className="row">
+        <PathPicker kind="folder" title="Choose a folder to back up" label="Add a folder…" testId="wizard-sources-pick" onPick={(p) => setSources((s) => addLine(s, p))} />
+      </div>
       <label>Repository folder (an external disk, a mounted share, or a folder)
-        <Input data-testid="wizard-repository" placeholder="/Volumes/Backup/caretaker" value={repository} onChange={(e) => setRepository(e.target.value)} />
+        <div className="path-field">
+          <Input data-testid="wizard-repository" placeholder="/Volumes/Backup/caretaker" value={repository} onChange={(e) => setRepository(e.target.value)} />
+          <PathPicker kind="folder" title="Choose the repository folder" testId="wizard-repository-pick" onPick={setRepository} />
+        </div>
       </label>
       <label>Repository password
         <Input data-testid="wizard-password" value={password} onChange={(e) => setPassword(e.target.value)} />

@@ -5,6 +5,7 @@ import type { HealingMode } from "../bindings/HealingMode";
 import type { HealingOverview } from "../bindings/HealingOverview";
 import { ErrorNote } from "../components/ErrorNote";
 import { Input, TextArea } from "../components/Input";
+import { PathPicker } from "../components/PathPicker";
 import { asCommandError, type CommandError } from "../platform";
 import { call } from "../state/useCommand";
 import { DryRunView } from "./DryRunView";
@@ -59,6 +60,13 @@ export function ActionForm({ original, initial, onSaved, onCancel }: {
   const text = (path: string, value: string, set: (v: string) => void, placeholder?: string) => (
     <Input data-testid={`${t}-${path}`} value={value} placeholder={placeholder} onChange={(e) => set(e.target.value)} />
   );
+  /** A folder's path, typed or chosen in the OS's folder dialog. */
+  const folder = (path: string, value: string, set: (v: string) => void, title: string, placeholder?: string) => (
+    <div className="path-field">
+      {text(path, value, set, placeholder)}
+      <PathPicker kind="folder" title={title} testId={`${t}-${path}-pick`} onPick={set} />
+    </div>
+  );
   /** A typed field whose text is kept as typed (so "1." or "" survive until saved). */
   const typed = (path: string, shown: string, set: (v: string) => void) => (
     <Input
@@ -106,7 +114,7 @@ export function ActionForm({ original, initial, onSaved, onCancel }: {
               }}
             />
           ))}
-          {field("command.working_dir", "Working folder", text("command.working_dir", a.command.working_dir ?? "", (v) => setA((old) => ({ ...old, command: old.command && { ...old.command, working_dir: v || null } }))))}
+          {field("command.working_dir", "Working folder", folder("command.working_dir", a.command.working_dir ?? "", (v) => setA((old) => ({ ...old, command: old.command && { ...old.command, working_dir: v || null } })), "Choose the working folder"))}
           {field("command.timeout_secs", "Stop it after (s)", typed("command.timeout_secs", String(a.command.timeout_secs), (v) => setA((old) => ({ ...old, command: old.command && { ...old.command, timeout_secs: num(v) as number } }))))}
           {field("command.env_allow", "Environment variables it keeps", typed("command.env_allow", a.command.env_allow.join(", "), (v) => setA((old) => ({ ...old, command: old.command && { ...old.command, env_allow: list(v) } }))), "all others are cleared")}
         </>)}
@@ -126,7 +134,7 @@ export function ActionForm({ original, initial, onSaved, onCancel }: {
           {bad["kill_process"] !== undefined && <span className="field-error" data-testid="error-kill_process">{bad["kill_process"]}</span>}
         </>)}
         {kind === "clear_folder" && a.clear_folder && (<>
-          {field("clear_folder.path", "Folder", text("clear_folder.path", a.clear_folder.path, (v) => setA((old) => ({ ...old, clear_folder: old.clear_folder && { ...old.clear_folder, path: v } })), "/Users/me/Library/Caches/app"))}
+          {field("clear_folder.path", "Folder", folder("clear_folder.path", a.clear_folder.path, (v) => setA((old) => ({ ...old, clear_folder: old.clear_folder && { ...old.clear_folder, path: v } })), "Choose the folder to clear", "/Users/me/Library/Caches/app"))}
           {field("clear_folder.older_than_days", "Files older than (days)", typed("clear_folder.older_than_days", String(a.clear_folder.older_than_days), (v) => setA((old) => ({ ...old, clear_folder: old.clear_folder && { ...old.clear_folder, older_than_days: num(v) as number } }))))}
         </>)}
       </div>

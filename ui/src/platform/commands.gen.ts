@@ -4,6 +4,7 @@ import type { ActionConfig } from "../bindings/ActionConfig";
 import type { ActionSummary } from "../bindings/ActionSummary";
 import type { Alert } from "../bindings/Alert";
 import type { AlertQuery } from "../bindings/AlertQuery";
+import type { AlertmanagerConfig } from "../bindings/AlertmanagerConfig";
 import type { AnalysisConfig } from "../bindings/AnalysisConfig";
 import type { BackupRun } from "../bindings/BackupRun";
 import type { BackupsOverview } from "../bindings/BackupsOverview";
@@ -30,7 +31,10 @@ import type { HealingRecord } from "../bindings/HealingRecord";
 import type { HeartbeatConfig } from "../bindings/HeartbeatConfig";
 import type { LogLine } from "../bindings/LogLine";
 import type { LogQuery } from "../bindings/LogQuery";
+import type { MaintenanceConfig } from "../bindings/MaintenanceConfig";
+import type { MaintenancePreview } from "../bindings/MaintenancePreview";
 import type { MaintenanceStatus } from "../bindings/MaintenanceStatus";
+import type { MetricsConfig } from "../bindings/MetricsConfig";
 import type { NotificationsConfig } from "../bindings/NotificationsConfig";
 import type { PlanConfig } from "../bindings/PlanConfig";
 import type { PlanCreated } from "../bindings/PlanCreated";
@@ -44,6 +48,7 @@ import type { SeriesResult } from "../bindings/SeriesResult";
 import type { ServiceSwitch } from "../bindings/ServiceSwitch";
 import type { Snapshot } from "../bindings/Snapshot";
 import type { SnapshotInfo } from "../bindings/SnapshotInfo";
+import type { StorageEstimate } from "../bindings/StorageEstimate";
 import type { TreeEntry } from "../bindings/TreeEntry";
 
 /** Every command the shell exposes: name -> request (keyed as `invoke` takes it) and response. */
@@ -51,6 +56,8 @@ export interface Commands {
   /** Everything for the first paint; afterwards the window follows events. */
   snapshot: { req: Record<string, never>; res: Snapshot };
   query_series: { req: { query: SeriesQuery }; res: SeriesResult };
+  /** The database's size now and once the Sampling settings given have filled it. */
+  storage_estimate: { req: { metrics: MetricsConfig }; res: StorageEstimate };
   list_checks: { req: Record<string, never>; res: Array<CheckSummary> };
   check_history: { req: { query: CheckHistoryQuery }; res: Array<CheckResult> };
   /**
@@ -105,6 +112,10 @@ export interface Commands {
   default_settings: { req: Record<string, never>; res: Config };
   /** Saves one section (validated with the whole file, comments kept) and applies it. */
   save_config_section: { req: { section: ConfigSection }; res: Config };
+  /** What the optional maintenance tasks in the settings given would delete or run (nothing is done). */
+  preview_maintenance: { req: { config: MaintenanceConfig }; res: MaintenancePreview };
+  /** Sends one test alert to the Alertmanager given (the settings being edited). */
+  test_alertmanager: { req: { config: AlertmanagerConfig }; res: string };
   /** Every setting as one TOML file for another machine (no secrets). */
   export_settings: { req: Record<string, never>; res: string };
   /** Replaces the settings with an exported file, checked as a whole first. */
@@ -174,4 +185,12 @@ export interface Commands {
   skip_service_question: { req: Record<string, never>; res: ServiceSwitch };
   /** Opens caretaker.toml in the person's text editor. */
   open_config_file: { req: Record<string, never>; res: null };
+  /** A native folder dialog; the chosen path, or nothing if cancelled. */
+  pick_folder: { req: { title: string }; res: string | null };
+  /** A native file dialog; the chosen path, or nothing if cancelled. */
+  pick_file: { req: { title: string }; res: string | null };
+  /** Writes the exported settings where the person chooses; that path, or nothing. */
+  save_settings_file: { req: { text: string }; res: string | null };
+  /** The text of a settings file the person chooses, or nothing. */
+  open_settings_file: { req: Record<string, never>; res: string | null };
 }

@@ -18,7 +18,8 @@ const defaults = {
     repeat_critical_hours: 4, retention_days: 90, absence_alert_minutes: 30, flap_window_minutes: 15, disk_full_days: 14, quiet_hours: null, unusual: true,
   },
   metrics: { interval_secs: 5, raw_retention_hours: 48, minute_retention_days: 30, hour_retention_days: 730, top_processes: 8 },
-  maintenance: { enabled: true, daily_at: "03:30", vacuum_free_percent: 20 },
+  logs: { retention_days: 30 },
+  maintenance: { enabled: true, daily_at: "03:30", vacuum_free_percent: 20, clear_cache: null, command: null },
   http: { enabled: false, bind: "127.0.0.1:9465", token: "", allowed_hosts: [] },
   alertmanager: { enabled: false, url: "http://127.0.0.1:9093", resend_secs: 60, queue_size: 1000 },
 } as unknown as Config;
@@ -48,7 +49,9 @@ describe("Settings: the engine's sections", () => {
     const p = engine();
     setPlatform(p);
     render(<EngineSettings />);
-    fireEvent.change(await screen.findByTestId("alerts-cpu.warning"), { target: { value: "60" } });
+    // Settings and defaults both loaded (the defaults button shows) before anything is typed.
+    await screen.findByTestId("alerts-defaults");
+    fireEvent.change(screen.getByTestId("alerts-cpu.warning"), { target: { value: "60" } });
     fireEvent.change(screen.getByTestId("alerts-cpu.for_secs"), { target: { value: "120" } });
     fireEvent.change(screen.getByTestId("alerts-quiet-start"), { target: { value: "22:00" } });
     fireEvent.change(screen.getByTestId("alerts-quiet-end"), { target: { value: "07:00" } });
@@ -94,6 +97,99 @@ describe("Settings: the engine's sections", () => {
     await waitFor(() => expect(screen.getByTestId("settings-note").textContent).toContain("Imported and applied"));
     expect(p.calls.find((c) => c.cmd === "import_settings")?.req).toEqual({ text: "# Caretaker settings\n[maintenance]\ndaily_at = \"02:00\"\n" });
     await waitFor(() => expect((screen.getByTestId("maintenance-daily_at") as HTMLInputElement).value).toBe("02:00"));
+  });
+});
+
+describe("Settings: files and sizes", () => {
+  it("saves the exported settings to a chosen file and reads one back into the import box", async () => {
+    const p = engine();
+    p.answers.save_settings_file = () => "/Users/me/caretaker-settings.toml";
+    p.answers.open_settings_file = () => "[maintenance]\ndaily_at = \"04:00\"\n";
+    setPlatform(p);
+    render(<EngineSettings />);
+    fireEvent.click(await screen.findByTestId("settings-save-file"));
+    await waitFor(() => expect(screen.getByTestId("settings-note").textContent).toBe("Saved to /Users/me/caretaker-settings.toml."));
+    expect(p.calls.find((c) => c.cmd === "save_settings_file")?.req).toEqual({ text: "# Caretaker settings\n[maintenance]\ndaily_at = \"02:00\"\n" });
+    fireEvent.click(screen.getByTestId("settings-open-file"));
+    await waitFor(() => expect((screen.getByTestId("settings-text") as HTMLTextAreaElement).value).toBe("[maintenance]\ndaily_at = \"04:00\"\n"));
+    expect(p.count("import_settings")).toBe(0);
+  });
+
+  it("estimates the database size from the values being edited, before they are saved", async () => {
+    const p = engine();
+    p.answers.storage_estimate = ({ metrics }) => ({
+      current_bytes: 40 * 1024 * 1024, estimated_bytes: (metrics.interval_secs === 1 ? 500 : 100) * 1024 * 1024,
+      estimated_metrics_bytes: 0, series: 24, measured: true,
+    });
+    setPlatform(p);
+    render(<EngineSettings />);
+    const note = await screen.findByTestId("storage-estimate");
+    expect(note.textContent).toContain("Database now: 40 MiB");
+    expect(note.textContent).toContain("about 100 MiB (24 series sampled in the last hour).");
+    fireEvent.change(screen.getByTestId("metrics-interval_secs"), { target: { value: "1" } });
+    await waitFor(() => expect(screen.getByTestId("storage-estimate").textContent).toContain("about 500 MiB"));
+    expect(p.count("save_config_section")).toBe(0);
+    fireEvent.change(screen.getByTestId("metrics-interval_secs"), { target: { value: "" } });
+    await waitFor(() => expect(screen.queryByTestId("storage-estimate")).toBeNull());
+  });
+});
+
+describe("Settings: maintenance tasks, Alertmanager, the log", () => {
+  it("adds both optional tasks, previews them without saving, then saves them in the maintenance section", async () => {
+    const p = engine();
+    p.answers.pick_folder = () => "/Users/me/Library/Caches/app";
+    p.answers.preview_maintenance = ({ config }) => ({
+      clear_cache: { path: config.clear_cache?.path ?? "", older_than_days: 14, files: 3, bytes: 3072, oldest_age_secs: 90 * 86400, first_paths: ["/Users/me/Library/Caches/app/a"], error: null },
+      clear_cache_refused: null,
+      command: config.command?.argv ?? [],
+      summary: ["Clear the cache: would delete 3 files.", "Run a command."],
+    });
+    setPlatform(p);
+    render(<EngineSettings />);
+    fireEvent.click(await screen.findByTestId("maintenance-cache-on"));
+    fireEvent.click(screen.getByTestId("maintenance-cache-pick"));
+    await waitFor(() => expect((screen.getByTestId("maintenance-cache-path") as HTMLInputElement).value).toBe("/Users/me/Library/Caches/app"));
+    fireEvent.change(screen.getByTestId("maintenance-cache-days"), { target: { value: "14" } });
+    fireEvent.click(screen.getByTestId("maintenance-command-on"));
+    fireEvent.change(screen.getByTestId("maintenance-command-argv"), { target: { value: "/opt/homebrew/bin/brew\ncleanup\n" } });
+    fireEvent.click(screen.getByTestId("maintenance-preview"));
+    const result = await screen.findByTestId("maintenance-preview-result");
+    expect(result.textContent).toContain("would delete 3 files");
+    expect(result.textContent).toContain('"/opt/homebrew/bin/brew" "cleanup"');
+    expect(p.count("save_config_section")).toBe(0);
+    fireEvent.click(screen.getByTestId("maintenance-save"));
+    await waitFor(() => expect(saved(p)).toHaveLength(1));
+    expect(saved(p)[0]).toEqual({
+      section: "maintenance",
+      value: { ...defaults.maintenance, clear_cache: { path: "/Users/me/Library/Caches/app", older_than_days: 14 }, command: { argv: ["/opt/homebrew/bin/brew", "cleanup"], timeout_secs: 600 } },
+    });
+  });
+
+  it("sends a test alert to the Alertmanager being edited and shows a refusal", async () => {
+    const p = engine();
+    let refuse = false;
+    p.answers.test_alertmanager = ({ config }) => {
+      if (refuse) throw engineError("invalid_input", `the Alertmanager at ${config.url}/ did not take the test alert: connection refused`);
+      return `The Alertmanager at ${config.url}/ accepted a test alert`;
+    };
+    setPlatform(p);
+    render(<EngineSettings />);
+    fireEvent.change(await screen.findByTestId("alertmanager-url"), { target: { value: "http://am.local:9093" } });
+    fireEvent.click(screen.getByTestId("alertmanager-test"));
+    expect((await screen.findByTestId("alertmanager-test-result")).textContent).toContain("http://am.local:9093/ accepted");
+    refuse = true;
+    fireEvent.click(screen.getByTestId("alertmanager-test"));
+    expect((await screen.findByTestId("alertmanager-test-error")).textContent).toContain("connection refused");
+    expect(screen.queryByTestId("alertmanager-test-result")).toBeNull();
+  });
+
+  it("keeps the log for the days chosen", async () => {
+    const p = engine();
+    setPlatform(p);
+    render(<EngineSettings />);
+    fireEvent.change(await screen.findByTestId("logs-retention_days"), { target: { value: "60" } });
+    fireEvent.click(screen.getByTestId("logs-save"));
+    await waitFor(() => expect(saved(p)).toEqual([{ section: "logs", value: { retention_days: 60 } }]));
   });
 });
 

@@ -5,7 +5,9 @@ import { ErrorNote } from "../components/ErrorNote";
 import { TextArea } from "../components/Input";
 import { asCommandError, type CommandError } from "../platform";
 import { call, useCommand } from "../state/useCommand";
+import { AlertmanagerTest, MaintenanceTasks } from "./MaintenanceTasks";
 import { type Field, SectionForm } from "./Sections";
+import { StorageEstimate } from "./StorageEstimate";
 
 const threshold = (rule: "cpu" | "memory" | "disk", label: string, average = false): Field[] => [
   { path: `${rule}.warning`, label: `${label}: warning at (%)`, kind: "number" },
@@ -35,6 +37,8 @@ const SAMPLING: Field[] = [
   { path: "hour_retention_days", label: "Keep hour averages for (days)", kind: "number" },
   { path: "top_processes", label: "Processes listed (applies at the next start)", kind: "number" },
 ];
+
+const LOGS: Field[] = [{ path: "retention_days", label: "Keep it for (days)", kind: "number" }];
 
 const MAINTENANCE: Field[] = [
   { path: "enabled", label: "Run maintenance every day", kind: "bool" },
@@ -110,6 +114,17 @@ function ImportExport({ onImported }: { onImported: (c: Config) => void }) {
           await navigator.clipboard?.writeText(t).catch(() => undefined);
           setNote("Exported (and copied, where allowed).");
         })}>Export</button>
+        <button data-testid="settings-save-file" onClick={() => void run(async () => {
+          const where = await call("save_settings_file", { text: await call("export_settings", {}) });
+          if (where) setNote(`Saved to ${where}.`);
+        })}>Save to a file…</button>
+        <button data-testid="settings-open-file" onClick={() => void run(async () => {
+          const t = await call("open_settings_file", {});
+          if (t !== null) {
+            setText(t);
+            setNote("Read; check it, then Import.");
+          }
+        })}>Open a file…</button>
         <button data-testid="settings-import" disabled={!text.trim()} onClick={() => void run(async () => {
           onImported(await call("import_settings", { text }));
           setNote("Imported and applied; the previous file is kept as caretaker.before-import.toml.");
@@ -133,8 +148,11 @@ export function EngineSettings() {
       <SectionForm name="alerts" title="Alerts" fields={ALERTS} {...common}
         intro="Each line, how long a value must stay over it, and how far it must fall before the alert clears. Saved to caretaker.toml and applied to the next sample."
         extra={(v, set) => <QuietHoursFields value={v.quiet_hours ?? null} set={(q) => set("quiet_hours", q)} />} />
-      <SectionForm name="metrics" title="Sampling and history" fields={SAMPLING} {...common} />
-      <SectionForm name="maintenance" title="Maintenance" fields={MAINTENANCE} {...common} />
+      <SectionForm name="metrics" title="Sampling and history" fields={SAMPLING} {...common}
+        extra={(v) => <StorageEstimate metrics={v} />} />
+      <SectionForm name="logs" title="Caretaker's own log" fields={LOGS} {...common} />
+      <SectionForm name="maintenance" title="Maintenance" fields={MAINTENANCE} {...common}
+        extra={(v, set) => <MaintenanceTasks value={v} set={set} />} />
       <SectionForm name="http" title="HTTP endpoint (Prometheus)" fields={HTTP} {...common}
         extra={(v, set) => (
           <>
@@ -142,7 +160,8 @@ export function EngineSettings() {
             <pre className="snippet" data-testid="http-snippet">{`scrape_configs:\n  - job_name: caretaker\n    static_configs:\n      - targets: ["${v.bind}"]${v.token ? `\n    authorization:\n      credentials: "${v.token}"` : ""}`}</pre>
           </>
         )} />
-      <SectionForm name="alertmanager" title="Alertmanager" fields={ALERTMANAGER} {...common} />
+      <SectionForm name="alertmanager" title="Alertmanager" fields={ALERTMANAGER} {...common}
+        extra={(v) => <AlertmanagerTest value={v} />} />
       <ImportExport onImported={saved} />
     </>
   );

@@ -49,6 +49,8 @@ macro_rules! with_commands {
             /// Everything for the first paint; afterwards the window follows events.
             snapshot() -> Snapshot = |e| Ok(e.snapshot());
             query_series(query: SeriesQuery) -> SeriesResult = |e| e.query_series(query).await;
+            /// The database's size now and once the Sampling settings given have filled it.
+            storage_estimate(metrics: caretaker_engine::metrics::config::MetricsConfig) -> caretaker_engine::metrics::StorageEstimate = |e| e.storage_estimate(metrics).await;
 
             list_checks() -> Vec<CheckSummary> = |e| e.checks().await;
             check_history(query: CheckHistoryQuery) -> Vec<CheckResult> = |e| e.check_history(query).await;
@@ -108,6 +110,11 @@ macro_rules! with_commands {
             default_settings() -> Config = |e| Ok(e.default_settings());
             /// Saves one section (validated with the whole file, comments kept) and applies it.
             save_config_section(section: ConfigSection) -> Config = |e| e.save_config_section(section).await;
+            /// What the optional maintenance tasks in the settings given would delete or run (nothing is done).
+            preview_maintenance(config: caretaker_engine::maintenance::config::MaintenanceConfig) -> caretaker_engine::maintenance::preview::MaintenancePreview =
+                |e| e.preview_maintenance(config).await;
+            /// Sends one test alert to the Alertmanager given (the settings being edited).
+            test_alertmanager(config: caretaker_engine::forward::AlertmanagerConfig) -> String = |e| e.test_alertmanager(config).await;
             /// Every setting as one TOML file for another machine (no secrets).
             export_settings() -> String = |e| e.export_settings();
             /// Replaces the settings with an exported file, checked as a whole first.

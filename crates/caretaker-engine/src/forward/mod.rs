@@ -275,6 +275,8 @@ pub(crate) async fn run(cfg: AlertmanagerConfig, instance: String, mut src: Sour
     }
 }
 
+pub mod test_alert;
+
 #[cfg(test)]
 mod log_tests;
 

@@ -3,6 +3,7 @@
 
 use super::EngineHandle;
 use crate::forward;
+use crate::Result;
 use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -53,6 +54,24 @@ impl EngineHandle {
                 s.core.set_error(Some(format!("the HTTP endpoint could not listen on {}: {e}", cfg.bind)));
             }
         }
+    }
+
+    /// What the optional maintenance tasks in `m` would do tonight (read-only).
+    pub async fn preview_maintenance(
+        &self,
+        m: crate::maintenance::config::MaintenanceConfig,
+    ) -> Result<crate::maintenance::preview::MaintenancePreview> {
+        let dir = self.services().core.data_dir.clone();
+        tokio::task::spawn_blocking(move || crate::maintenance::preview::preview(&m, &dir))
+            .await
+            .map_err(|e| crate::EngineError::Internal(format!("the preview stopped: {e}")))
+    }
+
+    /// Sends one test alert to the Alertmanager in `am` (the settings being edited, saved or not).
+    pub async fn test_alertmanager(&self, am: forward::AlertmanagerConfig) -> Result<String> {
+        let core = &self.services().core;
+        let instance = if am.instance.trim().is_empty() { core.hostname.clone() } else { am.instance.clone() };
+        forward::test_alert::send(&am, &instance, core.now()).await
     }
 
     /// Stops the Alertmanager forwarder if it runs and starts it from `[alertmanager]` if

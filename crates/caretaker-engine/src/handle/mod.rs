@@ -134,6 +134,16 @@ impl EngineHandle {
         self.s.metrics.query_series(query).await
     }
 
+    /// The database's size now and with the Sampling settings given (checked as the section is).
+    pub async fn storage_estimate(&self, metrics: crate::metrics::config::MetricsConfig) -> Result<crate::metrics::StorageEstimate> {
+        let mut issues = Vec::new();
+        metrics.validate("metrics", &mut issues);
+        if !issues.is_empty() {
+            return Err(crate::EngineError::Config(issues));
+        }
+        self.s.metrics.storage_estimate(metrics).await
+    }
+
     // ---- Alerts ----
 
     pub async fn acknowledge_alert(&self, id: i64) -> Result<Alert> {

@@ -179,19 +179,10 @@ pub(crate) fn look(action: &ActionConfig, data_dir: &Path, guard: GuardRails) ->
             }
         }
     } else if let Some(f) = &action.clear_folder {
-        match clear::look(f, &Protected::of(Some(data_dir))) {
-            Ok((real, s)) => {
-                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-                out.summary = clear::describe(f, &real, &s);
-                out.folder = Some(FolderPreview {
-                    path: real.display().to_string(),
-                    older_than_days: f.older_than_days,
-                    files: s.files,
-                    bytes: s.bytes,
-                    oldest_age_secs: s.oldest_mtime.map(|m| now.saturating_sub(m).max(0) as u64),
-                    first_paths: s.sample.iter().map(|p| p.display().to_string()).collect(),
-                    error: s.error,
-                });
+        match folder_preview(f, data_dir) {
+            Ok((summary, folder)) => {
+                out.summary = summary;
+                out.folder = Some(folder);
             }
             Err(e) => {
                 out.summary = format!("would refuse to run: {e}");
@@ -200,6 +191,29 @@ pub(crate) fn look(action: &ActionConfig, data_dir: &Path, guard: GuardRails) ->
         }
     }
     out
+}
+
+/// What clearing `f` would remove right now, removing nothing, and the sentence saying so; Err
+/// says why it would refuse to run at all. Also the preview of maintenance's cache task.
+pub(crate) fn folder_preview(
+    f: &crate::config::ClearFolderAction,
+    data_dir: &Path,
+) -> std::result::Result<(String, FolderPreview), String> {
+    let (real, s) = clear::look(f, &Protected::of(Some(data_dir)))?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let summary = clear::describe(f, &real, &s);
+    Ok((
+        summary,
+        FolderPreview {
+            path: real.display().to_string(),
+            older_than_days: f.older_than_days,
+            files: s.files,
+            bytes: s.bytes,
+            oldest_age_secs: s.oldest_mtime.map(|m| now.saturating_sub(m).max(0) as u64),
+            first_paths: s.sample.iter().map(|p| p.display().to_string()).collect(),
+            error: s.error,
+        },
+    ))
 }
 
 fn shown_program(argv: &[String]) -> String {

@@ -3,6 +3,7 @@
 //! `maintenance_task_runs`.
 
 pub mod config;
+pub mod preview;
 pub(crate) mod sweep;
 pub(crate) mod tasks;
 

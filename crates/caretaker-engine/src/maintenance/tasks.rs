@@ -197,12 +197,18 @@ fn clear_cache(ctx: &Ctx<'_>) -> Outcome {
     let Some(c) = &ctx.config.maintenance.clear_cache else {
         return Outcome::Skipped { reason: "not enabled (set maintenance.clear_cache in caretaker.toml)".into() };
     };
-    let dir = Path::new(&c.path);
-    if !dir.is_dir() {
+    if !Path::new(&c.path).is_dir() {
         return failed(format!("{} is not a folder", c.path));
     }
-    let (n, bytes, err) = delete_old_files(dir, Duration::from_secs(c.older_than_days * 86_400), &|_| true);
-    match err {
+    // The same guarded sweep as a healing action's (and as the preview in Settings): the folder is
+    // resolved and checked again now, so a symlink swapped in since never leads into a protected one.
+    let protected = crate::healing::clear::Protected::of(Some(ctx.data_dir));
+    let swept = match crate::healing::clear::clear(&super::preview::as_clear(&c.path, c.older_than_days), &protected) {
+        Ok((_, s)) => s,
+        Err(e) => return failed(format!("refused to clear {}: {e}", c.path)),
+    };
+    let (n, bytes) = (swept.files, swept.bytes);
+    match swept.error {
         Some(e) => failed(format!("removed {n} files, then could not remove {e}")),
         None => Outcome::Completed {
             message: format!("{n} files older than {} days removed from {}", c.older_than_days, c.path),

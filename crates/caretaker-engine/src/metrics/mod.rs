@@ -2,6 +2,7 @@
 //! queries. Owns the `series`, `samples`, `rollup_minute` and `rollup_hour` tables.
 
 pub mod config;
+pub mod estimate;
 pub mod forecast;
 pub mod pressure;
 mod sampler;
@@ -9,6 +10,7 @@ mod schedule;
 pub(crate) mod service;
 pub(crate) mod store;
 
+pub use estimate::StorageEstimate;
 pub use pressure::{MemoryPressure, PressureLevel, PsiLine};
 pub use sampler::Sampler;
 pub use store::{prune, query_series, rollup, write_points, Pruned, RetentionPolicy, SeriesCache};

@@ -128,6 +128,12 @@ impl Service {
         self.latest.read().ok().and_then(|l| l.clone())
     }
 
+    /// How large the database would grow with `m` (the Sampling settings being edited).
+    pub async fn storage_estimate(&self, m: super::config::MetricsConfig) -> Result<super::StorageEstimate> {
+        let now = self.core.now();
+        self.core.db.read_async(move |c| super::estimate::estimate(c, &m, now)).await
+    }
+
     /// Time series for a chart, read from the coarsest table that gives enough points.
     pub async fn query_series(&self, query: store::SeriesQuery) -> Result<store::SeriesResult> {
         let m = self.core.config().metrics;
