@@ -247,6 +247,11 @@ class OverviewTest(unittest.TestCase):
         )
         self.assertIn("new", d.find_element(By.CSS_SELECTOR, "[data-testid=plan-last-run]").text)
         WebDriverWait(d, 60).until(lambda d: "Up to date" in d.find_element(By.CSS_SELECTOR, "[data-testid=plan-health]").text)
+        # The Overview says the same: the plan's last good copy is fresh.
+        d.find_element(By.CSS_SELECTOR, "[data-testid=tab-overview]").click()
+        wait.until(lambda d: "last good copy" in d.find_element(By.CSS_SELECTOR, "[data-testid=overview-plan][data-plan=Docs]").text)
+        d.find_element(By.CSS_SELECTOR, "[data-testid=tab-backups]").click()
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=plan-card][data-plan=Docs]"))
 
         # Restore one file: browse the snapshot down to it.
         d.find_element(By.CSS_SELECTOR, "[data-testid=restore-open]").click()

@@ -9,10 +9,11 @@ import { useSeries } from "./state/useEngine";
 import { ErrorNote } from "./components/ErrorNote";
 import { cssVar } from "./theme";
 import { AlertsCard, Capabilities, ServicesCard, Volumes } from "./OverviewCards";
+import { CareCard } from "./OverviewCare";
 import { ServiceQuestion } from "./settings/BackgroundService";
 
 
-export function Overview({ snapshot, onOpen }: { snapshot: Snapshot; onOpen: (page: "services" | "alerts") => void }) {
+export function Overview({ snapshot, onOpen }: { snapshot: Snapshot; onOpen: (page: "services" | "alerts" | "backups" | "monitor") => void }) {
   const [rangeId, setRangeId] = useState("15m");
   const range = RANGES.find((r) => r.id === rangeId) ?? RANGES[0];
   const { result, error } = useSeries(range);
@@ -49,10 +50,15 @@ export function Overview({ snapshot, onOpen }: { snapshot: Snapshot; onOpen: (pa
       { metric: "load_average", labels: "window=5m", label: "5 min", color: C.b },
       { metric: "load_average", labels: "window=15m", label: "15 min", color: C.e },
     ];
-    return { cpu, mem, net, diskIo, diskUsed, load };
+    // The hottest sensors the machine reports (none in most VMs: then no chart).
+    const temps: LineSpec[] = [...(h?.temperatures ?? [])]
+      .sort((a, b) => b.celsius - a.celsius)
+      .slice(0, 4)
+      .map((t, i) => ({ metric: "temperature_celsius", labels: `sensor=${t.label}`, label: t.label, color: [C.d, C.b, C.c, C.a][i] }));
+    return { cpu, mem, net, diskIo, diskUsed, load, temps };
     // Disk list changes rarely; rebuild charts when the set of mounts changes.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [mountLabel, psi, h?.disks.map((d) => d.mount_point).join(",")]);
+  }, [mountLabel, psi, h?.disks.map((d) => d.mount_point).join(","), h?.temperatures.map((t) => t.label).sort().join(",")]);
 
   const hottest = h?.temperatures.reduce<null | { label: string; celsius: number }>((m, t) => (m && m.celsius >= t.celsius ? m : t), null);
 
@@ -83,6 +89,7 @@ export function Overview({ snapshot, onOpen }: { snapshot: Snapshot; onOpen: (pa
       <section className="status-row">
         <AlertsCard alerts={snapshot.alerts} onOpen={onOpen} />
         <ServicesCard checks={snapshot.checks} onOpen={onOpen} />
+        <CareCard onOpen={onOpen} />
       </section>
 
       <section className="range-bar">
@@ -104,6 +111,7 @@ export function Overview({ snapshot, onOpen }: { snapshot: Snapshot; onOpen: (pa
         <TimeChart title={`Disk I/O ${mainDisk?.mount_point ?? ""}`} unit="bytes_per_second" lines={charts.diskIo} result={result} testId="chart-disk-io" />
         <TimeChart title="Disk space used" unit="percent" max={100} lines={charts.diskUsed} result={result} testId="chart-disk" />
         <TimeChart title="Load average" unit="" lines={charts.load} result={result} testId="chart-load" />
+        {charts.temps.length > 0 && <TimeChart title="Temperature" unit="celsius" lines={charts.temps} result={result} testId="chart-temperature" />}
       </section>
 
       <section className="tables">

@@ -37,6 +37,9 @@ pub(crate) enum Leftovers {
     Kill,
 }
 
+/// Receives each whole output line as it is written (`true` for stderr).
+pub(crate) type LineTap<'a> = dyn Fn(bool, &str) + Sync + 'a;
+
 pub(crate) struct Spec<'a> {
     pub argv: &'a [String],
     pub working_dir: Option<&'a str>,
@@ -45,6 +48,8 @@ pub(crate) struct Spec<'a> {
     pub timeout: Duration,
     pub cancel: Option<&'a CancellationToken>,
     pub leftovers: Leftovers,
+    /// Called with each whole line as it is written (`true` for stderr), for output followed live.
+    pub on_line: Option<&'a LineTap<'a>>,
 }
 
 #[derive(Debug)]
@@ -71,10 +76,44 @@ pub(crate) struct Capture {
     head: Vec<u8>,
     tail: VecDeque<u8>,
     seen: u64,
+    /// The line being written, for `on_line` (at most [`LINE_MAX`] bytes kept of it).
+    partial: Vec<u8>,
+    /// Whole lines written since the last `take_lines`.
+    lines: Vec<String>,
+    /// Whether lines are split out at all (only when someone follows them).
+    tapped: bool,
 }
 
+/// The most of one output line handed to `on_line`.
+const LINE_MAX: usize = 2000;
+
 impl Capture {
+    fn split_lines(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if b == b'\n' {
+                let line = String::from_utf8_lossy(&self.partial).trim_end_matches('\r').to_string();
+                self.lines.push(line);
+                self.partial.clear();
+            } else if self.partial.len() < LINE_MAX {
+                self.partial.push(b);
+            }
+        }
+    }
+
+    /// The whole lines written since the last call; at the end (`last`), the unfinished one too.
+    fn take_lines(&mut self, last: bool) -> Vec<String> {
+        if last && !self.partial.is_empty() {
+            let line = String::from_utf8_lossy(&self.partial).to_string();
+            self.lines.push(line);
+            self.partial.clear();
+        }
+        std::mem::take(&mut self.lines)
+    }
+
     fn push(&mut self, mut bytes: &[u8]) {
+        if self.tapped {
+            self.split_lines(bytes);
+        }
         self.seen += bytes.len() as u64;
         let half = CAPTURE / 2;
         let room = half.saturating_sub(self.head.len()).min(bytes.len());
@@ -127,11 +166,22 @@ pub(crate) fn run(spec: &Spec<'_>) -> Result<Finished, String> {
     let pid = Pid::from_child(&child);
     let mut pipes: [Option<Box<dyn Source>>; 2] =
         [child.stdout.take().map(|p| Box::new(p) as Box<dyn Source>), child.stderr.take().map(|p| Box::new(p) as Box<dyn Source>)];
-    let mut caps = [Capture::default(), Capture::default()];
+    let tapped = spec.on_line.is_some();
+    let mut caps = [Capture { tapped, ..Capture::default() }, Capture { tapped, ..Capture::default() }];
     let deadline = Instant::now() + spec.timeout;
     let mut exited_at: Option<Instant> = None;
+    let tap = |caps: &mut [Capture; 2], last: bool| {
+        if let Some(cb) = spec.on_line {
+            for (i, c) in caps.iter_mut().enumerate() {
+                for l in c.take_lines(last) {
+                    cb(i == 1, &l);
+                }
+            }
+        }
+    };
     let ended = loop {
         pump(&mut pipes, &mut caps, TICK);
+        tap(&mut caps, false);
         if exited_at.is_none() && has_exited(pid) {
             exited_at = Some(Instant::now());
         }
@@ -155,6 +205,7 @@ pub(crate) fn run(spec: &Spec<'_>) -> Result<Finished, String> {
             break if cancelled { Ended::Cancelled } else { Ended::TimedOut };
         }
     };
+    tap(&mut caps, true);
     let [stdout, stderr] = caps;
     Ok(Finished { ended, stdout, stderr })
 }
@@ -246,5 +297,30 @@ mod tests {
         assert!(t.ends_with("\nlast line"));
         assert!(t.contains("(truncated: "));
         assert!(t.len() < CAPTURE + 100, "{}", t.len());
+    }
+
+    #[test]
+    fn lines_are_handed_over_as_they_are_written_and_the_last_unfinished_one_at_the_end() {
+        let seen = std::sync::Mutex::new(Vec::new());
+        let tap = |err: bool, l: &str| seen.lock().unwrap().push((err, l.to_string()));
+        let argv: Vec<String> =
+            ["/bin/sh", "-c", "echo one; echo two >&2; printf 'three\\r\\nfour'"].iter().map(|s| s.to_string()).collect();
+        let spec = Spec {
+            argv: &argv,
+            working_dir: None,
+            env_allow: &[],
+            timeout: Duration::from_secs(20),
+            cancel: None,
+            leftovers: Leftovers::Kill,
+            on_line: Some(&tap),
+        };
+        let done = run(&spec).unwrap();
+        assert!(matches!(done.ended, Ended::Exited(s) if s.success()));
+        let mut got = seen.into_inner().unwrap();
+        got.sort();
+        let want: Vec<(bool, String)> = vec![(false, "four".into()), (false, "one".into()), (false, "three".into()), (true, "two".into())];
+        assert_eq!(got, want);
+        // The capture is unchanged by the tap.
+        assert_eq!(done.stdout.text(), "one\nthree\r\nfour");
     }
 }

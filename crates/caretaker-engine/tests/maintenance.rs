@@ -180,3 +180,34 @@ async fn shutdown_during_a_run_stops_it_and_records_it_as_interrupted() {
     assert_eq!(last.status, RunStatus::Interrupted);
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_commands_output_reaches_the_log_line_by_line_while_it_runs() {
+    let _log = caretaker_engine::logging::init(None);
+    let dir = tempfile::tempdir().unwrap();
+    let argv = r#"["/bin/sh", "-c", "echo 'pruned 3 formulae'; echo 'warning: low disk' >&2; sleep 30"]"#;
+    write_config(dir.path(), &format!("[maintenance]\ncommand = {{ argv = {argv} }}\n"));
+    let engine = Engine::start(EngineOptions::new(dir.path())).await.unwrap();
+    let mut rx = engine.subscribe();
+    let run_id = engine.run_maintenance().unwrap();
+    // Both lines arrive while the command still sleeps: the run is cancelled only after them.
+    let mut want = vec!["/bin/sh: pruned 3 formulae", "/bin/sh: warning: low disk"];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !want.is_empty() {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Ok(Event::Log { lines })) => {
+                for l in lines {
+                    if l.fields.get("run_id").and_then(|v| v.as_i64()) == Some(run_id) {
+                        want.retain(|w| *w != l.message);
+                    }
+                }
+            }
+            Ok(_) => continue,
+            Err(_) => panic!("the command's output never reached the log while it ran; still waiting for {want:?}"),
+        }
+    }
+    engine.cancel_maintenance().unwrap();
+    let report = complete(&mut rx, 10).await;
+    assert_eq!(report.status, RunStatus::Cancelled);
+    engine.shutdown().await;
+}

@@ -1,4 +1,4 @@
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import type { LogLevel } from "../bindings/LogLevel";
 import { ErrorNote } from "../components/ErrorNote";
 import { Input } from "../components/Input";
@@ -9,16 +9,33 @@ import { LogRow } from "./LogRow";
 
 const LEVELS: LogLevel[] = ["info", "warn", "error"];
 
+/** The time filter's choices: how far back, in ms (0: any time). */
+export const SINCE: { id: string; label: string; ms: number }[] = [
+  { id: "any", label: "Any time", ms: 0 },
+  { id: "1h", label: "Last hour", ms: 3600_000 },
+  { id: "24h", label: "Last 24 h", ms: 86400_000 },
+  { id: "7d", label: "Last 7 days", ms: 7 * 86400_000 },
+];
+
 /** The engine's log: a live tail, or a search. */
 export function Logs() {
   const [paused, setPaused] = useState(false);
   const [level, setLevel] = useState<LogLevel>("info");
   const [text, setText] = useState("");
   const [target, setTarget] = useState("");
+  const [since, setSince] = useState("any");
+  // Every component seen since the page opened: the list does not shrink to what a filter shows.
+  const [known, setKnown] = useState<string[]>([]);
+  const sinceMs = SINCE.find((s) => s.id === since)?.ms ?? 0;
+  // Fixed when the choice is made, so a search is one query, not one per render.
+  const [sinceFrom, setSinceFrom] = useState<number | undefined>(undefined);
   const [saved, setSaved] = useState<string | null>(null);
   const exporting = useAction();
-  const searching = text.trim() !== "" || target !== "";
-  const query = useMemo(() => ({ text: text.trim() || undefined, target: target || undefined, min_level: level, limit: 1000 }), [text, target, level]);
+  const searching = text.trim() !== "" || target !== "" || sinceMs > 0;
+  const query = useMemo(
+    () => ({ text: text.trim() || undefined, target: target || undefined, min_level: level, since_ms: sinceFrom, limit: 1000 }),
+    [text, target, level, sinceFrom],
+  );
   // Typing a search waits for a pause in the keys, not one query per key.
   const typed = useDebounced(query, 200);
   const search = useCommand("search_logs", { query: typed }, { skip: !searching });
@@ -33,7 +50,13 @@ export function Logs() {
     () => (searching ? [...(search.data ?? [])].reverse() : (tail.data ?? []).filter((l) => LEVELS.indexOf(l.level) >= LEVELS.indexOf(level))),
     [searching, search.data, tail.data, level],
   );
-  const components = useMemo(() => Array.from(new Set(lines.map((l) => l.target))).sort(), [lines]);
+  useEffect(() => {
+    setKnown((k) => {
+      const next = new Set([...k, ...lines.map((l) => l.target)]);
+      return next.size === k.length ? k : Array.from(next).sort();
+    });
+  }, [lines]);
+  const components = target && !known.includes(target) ? [...known, target].sort() : known;
 
   const exportShown = () => void exporting.run(async () => setSaved(await call("export_logs", { query })));
 
@@ -49,6 +72,13 @@ export function Logs() {
         <select data-testid="log-component" value={target} onChange={(e) => setTarget(e.target.value)}>
           <option value="">All components</option>
           {components.map((c) => <option key={c} value={c}>{c}</option>)}
+        </select>
+        <select data-testid="log-since" value={since} onChange={(e) => {
+          const ms = SINCE.find((s) => s.id === e.target.value)?.ms ?? 0;
+          setSince(e.target.value);
+          setSinceFrom(ms > 0 ? Date.now() - ms : undefined);
+        }}>
+          {SINCE.map((s) => <option key={s.id} value={s.id}>{s.label}</option>)}
         </select>
         <button onClick={() => setPaused((p) => !p)} disabled={searching}>{paused ? "Resume live tail" : "Pause live tail"}</button>
         <button onClick={exportShown}>Export…</button>

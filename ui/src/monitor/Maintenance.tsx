@@ -8,7 +8,9 @@ import { ErrorNote } from "../components/ErrorNote";
 import { bytes } from "../format";
 import { useEngineEvent } from "../state/bus";
 import { call, useAction, useCommand } from "../state/useCommand";
+import type { LogLine } from "../bindings/LogLine";
 import { LogRow } from "./LogRow";
+import { PastRuns } from "./PastRuns";
 
 const ICON: Record<TaskStatus, string> = { pending: "○", started: "◐", completed: "✓", failed: "✕", skipped: "↷" };
 
@@ -44,6 +46,11 @@ export function Maintenance() {
   const maintenance = useCommand("maintenance_status", {});
   const status = maintenance.data;
   const [live, setLive] = useState<RunReport | null>(null);
+  // A past run picked from the list; the run in progress always wins.
+  const [picked, setPicked] = useState<RunReport | null>(null);
+  const history = useCommand("maintenance_history", { limit: 30 }, { refetchOn: ["maintenance_complete"] });
+  // Lines logged during the run on screen since its log was last read (a command's output, live).
+  const [fresh, setFresh] = useState<LogLine[]>([]);
   const action = useAction();
 
   useEffect(() => {
@@ -52,13 +59,17 @@ export function Maintenance() {
 
   useEngineEvent((e) => {
     if (e.type === "maintenance_progress") setLive((r) => applyProgress(r, e, status?.tasks ?? []));
+    if (e.type === "log" && shown) {
+      const mine = e.lines.filter((l) => (l.fields as { run_id?: number }).run_id === shown.run_id && l.target.startsWith("caretaker_engine::maintenance"));
+      if (mine.length > 0) setFresh((f) => [...f, ...mine].slice(-500));
+    }
     if (e.type === "maintenance_complete") {
       setLive(null);
       maintenance.setData((s) => (s ? { ...s, running: null, last_run: e.report } : s));
     }
   });
 
-  const shown = live ?? status?.last_run ?? null;
+  const shown = live ?? picked ?? status?.last_run ?? null;
   const running = live !== null && live.status === "running";
 
   // Read again when the run starts and when it ends, not on every progress step.
@@ -67,10 +78,14 @@ export function Maintenance() {
     { query: { target: "caretaker_engine::maintenance", since_ms: (shown?.started_at ?? 0) - 1000, limit: 200 } },
     { skip: !shown, deps: [shown?.run_id, shown?.status, shown?.ended_at] },
   );
-  const runLog = useMemo(
-    () => (shown && logs.data ? logs.data.filter((l) => (l.fields as { run_id?: number }).run_id === shown.run_id).reverse() : []),
-    [logs.data, shown?.run_id],
-  );
+  useEffect(() => setFresh([]), [logs.data]);
+  const runLog = useMemo(() => {
+    if (!shown) return [];
+    const read = (logs.data ?? []).filter((l) => (l.fields as { run_id?: number }).run_id === shown.run_id).reverse();
+    // Lines that came live and are already in what was read are shown once.
+    const seen = new Set(read.map((l) => `${l.ts_ms}|${l.message}`));
+    return [...read, ...fresh.filter((l) => !seen.has(`${l.ts_ms}|${l.message}`))];
+  }, [logs.data, fresh, shown?.run_id]);
 
   const run = () => void action.run(() => call("run_maintenance", {}));
   const cancel = () => void action.run(() => call("cancel_maintenance", {}));
@@ -119,12 +134,13 @@ export function Maintenance() {
         ))}
       </div>
       <div className="card">
-        <div className="card-title">This run's log</div>
+        <div className="card-title">{running ? "This run's log (live)" : `Run ${shown?.run_id ?? ""}'s log`}</div>
         <div className="log-lines">
           {runLog.length === 0 && <div className="dim">Nothing logged for this run yet.</div>}
-          {runLog.map((l) => <LogRow key={l.id} l={l} />)}
+          {runLog.map((l, i) => <LogRow key={`${i}-${l.ts_ms}`} l={l} />)}
         </div>
       </div>
+      <PastRuns runs={history.data ?? []} shown={shown?.run_id ?? null} onPick={(r) => setPicked(r)} />
     </div>
   );
 }

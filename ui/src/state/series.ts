@@ -16,6 +16,10 @@ export const RANGES: Range[] = [
   { id: "24h", label: "24 h", secs: 86400, live: false },
   { id: "7d", label: "7 d", secs: 7 * 86400, live: false },
   { id: "30d", label: "30 d", secs: 30 * 86400, live: false },
+  // From the hour rollups (kept two years by default).
+  { id: "90d", label: "90 d", secs: 90 * 86400, live: false },
+  { id: "1y", label: "1 y", secs: 365 * 86400, live: false },
+  { id: "2y", label: "2 y", secs: 730 * 86400, live: false },
 ];
 
 export interface LineSpec {

@@ -278,6 +278,7 @@ async fn command_probe(c: &CommandProbe, timeout: Duration) -> Outcome {
             timeout,
             cancel: None,
             leftovers: Leftovers::Kill,
+            on_line: None,
         };
         process::run(&spec)
     })

@@ -74,7 +74,7 @@ fn excerpt(text: &str) -> String {
 /// Whatever the program leaves running when it exits keeps running (starting a service in the
 /// background can be the point of the action); on timeout its whole process group is stopped.
 pub fn run_argv(argv: &[String], working_dir: Option<&str>, env_allow: &[String], timeout: Duration) -> RunOutput {
-    let spec = Spec { argv, working_dir, env_allow, timeout, cancel: None, leftovers: Leftovers::Keep };
+    let spec = Spec { argv, working_dir, env_allow, timeout, cancel: None, leftovers: Leftovers::Keep, on_line: None };
     let program = argv.first().map(String::as_str).unwrap_or("");
     let done = match process::run(&spec) {
         Ok(d) => d,

@@ -12,7 +12,7 @@ fn run(db: &crate::store::Db, dir: &std::path::Path, retention_at: Option<i64>) 
     let task = REGISTRY.iter().find(|t| t.0 == "prune_retention").map(|t| t.4);
     let cancel = tokio_util::sync::CancellationToken::new();
     let config = Config::default();
-    task.expect("registered")(&Ctx { db, config: &config, data_dir: dir, retention_at, cancel: &cancel, backup_task: None })
+    task.expect("registered")(&Ctx { db, config: &config, data_dir: dir, run_id: 0, retention_at, cancel: &cancel, backup_task: None })
 }
 
 fn ids(c: &Connection, sql: &str) -> Vec<i64> {

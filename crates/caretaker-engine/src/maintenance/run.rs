@@ -107,6 +107,7 @@ pub(super) fn execute(env: &RunEnv, run_id: i64, trigger: &str) -> Result<Option
             db: &env.db,
             config: &env.config,
             data_dir: &env.data_dir,
+            run_id,
             retention_at: env.clock_watch.settled(env.clock.as_ref()),
             cancel: &env.cancel,
             backup_task: env.backup_task.as_deref(),

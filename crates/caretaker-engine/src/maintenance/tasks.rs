@@ -12,6 +12,8 @@ pub(crate) struct Ctx<'a> {
     pub db: &'a crate::store::Db,
     pub config: &'a Config,
     pub data_dir: &'a Path,
+    /// The run these tasks belong to (0 in tests), on every line they log.
+    pub run_id: i64,
     /// The wall time to delete rows by age at; None while a jump of the wall clock is recent.
     pub retention_at: Option<i64>,
     pub cancel: &'a tokio_util::sync::CancellationToken,
@@ -218,12 +220,28 @@ fn clear_cache(ctx: &Ctx<'_>) -> Outcome {
     }
 }
 
+/// The most lines of a maintenance command's output logged one by one.
+const FOLLOWED_LINES: usize = 500;
+
 fn run_command(ctx: &Ctx<'_>) -> Outcome {
     let Some(c) = &ctx.config.maintenance.command else {
         return Outcome::Skipped { reason: "not enabled (set maintenance.command in caretaker.toml)".into() };
     };
     let Some(program) = c.argv.first() else {
         return failed("no program configured");
+    };
+    // Each line it writes goes to the log as it comes, so the Monitor follows a long command live;
+    // a chatty one is cut after FOLLOWED_LINES lines (the capture below still keeps head and tail).
+    let run_id = ctx.run_id;
+    let logged = std::sync::atomic::AtomicUsize::new(0);
+    let follow = |stderr: bool, line: &str| {
+        let n = logged.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n < FOLLOWED_LINES {
+            let stream = if stderr { "stderr" } else { "stdout" };
+            tracing::info!(run_id, task = "command", stream, "{program}: {line}");
+        } else if n == FOLLOWED_LINES {
+            tracing::info!(run_id, task = "command", "{program}: more output not logged line by line");
+        }
     };
     // Whatever the command leaves behind goes with it: a chore that is over is over.
     let spec = Spec {
@@ -233,6 +251,7 @@ fn run_command(ctx: &Ctx<'_>) -> Outcome {
         timeout: Duration::from_secs(c.timeout_secs),
         cancel: Some(ctx.cancel),
         leftovers: Leftovers::Kill,
+        on_line: Some(&follow),
     };
     let finished = match process::run(&spec) {
         Ok(d) => d,
@@ -283,6 +302,7 @@ mod tests {
                 db: &self.db,
                 config: &self.config,
                 data_dir: self.dir.path(),
+                run_id: 0,
                 retention_at: Some(crate::Clock::now_ms(&crate::SystemClock)),
                 cancel: &self.cancel,
                 backup_task: None,
