@@ -211,6 +211,8 @@ class SettingsTest(unittest.TestCase):
             self.click(wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid='new-clear_folder.path-pick']")))
             wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid='new-clear_folder.path']").get_attribute("value") == str(cache))
             self.set_field("new-clear_folder.older_than_days", "30")
+            # Attached to the disk alert, the remedy a full disk calls for.
+            self.set_field("new-on_alerts", "disk")
 
             # Dry run: what it would delete, and nothing deleted.
             self.click(d.find_element(By.CSS_SELECTOR, "[data-testid=new-dry-run]"))
