@@ -49,6 +49,7 @@ pub fn export_all(out: &Path) -> Result<(), ts_rs::ExportError> {
     crate::channels::ChannelSecret::export_all(&c)?;
     crate::channels::ChannelConfig::export_all(&c)?;
     crate::metrics::StorageEstimate::export_all(&c)?;
+    crate::backup::plan_edit::BackupSettings::export_all(&c)?;
     crate::maintenance::preview::MaintenancePreview::export_all(&c)?;
     Ok(())
 }

@@ -5,7 +5,9 @@ import { Ago } from "../components/Ago";
 import { ago, bytes, duration } from "../format";
 import { untilNextChangeIn, useNow } from "../state/clock";
 import { call, useAction } from "../state/useCommand";
+import { useState } from "react";
 import { PasswordEntry } from "./PasswordEntry";
+import { PlanEditor } from "./PlanEditor";
 import { FullDiskAccessNote, runStatus, UnreadableList } from "./Unreadable";
 
 // The engine's health words, as the pill colours of the top bar.
@@ -35,6 +37,8 @@ export function PlanCard({ p, job, macos, onBrowse, onChanged }: Props) {
   };
   const askPassword = (reason: string) => <PasswordEntry plan={name} reason={reason} onSaved={() => { action.clear(); onChanged(); }} />;
   const last = p.last_run;
+  const [editing, setEditing] = useState(false);
+  if (editing) return <PlanEditor plan={p.plan} onSaved={() => { setEditing(false); onChanged(); }} onCancel={() => setEditing(false)} />;
 
   return (
     <div className="card" data-testid="plan-card" data-plan={name}>
@@ -65,6 +69,7 @@ export function PlanCard({ p, job, macos, onBrowse, onChanged }: Props) {
         <button data-testid="backup-now" className="primary" disabled={job !== null} onClick={() => void act(() => call("backup_now", { plan: name }))}>Back up now</button>
         <button data-testid="restore-open" onClick={onBrowse}>Restore…</button>
         <button disabled={job !== null} onClick={() => void act(() => call("verify_backup", { plan: name, readData: false }))}>Verify</button>
+        <button data-testid="plan-edit" onClick={() => setEditing(true)}>Change…</button>
         <button onClick={remove}>Remove plan</button>
       </div>
     </div>

@@ -7,6 +7,7 @@ import type { AlertQuery } from "../bindings/AlertQuery";
 import type { AlertmanagerConfig } from "../bindings/AlertmanagerConfig";
 import type { AnalysisConfig } from "../bindings/AnalysisConfig";
 import type { BackupRun } from "../bindings/BackupRun";
+import type { BackupSettings } from "../bindings/BackupSettings";
 import type { BackupsOverview } from "../bindings/BackupsOverview";
 import type { ChannelConfig } from "../bindings/ChannelConfig";
 import type { ChannelSecret } from "../bindings/ChannelSecret";
@@ -85,6 +86,11 @@ export interface Commands {
   suggest_backup_password: { req: Record<string, never>; res: string };
   create_backup_plan: { req: { plan: PlanConfig; password: string }; res: PlanCreated };
   delete_backup_plan: { req: { name: string }; res: null };
+  /** Saves a changed plan (folders, exclusions, schedule, retention); its repository stays. */
+  update_backup_plan: { req: { plan: PlanConfig }; res: PlanConfig };
+  /** How often repositories are checked, and when a silent job counts as stuck. */
+  backup_settings: { req: Record<string, never>; res: BackupSettings };
+  save_backup_settings: { req: { settings: BackupSettings }; res: BackupSettings };
   set_backup_password: { req: { plan: string; password: string }; res: null };
   list_alerts: { req: { query: AlertQuery }; res: Array<Alert> };
   acknowledge_alert: { req: { id: number }; res: Alert };

@@ -5,6 +5,7 @@ import { ErrorNote } from "../components/ErrorNote";
 import { TextArea } from "../components/Input";
 import { asCommandError, type CommandError } from "../platform";
 import { call, useCommand } from "../state/useCommand";
+import { BackupSettings } from "./BackupSettings";
 import { AlertmanagerTest, MaintenanceTasks } from "./MaintenanceTasks";
 import { type Field, SectionForm } from "./Sections";
 import { StorageEstimate } from "./StorageEstimate";
@@ -162,6 +163,7 @@ export function EngineSettings() {
         )} />
       <SectionForm name="alertmanager" title="Alertmanager" fields={ALERTMANAGER} {...common}
         extra={(v) => <AlertmanagerTest value={v} />} />
+      <BackupSettings />
       <ImportExport onImported={saved} />
     </>
   );

@@ -7,6 +7,7 @@ pub mod config;
 pub(crate) mod health;
 pub(crate) mod jobs;
 pub(crate) mod passwords;
+pub mod plan_edit;
 pub(crate) mod plans;
 pub mod protocol;
 pub(crate) mod reaper;

@@ -82,6 +82,12 @@ macro_rules! with_commands {
             create_backup_plan(plan: PlanConfig, password: String) -> PlanCreated =
                 |e| e.create_backup_plan(plan, password).await;
             delete_backup_plan(name: String) -> () = |e| e.delete_backup_plan(name).await;
+            /// Saves a changed plan (folders, exclusions, schedule, retention); its repository stays.
+            update_backup_plan(plan: PlanConfig) -> PlanConfig = |e| e.update_backup_plan(plan).await;
+            /// How often repositories are checked, and when a silent job counts as stuck.
+            backup_settings() -> caretaker_engine::backup::plan_edit::BackupSettings = |e| Ok(e.backup_settings());
+            save_backup_settings(settings: caretaker_engine::backup::plan_edit::BackupSettings) -> caretaker_engine::backup::plan_edit::BackupSettings =
+                |e| e.save_backup_settings(settings).await;
             set_backup_password(plan: String, password: String) -> () = |e| e.set_backup_password(&plan, password).await;
 
             list_alerts(query: AlertQuery) -> Vec<Alert> = |e| e.alerts(query).await;

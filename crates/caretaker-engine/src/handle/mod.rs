@@ -378,6 +378,28 @@ impl EngineHandle {
         self.s.backup.create_plan(plan, password).await
     }
 
+    /// Saves a changed plan: its folders, exclusions, schedule and retention (not its repository).
+    pub async fn update_backup_plan(&self, plan: PlanConfig) -> Result<PlanConfig> {
+        crate::backup::plan_edit::update(&self.s.core, plan).await
+    }
+
+    /// The backup settings every plan shares.
+    pub fn backup_settings(&self) -> crate::backup::plan_edit::BackupSettings {
+        let b = self.s.core.config().backups;
+        crate::backup::plan_edit::BackupSettings {
+            verify_every_days: b.verify_every_days,
+            read_data_every_days: b.read_data_every_days,
+            stuck_after_minutes: b.stuck_after_minutes,
+        }
+    }
+
+    pub async fn save_backup_settings(
+        &self,
+        settings: crate::backup::plan_edit::BackupSettings,
+    ) -> Result<crate::backup::plan_edit::BackupSettings> {
+        crate::backup::plan_edit::save_settings(&self.s.core, settings).await
+    }
+
     /// Removes a plan from the config. Its repository and snapshots are left as they are.
     pub async fn delete_backup_plan(&self, name: String) -> Result<()> {
         self.s.backup.delete_plan(name).await
