@@ -41,7 +41,7 @@ export function Healing() {
             <span className="alert-title">{actions.find((a) => a.config.id === p.action_id)?.config.name ?? p.action_id} for {p.subject}</span>
             <span className="dim"><Ago ms={p.created_at} /></span>
           </div>
-          <div className="alert-msg">{p.outcome ?? "Proposed because its alert is open. Nothing runs until you say so."}</div>
+          <div className="alert-msg">{p.outcome ?? (p.finding_id !== null ? "Suggested by log analysis (see Insights). Nothing runs until you say so." : "Proposed because its alert is open. Nothing runs until you say so.")}</div>
           {p.stdout && <div className="alert-msg" data-testid="escalation-preview">{p.stdout}</div>}
           <div className="alert-msg"><code>{p.argv.join(" ")}</code></div>
           <div className="alert-foot">

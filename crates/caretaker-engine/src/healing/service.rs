@@ -277,7 +277,7 @@ impl Service {
         match decided {
             Err(refused) => {
                 self.core.emit(Event::Healing { record: refused.clone() });
-                Err(EngineError::Busy(format!("not run: {}", refused.outcome.unwrap_or_default())))
+                Err(EngineError::InvalidInput(format!("not run: {}", refused.outcome.unwrap_or_default())))
             }
             Ok(record) => {
                 self.core.emit(Event::Healing { record: record.clone() });
