@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { DryRun } from "../bindings/DryRun";
 import type { Finding } from "../bindings/Finding";
 import type { HealingRecord } from "../bindings/HealingRecord";
+import { Healing } from "../Healing";
 import { Insights } from "../Insights";
 import { setPlatform } from "../platform";
 import { engineError, TypedFakePlatform } from "../testing/fakePlatform";
@@ -53,7 +54,7 @@ describe("Insights: a suggested action", () => {
     const p = engine([finding(1)]);
     setPlatform(p);
     render(<Insights />);
-    const card = await screen.findByTestId("escalation-11");
+    const card = await screen.findByTestId("approval-11");
     const folder = await within(card).findByTestId("dry-run-folder");
     expect(folder.textContent).toContain("2 files");
     expect(folder.textContent).toContain("9 days old");
@@ -115,5 +116,27 @@ describe("Insights: a suggested action", () => {
     fireEvent.click(run);
     expect((await screen.findByTestId("suggestion-error")).textContent).toContain("not run: Clear cache already ran 3 times");
     expect(screen.getByTestId("run-it")).toBeTruthy();
+  });
+
+  it("shows the same dry run and buttons on the Healing page", async () => {
+    let waiting = [record(11, 1)];
+    const p = new TypedFakePlatform({
+      healing_overview: () => ({ max_actions_per_hour: 5, runs_last_hour: 0, actions: [] }),
+      healing_log: () => [],
+      pending_escalations: () => waiting,
+      dry_run_healing_action: () => dryRun,
+      approve_escalation: ({ id }) => {
+        waiting = [];
+        return record(id + 100, 1, { decision: "approved_by_user" });
+      },
+    });
+    setPlatform(p);
+    render(<Healing />);
+    const card = await screen.findByTestId("escalation-11");
+    expect(card.textContent).toContain("Suggested by log analysis");
+    await within(card).findByTestId("dry-run-folder");
+    fireEvent.click(within(card).getByTestId("run-it"));
+    await screen.findByTestId("no-escalations");
+    expect(p.calls.filter((c) => c.cmd === "approve_escalation").map((c) => c.req)).toEqual([{ id: 11 }]);
   });
 });

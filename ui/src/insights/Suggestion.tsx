@@ -31,7 +31,7 @@ export function Suggestion({ finding, onChanged }: { finding: Finding; onChanged
 }
 
 /** The escalation waiting for the person: its dry run first, then Run it / Dismiss. */
-function Approval({ escalation, onChanged }: { escalation: HealingRecord; onChanged: () => void }) {
+export function Approval({ escalation, onChanged }: { escalation: HealingRecord; onChanged: () => void }) {
   const preview = useCommand("dry_run_healing_action", { id: escalation.action_id, action: null });
   const action = useAction();
   const act = (cmd: "approve_escalation" | "dismiss_escalation") =>
@@ -40,7 +40,7 @@ function Approval({ escalation, onChanged }: { escalation: HealingRecord; onChan
       onChanged();
     });
   return (
-    <div data-testid={`escalation-${escalation.id}`}>
+    <div data-testid={`approval-${escalation.id}`}>
       <div className="dim">Waiting for you: nothing runs until you say so.</div>
       {preview.data && <DryRunView run={preview.data} />}
       {preview.loading && <div className="dim">Looking at what it would do…</div>}
