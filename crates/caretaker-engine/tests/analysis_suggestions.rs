@@ -121,6 +121,7 @@ async fn a_suggested_action_waits_for_approval_runs_once_and_is_rate_limited() {
 
     // 2. Run it: it runs once, recorded as the person's, and a second click runs nothing.
     let ran = engine.approve_escalation(esc.id).await.unwrap();
+    assert!(engine.dismiss_escalation(esc.id).await.is_err(), "an approved escalation stays approved");
     assert_eq!(ran.decision, Decision::ApprovedByUser);
     assert_eq!(lines_of(&mark, 1).await, 1);
     assert!(engine.approve_escalation(esc.id).await.is_err());

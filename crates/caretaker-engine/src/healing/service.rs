@@ -288,7 +288,20 @@ impl Service {
         }
     }
 
+    /// "Dismiss": nothing runs. Only an escalation still waiting can be dismissed, so a late
+    /// click never rewrites how an approved one ended.
     pub async fn dismiss(&self, id: i64) -> Result<()> {
-        self.core.db.write_async(move |c| set_outcome(c, id, "dismissed")).await
+        self.core
+            .db
+            .write_async(move |c| match get(c, id)? {
+                Some(r) if r.decision == Decision::Escalated && r.outcome.is_none() => set_outcome(c, id, "dismissed"),
+                Some(_) => Err(EngineError::InvalidInput(format!("escalation {id} is no longer waiting"))),
+                None => Err(EngineError::NotFound(format!("no escalation {id}"))),
+            })
+            .await?;
+        if let Ok(Some(r)) = self.core.db.read_async(move |c| get(c, id)).await {
+            self.core.emit(Event::Healing { record: r });
+        }
+        Ok(())
     }
 }
