@@ -89,7 +89,9 @@ fn runs(conn: &Connection) -> Vec<HealingRecord> {
 #[test]
 fn a_proposal_waits_for_the_person_and_approving_it_runs_it_once() {
     let (_dir, conn) = db();
-    let c = cfg("");
+    // Even an action allowed to run on its own only waits when the model suggests it.
+    let mut c = cfg("");
+    c.actions[0].mode = HealingMode::Auto;
     let a = &c.actions[0];
     let f = finding(&conn);
     let esc = propose(&conn, &c, a, f, "finding #1: web down", 1_000).unwrap().unwrap();
