@@ -120,7 +120,7 @@ const snapshotInfo: SnapshotInfo = { id: "a".repeat(64), short_id: "aaaaaaaa", t
 
 const escalation: HealingRecord = {
   id: 3, alert_id: 7, action_id: "restart-web", subject: "Web", mode: "escalate", decision: "escalated", argv: ["launchctl", "kickstart", "-k", "gui/501/web"],
-  exit_code: null, stdout: null, stderr: null, created_at: Date.now(), started_at: null, ended_at: null, outcome: null, healed: null,
+  exit_code: null, stdout: null, stderr: null, created_at: Date.now(), started_at: null, ended_at: null, outcome: null, healed: null, finding_id: null,
 };
 
 globalThis.ResizeObserver ??= class {

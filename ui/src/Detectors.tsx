@@ -88,6 +88,7 @@ function DetectorForm({ initial, onDone }: { initial: DetectorConfig | null; onD
                 <option value="value">value it reads</option>
                 <option value="latency_ms">latency (ms)</option>
                 <option value="failed">failed runs</option>
+                <option value="oldest_age_secs">age of the oldest item in progress (s)</option>
               </select>
             </label>
           </>

@@ -3,6 +3,7 @@ import type { Decision } from "./bindings/Decision";
 import { ErrorNote } from "./components/ErrorNote";
 import { Ago } from "./components/Ago";
 import { ActionsEditor } from "./healing/ActionsEditor";
+import { Approval } from "./insights/Suggestion";
 import { call, useAction, useCommand, type Trigger } from "./state/useCommand";
 
 const DECISIONS: Decision[] = ["ran", "approved_by_user", "escalated", "refused_rate_limit", "refused_cooldown", "refused_max_attempts", "refused_manual_stop"];
@@ -41,16 +42,21 @@ export function Healing() {
             <span className="alert-title">{actions.find((a) => a.config.id === p.action_id)?.config.name ?? p.action_id} for {p.subject}</span>
             <span className="dim"><Ago ms={p.created_at} /></span>
           </div>
-          <div className="alert-msg">{p.outcome ?? "Proposed because its alert is open. Nothing runs until you say so."}</div>
+          <div className="alert-msg">{p.outcome ?? (p.finding_id !== null ? "Suggested by log analysis (see Insights). Nothing runs until you say so." : "Proposed because its alert is open. Nothing runs until you say so.")}</div>
           {p.stdout && <div className="alert-msg" data-testid="escalation-preview">{p.stdout}</div>}
           <div className="alert-msg"><code>{p.argv.join(" ")}</code></div>
-          <div className="alert-foot">
-            <span />
-            <span className="buttons">
-              <button className="primary" data-testid="run-it" onClick={() => act("approve_escalation", p.id)}>Run it</button>
-              <button onClick={() => act("dismiss_escalation", p.id)}>Dismiss</button>
-            </span>
-          </div>
+          {p.finding_id !== null ? (
+            // A suggestion is approved knowing what it would do: its dry run, then the buttons.
+            <Approval escalation={p} onChanged={() => void Promise.all([overviewCmd.refetch(), pendingList.refetch(), logList.refetch()])} />
+          ) : (
+            <div className="alert-foot">
+              <span />
+              <span className="buttons">
+                <button className="primary" data-testid="run-it" onClick={() => act("approve_escalation", p.id)}>Run it</button>
+                <button onClick={() => act("dismiss_escalation", p.id)}>Dismiss</button>
+              </span>
+            </div>
+          )}
         </div>
       ))}
       <ActionsEditor overview={overviewCmd.data} onChanged={(o) => overviewCmd.setData(() => o)} />

@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { ErrorNote } from "./components/ErrorNote";
 import { Input, TextArea } from "./components/Input";
 import { Ago } from "./components/Ago";
+import { Suggestion } from "./insights/Suggestion";
 import { call, useAction, useCommand } from "./state/useCommand";
 
 /** Lines of `a` and `b` side by side, marked where they differ. */
@@ -25,7 +26,8 @@ export function Insights() {
   const config = useCommand("analysis_config", {});
   const promptState = useCommand("analysis_prompt", {});
   const scanList = useCommand("analysis_scans", { limit: 20 }, { refetchOn: ["analysis_scan"] });
-  const findingList = useCommand("list_findings", { includeDismissed: false }, { refetchOn: ["analysis_scan"] });
+  // A suggestion's escalation changes with healing decisions (approved, ran, refused).
+  const findingList = useCommand("list_findings", { includeDismissed: false }, { refetchOn: ["analysis_scan", "healing"] });
   const [endpoint, setEndpoint] = useState("");
   const [model, setModel] = useState("");
   const [cadence, setCadence] = useState(60);
@@ -115,7 +117,7 @@ export function Insights() {
             <span className="badge">{f.classification}</span>
           </div>
           <div className="alert-msg">{f.body}</div>
-          {f.suggested_action && <div className="alert-msg">Suggested action: <b>{f.suggested_action}</b> ({Math.round((f.suggested_confidence ?? 0) * 100)} % confident) — run it from Healing if you agree.</div>}
+          <Suggestion finding={f} onChanged={() => void findingList.refetch()} />
           <div className="alert-foot">
             <span className="dim">logs {f.source_log_ids.join(", ") || "–"} · <Ago ms={f.created_at} /></span>
             <span className="buttons">

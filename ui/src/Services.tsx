@@ -89,6 +89,7 @@ function CheckForm({ initial, onDone }: { initial: CheckConfig | null; onDone: (
             <label>JSON pointer<Input value={c.json_value.pointer} onChange={(e) => set({ json_value: { ...c.json_value!, pointer: e.target.value } })} /></label>
             <label>Warning above<Input type="number" value={c.json_value.warning_above ?? ""} onChange={(e) => set({ json_value: { ...c.json_value!, warning_above: num(e.target.value) } })} /></label>
             <label>Critical above<Input type="number" value={c.json_value.critical_above ?? ""} onChange={(e) => set({ json_value: { ...c.json_value!, critical_above: num(e.target.value) } })} /></label>
+            <label title="When the oldest job in progress started (a time) or its age in seconds; a stuck detector reads it">Oldest item in progress (JSON pointer)<Input data-testid="json-oldest-pointer" value={c.json_value.oldest_pointer ?? ""} onChange={(e) => set({ json_value: { ...c.json_value!, oldest_pointer: e.target.value.trim() || null } })} /></label>
           </>
         )}
       </div>

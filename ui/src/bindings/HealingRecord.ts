@@ -8,4 +8,8 @@ export type HealingRecord = { id: number, alert_id: number | null, action_id: st
 /**
  * What happened, for a person: "exit 0", "gave up: …", "dismissed", "interrupted".
  */
-outcome: string | null, healed: boolean | null, };
+outcome: string | null, healed: boolean | null, 
+/**
+ * The log analysis finding that suggested it (then `alert_id` is None).
+ */
+finding_id: number | null, };

@@ -4,4 +4,10 @@ export type JsonValueProbe = { url: string,
 /**
  * JSON pointer to a number, e.g. `/queue/depth`.
  */
-pointer: string, warning_above?: number | null, critical_above?: number | null, warning_below?: number | null, critical_below?: number | null, };
+pointer: string, warning_above?: number | null, critical_above?: number | null, warning_below?: number | null, critical_below?: number | null, 
+/**
+ * JSON pointer to the oldest item in progress: when it started (an RFC 3339 time, or Unix
+ * seconds or milliseconds) or its age in seconds (a number below 10^9); null there means
+ * nothing is in progress. Kept as `oldest_age_secs`, what a `stuck` detector reads best.
+ */
+oldest_pointer?: string | null, };

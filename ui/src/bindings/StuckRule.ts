@@ -2,6 +2,7 @@
 
 /**
  * An item or job in progress (the value is above zero) without a break for longer than
- * `older_than_minutes`.
+ * `older_than_minutes`. Over a check's `oldest_age_secs`, the better form: the oldest item in
+ * progress is older than that (a queue that is always busy but moving never alerts).
  */
 export type StuckRule = { older_than_minutes: number, };

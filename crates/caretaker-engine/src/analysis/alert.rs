@@ -69,6 +69,9 @@ mod tests {
             suggested_confidence: None,
             created_at: 0,
             dismissed_at: None,
+            suggestion: None,
+            suggestion_note: None,
+            healing: vec![],
         }
     }
 

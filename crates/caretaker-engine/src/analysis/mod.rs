@@ -105,6 +105,13 @@ pub struct Finding {
     pub suggested_confidence: Option<f64>,
     pub created_at: i64,
     pub dismissed_at: Option<i64>,
+    /// What the model suggested, in its words (an action, or a kind of action and its target).
+    pub suggestion: Option<String>,
+    /// Why the suggestion can only be read: an unknown action, a target outside its scope.
+    pub suggestion_note: Option<String>,
+    /// The healing decisions about the suggestion, the newest first: the escalation waiting for
+    /// the person, a refusal by the guard rails, the run after approval.
+    pub healing: Vec<crate::healing::HealingRecord>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -7,9 +7,22 @@ use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct SuggestedAction {
+    /// A configured action's id (or name).
+    #[serde(default)]
     pub id: String,
+    /// Or a kind of action (`clear_folder`, `kill_process`, ...) with a concrete target.
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub target: Option<String>,
     #[serde(default)]
     pub confidence: f64,
+}
+
+impl SuggestedAction {
+    pub fn as_suggested(&self) -> crate::healing::suggest::Suggested<'_> {
+        crate::healing::suggest::Suggested { id: &self.id, kind: self.kind.as_deref(), target: self.target.as_deref() }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -31,6 +44,7 @@ pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_TEXT_CHARS: usize = 2000;
 const MAX_EVIDENCE_IDS: usize = 50;
 const MAX_ACTION_ID_CHARS: usize = 100;
+const MAX_TARGET_CHARS: usize = 500;
 
 /// `s` on one line, at most `max` characters (an ellipsis says it was cut).
 pub(crate) fn clip(s: &str, max: usize, one_line: bool) -> String {
@@ -54,6 +68,11 @@ fn bounded(mut list: Vec<RawFinding>) -> Vec<RawFinding> {
         f.evidence_log_ids.truncate(MAX_EVIDENCE_IDS);
         if let Some(a) = &mut f.suggested_action {
             a.id = clip(&a.id, MAX_ACTION_ID_CHARS, true);
+            a.kind = a.kind.as_deref().map(|k| clip(k, MAX_ACTION_ID_CHARS, true));
+            a.target = a.target.as_deref().map(|t| clip(t, MAX_TARGET_CHARS, true));
+        }
+        if f.suggested_action.as_ref().is_some_and(|a| a.as_suggested().is_empty()) {
+            f.suggested_action = None;
         }
     }
     list

@@ -8,7 +8,7 @@ use super::{
 };
 use super::{Finding, LlmClient, PromptState, Scan};
 use crate::alerts::{list_alerts, Alert, AlertQuery};
-use crate::config::AnalysisConfig;
+use crate::config::{AnalysisConfig, HealingMode};
 use crate::core::{Core, Piece, Wake};
 use crate::error::{EngineError, Result};
 use crate::events::Event;
@@ -226,7 +226,8 @@ impl Service {
     async fn scan(&self, id: i64, start: i64, end: i64) -> Option<Scan> {
         let core = &self.core;
         let cfg = core.config().analysis;
-        let actions: Vec<String> = core.config().healing.actions.iter().map(|a| a.id.clone()).collect();
+        let healing_cfg = core.config().healing;
+        let actions: Vec<String> = healing_cfg.actions.iter().filter(|a| a.mode != HealingMode::Off).map(|a| a.id.clone()).collect();
         let (level, cap) = (cfg.min_level, cfg.max_log_lines);
         let read = core
             .db
@@ -256,7 +257,17 @@ impl Service {
         let t = core.now();
         let failed = outcome.is_err();
         let stored = match outcome {
-            Ok(found) => core.db.write_async(move |c| complete_scan(c, id, &found, &actions, t)).await,
+            Ok(found) => {
+                let data_dir = core.data_dir.clone();
+                let done = core.db.write_async(move |c| complete_scan(c, id, &found, &healing_cfg, &data_dir, t)).await;
+                done.map(|(findings, records)| {
+                    // Suggestions that became escalations show wherever escalations show.
+                    for record in records {
+                        core.emit(Event::Healing { record });
+                    }
+                    findings
+                })
+            }
             Err((error, raw)) => {
                 tracing::warn!(scan_id = id, "log analysis failed: {error}");
                 let e2 = error.clone();

@@ -2,9 +2,12 @@
 //! `analysis_findings` (what each completed scan found).
 
 use super::{parse, Classification, Finding, FindingSeverity, Scan, ScanStatus};
+use crate::config::HealingConfig;
 use crate::error::{EngineError, Result};
+use crate::healing::{self, HealingRecord};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::json;
+use std::path::Path;
 
 fn scan_from_row(r: &Row<'_>) -> rusqlite::Result<Scan> {
     Ok(Scan {
@@ -51,16 +54,24 @@ fn finding_from_row(r: &Row<'_>) -> rusqlite::Result<Finding> {
         suggested_confidence: r.get(8)?,
         created_at: r.get(9)?,
         dismissed_at: r.get(10)?,
+        suggestion: r.get(11)?,
+        suggestion_note: r.get(12)?,
+        healing: Vec::new(),
     })
 }
 
 pub fn findings(conn: &Connection, include_dismissed: bool, limit: u32) -> Result<Vec<Finding>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, scan_id, classification, severity, title, body, source_log_ids, suggested_action, suggested_confidence, created_at, dismissed_at
+        "SELECT id, scan_id, classification, severity, title, body, source_log_ids, suggested_action, suggested_confidence, created_at, dismissed_at,
+                suggestion, suggestion_note
          FROM analysis_findings WHERE (?1 OR dismissed_at IS NULL) ORDER BY id DESC LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![include_dismissed, limit.clamp(1, 10_000)], finding_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut out: Vec<Finding> = rows.collect::<rusqlite::Result<_>>()?;
+    for f in out.iter_mut().filter(|f| f.suggested_action.is_some()) {
+        f.healing = healing::suggest::of_finding(conn, f.id)?;
+    }
+    Ok(out)
 }
 
 pub fn dismiss(conn: &Connection, id: i64, now: i64) -> Result<()> {
@@ -68,7 +79,7 @@ pub fn dismiss(conn: &Connection, id: i64, now: i64) -> Result<()> {
     if n == 0 {
         return Err(EngineError::InvalidInput(format!("finding {id} does not exist or is already dismissed")));
     }
-    Ok(())
+    healing::suggest::dismiss_with_finding(conn, id)
 }
 
 /// Scans cut off by a stop are recorded as interrupted.
@@ -97,15 +108,30 @@ pub(crate) fn fail_scan(conn: &Connection, id: i64, error: &str, raw: Option<&st
     Ok(())
 }
 
-pub(crate) fn complete_scan(conn: &Connection, id: i64, found: &[parse::RawFinding], actions: &[String], now: i64) -> Result<Vec<Finding>> {
+/// Stores a completed scan's findings. A suggested action that names a configured action
+/// becomes an escalation waiting for the person (or a refusal, when the guard rails say no);
+/// anything else is kept as text with the reason. Returns the findings and the healing records written.
+pub(crate) fn complete_scan(
+    conn: &Connection,
+    id: i64,
+    found: &[parse::RawFinding],
+    healing_cfg: &HealingConfig,
+    data_dir: &Path,
+    now: i64,
+) -> Result<(Vec<Finding>, Vec<HealingRecord>)> {
     let tx = conn.unchecked_transaction()?;
     let mut out = Vec::new();
+    let mut records = Vec::new();
     for f in found {
-        // The model may only point at actions the person configured.
-        let action = f.suggested_action.as_ref().filter(|a| actions.contains(&a.id));
+        let said = f.suggested_action.as_ref().map(|a| (a, a.as_suggested()));
+        // The model may only point at actions the person configured, within their scope.
+        let resolved = said.as_ref().map(|(_, s)| healing::suggest::resolve(healing_cfg, s, data_dir));
+        let action = resolved.as_ref().and_then(|r| r.as_ref().ok()).copied();
+        let mut note = resolved.as_ref().and_then(|r| r.as_ref().err()).cloned();
+        let confidence = said.as_ref().filter(|_| action.is_some()).map(|(a, _)| a.confidence);
         tx.execute(
-            "INSERT INTO analysis_findings (scan_id, classification, severity, title, body, source_log_ids, suggested_action, suggested_confidence, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO analysis_findings (scan_id, classification, severity, title, body, source_log_ids, suggested_action, suggested_confidence, created_at, suggestion)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 id,
                 json!(f.classification).as_str(),
@@ -114,11 +140,24 @@ pub(crate) fn complete_scan(conn: &Connection, id: i64, found: &[parse::RawFindi
                 f.next_step,
                 serde_json::to_string(&f.evidence_log_ids).unwrap_or_default(),
                 action.map(|a| a.id.clone()),
-                action.map(|a| a.confidence),
-                now
+                confidence,
+                now,
+                said.as_ref().map(|(_, s)| s.describe())
             ],
         )?;
         let fid = tx.last_insert_rowid();
+        let mut healing = Vec::new();
+        if let Some(a) = action {
+            let subject = format!("finding #{fid}: {}", parse::clip(&f.title, 80, true));
+            match healing::suggest::propose(&tx, healing_cfg, a, fid, &subject, now)? {
+                Ok(record) => healing.push(record),
+                Err(waiting) => note = Some(waiting),
+            }
+        }
+        if let Some(n) = &note {
+            tx.execute("UPDATE analysis_findings SET suggestion_note = ?2 WHERE id = ?1", params![fid, n])?;
+        }
+        records.extend(healing.iter().cloned());
         out.push(Finding {
             id: fid,
             scan_id: id,
@@ -128,9 +167,12 @@ pub(crate) fn complete_scan(conn: &Connection, id: i64, found: &[parse::RawFindi
             body: f.next_step.clone(),
             source_log_ids: f.evidence_log_ids.clone(),
             suggested_action: action.map(|a| a.id.clone()),
-            suggested_confidence: action.map(|a| a.confidence),
+            suggested_confidence: confidence,
             created_at: now,
             dismissed_at: None,
+            suggestion: said.as_ref().map(|(_, s)| s.describe()),
+            suggestion_note: note,
+            healing,
         });
     }
     tx.execute(
@@ -138,7 +180,7 @@ pub(crate) fn complete_scan(conn: &Connection, id: i64, found: &[parse::RawFindi
         params![id, now, out.len() as i64],
     )?;
     tx.commit()?;
-    Ok(out)
+    Ok((out, records))
 }
 
 pub(crate) fn last_completed_at(conn: &Connection) -> Result<Option<i64>> {

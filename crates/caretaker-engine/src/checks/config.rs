@@ -165,6 +165,11 @@ pub struct JsonValueProbe {
     pub warning_below: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub critical_below: Option<f64>,
+    /// JSON pointer to the oldest item in progress: when it started (an RFC 3339 time, or Unix
+    /// seconds or milliseconds) or its age in seconds (a number below 10^9); null there means
+    /// nothing is in progress. Kept as `oldest_age_secs`, what a `stuck` detector reads best.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_pointer: Option<String>,
 }
 
 impl HttpProbe {
@@ -280,8 +285,15 @@ impl CheckConfig {
             if !j.pointer.starts_with('/') {
                 bad("json_value.pointer", format!("must start with / (got {:?})", j.pointer));
             }
-            if j.warning_above.is_none() && j.critical_above.is_none() && j.warning_below.is_none() && j.critical_below.is_none() {
-                bad("json_value", "needs at least one of warning_above, critical_above, warning_below, critical_below".into());
+            if let Some(p) = j.oldest_pointer.as_ref().filter(|p| !p.starts_with('/')) {
+                bad("json_value.oldest_pointer", format!("must start with / (got {p:?})"));
+            }
+            let thresholds = [j.warning_above, j.critical_above, j.warning_below, j.critical_below];
+            if thresholds.iter().all(Option::is_none) && j.oldest_pointer.is_none() {
+                bad(
+                    "json_value",
+                    "needs at least one of warning_above, critical_above, warning_below, critical_below or oldest_pointer".into(),
+                );
             }
         }
     }

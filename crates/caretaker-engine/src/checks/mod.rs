@@ -2,6 +2,7 @@
 //! and retention. Owns the `service_health_checks` table.
 
 pub mod config;
+mod oldest;
 mod probe;
 pub(crate) mod service;
 pub(crate) mod store;

@@ -54,7 +54,7 @@ impl Prober {
     pub async fn run(&self, check: &CheckConfig, now_ms: i64) -> CheckResult {
         let timeout = Duration::from_secs(check.timeout_secs);
         let started = Instant::now();
-        let outcome = match tokio::time::timeout(timeout, self.probe(check)).await {
+        let outcome = match tokio::time::timeout(timeout, self.probe(check, now_ms)).await {
             Ok(o) => o,
             Err(_) => down(format!("no answer within {} s", check.timeout_secs), json!({ "timeout_secs": check.timeout_secs })),
         };
@@ -79,7 +79,7 @@ impl Prober {
         }
     }
 
-    async fn probe(&self, check: &CheckConfig) -> Outcome {
+    async fn probe(&self, check: &CheckConfig, now_ms: i64) -> Outcome {
         if let Some(h) = &check.http {
             self.http_probe(h).await
         } else if let Some(t) = &check.tcp {
@@ -89,7 +89,7 @@ impl Prober {
         } else if let Some(c) = &check.command {
             command_probe(c, Duration::from_secs(check.timeout_secs)).await
         } else if let Some(j) = &check.json_value {
-            self.json_value_probe(j).await
+            self.json_value_probe(j, now_ms).await
         } else {
             down("this check has no probe configured", Value::Null)
         }
@@ -151,7 +151,7 @@ impl Prober {
         up(details)
     }
 
-    async fn json_value_probe(&self, j: &JsonValueProbe) -> Outcome {
+    async fn json_value_probe(&self, j: &JsonValueProbe, now_ms: i64) -> Outcome {
         let (status, body, _) = match self.fetch("GET", &j.url).await {
             Ok(v) => v,
             Err(e) => return down(e, json!({ "url": j.url })),
@@ -164,6 +164,13 @@ impl Prober {
             Ok(v) => v,
             Err(e) => return down(format!("the response is not JSON: {e}"), details),
         };
+        // Read even when the number is not: a `stuck` detector watches it on its own.
+        if let Some(p) = &j.oldest_pointer {
+            match super::oldest::age_secs(value.pointer(p), now_ms) {
+                Ok(age) => details["oldest_age_secs"] = json!(age),
+                Err(e) => details["oldest_error"] = json!(format!("{p}: {e}")),
+            }
+        }
         let number = match value.pointer(&j.pointer) {
             Some(Value::Number(n)) => n.as_f64(),
             Some(Value::String(s)) => s.trim().parse::<f64>().ok(),

@@ -139,10 +139,19 @@ impl Config {
             let prefix = format!("detectors[{i}]");
             d.validate(&prefix, issues);
             if let Some(c) = &d.check {
-                if !self.checks.list.iter().any(|k| k.name == c.name) {
+                let check = self.checks.list.iter().find(|k| k.name == c.name);
+                if check.is_none() {
                     issues.push(ConfigIssue {
                         path: format!("{prefix}.check.name"),
                         message: format!("there is no check named {:?}", c.name),
+                        location: None,
+                    });
+                }
+                let reports_oldest = check.and_then(|k| k.json_value.as_ref()).is_some_and(|j| j.oldest_pointer.is_some());
+                if check.is_some() && c.field == crate::detectors::CheckField::OldestAgeSecs && !reports_oldest {
+                    issues.push(ConfigIssue {
+                        path: format!("{prefix}.check.field"),
+                        message: format!("check {:?} reports no oldest item: give its json_value an oldest_pointer", c.name),
                         location: None,
                     });
                 }

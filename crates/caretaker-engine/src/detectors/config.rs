@@ -61,6 +61,9 @@ pub enum CheckField {
     LatencyMs,
     /// 1 for a run that was not healthy, 0 for one that was: the input of `error_rate`.
     Failed,
+    /// Seconds since the oldest item in progress started (a json_value probe's
+    /// `oldest_pointer`): with `stuck`, the age of that item is what alerts.
+    OldestAgeSecs,
 }
 
 impl CheckField {
@@ -69,6 +72,7 @@ impl CheckField {
             CheckField::Value => "value",
             CheckField::LatencyMs => "latency_ms",
             CheckField::Failed => "failed",
+            CheckField::OldestAgeSecs => "oldest_age_secs",
         }
     }
 }
@@ -159,7 +163,8 @@ pub struct BelowNormalRule {
 }
 
 /// An item or job in progress (the value is above zero) without a break for longer than
-/// `older_than_minutes`.
+/// `older_than_minutes`. Over a check's `oldest_age_secs`, the better form: the oldest item in
+/// progress is older than that (a queue that is always busy but moving never alerts).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
 pub struct StuckRule {
@@ -212,6 +217,8 @@ pub enum Rule<'a> {
     AboveNormal(&'a AboveNormalRule),
     BelowNormal(&'a BelowNormalRule),
     Stuck(&'a StuckRule),
+    /// `stuck` over the age of the oldest item in progress.
+    StuckOldest(&'a StuckRule),
 }
 
 impl Rule<'_> {
@@ -221,7 +228,7 @@ impl Rule<'_> {
             Rule::ErrorRate(_) => "error_rate",
             Rule::AboveNormal(_) => "above_normal",
             Rule::BelowNormal(_) => "below_normal",
-            Rule::Stuck(_) => "stuck",
+            Rule::Stuck(_) | Rule::StuckOldest(_) => "stuck",
         }
     }
 
@@ -236,6 +243,8 @@ impl Rule<'_> {
             Rule::AboveNormal(r) => m(r.baseline_minutes),
             Rule::BelowNormal(r) => m(r.baseline_minutes),
             Rule::Stuck(r) => 2 * m(r.older_than_minutes),
+            // Only the latest reading counts; a window of the limit still shows a few.
+            Rule::StuckOldest(r) => m(r.older_than_minutes),
         }
     }
 }
@@ -247,7 +256,10 @@ impl DetectorConfig {
             self.error_rate.as_ref().map(Rule::ErrorRate),
             self.above_normal.as_ref().map(Rule::AboveNormal),
             self.below_normal.as_ref().map(Rule::BelowNormal),
-            self.stuck.as_ref().map(Rule::Stuck),
+            self.stuck.as_ref().map(|r| match &self.check {
+                Some(c) if c.field == CheckField::OldestAgeSecs => Rule::StuckOldest(r),
+                _ => Rule::Stuck(r),
+            }),
         ];
         let mut set = all.into_iter().flatten();
         let first = set.next();

@@ -98,6 +98,23 @@ pub fn evaluate(rule: Rule<'_>, points: &[Point], now_ms: i64) -> Verdict {
             };
             Verdict { firing, summary, evidence }
         }
+        Rule::StuckOldest(r) => {
+            let Some(last) = points.last() else { return quiet("no readings yet".into(), json!({ "samples": 0 })) };
+            // The age as the check read it, not extrapolated: a check that stopped answering says
+            // nothing about whether the item finished since.
+            let age_ms = (last.value * 1000.0) as i64;
+            let firing = age_ms >= r.older_than_minutes as i64 * MINUTE_MS;
+            let evidence = json!({
+                "oldest_age_secs": last.value, "read_at": last.ts, "age_minutes": age_ms / MINUTE_MS,
+                "older_than_minutes": r.older_than_minutes,
+            });
+            let summary = match (firing, last.value > 0.0) {
+                (true, _) => format!("the oldest item in progress is {} old (limit {} min)", minutes_text(age_ms), r.older_than_minutes),
+                (false, true) => format!("the oldest item in progress is {} old", minutes_text(age_ms)),
+                (false, false) => "nothing in progress".into(),
+            };
+            Verdict { firing, summary, evidence }
+        }
     }
 }
 

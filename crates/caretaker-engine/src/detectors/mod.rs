@@ -79,4 +79,6 @@ pub fn alert_text(cfg: &DetectorConfig, v: &Verdict, host: &str, now_ms: i64) ->
 }
 
 #[cfg(test)]
+mod stuck_tests;
+#[cfg(test)]
 mod tests;

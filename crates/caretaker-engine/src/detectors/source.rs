@@ -21,6 +21,7 @@ pub(crate) fn read_series(conn: &Connection, cfg: &DetectorConfig, from_ms: i64,
             CheckField::Value => "CAST(json_extract(probe_details, '$.value') AS REAL)",
             CheckField::LatencyMs => "latency_ms",
             CheckField::Failed => "CASE WHEN status = 'healthy' THEN 0.0 ELSE 1.0 END",
+            CheckField::OldestAgeSecs => "CAST(json_extract(probe_details, '$.oldest_age_secs') AS REAL)",
         };
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT checked_at, {value} FROM service_health_checks

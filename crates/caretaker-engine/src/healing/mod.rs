@@ -9,6 +9,7 @@ pub(crate) mod edit;
 mod exec;
 mod manual_stop;
 pub(crate) mod service;
+pub(crate) mod suggest;
 
 pub use dry_run::{DryRun, FolderPreview, GuardRails, ProcessMatch};
 pub use edit::HealingOverview;
@@ -80,6 +81,8 @@ pub struct HealingRecord {
     /// What happened, for a person: "exit 0", "gave up: …", "dismissed", "interrupted".
     pub outcome: Option<String>,
     pub healed: Option<bool>,
+    /// The log analysis finding that suggested it (then `alert_id` is None).
+    pub finding_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
@@ -107,7 +110,7 @@ pub struct ActionSummary {
 }
 
 const COLS: &str =
-    "id, alert_id, action_id, subject, mode, decision, argv, exit_code, stdout, stderr, created_at, started_at, ended_at, outcome, healed";
+    "id, alert_id, action_id, subject, mode, decision, argv, exit_code, stdout, stderr, created_at, started_at, ended_at, outcome, healed, finding_id";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<HealingRecord> {
     let argv: String = r.get(6)?;
@@ -127,6 +130,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<HealingRecord> {
         ended_at: r.get(12)?,
         outcome: r.get(13)?,
         healed: r.get::<_, Option<i64>>(14)?.map(|v| v != 0),
+        finding_id: r.get(15)?,
     })
 }
 
@@ -142,12 +146,28 @@ pub fn list(conn: &Connection, q: &HealingQuery) -> Result<Vec<HealingRecord>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Escalations still waiting for the person, for alerts that are still open.
+/// Escalations still waiting for the person: for alerts that are still open, and for findings of
+/// log analysis the person has not dismissed.
 pub fn pending(conn: &Connection, open: &[Alert]) -> Result<Vec<HealingRecord>> {
-    let mut stmt = conn
-        .prepare_cached(&format!("SELECT {COLS} FROM healing_actions WHERE decision = 'escalated' AND outcome IS NULL ORDER BY id DESC"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLS} FROM healing_actions WHERE decision = 'escalated' AND outcome IS NULL
+         AND (finding_id IS NULL OR finding_id IN (SELECT id FROM analysis_findings WHERE dismissed_at IS NULL)) ORDER BY id DESC"
+    ))?;
     let rows: Vec<HealingRecord> = stmt.query_map([], from_row)?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows.into_iter().filter(|r| r.alert_id.is_some_and(|id| open.iter().any(|a| a.id == id))).collect())
+    Ok(rows.into_iter().filter(|r| r.finding_id.is_some() || r.alert_id.is_some_and(|id| open.iter().any(|a| a.id == id))).collect())
+}
+
+/// What a decision is about: an open alert, or a finding that suggested the action.
+pub(crate) struct Origin<'a> {
+    pub alert_id: Option<i64>,
+    pub finding_id: Option<i64>,
+    pub subject: &'a str,
+}
+
+impl<'a> Origin<'a> {
+    fn alert(a: &'a Alert) -> Self {
+        Origin { alert_id: Some(a.id), finding_id: None, subject: &a.subject }
+    }
 }
 
 fn insert(
@@ -159,26 +179,38 @@ fn insert(
     outcome: Option<&str>,
     now: i64,
 ) -> Result<HealingRecord> {
+    insert_row(conn, &Origin::alert(alert), action, decision, argv, outcome, now)
+}
+
+pub(crate) fn insert_row(
+    conn: &Connection,
+    origin: &Origin<'_>,
+    action: &ActionConfig,
+    decision: Decision,
+    argv: &[String],
+    outcome: Option<&str>,
+    now: i64,
+) -> Result<HealingRecord> {
     let started = decision.runs().then_some(now);
     conn.execute(
-        "INSERT INTO healing_actions (alert_id, action_id, subject, mode, decision, argv, created_at, started_at, outcome)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO healing_actions (alert_id, action_id, subject, mode, decision, argv, created_at, started_at, outcome, finding_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
-            alert.id,
+            origin.alert_id,
             action.id,
-            alert.subject,
+            origin.subject,
             action.mode.as_str(),
             decision.as_str(),
             serde_json::to_string(argv).unwrap_or_default(),
             now,
             started,
-            outcome
+            outcome,
+            origin.finding_id
         ],
     )?;
     let id = conn.last_insert_rowid();
     get(conn, id)?.ok_or_else(|| EngineError::Internal("audit row vanished".into()))
 }
-
 /// Records how a run ended.
 pub fn finish(conn: &Connection, id: i64, out: &RunOutput, now: i64) -> Result<()> {
     conn.execute(

@@ -5,10 +5,10 @@
 
 use super::clear::{preview, Protected};
 use super::{approve, attached, decide, execute, finish, get, list, manual_stop, pending, set_healed, set_outcome, summaries};
-use super::{dry_run, set_preview, ActionSummary, Decision, DryRun, HealingOverview, HealingQuery, HealingRecord, RunOutput};
+use super::{dry_run, set_preview, suggest, ActionSummary, Decision, DryRun, HealingOverview, HealingQuery, HealingRecord, RunOutput};
 use crate::alerts::{Alert, AlertStatus, Effects, Notice};
 use crate::checks;
-use crate::config::{ActionConfig, ClearFolderAction};
+use crate::config::{ActionConfig, ClearFolderAction, HealingConfig};
 use crate::core::Core;
 use crate::error::{EngineError, Result};
 use crate::events::Event;
@@ -126,7 +126,7 @@ impl Service {
                 }
                 let me = self.clone();
                 tokio::spawn(async move {
-                    me.run_action(record, action, alert.clone()).await;
+                    me.run_action(record, action, Some(alert.clone())).await;
                     if let Ok(mut s) = me.in_flight.lock() {
                         s.remove(&key);
                     }
@@ -157,9 +157,11 @@ impl Service {
         self.core.publish(Effects { changed: vec![], notices: vec![notice] });
     }
 
-    /// Runs an action whose audit row is already written, records how it ended, then verifies.
-    async fn run_action(&self, record: HealingRecord, action: ActionConfig, alert: Alert) {
-        tracing::info!(action = %action.id, subject = %alert.subject, decision = record.decision.as_str(), "running healing action");
+    /// Runs an action whose audit row is already written, records how it ended, then verifies
+    /// against its alert (an approved suggestion has none: whether it healed stays unknown).
+    async fn run_action(&self, record: HealingRecord, action: ActionConfig, alert: Option<Alert>) {
+        let subject = record.subject.clone();
+        tracing::info!(action = %action.id, subject = %subject, decision = record.decision.as_str(), "running healing action");
         let (a, data_dir) = (action.clone(), self.core.data_dir.clone());
         let out = tokio::task::spawn_blocking(move || execute(&a, &data_dir))
             .await
@@ -169,17 +171,21 @@ impl Service {
         if let Err(e) = self.core.db.write_async(move |c| finish(c, id, &out2, now)).await {
             tracing::warn!("could not record the end of healing action {id}: {e}");
         }
-        tokio::time::sleep(Duration::from_secs(action.verify_after_secs)).await;
-        // Verify: re-run the check now; for other rules, see whether the alert is still open.
-        let check = self.core.config().checks.list.into_iter().find(|c| alert.rule == "check" && c.name == alert.subject);
-        let healed = match check {
-            Some(c) => self.checks.run_now(&c).await,
-            None => !self.core.alerts.open().iter().any(|a| a.id == alert.id),
-        };
-        if let Err(e) = self.core.db.write_async(move |c| set_healed(c, id, healed)).await {
-            tracing::warn!("could not record whether action {id} healed: {e}");
+        if let Some(alert) = alert {
+            tokio::time::sleep(Duration::from_secs(action.verify_after_secs)).await;
+            // Verify: re-run the check now; for other rules, see whether the alert is still open.
+            let check = self.core.config().checks.list.into_iter().find(|c| alert.rule == "check" && c.name == alert.subject);
+            let healed = match check {
+                Some(c) => self.checks.run_now(&c).await,
+                None => !self.core.alerts.open().iter().any(|a| a.id == alert.id),
+            };
+            if let Err(e) = self.core.db.write_async(move |c| set_healed(c, id, healed)).await {
+                tracing::warn!("could not record whether action {id} healed: {e}");
+            }
+            tracing::info!(action = %action.id, subject = %subject, healed, outcome = %out.outcome, "healing action finished");
+        } else {
+            tracing::info!(action = %action.id, subject = %subject, outcome = %out.outcome, "healing action finished");
         }
-        tracing::info!(action = %action.id, subject = %alert.subject, healed, outcome = %out.outcome, "healing action finished");
         if let Ok(Some(r)) = self.core.db.read_async(move |c| get(c, id)).await {
             self.core.emit(Event::Healing { record: r });
         }
@@ -239,14 +245,16 @@ impl Service {
     pub async fn approve(self: &Arc<Self>, id: i64) -> Result<HealingRecord> {
         let row =
             self.core.db.read_async(move |c| get(c, id)).await?.ok_or_else(|| EngineError::NotFound(format!("no escalation {id}")))?;
-        let action = self
-            .core
-            .config()
-            .healing
+        let cfg = self.core.config().healing;
+        let action = cfg
             .actions
-            .into_iter()
+            .iter()
             .find(|a| a.id == row.action_id)
+            .cloned()
             .ok_or_else(|| EngineError::NotFound(format!("action {:?} is no longer configured", row.action_id)))?;
+        if row.finding_id.is_some() {
+            return self.approve_suggestion(row, action, cfg).await;
+        }
         let alert = self
             .core
             .alerts
@@ -261,7 +269,39 @@ impl Service {
         Ok(record)
     }
 
+    /// Approving what log analysis suggested: the guard rails are asked again, then it runs once.
+    /// There is no alert to verify against, so whether it healed is left unsaid.
+    async fn approve_suggestion(self: &Arc<Self>, row: HealingRecord, action: ActionConfig, cfg: HealingConfig) -> Result<HealingRecord> {
+        let (now, a2) = (self.core.now(), action.clone());
+        let decided = self.core.db.write_async(move |c| suggest::approve(c, &cfg, &row, &a2, now)).await?;
+        match decided {
+            Err(refused) => {
+                self.core.emit(Event::Healing { record: refused.clone() });
+                Err(EngineError::InvalidInput(format!("not run: {}", refused.outcome.unwrap_or_default())))
+            }
+            Ok(record) => {
+                self.core.emit(Event::Healing { record: record.clone() });
+                let (me, r) = (self.clone(), record.clone());
+                tokio::spawn(async move { me.run_action(r, action, None).await });
+                Ok(record)
+            }
+        }
+    }
+
+    /// "Dismiss": nothing runs. Only an escalation still waiting can be dismissed, so a late
+    /// click never rewrites how an approved one ended.
     pub async fn dismiss(&self, id: i64) -> Result<()> {
-        self.core.db.write_async(move |c| set_outcome(c, id, "dismissed")).await
+        self.core
+            .db
+            .write_async(move |c| match get(c, id)? {
+                Some(r) if r.decision == Decision::Escalated && r.outcome.is_none() => set_outcome(c, id, "dismissed"),
+                Some(_) => Err(EngineError::InvalidInput(format!("escalation {id} is no longer waiting"))),
+                None => Err(EngineError::NotFound(format!("no escalation {id}"))),
+            })
+            .await?;
+        if let Ok(Some(r)) = self.core.db.read_async(move |c| get(c, id)).await {
+            self.core.emit(Event::Healing { record: r });
+        }
+        Ok(())
     }
 }

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_presence.sql"),
     include_str!("migrations/0008_channels.sql"),
     include_str!("migrations/0009_backup_unreadable.sql"),
+    include_str!("migrations/0010_suggestions.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
