@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { Config } from "../bindings/Config";
 import type { ConfigSection } from "../bindings/ConfigSection";
 import { ErrorNote } from "../components/ErrorNote";
@@ -69,7 +69,12 @@ export function SectionForm<N extends Name>({ name, title, intro, fields, settin
   const [texts, setTexts] = useState<Record<string, string>>({});
   const [error, setError] = useState<CommandError | null>(null);
   const [saved, setSaved] = useState(false);
+  // Only a newer configuration replaces what is being typed; the first render already shows it
+  // (resetting on mount too would drop a keystroke that lands before that effect runs).
+  const shownConfig = useRef(current);
   useEffect(() => {
+    if (shownConfig.current === current) return;
+    shownConfig.current = current;
     setBox({ v: current });
     setTexts({});
   }, [current]);
