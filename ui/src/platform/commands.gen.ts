@@ -30,6 +30,7 @@ import type { HealingOverview } from "../bindings/HealingOverview";
 import type { HealingQuery } from "../bindings/HealingQuery";
 import type { HealingRecord } from "../bindings/HealingRecord";
 import type { HeartbeatConfig } from "../bindings/HeartbeatConfig";
+import type { LogLevel } from "../bindings/LogLevel";
 import type { LogLine } from "../bindings/LogLine";
 import type { LogQuery } from "../bindings/LogQuery";
 import type { MaintenanceConfig } from "../bindings/MaintenanceConfig";
@@ -174,6 +175,8 @@ export interface Commands {
   list_models: { req: { endpoint: string }; res: Array<string> };
   /** The app first confirms a model server on another machine in a native dialog. */
   set_analysis: { req: { enabled: boolean; endpoint: string; model: string; cadenceMinutes: number }; res: AnalysisConfig };
+  /** How much of the log a scan reads (lines, lowest level) and how long an answer may take. */
+  set_analysis_reading: { req: { maxLogLines: number; minLevel: LogLevel; requestTimeoutSecs: number }; res: AnalysisConfig };
   set_prompt: { req: { template: string }; res: null };
   reset_prompt: { req: Record<string, never>; res: null };
   /** Starts a log analysis scan now; refused while one runs. */

@@ -6,6 +6,7 @@ import { TextArea } from "../components/Input";
 import { asCommandError, type CommandError } from "../platform";
 import { call, useCommand } from "../state/useCommand";
 import { BackupSettings } from "./BackupSettings";
+import { InsightsSettings } from "./InsightsSettings";
 import { AlertmanagerTest, MaintenanceTasks } from "./MaintenanceTasks";
 import { type Field, SectionForm } from "./Sections";
 import { StorageEstimate } from "./StorageEstimate";
@@ -164,6 +165,7 @@ export function EngineSettings() {
       <SectionForm name="alertmanager" title="Alertmanager" fields={ALERTMANAGER} {...common}
         extra={(v) => <AlertmanagerTest value={v} />} />
       <BackupSettings />
+      <InsightsSettings />
       <ImportExport onImported={saved} />
     </>
   );

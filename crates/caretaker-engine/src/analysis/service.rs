@@ -129,6 +129,26 @@ impl Service {
         Ok(self.core.config().analysis)
     }
 
+    /// How much of the log a scan reads and how long an answer may take (the rest of
+    /// `[analysis]` stays; the server and model go through [`Self::set`], which checks them).
+    pub async fn set_reading(
+        &self,
+        max_log_lines: u32,
+        min_level: crate::logs::LogLevel,
+        request_timeout_secs: u64,
+    ) -> Result<AnalysisConfig> {
+        let (_, next) = self
+            .core
+            .edit_config(Piece::Section("analysis"), |c| {
+                c.analysis.max_log_lines = max_log_lines;
+                c.analysis.min_level = min_level;
+                c.analysis.request_timeout_secs = request_timeout_secs;
+                Ok(())
+            })
+            .await?;
+        Ok(next.analysis)
+    }
+
     /// The person's own prompt; from now on upgrades keep it.
     pub async fn set_prompt(&self, template: String) -> Result<()> {
         if template.trim().is_empty() {

@@ -174,6 +174,9 @@ macro_rules! with_commands {
             /// The app first confirms a model server on another machine in a native dialog.
             set_analysis(enabled: bool, endpoint: String, model: String, cadence_minutes: u64) -> AnalysisConfig =
                 |e| e.set_analysis(enabled, endpoint, model, cadence_minutes).await;
+            /// How much of the log a scan reads (lines, lowest level) and how long an answer may take.
+            set_analysis_reading(max_log_lines: u32, min_level: caretaker_engine::logs::LogLevel, request_timeout_secs: u64) -> AnalysisConfig =
+                |e| e.set_analysis_reading(max_log_lines, min_level, request_timeout_secs).await;
             set_prompt(template: String) -> () = |e| e.set_prompt(template).await;
             reset_prompt() -> () = |e| e.reset_prompt().await;
             /// Starts a log analysis scan now; refused while one runs.

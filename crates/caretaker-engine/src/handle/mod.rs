@@ -267,6 +267,16 @@ impl EngineHandle {
         self.s.analysis.set(enabled, endpoint, model, cadence_minutes).await
     }
 
+    /// How much of the log a scan reads (lines, lowest level) and how long an answer may take.
+    pub async fn set_analysis_reading(
+        &self,
+        max_log_lines: u32,
+        min_level: crate::logs::LogLevel,
+        request_timeout_secs: u64,
+    ) -> Result<AnalysisConfig> {
+        self.s.analysis.set_reading(max_log_lines, min_level, request_timeout_secs).await
+    }
+
     /// The person's own prompt; from now on upgrades keep it.
     pub async fn set_prompt(&self, template: String) -> Result<()> {
         self.s.analysis.set_prompt(template).await
