@@ -3,6 +3,7 @@ import type { PlanConfig } from "../bindings/PlanConfig";
 import { ErrorNote } from "../components/ErrorNote";
 import { Input, TextArea } from "../components/Input";
 import { call, useAction, useCommand } from "../state/useCommand";
+import { WhereStep, type Where } from "./Where";
 
 const KEEP_DEFAULT = { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 };
 
@@ -14,11 +15,13 @@ function downloadPassword(repository: string, password: string) {
   a.click();
 }
 
-/** First run: pick folders, a repository folder, and a password to write down. */
+/** First run: pick folders, where the snapshots go (a folder, or a REST server tested first), and a password to write down. */
 export function Wizard({ onDone, onCancel }: { onDone: () => void; onCancel?: () => void }) {
   const [name, setName] = useState("Documents");
   const [sources, setSources] = useState("");
-  const [repository, setRepository] = useState("");
+  const [where, setWhere] = useState<Where>({ kind: "folder", repository: "", serverPassword: "" });
+  const [tested, setTested] = useState<string | null>(null);
+  const repository = where.repository;
   const [schedule, setSchedule] = useState("daily 02:00");
   const [password, setPassword] = useState("");
   const [saved, setSaved] = useState(false);
@@ -44,7 +47,8 @@ export function Wizard({ onDone, onCancel }: { onDone: () => void; onCancel?: ()
       include_caretaker_data: true,
     };
     await creating.run(async () => {
-      const r = await call("create_backup_plan", { plan, password });
+      const serverPassword = where.kind === "rest" ? where.serverPassword : null;
+      const r = await call("create_backup_plan", { plan, password, serverPassword });
       setStored(r.password_stored_in);
       if (r.password_stored_in === "keychain") onDone();
     });
@@ -78,9 +82,7 @@ export function Wizard({ onDone, onCancel }: { onDone: () => void; onCancel?: ()
       <label>Folders to back up (one absolute path per line)
         <TextArea data-testid="wizard-sources" rows={3} placeholder="/Users/me/Documents" value={sources} onChange={(e) => setSources(e.target.value)} />
       </label>
-      <label>Repository folder (an external disk, a mounted share, or a folder)
-        <Input data-testid="wizard-repository" placeholder="/Volumes/Backup/caretaker" value={repository} onChange={(e) => setRepository(e.target.value)} />
-      </label>
+      <WhereStep where={where} onChange={setWhere} password={password} onTested={setTested} />
       <label>Repository password
         <Input data-testid="wizard-password" value={password} onChange={(e) => setPassword(e.target.value)} />
       </label>
@@ -91,9 +93,10 @@ export function Wizard({ onDone, onCancel }: { onDone: () => void; onCancel?: ()
         <label className="check"><input type="checkbox" data-testid="wizard-saved" checked={saved} onChange={(e) => setSaved(e.target.checked)} /> I have saved the password</label>
       </div>
       <p className="dim">Caretaker's own database and settings are included in every plan.</p>
+      {where.kind === "rest" && tested !== repository && <p className="dim" data-testid="wizard-test-first">Test the connection to the server before creating the plan.</p>}
       <ErrorNote error={creating.error ?? suggested.error} testId="wizard-error" />
       <div className="row">
-        <button data-testid="wizard-create" className="primary" disabled={creating.busy || !saved || !password || !sources.trim() || !repository.trim()} onClick={() => void create()}>
+        <button data-testid="wizard-create" className="primary" disabled={creating.busy || !saved || !password || !sources.trim() || !repository.trim() || (where.kind === "rest" && tested !== repository)} onClick={() => void create()}>
           {creating.busy ? "Creating…" : "Create the plan"}
         </button>
         {onCancel && <button onClick={onCancel}>Cancel</button>}
