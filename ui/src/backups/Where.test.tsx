@@ -6,6 +6,8 @@ import type { ConnectionReport } from "../bindings/ConnectionReport";
 import type { PlanConfig } from "../bindings/PlanConfig";
 import { setPlatform } from "../platform";
 import { TypedFakePlatform } from "../testing/fakePlatform";
+import type { PlanStatus } from "../bindings/PlanStatus";
+import { PlanCard } from "./PlanCard";
 import { restRepository } from "./Where";
 import { Wizard } from "./Wizard";
 
@@ -97,5 +99,26 @@ describe("the wizard's Where step", () => {
     await waitFor(() => expect(done()).toBe(1));
     const sent = p.calls.find((c) => c.cmd === "create_backup_plan")?.req as { serverPassword: string | null };
     expect(sent.serverPassword).toBeNull();
+  });
+
+  it("a REST plan's card replaces the server password through the engine", async () => {
+    const p = new TypedFakePlatform({ set_backup_server_password: () => null });
+    setPlatform(p);
+    const status: PlanStatus = {
+      plan: { name: "Remote", sources: ["/Users/me"], excludes: [], default_excludes: true, exclude_build_folders: false, repository: "rest:https://alice@nas.example.org/mini", schedule: "manual", keep: { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 }, host: "mini", include_caretaker_data: true },
+      last_run: null, last_success_ms: null, last_check: null, next_run_ms: null, repository_bytes: null, health: "never", health_message: "Never backed up", password: "keychain",
+    };
+    let changed = 0;
+    render(<PlanCard p={status} job={null} macos={false} onBrowse={() => {}} onChanged={() => changed++} />);
+    act(() => screen.getByTestId("server-password-open").click());
+    type("plan-server-password", "new server pass");
+    act(() => screen.getByText("Save password").click());
+    await waitFor(() => expect(changed).toBe(1));
+    expect(p.calls.find((c) => c.cmd === "set_backup_server_password")?.req).toEqual({ plan: "Remote", password: "new server pass" });
+    expect(screen.queryByTestId("plan-server-password")).toBeNull();
+    // A folder plan has no server.
+    cleanup();
+    render(<PlanCard p={{ ...status, plan: { ...status.plan, repository: "/Volumes/B/repo" } }} job={null} macos={false} onBrowse={() => {}} onChanged={() => {}} />);
+    expect(screen.queryByTestId("server-password-open")).toBeNull();
   });
 });
