@@ -4,8 +4,10 @@
 //! worker instead), panics on some write errors during a restore (a full disk), and holds a
 //! restore's whole plan in memory. A crash here costs one job, never the app.
 
+mod lock_files;
 pub mod locks;
 mod progress;
+mod repo;
 mod restore;
 mod unreadable;
 
@@ -13,15 +15,14 @@ use caretaker_engine::backup::protocol::{
     BackupJob, BackupSummary, BackupThenForget, ErrorKind, ForgetFailure, Keep, Op, Request, SnapshotInfo, TreeEntry, VerifySummary,
     WorkerEvent,
 };
-use progress::{Emitter, JsonBars};
-use rustic_backend::BackendOptions;
-use rustic_core::repofile::{MasterKey, SnapshotFile};
+use progress::Emitter;
+use repo::Target;
+use rustic_core::repofile::SnapshotFile;
 use rustic_core::{
-    BackupOptions, CheckOptions, ConfigOptions, Credentials, Excludes, KeepOptions, KeyOptions, OpenStatus, PathList, PruneOptions,
-    ReadSubsetOption, Repository, RepositoryOptions, RusticError, SnapshotOptions,
+    BackupOptions, CheckOptions, Excludes, KeepOptions, OpenStatus, PathList, PruneOptions, ReadSubsetOption, Repository, RusticError,
+    SnapshotOptions,
 };
 use std::io::BufRead;
-use std::path::Path;
 
 /// A failure the engine can name: what kind, and a sentence for the person.
 #[derive(Debug)]
@@ -65,6 +66,8 @@ pub(crate) fn rustic_failure(context: &str, e: &RusticError) -> Failure {
 pub fn worker_main() -> i32 {
     let emitter = Emitter::stdout();
     progress::install_panic_hook(emitter.clone());
+    // Before rustic's REST backend builds its HTTP client (see `net::install_tls_provider`).
+    caretaker_engine::net::install_tls_provider();
     unreadable::install();
     let mut line = String::new();
     if let Err(e) = std::io::stdin().lock().read_line(&mut line) {
@@ -118,112 +121,32 @@ fn to_json<T: serde::Serialize>(v: &T) -> Outcome<serde_json::Value> {
 }
 
 pub fn run(req: &Request, emitter: &Emitter) -> Outcome<serde_json::Value> {
+    let target = Target::new(req)?;
+    let open = |r: &Request| target.open(r, emitter);
     match &req.op {
         Op::Init => {
-            init(&req.repository, &req.password, emitter)?;
+            target.init(&req.password, emitter)?;
             Ok(serde_json::Value::Null)
         }
-        Op::Backup(job) => to_json(&backup(open(req, emitter)?, job, &req.repository)?),
+        Op::Probe => to_json(&target.probe(&req.password, emitter)?),
+        Op::Backup(job) => to_json(&backup(open(req)?, job, &target)?),
         Op::BackupThenForget { job, host, tag, keep } => {
-            let repo = open(req, emitter)?;
+            let repo = open(req)?;
             // The second open reuses the master key: no second password derivation.
-            let again = Request {
-                repository: req.repository.clone(),
-                password: req.password.clone(),
-                key: serde_json::to_string(&repo.key()).ok(),
-                op: Op::Snapshots,
-            };
-            let backup = backup(repo, job, &req.repository)?;
-            let forget = open(&again, emitter)
-                .and_then(|r| forget(&r, &req.repository, host, tag, keep))
+            let again = Request { key: serde_json::to_string(&repo.key()).ok(), op: Op::Snapshots, ..req.clone() };
+            let backup = backup(repo, job, &target)?;
+            let forget = open(&again)
+                .and_then(|r| forget(&r, &target, host, tag, keep))
                 .and_then(|s| to_json(&s))
                 .map_err(|f| ForgetFailure { kind: f.kind, message: f.message });
             to_json(&BackupThenForget { backup, forget })
         }
-        Op::Forget { host, tag, keep } => to_json(&forget(&open(req, emitter)?, &req.repository, host, tag, keep)?),
-        Op::Check { read_subset } => to_json(&check(&open(req, emitter)?, *read_subset)?),
-        Op::Snapshots => to_json(&snapshots(&open(req, emitter)?)?),
-        Op::Ls { snapshot, path } => to_json(&ls(open(req, emitter)?, snapshot, path)?),
-        Op::Restore(job) => to_json(&restore::restore(open(req, emitter)?, job, emitter)?),
+        Op::Forget { host, tag, keep } => to_json(&forget(&open(req)?, &target, host, tag, keep)?),
+        Op::Check { read_subset } => to_json(&check(&open(req)?, *read_subset)?),
+        Op::Snapshots => to_json(&snapshots(&open(req)?)?),
+        Op::Ls { snapshot, path } => to_json(&ls(open(req)?, snapshot, path)?),
+        Op::Restore(job) => to_json(&restore::restore(open(req)?, job, emitter)?),
     }
-}
-
-fn backends(repo: &Path) -> Outcome<rustic_core::RepositoryBackends> {
-    let text = repo
-        .to_str()
-        .ok_or_else(|| Failure::new(ErrorKind::Failed, format!("the repository path {} is not valid UTF-8", repo.display())))?;
-    BackendOptions::default().repository(text).to_backends().map_err(|e| rustic_failure("cannot use the repository", &e))
-}
-
-fn reachable(repo: &Path) -> Outcome<()> {
-    match std::fs::metadata(repo.join("config")) {
-        Ok(_) => Ok(()),
-        Err(_) if repo.is_dir() => Err(Failure::new(
-            ErrorKind::Unreachable,
-            format!("repository not reachable: {} is not a backup repository (no config file)", repo.display()),
-        )),
-        Err(_) => Err(Failure::new(
-            ErrorKind::Unreachable,
-            format!("repository not reachable: {} does not exist (is the disk connected and mounted?)", repo.display()),
-        )),
-    }
-}
-
-fn repository(repo: &Path, emitter: &Emitter) -> Outcome<Repository<()>> {
-    let opts = RepositoryOptions::default().no_cache(true);
-    Repository::new_with_progress(&opts, &backends(repo)?, JsonBars::new(emitter.clone()))
-        .map_err(|e| rustic_failure("cannot use the repository", &e))
-}
-
-fn open(req: &Request, emitter: &Emitter) -> Outcome<Repository<OpenStatus>> {
-    reachable(&req.repository)?;
-    if let Some(key) = req.key.as_deref().and_then(|k| serde_json::from_str::<MasterKey>(k).ok()) {
-        if let Ok(repo) = repository(&req.repository, emitter)?.open(&Credentials::Masterkey(key)) {
-            return Ok(repo);
-        }
-    }
-    let repo = repository(&req.repository, emitter)?
-        .open(&Credentials::password(&req.password))
-        .map_err(|e| rustic_failure("cannot open the repository", &e))?;
-    if let Ok(key) = serde_json::to_string(&repo.key()) {
-        emitter.send(&WorkerEvent::Key { key });
-    }
-    Ok(repo)
-}
-
-fn init(repo: &Path, password: &str, emitter: &Emitter) -> Outcome<()> {
-    if password.chars().count() < 8 {
-        return Err(Failure::new(ErrorKind::Failed, "the password must have at least 8 characters"));
-    }
-    if repo.join("config").exists() {
-        return Err(Failure::new(ErrorKind::Failed, format!("{} already holds a backup repository", repo.display())));
-    }
-    let parent = repo.parent().filter(|p| !p.as_os_str().is_empty());
-    if let Some(p) = parent {
-        if !p.is_dir() {
-            return Err(Failure::new(
-                ErrorKind::Unreachable,
-                format!("repository not reachable: {} does not exist (is the disk connected and mounted?)", p.display()),
-            ));
-        }
-    }
-    if repo.is_dir() && std::fs::read_dir(repo).map(|mut d| d.next().is_some()).unwrap_or(false) {
-        return Err(Failure::new(
-            ErrorKind::Failed,
-            format!("{} is not empty: pick an empty folder (or a new one) for the repository", repo.display()),
-        ));
-    }
-    std::fs::create_dir_all(repo).map_err(|e| Failure::new(ErrorKind::Failed, format!("cannot create {}: {e}", repo.display())))?;
-    let created = repository(repo, emitter)?
-        // zstd level 1: close to restic's default ratio (814 vs 820 MiB on the bench tree at
-        // level 3) at a clearly lower CPU cost on a small machine; restic reads any level.
-        .init(&Credentials::password(password), &KeyOptions::default(), &ConfigOptions::default().set_version(2u32).set_compression(1))
-        .map_err(|e| rustic_failure("cannot create the repository", &e))?;
-    // The engine keeps the key, so even the first backup skips the password derivation.
-    if let Ok(key) = serde_json::to_string(&created.key()) {
-        emitter.send(&WorkerEvent::Key { key });
-    }
-    Ok(())
 }
 
 pub(crate) fn run_backup<S: rustic_core::IndexedIds>(
@@ -257,8 +180,8 @@ pub(crate) fn run_backup<S: rustic_core::IndexedIds>(
     repo.backup(&opts, &source, snap).map_err(|e| rustic_failure("backup failed", &e))
 }
 
-fn backup(repo: Repository<OpenStatus>, job: &BackupJob, path: &Path) -> Outcome<BackupSummary> {
-    let _lock = locks::RepoLock::acquire(path, &repo.key(), false, "backing up")?;
+fn backup(repo: Repository<OpenStatus>, job: &BackupJob, target: &Target) -> Outcome<BackupSummary> {
+    let _lock = locks::RepoLock::acquire(target.lock_place()?, &repo.key(), false, "backing up")?;
     let repo = repo.to_indexed_ids().map_err(|e| rustic_failure("cannot read the repository index", &e))?;
     unreadable::reset();
     let snap = run_backup(&repo, job.sources.clone(), &job.excludes, &job.host, &job.tags, &job.label)?;
@@ -349,13 +272,13 @@ struct ForgetSummary {
     kept: usize,
 }
 
-fn forget(repo: &Repository<OpenStatus>, path: &Path, host: &str, tag: &str, keep: &Keep) -> Outcome<ForgetSummary> {
+fn forget(repo: &Repository<OpenStatus>, target: &Target, host: &str, tag: &str, keep: &Keep) -> Outcome<ForgetSummary> {
     if keep == &Keep::default() {
         return Err(Failure::new(ErrorKind::Failed, "the retention policy keeps nothing; refusing to forget every snapshot"));
     }
     // Exclusive, like restic's prune: the prune below deletes every pack no index names, which
     // includes the packs a concurrent writer has not indexed yet.
-    let _lock = locks::RepoLock::acquire(path, &repo.key(), true, "pruning")?;
+    let _lock = locks::RepoLock::acquire(target.lock_place()?, &repo.key(), true, "pruning")?;
     let all = repo.get_all_snapshots().map_err(|e| rustic_failure("cannot list snapshots", &e))?;
     let mine: Vec<SnapshotFile> = all.into_iter().filter(|s| s.hostname == host && s.tags.iter().any(|t| t == tag)).collect();
     let now = rustic_core::jiff::Zoned::now();

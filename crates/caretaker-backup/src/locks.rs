@@ -7,6 +7,7 @@
 //! refuses to go on when another program holds a lock that conflicts with its own: a prune is
 //! exclusive, a backup shares the repository with other backups.
 
+pub use crate::lock_files::Place;
 use crate::{Failure, Outcome};
 use aes256ctr_poly1305aes::aead::{Aead, AeadInPlace};
 use aes256ctr_poly1305aes::Aes256CtrPoly1305Aes;
@@ -15,7 +16,6 @@ use rand::Rng;
 use rustic_core::jiff::Timestamp;
 pub use rustic_core::repofile::MasterKey;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -23,8 +23,9 @@ use std::time::Duration;
 pub const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
 const REFRESH_EVERY: Duration = Duration::from_secs(5 * 60);
 
-/// Lock files this process holds, removed by [`release_all`] when the engine goes away.
-static HELD: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Lock files this process holds (where, and the file's name), removed by [`release_all`] when
+/// the engine goes away.
+static HELD: Mutex<Vec<(Place, String)>> = Mutex::new(Vec::new());
 
 /// restic's `Lock` as it is stored (field names and meaning are restic's).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -109,54 +110,43 @@ pub fn is_stale(l: &LockInfo, now: Timestamp, host: &str) -> bool {
 
 /// Every lock in the repository but `except`, decrypted. A lock that cannot be read is counted as
 /// a shared lock as old as its file, so a half-written lock never lets a prune through.
-pub fn list(repo: &Path, key: &MasterKey, except: Option<&Path>) -> Outcome<Vec<LockInfo>> {
-    Ok(read_all(repo, &cipher(key)?, except)?.into_iter().map(|(_, l)| l).collect())
+pub fn list(repo: impl Into<Place>, key: &MasterKey, except: Option<&str>) -> Outcome<Vec<LockInfo>> {
+    Ok(read_all(&repo.into(), &cipher(key)?, except)?.into_iter().map(|(_, l)| l).collect())
 }
 
-fn read_all(repo: &Path, c: &Aes256CtrPoly1305Aes, except: Option<&Path>) -> Outcome<Vec<(PathBuf, LockInfo)>> {
-    let dir = repo.join("locks");
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Failure::new(ErrorKind::Failed, format!("cannot read the repository's locks: {e}"))),
-    };
+fn read_all(place: &Place, c: &Aes256CtrPoly1305Aes, except: Option<&str>) -> Outcome<Vec<(String, LockInfo)>> {
     let mut out = Vec::new();
-    for e in entries.flatten() {
-        let path = e.path();
-        if Some(path.as_path()) == except {
+    for (name, data, time) in place.files()? {
+        if Some(name.as_str()) == except {
             continue;
         }
-        let Ok(data) = std::fs::read(&path) else { continue };
-        let info = decrypt(c, &data).unwrap_or_else(|| {
-            let time =
-                e.metadata().and_then(|m| m.modified()).ok().and_then(|t| Timestamp::try_from(t).ok()).unwrap_or_else(Timestamp::now);
-            LockInfo {
-                time: time.to_string(),
-                exclusive: false,
-                hostname: "unknown".into(),
-                username: String::new(),
-                pid: 0,
-                uid: 0,
-                gid: 0,
-            }
+        let Some(data) = data else { continue };
+        let info = decrypt(c, &data).unwrap_or_else(|| LockInfo {
+            time: time.unwrap_or_else(Timestamp::now).to_string(),
+            exclusive: false,
+            hostname: "unknown".into(),
+            username: String::new(),
+            pid: 0,
+            uid: 0,
+            gid: 0,
         });
-        out.push((path, info));
+        out.push((name, info));
     }
     Ok(out)
 }
 
 /// Removes stale locks, as `restic unlock` does: restic itself does not look past a stale lock,
 /// so a worker that was killed (a cancel, a stuck job) would otherwise block restic until then.
-fn remove_stale(repo: &Path, c: &Aes256CtrPoly1305Aes) {
+fn remove_stale(place: &Place, c: &Aes256CtrPoly1305Aes) {
     let (now, host) = (Timestamp::now(), hostname());
-    for (path, l) in read_all(repo, c, None).unwrap_or_default() {
+    for (name, l) in read_all(place, c, None).unwrap_or_default() {
         if l.pid != 0 && is_stale(&l, now, &host) {
-            let _ = std::fs::remove_file(path);
+            place.delete(&name);
         }
     }
 }
 
-fn write(repo: &Path, c: &Aes256CtrPoly1305Aes, exclusive: bool) -> Outcome<PathBuf> {
+fn write(place: &Place, c: &Aes256CtrPoly1305Aes, exclusive: bool) -> Outcome<String> {
     // SAFETY: these calls cannot fail and touch no memory.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     let info = LockInfo {
@@ -171,25 +161,21 @@ fn write(repo: &Path, c: &Aes256CtrPoly1305Aes, exclusive: bool) -> Outcome<Path
     let json = serde_json::to_vec(&info).map_err(|e| Failure::new(ErrorKind::Failed, format!("cannot encode the lock: {e}")))?;
     let data = encrypt(c, &json)?;
     let name = sha256_hex(&data);
-    let dir = repo.join("locks");
-    let path = dir.join(name);
-    let failed = |e: std::io::Error| Failure::new(ErrorKind::Failed, format!("cannot lock the repository ({}): {e}", dir.display()));
-    std::fs::create_dir_all(&dir).map_err(failed)?;
-    std::fs::write(&path, data).map_err(failed)?;
-    HELD.lock().unwrap_or_else(|p| p.into_inner()).push(path.clone());
-    Ok(path)
+    place.put(&name, data)?;
+    HELD.lock().unwrap_or_else(|p| p.into_inner()).push((place.clone(), name.clone()));
+    Ok(name)
 }
 
-fn remove(path: &Path) {
-    let _ = std::fs::remove_file(path);
-    HELD.lock().unwrap_or_else(|p| p.into_inner()).retain(|p| p != path);
+fn remove(place: &Place, name: &str) {
+    place.delete(name);
+    HELD.lock().unwrap_or_else(|p| p.into_inner()).retain(|(_, n)| n != name);
 }
 
 /// Removes every lock this process holds; for a worker that exits because its engine is gone.
 pub fn release_all() {
     let held = std::mem::take(&mut *HELD.lock().unwrap_or_else(|p| p.into_inner()));
-    for p in held {
-        let _ = std::fs::remove_file(p);
+    for (place, name) in held {
+        place.delete(&name);
     }
 }
 
@@ -200,9 +186,10 @@ fn sha256_hex(data: &[u8]) -> String {
 }
 
 struct Shared {
-    current: Mutex<PathBuf>,
+    current: Mutex<String>,
     stop: Mutex<bool>,
     wake: Condvar,
+    place: Place,
 }
 
 /// A lock held for as long as this value lives, refreshed in the background like restic's.
@@ -214,20 +201,20 @@ pub struct RepoLock {
 impl RepoLock {
     /// Writes our lock, then looks for a conflicting one (restic's order, so two programs
     /// starting together both see each other and neither goes on alone).
-    pub fn acquire(repo: &Path, key: &MasterKey, exclusive: bool, what: &str) -> Outcome<RepoLock> {
-        let c = cipher(key)?;
-        remove_stale(repo, &c);
-        let path = write(repo, &c, exclusive)?;
+    pub fn acquire(place: impl Into<Place>, key: &MasterKey, exclusive: bool, what: &str) -> Outcome<RepoLock> {
+        let (place, c) = (place.into(), cipher(key)?);
+        remove_stale(&place, &c);
+        let name = write(&place, &c, exclusive)?;
         let (now, host) = (Timestamp::now(), hostname());
-        let others = match list(repo, key, Some(&path)) {
+        let others = match read_all(&place, &c, Some(&name)) {
             Ok(l) => l,
             Err(f) => {
-                remove(&path);
+                remove(&place, &name);
                 return Err(f);
             }
         };
-        if let Some(l) = others.iter().find(|l| (exclusive || l.exclusive) && !is_stale(l, now, &host)) {
-            remove(&path);
+        if let Some((_, l)) = others.iter().find(|(_, l)| (exclusive || l.exclusive) && !is_stale(l, now, &host)) {
+            remove(&place, &name);
             let holder = if l.exclusive { "holds it exclusively (a prune or a check?)" } else { "is writing to it" };
             return Err(Failure::new(
                 ErrorKind::Locked,
@@ -239,14 +226,14 @@ impl RepoLock {
                 ),
             ));
         }
-        let shared = Arc::new(Shared { current: Mutex::new(path), stop: Mutex::new(false), wake: Condvar::new() });
-        let (s, repo) = (shared.clone(), repo.to_path_buf());
-        let refresher = std::thread::spawn(move || refresh(&s, &repo, &c, exclusive));
+        let shared = Arc::new(Shared { current: Mutex::new(name), stop: Mutex::new(false), wake: Condvar::new(), place });
+        let s = shared.clone();
+        let refresher = std::thread::spawn(move || refresh(&s, &c, exclusive));
         Ok(RepoLock { shared, refresher: Some(refresher) })
     }
 }
 
-fn refresh(s: &Shared, repo: &Path, c: &Aes256CtrPoly1305Aes, exclusive: bool) {
+fn refresh(s: &Shared, c: &Aes256CtrPoly1305Aes, exclusive: bool) {
     let mut stop = s.stop.lock().unwrap_or_else(|p| p.into_inner());
     loop {
         let (guard, _) = s.wake.wait_timeout(stop, REFRESH_EVERY).unwrap_or_else(|p| p.into_inner());
@@ -255,9 +242,9 @@ fn refresh(s: &Shared, repo: &Path, c: &Aes256CtrPoly1305Aes, exclusive: bool) {
             return;
         }
         // The new lock first, then the old one goes: never a moment without a lock.
-        if let Ok(new) = write(repo, c, exclusive) {
+        if let Ok(new) = write(&s.place, c, exclusive) {
             let old = std::mem::replace(&mut *s.current.lock().unwrap_or_else(|p| p.into_inner()), new);
-            remove(&old);
+            remove(&s.place, &old);
         }
     }
 }
@@ -269,6 +256,7 @@ impl Drop for RepoLock {
         if let Some(t) = self.refresher.take() {
             let _ = t.join();
         }
-        remove(&self.shared.current.lock().unwrap_or_else(|p| p.into_inner()));
+        let name = self.shared.current.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        remove(&self.shared.place, &name);
     }
 }

@@ -16,6 +16,31 @@ struct State {
     dirty: bool,
 }
 
+/// The secrets of this worker's request: no message it sends may contain one.
+static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Keeps `secret` out of every error and answer this process sends from now on (rustic's and
+/// reqwest's errors quote the server's URL, password included).
+pub fn hide(secret: &str) {
+    if !secret.is_empty() {
+        SECRETS.lock().unwrap_or_else(|p| p.into_inner()).push(secret.to_string());
+    }
+}
+
+fn redact(text: &str) -> String {
+    caretaker_engine::backup::location::redact(text, &SECRETS.lock().unwrap_or_else(|p| p.into_inner()))
+}
+
+fn redact_value(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => Value::String(redact(&s)),
+        Value::Array(a) => Value::Array(a.into_iter().map(redact_value).collect()),
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, redact_value(v))).collect()),
+        other => other,
+    }
+}
+
 #[derive(Clone)]
 pub struct Emitter {
     out: Arc<Mutex<Box<dyn Write + Send>>>,
@@ -35,6 +60,18 @@ impl Emitter {
     }
 
     pub fn send(&self, event: &WorkerEvent) {
+        let redacted;
+        let event = match event {
+            WorkerEvent::Error { kind, message } => {
+                redacted = WorkerEvent::Error { kind: *kind, message: redact(message) };
+                &redacted
+            }
+            WorkerEvent::Done { result } => {
+                redacted = WorkerEvent::Done { result: redact_value(result.clone()) };
+                &redacted
+            }
+            other => other,
+        };
         let Ok(line) = serde_json::to_string(event) else { return };
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
         // A closed pipe means the engine went away; there is no one left to tell.

@@ -104,7 +104,7 @@ async fn back_up_now_records_the_run_and_includes_caretakers_own_database() {
     let engine = start_with(&data, &format!("[http]\nenabled = true\nbind = \"127.0.0.1:{port}\"\n")).await;
     let mut rx = engine.subscribe();
 
-    let created = engine.create_backup_plan(plan("Docs", &src, &repo), PASSWORD.into()).await.expect("create plan");
+    let created = engine.create_backup_plan(plan("Docs", &src, &repo), PASSWORD.into(), None).await.expect("create plan");
     assert_eq!(created.password_stored_in, "file");
     assert!(!created.existing_repository);
     let toml = std::fs::read_to_string(data.join("caretaker.toml")).expect("config");
@@ -197,7 +197,7 @@ async fn an_unplugged_disk_fails_the_run_with_an_alert_and_recovers() {
     let repo = disk.join("repo");
     let engine = start(&data).await;
     let mut rx = engine.subscribe();
-    engine.create_backup_plan(plan("Docs", &src, &repo), PASSWORD.into()).await.expect("create plan");
+    engine.create_backup_plan(plan("Docs", &src, &repo), PASSWORD.into(), None).await.expect("create plan");
 
     // The disk goes away.
     let unplugged = tmp.path().join("disk-unplugged");
@@ -233,9 +233,9 @@ async fn wrong_password_is_refused_at_plan_creation() {
     std::fs::create_dir_all(&data).expect("mkdir");
     std::fs::create_dir_all(&src).expect("mkdir");
     let engine = start(&data).await;
-    engine.create_backup_plan(plan("One", &src, &repo), PASSWORD.into()).await.expect("create");
+    engine.create_backup_plan(plan("One", &src, &repo), PASSWORD.into(), None).await.expect("create");
     // A second plan adopting the same repository must know its password.
-    let e = engine.create_backup_plan(plan("Two", &src, &repo), "not the password".into()).await.expect_err("refused");
+    let e = engine.create_backup_plan(plan("Two", &src, &repo), "not the password".into(), None).await.expect_err("refused");
     assert!(e.to_string().contains("wrong password"), "{e}");
     let toml = std::fs::read_to_string(data.join("caretaker.toml")).expect("config");
     assert!(!toml.contains("name = \"Two\""), "nothing written on failure");
@@ -279,7 +279,7 @@ async fn a_plan_whose_last_good_backup_is_too_old_is_overdue_and_a_cancelled_run
     let mut rx = engine.subscribe();
     let mut p = plan("Daily", &src, &repo);
     p.schedule = "manual".into();
-    engine.create_backup_plan(p, PASSWORD.into()).await.expect("create");
+    engine.create_backup_plan(p, PASSWORD.into(), None).await.expect("create");
 
     // Cancel on the first sign of progress: recorded as cancelled, and the slot is free again.
     let id = engine.backup_now("Daily").await.expect("start");
@@ -366,7 +366,7 @@ async fn restore_onto_a_full_disk_is_a_clear_error() {
     let mut rx = engine.subscribe();
     let mut p = plan("Big", &src, &repo);
     p.include_caretaker_data = false;
-    engine.create_backup_plan(p, PASSWORD.into()).await.expect("create");
+    engine.create_backup_plan(p, PASSWORD.into(), None).await.expect("create");
     let id = engine.backup_now("Big").await.expect("start");
     assert_eq!(finished(&mut rx, id).await.status, "ok");
     retention_done(&mut rx).await;
@@ -426,7 +426,7 @@ async fn back_up_now_starts_one_worker_process_for_backup_and_retention() {
     let mut rx = engine.subscribe();
     let mut p = plan("Docs", &src, &repo);
     p.include_caretaker_data = false;
-    engine.create_backup_plan(p, PASSWORD.into()).await.expect("create plan");
+    engine.create_backup_plan(p, PASSWORD.into(), None).await.expect("create plan");
     let before = std::fs::read_to_string(&starts).map(|s| s.lines().count()).unwrap_or(0);
 
     let id = engine.backup_now("Docs").await.expect("start");
@@ -453,7 +453,7 @@ async fn backup_failures_carry_their_error_codes() {
     let engine = start(&data).await;
     let mut p = plan("Docs", &src, &disk.join("repo"));
     p.include_caretaker_data = false;
-    engine.create_backup_plan(p.clone(), PASSWORD.into()).await.expect("create plan");
+    engine.create_backup_plan(p.clone(), PASSWORD.into(), None).await.expect("create plan");
 
     let code = |r: Result<Vec<caretaker_engine::backup::protocol::SnapshotInfo>, caretaker_engine::EngineError>| {
         r.expect_err("must fail").payload().code
@@ -466,7 +466,7 @@ async fn backup_failures_carry_their_error_codes() {
     let mut bad = p.clone();
     bad.name = "Second".into();
     bad.sources = vec![];
-    let invalid = engine.create_backup_plan(bad, PASSWORD.into()).await.expect_err("invalid plan");
+    let invalid = engine.create_backup_plan(bad, PASSWORD.into(), None).await.expect_err("invalid plan");
     let payload = invalid.payload();
     assert_eq!(payload.code, ErrorCode::InvalidConfig, "{invalid}");
     assert!(payload.fields.iter().all(|f| f.starts_with("backups.plans[1]")) && !payload.fields.is_empty(), "{:?}", payload.fields);

@@ -113,7 +113,10 @@ async fn a_worker_that_stops_reporting_is_stopped_as_stuck_with_an_alert() {
     o.backup_stuck_after = Some(Duration::from_secs(2));
     let engine = Engine::start(o).await.expect("engine");
     let mut rx = engine.subscribe();
-    engine.create_backup_plan(plan("Docs", &tmp.path().join("src"), &tmp.path().join("repo")), PASSWORD.into()).await.expect("create");
+    engine
+        .create_backup_plan(plan("Docs", &tmp.path().join("src"), &tmp.path().join("repo")), PASSWORD.into(), None)
+        .await
+        .expect("create");
 
     let id = engine.backup_now("Docs").await.expect("start");
     let run = finished(&mut rx, id).await;
@@ -138,7 +141,7 @@ async fn a_hanging_repository_does_not_hold_up_other_settings_while_a_plan_is_cr
     let engine = Engine::start(options(&data, &stand_in(tmp.path(), true))).await.expect("engine");
     let creating = {
         let (engine, p) = (engine.clone(), plan("Docs", &tmp.path().join("src"), &tmp.path().join("repo")));
-        tokio::spawn(async move { engine.create_backup_plan(p, PASSWORD.into()).await })
+        tokio::spawn(async move { engine.create_backup_plan(p, PASSWORD.into(), None).await })
     };
     until("the worker to start", || tmp.path().join("started").exists().then_some(())).await;
     let other = tokio::time::timeout(Duration::from_secs(10), engine.delete_backup_plan("Elsewhere".into())).await;
@@ -199,7 +202,7 @@ async fn a_cancelled_scheduled_backup_is_not_started_again_at_once() {
 }
 
 fn master_key(repo: &Path) -> MasterKey {
-    let r = Request { repository: repo.to_path_buf(), password: PASSWORD.into(), key: None, op: Op::Snapshots };
+    let r = Request { repository: repo.to_path_buf(), password: PASSWORD.into(), server_password: None, key: None, op: Op::Snapshots };
     let mut key = None;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(caretaker_engine::backup::worker::call_keyed(Path::new(EXE), &r, |_| {}, |k| key = Some(k), &CancellationToken::new()))
@@ -217,7 +220,7 @@ async fn a_prune_refused_by_another_programs_lock_is_not_reported_as_done() {
     std::fs::write(src.join("a.txt"), b"a").expect("write");
     let engine = Engine::start(options(&data, Path::new(EXE))).await.expect("engine");
     let mut rx = engine.subscribe();
-    engine.create_backup_plan(plan("Docs", &src, &repo), PASSWORD.into()).await.expect("create");
+    engine.create_backup_plan(plan("Docs", &src, &repo), PASSWORD.into(), None).await.expect("create");
     let id = engine.backup_now("Docs").await.expect("start");
     assert_eq!(finished(&mut rx, id).await.status, "ok");
     until("the retention run", || engine.backup_job().is_none().then_some(())).await;

@@ -86,7 +86,7 @@ fn the_worker_reports_what_it_could_not_read() {
     let exe = worker_exe(tmp.path());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let run = |op: Op| {
-        let req = Request { repository: repo.clone(), password: PASSWORD.into(), key: None, op };
+        let req = Request { repository: repo.clone(), password: PASSWORD.into(), server_password: None, key: None, op };
         rt.block_on(call(&exe, &req, |_| {}, &CancellationToken::new()))
     };
     run(Op::Init).expect("init");
@@ -166,7 +166,7 @@ async fn partial_runs_warn_and_two_in_a_row_raise_an_alert_that_a_clean_run_reso
         host: "test-mini".into(),
         include_caretaker_data: false,
     };
-    engine.create_backup_plan(plan, PASSWORD.into()).await.expect("create plan");
+    engine.create_backup_plan(plan, PASSWORD.into(), None).await.expect("create plan");
 
     let first = back_up(&engine, &mut rx).await;
     assert_eq!(first.status, "partial", "{first:?}");

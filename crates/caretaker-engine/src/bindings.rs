@@ -43,6 +43,7 @@ pub fn export_all(out: &Path) -> Result<(), ts_rs::ExportError> {
     crate::backup::protocol::SnapshotInfo::export_all(&c)?;
     crate::backup::protocol::TreeEntry::export_all(&c)?;
     crate::backup::protocol::ConflictPolicy::export_all(&c)?;
+    crate::backup::protocol::ConnectionReport::export_all(&c)?;
     crate::presence::ServiceSwitch::export_all(&c)?;
     crate::channels::ChannelStatus::export_all(&c)?;
     crate::channels::ChannelTestOutcome::export_all(&c)?;

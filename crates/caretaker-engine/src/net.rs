@@ -4,6 +4,13 @@
 
 /// A client builder with TLS ready. Installing the process-wide provider a second time is a no-op.
 pub fn http_client() -> reqwest::ClientBuilder {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_tls_provider();
     reqwest::Client::builder()
+}
+
+/// Makes ring rustls's process-wide provider. A process that also links a second provider (the
+/// backup worker: rustic's REST backend brings aws-lc-rs) must call this before any client is
+/// built, or rustls cannot tell which to use. A second call changes nothing.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -1,3 +1,4 @@
+import { useState } from "react";
 import type { JobInfo } from "../bindings/JobInfo";
 import type { PlanStatus } from "../bindings/PlanStatus";
 import { ErrorNote } from "../components/ErrorNote";
@@ -5,7 +6,6 @@ import { Ago } from "../components/Ago";
 import { ago, bytes, duration } from "../format";
 import { untilNextChangeIn, useNow } from "../state/clock";
 import { call, useAction } from "../state/useCommand";
-import { useState } from "react";
 import { PasswordEntry } from "./PasswordEntry";
 import { PlanEditor } from "./PlanEditor";
 import { FullDiskAccessNote, runStatus, UnreadableList } from "./Unreadable";
@@ -35,6 +35,9 @@ export function PlanCard({ p, job, macos, onBrowse, onChanged }: Props) {
   const remove = () => {
     if (confirm(`Remove the plan "${name}"? Its repository and snapshots stay on disk.`)) void act(() => call("delete_backup_plan", { name }));
   };
+  // A REST server's password can change on the server's side; it is replaced here.
+  const rest = p.plan.repository.startsWith("rest:");
+  const [serverEntry, setServerEntry] = useState(false);
   const askPassword = (reason: string) => <PasswordEntry plan={name} reason={reason} onSaved={() => { action.clear(); onChanged(); }} />;
   const last = p.last_run;
   const [editing, setEditing] = useState(false);
@@ -65,11 +68,13 @@ export function PlanCard({ p, job, macos, onBrowse, onChanged }: Props) {
       {p.password === "file" && <p className="warn-text">No keychain here: the repository password is in a private file in Caretaker's data folder.</p>}
       {p.password === "missing" && askPassword("The repository password is not in the keychain, so this plan cannot run.")}
       <ErrorNote error={action.error} onRefresh={onChanged} actions={{ wrong_password: askPassword("The saved password does not open this repository.") }} />
+      {serverEntry && <PasswordEntry plan={name} server reason="The REST server's password, kept in the keychain." onSaved={() => { setServerEntry(false); onChanged(); }} />}
       <div className="row">
         <button data-testid="backup-now" className="primary" disabled={job !== null} onClick={() => void act(() => call("backup_now", { plan: name }))}>Back up now</button>
         <button data-testid="restore-open" onClick={onBrowse}>Restore…</button>
         <button disabled={job !== null} onClick={() => void act(() => call("verify_backup", { plan: name, readData: false }))}>Verify</button>
         <button data-testid="plan-edit" onClick={() => setEditing(true)}>Change…</button>
+        {rest && <button data-testid="server-password-open" onClick={() => setServerEntry(!serverEntry)}>Server password…</button>}
         <button onClick={remove}>Remove plan</button>
       </div>
     </div>

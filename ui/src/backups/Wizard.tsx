@@ -4,6 +4,7 @@ import { ErrorNote } from "../components/ErrorNote";
 import { Input, TextArea } from "../components/Input";
 import { addLine, PathPicker } from "../components/PathPicker";
 import { call, useAction, useCommand } from "../state/useCommand";
+import { WhereStep, type Where } from "./Where";
 
 const KEEP_DEFAULT = { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 };
 
@@ -15,11 +16,13 @@ function downloadPassword(repository: string, password: string) {
   a.click();
 }
 
-/** First run: pick folders, a repository folder, and a password to write down. */
+/** First run: pick folders, where the snapshots go (a folder, or a REST server tested first), and a password to write down. */
 export function Wizard({ onDone, onCancel }: { onDone: () => void; onCancel?: () => void }) {
   const [name, setName] = useState("Documents");
   const [sources, setSources] = useState("");
-  const [repository, setRepository] = useState("");
+  const [where, setWhere] = useState<Where>({ kind: "folder", repository: "", serverPassword: "" });
+  const [tested, setTested] = useState<string | null>(null);
+  const repository = where.repository;
   const [schedule, setSchedule] = useState("daily 02:00");
   const [password, setPassword] = useState("");
   const [saved, setSaved] = useState(false);
@@ -45,7 +48,8 @@ export function Wizard({ onDone, onCancel }: { onDone: () => void; onCancel?: ()
       include_caretaker_data: true,
     };
     await creating.run(async () => {
-      const r = await call("create_backup_plan", { plan, password });
+      const serverPassword = where.kind === "rest" ? where.serverPassword : null;
+      const r = await call("create_backup_plan", { plan, password, serverPassword });
       setStored(r.password_stored_in);
       if (r.password_stored_in === "keychain") onDone();
     });
@@ -82,12 +86,7 @@ export function Wizard({ onDone, onCancel }: { onDone: () => void; onCancel?: ()
       <div className="row">
         <PathPicker kind="folder" title="Choose a folder to back up" label="Add a folder…" testId="wizard-sources-pick" onPick={(p) => setSources((s) => addLine(s, p))} />
       </div>
-      <label>Repository folder (an external disk, a mounted share, or a folder)
-        <div className="path-field">
-          <Input data-testid="wizard-repository" placeholder="/Volumes/Backup/caretaker" value={repository} onChange={(e) => setRepository(e.target.value)} />
-          <PathPicker kind="folder" title="Choose the repository folder" testId="wizard-repository-pick" onPick={setRepository} />
-        </div>
-      </label>
+      <WhereStep where={where} onChange={setWhere} password={password} onTested={setTested} />
       <label>Repository password
         <Input data-testid="wizard-password" value={password} onChange={(e) => setPassword(e.target.value)} />
       </label>
@@ -98,9 +97,10 @@ export function Wizard({ onDone, onCancel }: { onDone: () => void; onCancel?: ()
         <label className="check"><input type="checkbox" data-testid="wizard-saved" checked={saved} onChange={(e) => setSaved(e.target.checked)} /> I have saved the password</label>
       </div>
       <p className="dim">Caretaker's own database and settings are included in every plan.</p>
+      {where.kind === "rest" && tested !== repository && <p className="dim" data-testid="wizard-test-first">Test the connection to the server before creating the plan.</p>}
       <ErrorNote error={creating.error ?? suggested.error} testId="wizard-error" />
       <div className="row">
-        <button data-testid="wizard-create" className="primary" disabled={creating.busy || !saved || !password || !sources.trim() || !repository.trim()} onClick={() => void create()}>
+        <button data-testid="wizard-create" className="primary" disabled={creating.busy || !saved || !password || !sources.trim() || !repository.trim() || (where.kind === "rest" && tested !== repository)} onClick={() => void create()}>
           {creating.busy ? "Creating…" : "Create the plan"}
         </button>
         {onCancel && <button onClick={onCancel}>Cancel</button>}

@@ -19,7 +19,9 @@ default_excludes: boolean,
  */
 exclude_build_folders: boolean, 
 /**
- * An absolute path to the repository folder (an external disk, a mounted share, a folder).
+ * Where the snapshots go: an absolute path to the repository folder (an external disk, a
+ * mounted share, a folder), or a restic REST server as `rest:https://[user@]host:port/path`
+ * (its password is in the keychain, never here; see `backup::location`).
  */
 repository: string, 
 /**

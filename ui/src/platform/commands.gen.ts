@@ -20,6 +20,7 @@ import type { CheckSummary } from "../bindings/CheckSummary";
 import type { Config } from "../bindings/Config";
 import type { ConfigSection } from "../bindings/ConfigSection";
 import type { ConflictPolicy } from "../bindings/ConflictPolicy";
+import type { ConnectionReport } from "../bindings/ConnectionReport";
 import type { DetectorConfig } from "../bindings/DetectorConfig";
 import type { DetectorState } from "../bindings/DetectorState";
 import type { DiskForecast } from "../bindings/DiskForecast";
@@ -85,7 +86,14 @@ export interface Commands {
    */
   restore_backup: { req: { plan: string; snapshot: string; path: string; destination: string; onConflict: ConflictPolicy | null }; res: RestoreOutcome };
   suggest_backup_password: { req: Record<string, never>; res: string };
-  create_backup_plan: { req: { plan: PlanConfig; password: string }; res: PlanCreated };
+  /**
+   * `server_password`: the REST server's (HTTP basic authentication), kept in the
+   * keychain beside the repository password; null or "" for a folder or a server without one.
+   */
+  create_backup_plan: { req: { plan: PlanConfig; password: string; serverPassword: string | null }; res: PlanCreated };
+  /** The wizard's connection test, before the plan exists: writes nothing, stores nothing. */
+  test_backup_repository: { req: { repository: string; password: string; serverPassword: string | null }; res: ConnectionReport };
+  set_backup_server_password: { req: { plan: string; password: string }; res: null };
   delete_backup_plan: { req: { name: string }; res: null };
   /** Saves a changed plan (folders, exclusions, schedule, retention); its repository stays. */
   update_backup_plan: { req: { plan: PlanConfig }; res: PlanConfig };

@@ -1,5 +1,6 @@
 //! `[backups]` in caretaker.toml: plans and the verification schedule.
 
+use super::location::Location;
 use super::protocol::Keep;
 use crate::clock::parse_time_of_day;
 use crate::error::ConfigIssue;
@@ -40,7 +41,9 @@ pub struct PlanConfig {
     /// Also leave out node_modules and Rust target folders (rebuilt from source anyway).
     #[serde(default)]
     pub exclude_build_folders: bool,
-    /// An absolute path to the repository folder (an external disk, a mounted share, a folder).
+    /// Where the snapshots go: an absolute path to the repository folder (an external disk, a
+    /// mounted share, a folder), or a restic REST server as `rest:https://[user@]host:port/path`
+    /// (its password is in the keychain, never here; see `backup::location`).
     pub repository: String,
     /// "manual", "hourly" or "daily HH:MM" (local time).
     #[serde(default = "default_schedule")]
@@ -185,11 +188,12 @@ impl BackupsConfig {
                     issue(format!("{at}.excludes[{j}]"), format!("must be a glob pattern such as \"*.iso\" (got \"{g}\")"));
                 }
             }
-            let repo = std::path::Path::new(&p.repository);
-            if !repo.is_absolute() {
-                issue(format!("{at}.repository"), format!("must be an absolute path (got \"{}\")", p.repository));
-            } else if p.sources.iter().any(|s| repo.starts_with(s)) {
-                issue(format!("{at}.repository"), "must not be inside a folder it backs up".into());
+            match Location::parse(&p.repository) {
+                Err(problem) => issue(format!("{at}.repository"), problem),
+                Ok(Location::Folder(repo)) if p.sources.iter().any(|s| repo.starts_with(s)) => {
+                    issue(format!("{at}.repository"), "must not be inside a folder it backs up".into());
+                }
+                Ok(_) => {}
             }
             if Schedule::parse(&p.schedule).is_none() {
                 issue(format!("{at}.schedule"), format!("must be \"manual\", \"hourly\" or \"daily HH:MM\" (got \"{}\")", p.schedule));
@@ -264,5 +268,20 @@ mod tests {
                 ("backups.plans[2].name", "must not start or end with a space"),
             ]
         );
+    }
+
+    #[test]
+    fn a_rest_repository_is_checked_where_it_is_written() {
+        let toml = "name = \"Docs\"\nsources = [\"/src\"]\nrepository = \"rest:http://127.0.0.1:8000/docs\"\n";
+        let plan: PlanConfig = toml::from_str(toml).expect("plan");
+        let mut cfg = BackupsConfig { plans: vec![plan.clone()], ..BackupsConfig::default() };
+        for bad in ["rest:https://me:s3cret-pass@host/r", "rest:http://nas.lan:8000/r"] {
+            cfg.plans.push(PlanConfig { name: format!("p{}", cfg.plans.len()), repository: bad.into(), ..plan.clone() });
+        }
+        let mut issues = Vec::new();
+        cfg.validate("backups", &mut issues);
+        let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(paths, ["backups.plans[1].repository", "backups.plans[2].repository"]);
+        assert!(issues[0].message.contains("keychain") && !issues[0].message.contains("s3cret"), "{}", issues[0].message);
     }
 }

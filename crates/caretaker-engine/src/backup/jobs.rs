@@ -1,6 +1,7 @@
 //! The one job slot and the worker calls: a job takes the slot, is recorded, reports progress,
 //! and is recorded again when it ends. Master keys are kept in memory after the first job.
 
+use super::location::Location;
 use super::passwords::Passwords;
 use super::protocol::{ErrorKind, JobProgress, Op, Request};
 use super::worker::{self, JobError};
@@ -148,8 +149,9 @@ impl Jobs {
             let kind = if matches!(e, EngineError::Keychain(_)) { ErrorKind::Keychain } else { ErrorKind::WrongPassword };
             JobError::new(kind, e.to_string())
         })?;
+        let server_password = self.server_password(&plan.repository).await?;
         let key = self.keys.lock().unwrap_or_else(|p| p.into_inner()).get(&plan.repository).cloned();
-        let req = Request { repository: PathBuf::from(&plan.repository), password, key, op };
+        let req = Request { repository: PathBuf::from(&plan.repository), password, server_password, key, op };
         let me = self.clone();
         let mut derived = None;
         let result = self.worker().run(&req, move |p| me.on_progress(p), |k| derived = Some(k), cancel).await;
@@ -159,14 +161,32 @@ impl Jobs {
         result
     }
 
-    /// Runs one operation with a password the person just typed (no cached key, no slot).
+    /// The REST server password of `repository`, when it is on a server that has one. A server
+    /// without a password (loopback, a tunnel) has none in the keychain, which is fine.
+    async fn server_password(&self, repository: &str) -> std::result::Result<Option<String>, JobError> {
+        if !Location::is_rest(repository) {
+            return Ok(None);
+        }
+        match self.passwords.load_server(repository).await {
+            Ok(p) => Ok(p),
+            Err(e) => Err(JobError::new(ErrorKind::Keychain, e.to_string())),
+        }
+    }
+
+    /// Runs one operation with a password the person just typed (no cached key, no slot). The
+    /// server password, when given, is the one just typed too; else the stored one is used.
     pub async fn call_with_password(
         &self,
         repository: &str,
         password: String,
+        server_password: Option<String>,
         op: Op,
     ) -> std::result::Result<(serde_json::Value, Option<String>), JobError> {
-        let req = Request { repository: PathBuf::from(repository), password, key: None, op };
+        let server_password = match server_password {
+            Some(p) => Some(p).filter(|p| !p.is_empty()),
+            None => self.server_password(repository).await?,
+        };
+        let req = Request { repository: PathBuf::from(repository), password, server_password, key: None, op };
         let mut key = None;
         let v = self.worker().run(&req, |_| {}, |k| key = Some(k), &self.core.cancel.child_token()).await?;
         Ok((v, key))

@@ -6,6 +6,7 @@
 pub mod config;
 pub(crate) mod health;
 pub(crate) mod jobs;
+pub mod location;
 pub(crate) mod passwords;
 pub mod plan_edit;
 pub(crate) mod plans;

@@ -19,6 +19,9 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn store(&self, repository: &str, password: &str) -> Result<Storage>;
     fn storage(&self, repository: &str) -> Option<Storage>;
     fn load(&self, repository: &str) -> Result<(String, Storage)>;
+    /// A REST server's password ("" removes it); None: the server has none.
+    fn store_server(&self, repository: &str, password: &str) -> Result<Option<Storage>>;
+    fn load_server(&self, repository: &str) -> Result<Option<String>>;
 }
 
 /// The OS keychain, or the private file where there is none.
@@ -35,6 +38,12 @@ impl Backend for System {
     }
     fn load(&self, repository: &str) -> Result<(String, Storage)> {
         secret::load(&self.data_dir, repository)
+    }
+    fn store_server(&self, repository: &str, password: &str) -> Result<Option<Storage>> {
+        secret::store_server(&self.data_dir, repository, password)
+    }
+    fn load_server(&self, repository: &str) -> Result<Option<String>> {
+        secret::load_server(&self.data_dir, repository)
     }
 }
 
@@ -111,6 +120,17 @@ impl Passwords {
         }
     }
 
+    /// Stores (or, when empty, removes) the REST server password of `repository`.
+    pub async fn store_server(&self, repository: &str, password: String) -> Result<Option<Storage>> {
+        let (backend, repo) = (self.backend.clone(), repository.to_string());
+        self.off_thread(move || backend.store_server(&repo, &password)).await
+    }
+
+    pub async fn load_server(&self, repository: &str) -> Result<Option<String>> {
+        let (backend, repo) = (self.backend.clone(), repository.to_string());
+        self.off_thread(move || backend.load_server(&repo)).await
+    }
+
     /// Drops what is known of `repository`, so that it is asked about again.
     pub fn forget(&self, repository: &str) {
         self.known().remove(repository);
@@ -158,6 +178,14 @@ mod tests {
         fn load(&self, _: &str) -> Result<(String, Storage)> {
             self.wait();
             Ok(("late".into(), Storage::Keychain))
+        }
+        fn store_server(&self, _: &str, _: &str) -> Result<Option<Storage>> {
+            self.wait();
+            Ok(None)
+        }
+        fn load_server(&self, _: &str) -> Result<Option<String>> {
+            self.wait();
+            Ok(None)
         }
     }
 

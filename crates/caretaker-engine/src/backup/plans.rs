@@ -2,13 +2,14 @@
 //! password, removing a plan, and replacing a password.
 
 use super::health::health;
-use super::jobs::{engine_error, Jobs};
-use super::protocol::Op;
+use super::jobs::{decode, engine_error, Jobs};
+use super::location::Location;
+use super::protocol::{ConnectionReport, Op};
 use super::{
     config::PlanConfig, next_run, secret, store, BackupRun, BackupRunKind, BackupsOverview, PasswordStorage, PlanCreated, PlanStatus,
 };
 use crate::core::{Core, Piece};
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, ErrorCode, Result};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -58,8 +59,15 @@ pub(crate) async fn history(core: &Core, plan: Option<String>, limit: u32) -> Re
     core.db.read_async(move |c| store::history_of(c, plan.as_deref(), limit.min(500))).await
 }
 
-/// Creates (or adopts an existing) repository, keeps its password, and adds the plan.
-pub(crate) async fn create(core: &Core, jobs: &Jobs, mut plan: PlanConfig, password: String) -> Result<PlanCreated> {
+/// Creates (or adopts an existing) repository, keeps its password (and its REST server's, if it
+/// has one), and adds the plan.
+pub(crate) async fn create(
+    core: &Core,
+    jobs: &Jobs,
+    mut plan: PlanConfig,
+    password: String,
+    server_password: Option<String>,
+) -> Result<PlanCreated> {
     // Written once, then fixed: a renamed machine keeps finding its parent snapshots.
     if plan.host.trim().is_empty() {
         plan.host = core.hostname.clone();
@@ -68,18 +76,47 @@ pub(crate) async fn create(core: &Core, jobs: &Jobs, mut plan: PlanConfig, passw
     // and again under the edit lock; the worker itself runs without that lock, so a repository
     // that hangs (a stale share) holds up this call only, never every other settings change.
     with_plan(core.config(), &plan)?;
-    let existing = Path::new(&plan.repository).join("config").exists();
+    let rest = Location::is_rest(&plan.repository);
+    // What was typed counts, a blank field included (a server without a password).
+    let server_password = server_password.unwrap_or_default();
+    let existing = if rest {
+        let report = test_connection(jobs, &plan.repository, password.clone(), Some(server_password.clone())).await?;
+        if !report.reachable {
+            return Err(EngineError::job(ErrorCode::RepositoryUnreachable, report.message));
+        }
+        report.initialised
+    } else {
+        Path::new(&plan.repository).join("config").exists()
+    };
     let op = if existing { Op::Snapshots } else { Op::Init };
-    let (_, key) = jobs.call_with_password(&plan.repository, password.clone(), op).await.map_err(engine_error)?;
+    let (_, key) =
+        jobs.call_with_password(&plan.repository, password.clone(), Some(server_password.clone()), op).await.map_err(engine_error)?;
     let _edit = core.edit_lock().await;
     let next = with_plan(core.config(), &plan)?;
     let stored = jobs.passwords.store(&plan.repository, password).await?;
+    if rest {
+        jobs.passwords.store_server(&plan.repository, server_password).await?;
+    }
     if let Some(k) = key {
         jobs.remember_key(&plan.repository, k);
     }
     core.commit_config(Piece::BackupPlans, next)?;
     tracing::info!(plan = %plan.name, "backup plan created");
     Ok(PlanCreated { password_stored_in: storage_of(stored), existing_repository: existing })
+}
+
+/// The wizard's "Test connection", before any plan exists: reachable, initialised, and whether
+/// the password opens it. Nothing is written anywhere, the keychain included.
+pub(crate) async fn test_connection(
+    jobs: &Jobs,
+    repository: &str,
+    password: String,
+    server_password: Option<String>,
+) -> Result<ConnectionReport> {
+    Location::parse(repository).map_err(|m| EngineError::InvalidInput(format!("the repository {m}")))?;
+    let server_password = Some(server_password.unwrap_or_default());
+    let (v, _) = jobs.call_with_password(repository, password, server_password, Op::Probe).await.map_err(engine_error)?;
+    decode(v).map_err(engine_error)
 }
 
 /// The config with `plan` added, when that is valid.
@@ -110,9 +147,28 @@ pub(crate) async fn delete(core: &Arc<Core>, name: String) -> Result<()> {
     Ok(())
 }
 
+/// Replaces the stored REST server password of a plan after checking that the server takes it.
+pub(crate) async fn set_server_password(jobs: &Jobs, plan: &PlanConfig, password: String) -> Result<()> {
+    if !Location::is_rest(&plan.repository) {
+        return Err(EngineError::InvalidInput(format!("the plan \"{}\" does not use a REST server", plan.name)));
+    }
+    jobs.call_with_password(&plan.repository, String::new(), Some(password.clone()), Op::Probe).await.map_err(engine_error).and_then(
+        |(v, _)| {
+            let report: ConnectionReport = decode(v).map_err(engine_error)?;
+            if report.reachable {
+                Ok(())
+            } else {
+                Err(EngineError::job(ErrorCode::RepositoryUnreachable, report.message))
+            }
+        },
+    )?;
+    jobs.passwords.store_server(&plan.repository, password).await?;
+    Ok(())
+}
+
 /// Replaces the stored password of a plan's repository after checking that it opens it.
 pub(crate) async fn set_password(jobs: &Jobs, plan: &PlanConfig, password: String) -> Result<()> {
-    jobs.call_with_password(&plan.repository, password.clone(), Op::Snapshots).await.map_err(engine_error)?;
+    jobs.call_with_password(&plan.repository, password.clone(), None, Op::Snapshots).await.map_err(engine_error)?;
     jobs.passwords.store(&plan.repository, password).await?;
     jobs.forget_key(&plan.repository);
     Ok(())

@@ -13,8 +13,14 @@ pub const WORKER_ARG: &str = "__backup-worker";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {
+    /// A folder, or a REST server as `rest:https://host/path` (see `location`); kept a path on
+    /// the wire so requests from an older engine still read.
     pub repository: PathBuf,
     pub password: String,
+    /// The REST server's password (HTTP basic authentication), when it has one. Like the
+    /// repository password it travels on this pipe only and never appears in a message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_password: Option<String>,
     /// The repository's master key from an earlier job (JSON), kept in the engine's memory only:
     /// it spares every job the deliberately slow password-to-key derivation (about 0.4 s and
     /// 128 MiB). The password is used when it is absent or no longer opens the repository.
@@ -27,8 +33,11 @@ pub struct Request {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
-    /// Creates a repository (format v2) in an empty or missing folder.
+    /// Creates a repository (format v2) in an empty or missing folder, or on a REST server.
     Init,
+    /// Reachable? Initialised? Does the password open it? Answers a [`ConnectionReport`];
+    /// writes nothing.
+    Probe,
     Backup(BackupJob),
     /// A backup, then (only when it succeeded) the plan's retention, in one process: one open of
     /// the repository and one key derivation. Answers a [`BackupThenForget`].
@@ -278,6 +287,20 @@ pub struct RestoreSummary {
 pub struct ConflictReport {
     pub existing: u64,
     pub examples: Vec<String>,
+}
+
+/// What a connection test found, each question answered only when the one before it was yes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+pub struct ConnectionReport {
+    /// The folder (or its parent, for a new one) exists, or the server answered and accepted
+    /// its user name and password.
+    pub reachable: bool,
+    /// A repository is already there (it will be adopted, not created).
+    pub initialised: bool,
+    /// The repository password opens it; None when there is no repository yet.
+    pub password_ok: Option<bool>,
+    /// One sentence for the person, naming the repository (never a secret).
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]

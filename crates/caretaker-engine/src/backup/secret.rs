@@ -35,6 +35,29 @@ pub fn load(data_dir: &Path, repository: &str) -> Result<(String, Storage)> {
     })
 }
 
+const SERVER_SERVICE: &str = "Caretaker backup servers";
+
+/// The REST server's password of a repository (HTTP basic authentication), kept beside the
+/// repository's own password under a service of its own.
+fn server_slot<'a>(data_dir: &Path, repository: &'a str) -> crate::secrets::Slot<'a> {
+    let file = crate::secrets::dir(data_dir).join(format!("server-{}.password", crate::secrets::file_key(repository)));
+    crate::secrets::Slot { service: SERVER_SERVICE, account: repository, file }
+}
+
+/// Stores the server password of `repository`; an empty one removes it (a server without one).
+pub fn store_server(data_dir: &Path, repository: &str, password: &str) -> Result<Option<Storage>> {
+    if password.is_empty() {
+        crate::secrets::delete(&server_slot(data_dir, repository))?;
+        return Ok(None);
+    }
+    crate::secrets::store(&server_slot(data_dir, repository), password).map(Some)
+}
+
+/// The server password of `repository`; None when its server has none.
+pub fn load_server(data_dir: &Path, repository: &str) -> Result<Option<String>> {
+    Ok(crate::secrets::load(&server_slot(data_dir, repository))?.map(|(p, _)| p))
+}
+
 /// A strong password that is easy to write down: 6 groups of 5 characters, no look-alikes.
 pub fn suggest() -> Result<String> {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
@@ -58,6 +81,13 @@ mod tests {
         assert_eq!(load(dir.path(), "/Volumes/B/repo").expect("load"), ("s3cret pass".to_string(), Storage::File));
         assert_eq!(storage(dir.path(), "/Volumes/B/repo"), Some(Storage::File));
         assert!(load(dir.path(), "/elsewhere").is_err());
+        let server = "rest:https://me@host/repo";
+        assert_eq!(load_server(dir.path(), server).expect("none yet"), None);
+        assert_eq!(store_server(dir.path(), server, "web pass").expect("store"), Some(Storage::File));
+        assert_eq!(load_server(dir.path(), server).expect("load"), Some("web pass".to_string()));
+        assert_eq!(load(dir.path(), server).ok(), None, "the server password is not the repository's");
+        assert_eq!(store_server(dir.path(), server, "").expect("remove"), None);
+        assert_eq!(load_server(dir.path(), server).expect("gone"), None);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

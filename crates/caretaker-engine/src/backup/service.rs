@@ -4,9 +4,10 @@
 
 use super::config::PlanConfig;
 use super::jobs::{decode, engine_error, Jobs};
+use super::location::Location;
 use super::protocol::{
-    BackupJob, BackupThenForget, ConflictPolicy, ConflictReport, ErrorKind, Op, RestoreJob, RestoreSummary, SnapshotInfo, TreeEntry,
-    VerifySummary,
+    BackupJob, BackupThenForget, ConflictPolicy, ConflictReport, ConnectionReport, ErrorKind, Op, RestoreJob, RestoreSummary, SnapshotInfo,
+    TreeEntry, VerifySummary,
 };
 use super::worker::JobError;
 use super::{
@@ -141,8 +142,11 @@ impl Service {
             BackupJob { sources, excludes: plan.all_excludes(), host: plan.host.clone(), tags: vec![plan.tag()], label: plan.name.clone() };
         let op = Op::BackupThenForget { job, host: plan.host.clone(), tag: plan.tag(), keep: plan.keep.clone() };
         let answer: BackupThenForget = decode(self.jobs.call(plan, op, cancel).await?)?;
-        let repo = PathBuf::from(&plan.repository);
-        let size = tokio::task::spawn_blocking(move || dir_size(&repo)).await.ok();
+        // A server's disk usage is the server's to tell; a folder's is measured here.
+        let size = match Location::parse(&plan.repository) {
+            Ok(Location::Folder(repo)) => tokio::task::spawn_blocking(move || dir_size(&repo)).await.ok(),
+            _ => None,
+        };
         let forget = answer.forget.map(|v| store::Finish::Other { details: v.to_string() }).map_err(|f| JobError::new(f.kind, f.message));
         Ok((store::Finish::Backup { summary: answer.backup, repository_bytes: size }, forget))
     }
@@ -208,8 +212,16 @@ impl Service {
         plans::history(&self.core, plan, limit).await
     }
 
-    pub async fn create_plan(&self, plan: PlanConfig, password: String) -> Result<PlanCreated> {
-        plans::create(&self.core, &self.jobs, plan, password).await
+    pub async fn create_plan(&self, plan: PlanConfig, password: String, server_password: Option<String>) -> Result<PlanCreated> {
+        plans::create(&self.core, &self.jobs, plan, password, server_password).await
+    }
+
+    pub async fn test_connection(&self, repository: &str, password: String, server_password: Option<String>) -> Result<ConnectionReport> {
+        plans::test_connection(&self.jobs, repository, password, server_password).await
+    }
+
+    pub async fn set_server_password(&self, plan: &str, password: String) -> Result<()> {
+        plans::set_server_password(&self.jobs, &self.plan(plan)?, password).await
     }
 
     pub async fn delete_plan(&self, name: String) -> Result<()> {

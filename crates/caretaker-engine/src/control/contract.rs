@@ -28,7 +28,7 @@ macro_rules! with_commands {
         $then! {
             {
                 use caretaker_engine::backup::config::PlanConfig;
-                use caretaker_engine::backup::protocol::{ConflictPolicy, SnapshotInfo, TreeEntry};
+                use caretaker_engine::backup::protocol::{ConflictPolicy, ConnectionReport, SnapshotInfo, TreeEntry};
                 use caretaker_engine::backup::{BackupRun, BackupsOverview, PlanCreated, RestoreOutcome};
                 use caretaker_engine::channels::config::HeartbeatConfig;
                 use caretaker_engine::config::NotificationsConfig;
@@ -79,8 +79,15 @@ macro_rules! with_commands {
             restore_backup(plan: String, snapshot: String, path: String, destination: String, on_conflict: Option<ConflictPolicy>) -> RestoreOutcome =
                 |e| e.restore_backup(&plan, snapshot, path, destination, on_conflict).await;
             suggest_backup_password() -> String = |e| e.suggest_backup_password();
-            create_backup_plan(plan: PlanConfig, password: String) -> PlanCreated =
-                |e| e.create_backup_plan(plan, password).await;
+            /// `server_password`: the REST server's (HTTP basic authentication), kept in the
+            /// keychain beside the repository password; null or "" for a folder or a server without one.
+            create_backup_plan(plan: PlanConfig, password: String, server_password: Option<String>) -> PlanCreated =
+                |e| e.create_backup_plan(plan, password, server_password).await;
+            /// The wizard's connection test, before the plan exists: writes nothing, stores nothing.
+            test_backup_repository(repository: String, password: String, server_password: Option<String>) -> ConnectionReport =
+                |e| e.test_backup_repository(&repository, password, server_password).await;
+            set_backup_server_password(plan: String, password: String) -> () =
+                |e| e.set_backup_server_password(&plan, password).await;
             delete_backup_plan(name: String) -> () = |e| e.delete_backup_plan(name).await;
             /// Saves a changed plan (folders, exclusions, schedule, retention); its repository stays.
             update_backup_plan(plan: PlanConfig) -> PlanConfig = |e| e.update_backup_plan(plan).await;

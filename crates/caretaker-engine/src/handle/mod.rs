@@ -10,7 +10,7 @@ mod settings_ops;
 pub use reload::Reloaded;
 
 use crate::alerts::{self, Alert, AlertQuery};
-use crate::backup::protocol::{ConflictPolicy, SnapshotInfo, TreeEntry};
+use crate::backup::protocol::{ConflictPolicy, ConnectionReport, SnapshotInfo, TreeEntry};
 use crate::backup::{config::PlanConfig, secret, BackupRun, BackupsOverview, JobInfo, PlanCreated, RestoreOutcome};
 use crate::checks::{CheckHistoryQuery, CheckResult, CheckSummary};
 use crate::config::{AnalysisConfig, CheckConfig, Config};
@@ -383,9 +383,19 @@ impl EngineHandle {
         secret::suggest()
     }
 
-    /// Creates (or adopts an existing) repository, keeps its password, and adds the plan.
-    pub async fn create_backup_plan(&self, plan: PlanConfig, password: String) -> Result<PlanCreated> {
-        self.s.backup.create_plan(plan, password).await
+    /// Creates (or adopts an existing) repository, keeps its passwords, and adds the plan.
+    pub async fn create_backup_plan(&self, plan: PlanConfig, password: String, server_password: Option<String>) -> Result<PlanCreated> {
+        self.s.backup.create_plan(plan, password, server_password).await
+    }
+
+    /// Reachable? Initialised? Does the password open it? Before a plan exists; writes nothing.
+    pub async fn test_backup_repository(&self, repository: &str, password: String, server: Option<String>) -> Result<ConnectionReport> {
+        self.s.backup.test_connection(repository, password, server).await
+    }
+
+    /// Replaces the stored REST server password of a plan after the server accepted it.
+    pub async fn set_backup_server_password(&self, plan: &str, password: String) -> Result<()> {
+        self.s.backup.set_server_password(plan, password).await
     }
 
     /// Saves a changed plan: its folders, exclusions, schedule and retention (not its repository).

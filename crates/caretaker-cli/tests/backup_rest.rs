@@ -1,0 +1,335 @@
+//! REST repositories: Debian's `rclone serve restic` on loopback as the server, the real worker
+//! (the `caretaker` binary) and the engine as clients, and the Debian `restic` CLI checking what
+//! they wrote, data included.
+
+use caretaker_backup::locks::{MasterKey, Place, RepoLock};
+use caretaker_engine::backup::config::PlanConfig;
+use caretaker_engine::backup::protocol::{
+    BackupJob, BackupSummary, BackupThenForget, ConnectionReport, ErrorKind, Keep, Op, Request, RestoreJob, RestoreSummary, SnapshotInfo,
+};
+use caretaker_engine::backup::worker::{call, call_keyed, JobError};
+use caretaker_engine::{Engine, EngineHandle, EngineOptions};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use tokio_util::sync::CancellationToken;
+
+const PASSWORD: &str = "correct horse battery staple";
+/// Characters that must be percent-encoded in a URL, to prove they reach the server intact.
+const SERVER_PASSWORD: &str = "web p@ss:word/1";
+const EXE: &str = env!("CARGO_BIN_EXE_caretaker");
+
+/// `rclone serve restic` on a free loopback port, stopped when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(user: Option<(&str, &str)>) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
+        let mut cmd = Command::new("rclone");
+        cmd.args(["serve", "restic", "--addr", &format!("127.0.0.1:{port}")])
+            .env("RCLONE_CONFIG", dir.path().join("rclone.conf"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if let Some((u, p)) = user {
+            cmd.args(["--user", u, "--pass", p]);
+        }
+        let child = cmd
+            .arg(dir.path().join("store"))
+            .spawn()
+            .expect("the rclone CLI must be installed (Debian package rclone; scripts/setup-debian.sh installs it)");
+        // Dropped (and so stopped) however the wait below ends.
+        let server = Server { child, port, _dir: dir };
+        // Ready when it accepts connections (it starts in well under a second).
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("rclone serve restic did not start on port {port}");
+    }
+
+    fn url(&self, user: Option<&str>, path: &str) -> String {
+        let user = user.map(|u| format!("{u}@")).unwrap_or_default();
+        format!("rest:http://{user}127.0.0.1:{}/{path}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
+}
+
+fn req(repo: &str, server_password: Option<&str>, op: Op) -> Request {
+    Request {
+        repository: PathBuf::from(repo),
+        password: PASSWORD.into(),
+        server_password: server_password.map(str::to_string),
+        key: None,
+        op,
+    }
+}
+
+fn run(r: Request) -> Result<serde_json::Value, JobError> {
+    rt().block_on(call(Path::new(EXE), &r, |_| {}, &CancellationToken::new()))
+}
+
+fn ok<T: serde::de::DeserializeOwned>(r: Request) -> T {
+    let what = format!("{:?}", r.op);
+    serde_json::from_value(run(r).unwrap_or_else(|e| panic!("{what} failed: {e:?}"))).expect("result shape")
+}
+
+fn job(src: &Path) -> BackupJob {
+    BackupJob {
+        sources: vec![src.to_path_buf()],
+        excludes: vec![],
+        host: "rest-test".into(),
+        tags: vec!["plan:rest".into()],
+        label: "rest".into(),
+    }
+}
+
+fn make_tree(root: &Path) {
+    let w = |rel: &str, data: &[u8]| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, data).expect("write");
+    };
+    w("notes/todo.txt", b"buy milk\n");
+    w("empty.txt", b"");
+    w("noise.bin", &(0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect::<Vec<_>>());
+    w("caf\u{e9} \u{1f600}.txt", "unicode".as_bytes());
+}
+
+fn listing(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).expect("read_dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.insert(p.strip_prefix(root).expect("prefix").to_path_buf(), std::fs::read(&p).expect("read"));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// The restic CLI against the same server; `url` is restic's own `rest:` address.
+fn restic(url: &str, args: &[&str]) -> String {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = Command::new("restic")
+        .arg("-r")
+        .arg(url)
+        .args(args)
+        .env("RESTIC_PASSWORD", PASSWORD)
+        .env("RESTIC_CACHE_DIR", cache.path())
+        .output()
+        .expect("the restic CLI must be installed (Debian package restic)");
+    let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "restic {args:?} failed: {text}");
+    text
+}
+
+/// Init, backup, incremental, restore byte for byte, retention as the app runs it, and restic's
+/// own `check --read-data` against the same server.
+fn round_trip(server: &Server, repo: &str, secret: Option<&str>, restic_url: &str) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let src = tmp.path().join("src");
+    make_tree(&src);
+    let fresh: ConnectionReport = ok(req(repo, secret, Op::Probe));
+    assert!(fresh.reachable && !fresh.initialised && fresh.password_ok.is_none(), "{fresh:?}");
+    run(req(repo, secret, Op::Init)).expect("init");
+
+    let first: BackupSummary = ok(req(repo, secret, Op::Backup(job(&src))));
+    assert!(first.files_new >= 4 && first.bytes_added > 0, "{first:?}");
+    std::fs::write(src.join("notes/todo.txt"), b"buy milk\nand bread\n").expect("write");
+    std::fs::write(src.join("new.txt"), b"new").expect("write");
+    let second: BackupSummary = ok(req(repo, secret, Op::Backup(job(&src))));
+    assert_eq!((second.files_new, second.files_changed), (1, 1), "{second:?}");
+    assert!(second.bytes_added < 100_000, "unchanged data was stored again: {second:?}");
+
+    let out = tmp.path().join("restored");
+    let r: RestoreSummary = ok(req(
+        repo,
+        secret,
+        Op::Restore(RestoreJob {
+            snapshot: second.snapshot_id.clone(),
+            path: String::new(),
+            destination: out.clone(),
+            on_conflict: None,
+            host: "rest-test".into(),
+        }),
+    ));
+    assert!(r.files_restored >= 5, "{r:?}");
+    assert_eq!(listing(&out.join(src.strip_prefix("/").expect("absolute"))), listing(&src), "restored byte for byte");
+
+    // Retention as a plan runs it: a backup, then forget and prune in the same worker.
+    let keep = Keep { last: 1, ..Keep::default() };
+    let op = Op::BackupThenForget { job: job(&src), host: "rest-test".into(), tag: "plan:rest".into(), keep };
+    let both: BackupThenForget = ok(req(repo, secret, op));
+    let forget = both.forget.expect("retention");
+    assert_eq!(forget["removed"].as_array().map(Vec::len), Some(2), "{forget}");
+    let snaps: Vec<SnapshotInfo> = ok(req(repo, secret, Op::Snapshots));
+    assert_eq!(snaps.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), [both.backup.snapshot_id.as_str()]);
+
+    let check = restic(restic_url, &["check", "--read-data"]);
+    assert!(check.contains("no errors were found"), "{check}");
+    let listed = restic(restic_url, &["snapshots", "--json"]);
+    assert!(listed.contains(&both.backup.snapshot_id), "{listed}");
+    let known: ConnectionReport = ok(req(repo, secret, Op::Probe));
+    assert_eq!((known.reachable, known.initialised, known.password_ok), (true, true, Some(true)), "{known:?}");
+    assert!(known.message.contains(repo), "{known:?}");
+    let _ = server;
+}
+
+#[test]
+fn a_server_without_a_password_round_trips_and_restic_checks_it() {
+    let server = Server::start(None);
+    let repo = server.url(None, "mini");
+    round_trip(&server, &repo, None, &repo);
+}
+
+#[test]
+fn a_server_with_a_password_round_trips_and_wrong_credentials_are_named_without_secrets() {
+    let server = Server::start(Some(("alice", SERVER_PASSWORD)));
+    let repo = server.url(Some("alice"), "mini");
+    let restic_url = format!("rest:http://alice:web%20p%40ss%3Aword%2F1@127.0.0.1:{}/mini", server.port);
+    round_trip(&server, &repo, Some(SERVER_PASSWORD), &restic_url);
+
+    let secrets = [SERVER_PASSWORD, "web%20p%40ss", "wrong server pass", "not the password"];
+    let clean = |e: &str| secrets.iter().all(|s| !e.contains(s));
+    // The server's password is wrong (or missing): named, a server problem, no secret in it.
+    for bad in [Some("wrong server pass"), None] {
+        let e = run(req(&repo, bad, Op::Snapshots)).expect_err("refused");
+        assert_eq!(e.kind, ErrorKind::Unreachable, "{e:?}");
+        assert!(e.message.contains(&repo) && e.message.contains("refused the user name or password"), "{e:?}");
+        assert!(clean(&e.message), "{e:?}");
+        let probe: ConnectionReport = ok(req(&repo, bad, Op::Probe));
+        assert!(!probe.reachable && probe.message.contains(&repo) && clean(&probe.message), "{probe:?}");
+    }
+    // The repository's password is wrong: named too, and nothing secret in it.
+    let mut wrong = req(&repo, Some(SERVER_PASSWORD), Op::Snapshots);
+    wrong.password = "not the password".into();
+    let e = run(wrong.clone()).expect_err("wrong password");
+    assert_eq!(e.kind, ErrorKind::WrongPassword, "{e:?}");
+    assert!(e.message.contains(&repo) && clean(&e.message), "{e:?}");
+    wrong.op = Op::Probe;
+    let probe: ConnectionReport = ok(wrong);
+    assert_eq!((probe.reachable, probe.initialised, probe.password_ok), (true, true, Some(false)), "{probe:?}");
+}
+
+#[test]
+fn locks_on_the_server_keep_a_prune_from_running_under_a_backup() {
+    let server = Server::start(Some(("alice", SERVER_PASSWORD)));
+    let repo = server.url(Some("alice"), "locked");
+    run(req(&repo, Some(SERVER_PASSWORD), Op::Init)).expect("init");
+    let mut key = None;
+    rt().block_on(call_keyed(
+        Path::new(EXE),
+        &req(&repo, Some(SERVER_PASSWORD), Op::Snapshots),
+        |_| {},
+        |k| key = Some(k),
+        &CancellationToken::new(),
+    ))
+    .expect("open");
+    let key: MasterKey = serde_json::from_str(&key.expect("the worker hands over the key")).expect("key");
+    let address = format!("rest:http://alice:web%20p%40ss%3Aword%2F1@127.0.0.1:{}/locked", server.port);
+    let held = RepoLock::acquire(Place::rest(&address).expect("place"), &key, false, "backing up").expect("lock");
+    let keep = Keep { last: 1, ..Keep::default() };
+    let forget = || run(req(&repo, Some(SERVER_PASSWORD), Op::Forget { host: "h".into(), tag: "t".into(), keep: keep.clone() }));
+    let e = forget().expect_err("a prune must wait for the writer");
+    assert_eq!(e.kind, ErrorKind::Locked, "{e:?}");
+    drop(held);
+    forget().expect("the lock is gone, the prune runs");
+    let locks = restic(&address, &["list", "locks"]);
+    assert!(locks.lines().all(|l| l.trim().is_empty()), "every lock removed: {locks}");
+}
+
+#[test]
+fn https_is_spoken_with_the_installed_tls_provider_and_a_dead_server_is_named() {
+    // A plain http server where https is expected: the TLS handshake fails, cleanly.
+    let server = Server::start(None);
+    let repo = format!("rest:https://127.0.0.1:{}/tls", server.port);
+    let probe: ConnectionReport = ok(req(&repo, None, Op::Probe));
+    assert!(!probe.reachable && probe.message.contains(&repo), "{probe:?}");
+    assert!(!probe.message.contains("crashed"), "{probe:?}");
+    let port = server.port;
+    drop(server);
+    let gone = format!("rest:http://127.0.0.1:{port}/gone");
+    let e = run(req(&gone, None, Op::Snapshots)).expect_err("nobody listens");
+    assert_eq!(e.kind, ErrorKind::Unreachable, "{e:?}");
+    assert!(e.message.contains("no answer from the server") && e.message.contains(&gone), "{e:?}");
+}
+
+struct Quiet;
+impl caretaker_engine::alerts::notify::Sink for Quiet {
+    fn show(&self, _title: &str, _body: &str, _critical: bool) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+async fn engine(dir: &Path) -> EngineHandle {
+    std::env::set_var(caretaker_engine::backup::secret::KEYCHAIN_ENV, "off");
+    std::fs::write(dir.join("caretaker.toml"), "[metrics]\ninterval_secs = 60\n[checks]\nlist = []\n").expect("config");
+    let mut o = EngineOptions::new(dir);
+    o.notifier = std::sync::Arc::new(Quiet);
+    o.backup_worker = PathBuf::from(EXE);
+    Engine::start(o).await.expect("engine")
+}
+
+#[test]
+fn the_engine_tests_the_connection_then_keeps_the_server_password_out_of_the_config() {
+    let server = Server::start(Some(("alice", SERVER_PASSWORD)));
+    let repo = server.url(Some("alice"), "engine");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (data, src) = (tmp.path().join("data"), tmp.path().join("src"));
+    std::fs::create_dir_all(&data).expect("mkdir");
+    make_tree(&src);
+    rt().block_on(async {
+        let engine = engine(&data).await;
+        let t = engine.test_backup_repository(&repo, PASSWORD.into(), Some(SERVER_PASSWORD.into())).await.expect("test");
+        assert!(t.reachable && !t.initialised, "{t:?}");
+        let t = engine.test_backup_repository(&repo, PASSWORD.into(), Some("nope nope".into())).await.expect("test");
+        assert!(!t.reachable && t.message.contains("refused") && !t.message.contains("nope nope"), "{t:?}");
+        let bad = engine.test_backup_repository("rest:http://alice:pw@127.0.0.1:1/x", PASSWORD.into(), None).await.expect_err("refused");
+        assert!(bad.to_string().contains("keychain") && !bad.to_string().contains(":pw@"), "{bad}");
+
+        let plan = PlanConfig {
+            name: "Remote".into(),
+            sources: vec![src.display().to_string()],
+            excludes: vec![],
+            default_excludes: true,
+            exclude_build_folders: false,
+            repository: repo.clone(),
+            schedule: "manual".into(),
+            keep: caretaker_engine::backup::config::default_keep(),
+            host: "test-mini".into(),
+            include_caretaker_data: false,
+        };
+        let wrong = engine.create_backup_plan(plan.clone(), PASSWORD.into(), Some("nope nope".into())).await.expect_err("refused");
+        assert!(wrong.to_string().contains(&repo) && !wrong.to_string().contains("nope nope"), "{wrong}");
+        let created = engine.create_backup_plan(plan, PASSWORD.into(), Some(SERVER_PASSWORD.into())).await.expect("create");
+        assert!(!created.existing_repository);
+        let toml = std::fs::read_to_string(data.join("caretaker.toml")).expect("config");
+        assert!(toml.contains(&repo) && !toml.contains(SERVER_PASSWORD) && !toml.contains("web%20"), "{toml}");
+        // The stored server password is used for the plan's jobs.
+        let snaps = engine.backup_snapshots("Remote").await.expect("snapshots with the stored server password");
+        assert!(snaps.is_empty());
+        engine.set_backup_server_password("Remote", "nope nope".into()).await.expect_err("the server refuses it, so it is not kept");
+        assert!(engine.backup_snapshots("Remote").await.is_ok(), "the good password was kept");
+    });
+}
