@@ -121,7 +121,12 @@ async fn a_detector_alert_runs_its_remedy_and_resolves_when_the_queue_moves() {
     };
     assert_eq!(ran.action_id, "restart-worker");
     assert_eq!(ran.alert_id, Some(alert_id));
-    assert!(flag.exists(), "the command ran");
+    // The decision is announced as the run starts; the command itself takes a moment.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !flag.exists() {
+        assert!(tokio::time::Instant::now() < deadline, "the command never ran");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // The queue moves: the check stores a new depth, the detector resolves.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
