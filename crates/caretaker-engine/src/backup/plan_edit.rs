@@ -5,10 +5,8 @@
 
 use super::config::PlanConfig;
 use crate::config::{Config, ConfigIssue};
-use crate::core::{Core, Piece};
 use crate::error::{EngineError, Result};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use ts_rs::TS;
 
 /// `[backups]` without its plans: how often repositories are checked and when a job counts as stuck.
@@ -41,26 +39,6 @@ pub(crate) fn replace(c: &mut Config, mut plan: PlanConfig) -> Result<()> {
     plan.repository = old.repository.clone();
     c.backups.plans[i] = plan;
     Ok(())
-}
-
-/// Saves a changed plan (checked with the whole configuration, written into its table only).
-pub(crate) async fn update(core: &Arc<Core>, plan: PlanConfig) -> Result<PlanConfig> {
-    let name = plan.name.clone();
-    let (_, next) = core.edit_config(Piece::BackupPlans, |c| replace(c, plan)).await?;
-    super::health::evaluate(core).await;
-    next.backups.plan(&name).cloned().ok_or_else(|| EngineError::Internal(format!("the plan \"{name}\" went missing while saving")))
-}
-
-/// Saves the settings every plan shares, leaving the plans' tables as they are in the file.
-pub(crate) async fn save_settings(core: &Arc<Core>, s: BackupSettings) -> Result<BackupSettings> {
-    core.edit_config(Piece::BackupSettings, |c| {
-        c.backups.verify_every_days = s.verify_every_days;
-        c.backups.read_data_every_days = s.read_data_every_days;
-        c.backups.stuck_after_minutes = s.stuck_after_minutes;
-        Ok(())
-    })
-    .await?;
-    Ok(s)
 }
 
 #[cfg(test)]

@@ -173,3 +173,23 @@ pub(crate) async fn set_password(jobs: &Jobs, plan: &PlanConfig, password: Strin
     jobs.forget_key(&plan.repository);
     Ok(())
 }
+
+/// Saves a changed plan (checked with the whole configuration, written into its table only).
+pub(crate) async fn update_plan(core: &Arc<Core>, plan: PlanConfig) -> Result<PlanConfig> {
+    let name = plan.name.clone();
+    let (_, next) = core.edit_config(Piece::BackupPlans, |c| super::plan_edit::replace(c, plan)).await?;
+    super::health::evaluate(core).await;
+    next.backups.plan(&name).cloned().ok_or_else(|| EngineError::Internal(format!("the plan \"{name}\" went missing while saving")))
+}
+
+/// Saves the settings every plan shares, leaving the plans' tables as they are in the file.
+pub(crate) async fn save_settings(core: &Arc<Core>, s: super::plan_edit::BackupSettings) -> Result<super::plan_edit::BackupSettings> {
+    core.edit_config(Piece::BackupSettings, |c| {
+        c.backups.verify_every_days = s.verify_every_days;
+        c.backups.read_data_every_days = s.read_data_every_days;
+        c.backups.stuck_after_minutes = s.stuck_after_minutes;
+        Ok(())
+    })
+    .await?;
+    Ok(s)
+}

@@ -400,7 +400,7 @@ impl EngineHandle {
 
     /// Saves a changed plan: its folders, exclusions, schedule and retention (not its repository).
     pub async fn update_backup_plan(&self, plan: PlanConfig) -> Result<PlanConfig> {
-        crate::backup::plan_edit::update(&self.s.core, plan).await
+        crate::backup::plans::update_plan(&self.s.core, plan).await
     }
 
     /// The backup settings every plan shares.
@@ -417,7 +417,7 @@ impl EngineHandle {
         &self,
         settings: crate::backup::plan_edit::BackupSettings,
     ) -> Result<crate::backup::plan_edit::BackupSettings> {
-        crate::backup::plan_edit::save_settings(&self.s.core, settings).await
+        crate::backup::plans::save_settings(&self.s.core, settings).await
     }
 
     /// Removes a plan from the config. Its repository and snapshots are left as they are.
