@@ -165,15 +165,7 @@ impl Core {
             Piece::Checks => config::write_checks(&path, &next.checks.list)?,
             Piece::Detectors => config::write_detectors(&path, &next.detectors)?,
             Piece::BackupPlans => config::write_plans(&path, &next.backups.plans)?,
-            Piece::BackupSettings => {
-                let b = &next.backups;
-                let own = crate::backup::plan_edit::BackupSettings {
-                    verify_every_days: b.verify_every_days,
-                    read_data_every_days: b.read_data_every_days,
-                    stuck_after_minutes: b.stuck_after_minutes,
-                };
-                config::write_section(&path, "backups", &own)?
-            }
+            Piece::BackupSettings => config::write_section(&path, "backups", &crate::backup::plan_edit::BackupSettings::of(&next.backups))?,
             Piece::Channels => config::write_channels(&path, &next.notifications.channels)?,
             Piece::Heartbeat => config::write_heartbeat(&path, next.notifications.heartbeat.as_ref())?,
             Piece::NativeNotifications => config::write_native_notifications(&path, next.notifications.enabled)?,

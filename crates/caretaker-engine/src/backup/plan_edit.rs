@@ -17,6 +17,17 @@ pub struct BackupSettings {
     pub stuck_after_minutes: u32,
 }
 
+impl BackupSettings {
+    /// The shared settings of `[backups]`, without its plans.
+    pub fn of(b: &super::config::BackupsConfig) -> Self {
+        BackupSettings {
+            verify_every_days: b.verify_every_days,
+            read_data_every_days: b.read_data_every_days,
+            stuck_after_minutes: b.stuck_after_minutes,
+        }
+    }
+}
+
 /// `plan` in place of the plan of the same name in `c`, or why not.
 pub(crate) fn replace(c: &mut Config, mut plan: PlanConfig) -> Result<()> {
     let i = c.backups.plans.iter().position(|p| p.name == plan.name);
