@@ -110,6 +110,16 @@ pub(crate) async fn watch(handle: EngineHandle) {
             return;
         }
     };
+    // A valid edit saved between the engine's first read and the watcher's start sent no event to
+    // anyone: apply it now that changes are followed. (A file refused at start keeps the alert the
+    // start raised; an unchanged one is left alone.)
+    let dir = core.data_dir.clone();
+    let now = tokio::task::spawn_blocking(move || config::check_file(&dir)).await;
+    if matches!(now, Ok(Ok(ref next)) if *next != core.config()) {
+        if let Err(e) = handle.reload_config().await {
+            tracing::warn!("could not apply the changed caretaker.toml: {e}");
+        }
+    }
     loop {
         tokio::select! {
             _ = core.cancel.cancelled() => return,
