@@ -9,7 +9,7 @@ PACKAGES=(
   xvfb xauth webkit2gtk-driver dbus openbox wmctrl util-linux
   prometheus-node-exporter prometheus prometheus-alertmanager
   python3-aiosmtpd
-  restic rclone libdbus-1-dev systemd
+  restic rclone openssh-server openssh-client libdbus-1-dev systemd
   faketime libfaketime
 )
 

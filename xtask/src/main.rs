@@ -69,6 +69,16 @@ fn system_deps() -> Result {
     Ok(())
 }
 
+/// Servers the backup tests reach on loopback that Debian does not package: an S3-compatible one.
+fn test_servers() -> Result {
+    let has_moto = Command::new("python3").args(["-c", "import moto.server"]).status().is_ok_and(|s| s.success());
+    if !has_moto {
+        step("S3-compatible test server (moto, from PyPI)");
+        run(Command::new("python3").args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "moto[server]==5.2.5"]))?;
+    }
+    Ok(())
+}
+
 fn ui_build() -> Result {
     step("UI dependencies");
     // `npm install`, not `npm ci`: the lock holds only the Tauri CLI binaries the registry served
@@ -178,6 +188,7 @@ fn lint() -> Result {
 
 fn cmd_test() -> Result {
     system_deps()?;
+    test_servers()?;
     ui_build()?;
     lint()?;
     step("UI unit tests");

@@ -6,6 +6,7 @@
 
 mod lock_files;
 pub mod locks;
+mod pace;
 mod progress;
 mod repo;
 mod restore;

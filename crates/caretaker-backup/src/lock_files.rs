@@ -1,6 +1,7 @@
 //! Where a repository keeps its `locks/` files, and how they are listed, read, written and removed.
 //!
-//! A folder is read and written directly. On a REST server the same files are reached through
+//! A folder is read and written directly. On S3 and SFTP the worker opens the same openDAL
+//! service rustic's backend uses, with the same options, on `locks/`. On a REST server the same files are reached through
 //! restic's REST protocol (`GET /locks/`, `GET|POST|DELETE /locks/<name>`): rustic's backends have
 //! no lock file type, because rustic neither writes nor reads locks, so these four calls are the
 //! only HTTP the worker makes itself. They reuse the address rustic is given (its user name and
@@ -19,6 +20,36 @@ pub(crate) type LockFile = (String, Option<Vec<u8>>, Option<Timestamp>);
 pub enum Place {
     Folder(PathBuf),
     Rest { client: reqwest::blocking::Client, locks: reqwest::Url },
+    Dal(Dal),
+}
+
+/// An openDAL operator with the runtime its blocking calls run on.
+#[derive(Clone)]
+pub struct Dal {
+    op: opendal::blocking::Operator,
+    _runtime: std::sync::Arc<tokio::runtime::Runtime>,
+}
+
+impl Dal {
+    /// `scheme` ("s3", "sftp") and the options rustic's openDAL backend is given.
+    pub fn new(scheme: &str, options: &std::collections::BTreeMap<String, String>) -> Outcome<Dal> {
+        const OPEN: &str = "cannot lock the repository";
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().map_err(|e| failure(OPEN, e))?;
+        let _in = runtime.enter();
+        let wanted = ["bucket", "root", "endpoint", "region", "access_key_id", "secret_access_key", "user", "key", "known_hosts_strategy"];
+        let opts =
+            options.iter().filter(|(k, _)| wanted.contains(&k.as_str()) || k.starts_with("disable_")).map(|(k, v)| (k.clone(), v.clone()));
+        // openDAL's errors name the service and what failed, never the options' values.
+        let op = opendal::Operator::via_iter(scheme, opts).map_err(|e| failure(OPEN, e.kind()))?;
+        let op = opendal::blocking::Operator::new(op).map_err(|e| failure(OPEN, e.kind()))?;
+        Ok(Dal { op, _runtime: std::sync::Arc::new(runtime) })
+    }
+
+    /// Whether the place itself is there (an S3 bucket that does not exist lists as empty
+    /// through rustic's backend): the service's own error text when it is not.
+    pub fn reachable(&self) -> Result<(), String> {
+        self.op.list("/").map(drop).map_err(|e| e.to_string())
+    }
 }
 
 impl From<&Path> for Place {
@@ -113,6 +144,22 @@ impl Place {
                 }
                 Ok(out)
             }
+            Place::Dal(Dal { op, .. }) => {
+                let entries = match op.list("locks/") {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == opendal::ErrorKind::NotFound => return Ok(Vec::new()),
+                    Err(e) => return Err(failure(READ, e.kind())),
+                };
+                Ok(entries
+                    .into_iter()
+                    .filter(|e| e.metadata().is_file())
+                    .map(|e| {
+                        let name = e.name().to_string();
+                        let data = op.read(&format!("locks/{name}")).ok().map(|b| b.to_vec());
+                        (name, data, None)
+                    })
+                    .collect())
+            }
         }
     }
 
@@ -133,6 +180,7 @@ impl Place {
                 .and_then(|a| a.error_for_status())
                 .map(drop)
                 .map_err(|e| http_failure(WRITE, &e)),
+            Place::Dal(Dal { op, .. }) => op.write(&format!("locks/{name}"), data).map(drop).map_err(|e| failure(WRITE, e.kind())),
         }
     }
 
@@ -145,6 +193,9 @@ impl Place {
                 if let Ok(url) = Self::url(locks, name) {
                     let _ = client.delete(url).send();
                 }
+            }
+            Place::Dal(Dal { op, .. }) => {
+                let _ = op.delete(&format!("locks/{name}"));
             }
         }
     }

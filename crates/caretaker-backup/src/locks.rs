@@ -7,7 +7,7 @@
 //! refuses to go on when another program holds a lock that conflicts with its own: a prune is
 //! exclusive, a backup shares the repository with other backups.
 
-pub use crate::lock_files::Place;
+pub use crate::lock_files::{Dal, Place};
 use crate::{Failure, Outcome};
 use aes256ctr_poly1305aes::aead::{Aead, AeadInPlace};
 use aes256ctr_poly1305aes::Aes256CtrPoly1305Aes;

@@ -1,5 +1,6 @@
 //! Where the repository is and how to reach it: a folder through rustic_backend's local backend,
-//! or a REST server (rest-server, `rclone serve restic`) through its REST backend. Every message
+//! a REST server (rest-server, `rclone serve restic`) through its REST backend, an S3 bucket or
+//! an SFTP server through its openDAL backend. Every message
 //! names the repository as the plan writes it, which never holds a secret; the server password
 //! is only ever inside the URL handed to rustic, and [`crate::progress::hide`] keeps it (and the
 //! repository password) out of anything the worker says.
@@ -17,17 +18,31 @@ use rustic_core::{
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+fn options<const N: usize>(pairs: [(&str, &str); N]) -> BTreeMap<String, String> {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// The last "caused by" of an error text, without any URL in it.
+fn last_cause(text: &str) -> &str {
+    let cause = text.rsplit("caused by: ").next().unwrap_or_default();
+    cause.split(" for url (").next().unwrap_or_default().trim()
+}
+
 /// The repository of one request.
 pub struct Target {
     /// As the plan writes it: what every message names.
     pub name: String,
     kind: Kind,
+    /// Bytes per second, on average, for what is written (see `pace`).
+    upload_limit: Option<u64>,
 }
 
 enum Kind {
     Folder(PathBuf),
     /// The address for rustic, with the server password inside.
     Rest(String),
+    /// An openDAL service ("s3", "sftp") and its options, the secret key among them.
+    Dal(&'static str, BTreeMap<String, String>),
 }
 
 /// What is at the repository's place.
@@ -55,12 +70,43 @@ impl Target {
                 }
                 Kind::Rest(address)
             }
+            Location::S3(bucket) => {
+                let secret = req.server_password.clone().unwrap_or_default();
+                hide(&secret);
+                let mut o = options([
+                    ("endpoint", bucket.endpoint()),
+                    ("bucket", bucket.bucket()),
+                    ("root", bucket.root()),
+                    ("region", bucket.region()),
+                    ("access_key_id", bucket.key_id()),
+                    // Only what is given here: no ~/.aws files, no cloud metadata service.
+                    ("disable_config_load", "true"),
+                    ("disable_ec2_metadata", "true"),
+                ]);
+                o.insert("secret_access_key".into(), secret);
+                Kind::Dal("s3", o)
+            }
+            Location::Sftp(server) => {
+                let endpoint = server.endpoint();
+                // A server seen for the first time is remembered in ~/.ssh/known_hosts; one whose
+                // key later changes is refused (ssh's accept-new).
+                let mut o = options([
+                    ("endpoint", endpoint.as_str()),
+                    ("user", server.user()),
+                    ("root", server.path()),
+                    ("known_hosts_strategy", "add"),
+                ]);
+                if let Some(key) = req.remote.ssh_key.as_ref().and_then(|k| k.to_str()) {
+                    o.insert("key".into(), key.to_string());
+                }
+                Kind::Dal("sftp", o)
+            }
         };
-        Ok(Target { name, kind })
+        Ok(Target { name, kind, upload_limit: req.remote.upload_limit })
     }
 
-    pub fn is_rest(&self) -> bool {
-        matches!(self.kind, Kind::Rest(_))
+    fn is_remote(&self) -> bool {
+        !matches!(self.kind, Kind::Folder(_))
     }
 
     /// `quick`: one attempt with a short timeout (a connection test, the first contact of a job)
@@ -72,14 +118,26 @@ impl Target {
                 .ok_or_else(|| Failure::new(ErrorKind::Failed, format!("the repository path {} is not valid UTF-8", p.display())))?
                 .to_string(),
             Kind::Rest(a) => a.clone(),
+            Kind::Dal(scheme, _) => format!("opendal:{scheme}"),
         };
-        let mut options = BTreeMap::new();
-        if quick && self.is_rest() {
+        let mut options = match &self.kind {
+            Kind::Dal(_, o) => o.clone(),
+            _ => BTreeMap::new(),
+        };
+        if quick && self.is_remote() {
             options.insert("retry".to_string(), "0".to_string());
-            options.insert("timeout".to_string(), "30s".to_string());
+            if let Kind::Rest(_) = self.kind {
+                options.insert("timeout".to_string(), "30s".to_string());
+            }
         }
         let opts = BackendOptions::default().repository(address).options(options);
-        opts.to_backends().map_err(|e| rustic_failure(&format!("cannot use the repository {}", self.name), &e))
+        let backends = opts.to_backends().map_err(|e| rustic_failure(&format!("cannot use the repository {}", self.name), &e))?;
+        Ok(match self.upload_limit {
+            Some(limit) if !quick => {
+                RepositoryBackends::new(std::sync::Arc::new(crate::pace::Paced::new(backends.repository(), limit)), backends.repo_hot())
+            }
+            _ => backends,
+        })
     }
 
     /// Where the repository's lock files go.
@@ -87,6 +145,7 @@ impl Target {
         match &self.kind {
             Kind::Folder(p) => Ok(Place::Folder(p.clone())),
             Kind::Rest(address) => Place::rest(address),
+            Kind::Dal(scheme, options) => Ok(Place::Dal(crate::lock_files::Dal::new(scheme, options)?)),
         }
     }
 
@@ -97,6 +156,9 @@ impl Target {
     /// Why the server did not answer as a repository does, from rustic's error.
     fn server_failure(&self, e: &RusticError) -> Failure {
         let text = e.display_log();
+        if let Kind::Dal(scheme, _) = self.kind {
+            return self.remote_failure(scheme, &text);
+        }
         if text.contains("401") || text.contains("403") {
             return self.unreachable(format!(
                 "the server {} refused the user name or password (HTTP {}); check the server's user and password",
@@ -108,6 +170,49 @@ impl Target {
         // reqwest writes the whole URL into its errors; the name above already says which.
         let cause = cause.split(" for url (").next().unwrap_or_default().trim();
         self.unreachable(format!("no answer from the server {} ({cause}); is it running, and is the address right?", self.name))
+    }
+
+    /// Why an S3 bucket or an SFTP server did not answer as a repository does.
+    fn remote_failure(&self, scheme: &str, text: &str) -> Failure {
+        let name = &self.name;
+        let why = if scheme == "sftp" {
+            if text.contains("Permission denied") {
+                format!(
+                    "the server {name} refused the login: add Caretaker's SSH key (Backups → Where → SFTP shows it) to the user's \
+                     ~/.ssh/authorized_keys on the server"
+                )
+            } else if text.contains("Host key verification failed") || text.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") {
+                format!(
+                    "the server {name} answered with a different host key than the one recorded in ~/.ssh/known_hosts; if the server \
+                     was reinstalled, remove its old line there (ssh-keygen -R host), otherwise do not connect"
+                )
+            } else if text.contains("failed to connect to the remote host") && self.answers() {
+                format!(
+                    "the server {name} answers but the login failed: add Caretaker's SSH key (Backups → Where → SFTP shows it) to \
+                     the user's ~/.ssh/authorized_keys on the server, check the user name, and if the server was reinstalled, \
+                     remove its old line from ~/.ssh/known_hosts (ssh-keygen -R host)"
+                )
+            } else {
+                format!("no answer from the server {name} ({}); is it running, and is the address right?", last_cause(text))
+            }
+        } else if text.contains("403") || text.contains("InvalidAccessKeyId") || text.contains("SignatureDoesNotMatch") {
+            format!("the bucket's server {name} refused the access key ID or the secret access key (HTTP 403); check both")
+        } else if text.contains("NoSuchBucket") {
+            format!("the bucket named in {name} does not exist: create it at the provider first")
+        } else {
+            format!("no answer from {name} ({}); is the address right?", last_cause(text))
+        };
+        self.unreachable(why)
+    }
+
+    /// Whether something accepts connections at an SFTP server's address (ssh reports a refused
+    /// login and a dead server alike).
+    fn answers(&self) -> bool {
+        let Kind::Dal(_, options) = &self.kind else { return false };
+        let Some(endpoint) = options.get("endpoint").and_then(|e| e.strip_prefix("ssh://")) else { return false };
+        use std::net::ToSocketAddrs;
+        let addrs = endpoint.to_socket_addrs().map(|a| a.collect::<Vec<_>>()).unwrap_or_default();
+        addrs.iter().any(|a| std::net::TcpStream::connect_timeout(a, std::time::Duration::from_secs(5)).is_ok())
     }
 
     /// Looks without changing anything; an error when the place cannot be reached.
@@ -124,13 +229,19 @@ impl Target {
                     Err(self.unreachable(format!("{} does not exist (is the disk connected and mounted?)", repo.display())))
                 }
             }
-            Kind::Rest(_) => {
+            Kind::Rest(_) | Kind::Dal(..) => {
                 let be = self.backends(true)?.repository();
                 // A config answers HEAD; anything else (a refused password included) reads as "none".
                 match be.list(FileType::Config) {
                     Ok(v) if !v.is_empty() => return Ok(Found::Repository),
                     Ok(_) => {}
                     Err(e) => return Err(self.server_failure(&e)),
+                }
+                // An S3 bucket that does not exist, or refuses the key, lists as empty above.
+                if let Kind::Dal(scheme, options) = &self.kind {
+                    if let Err(text) = crate::lock_files::Dal::new(scheme, options)?.reachable() {
+                        return Err(self.remote_failure(scheme, &text));
+                    }
                 }
                 // So ask for something that says why: a new place answers 404, a wrong password 401.
                 match be.list(FileType::Key) {
@@ -152,7 +263,7 @@ impl Target {
             (Found::Nothing, Kind::Folder(repo)) => {
                 Err(self.unreachable(format!("{} does not exist (is the disk connected and mounted?)", repo.display())))
             }
-            (Found::Nothing, Kind::Rest(_)) => {
+            (Found::Nothing, Kind::Rest(_) | Kind::Dal(..)) => {
                 Err(self.unreachable(format!("the server {} holds no backup repository there (no config file)", self.name)))
             }
         }

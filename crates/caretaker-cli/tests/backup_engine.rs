@@ -52,6 +52,7 @@ fn plan(name: &str, src: &Path, repo: &Path) -> PlanConfig {
         keep: caretaker_engine::backup::config::default_keep(),
         host: "test-mini".into(),
         include_caretaker_data: true,
+        upload_limit_kib: 0,
     }
 }
 

@@ -74,6 +74,7 @@ fn plan(name: &str, src: &Path, repo: &Path) -> PlanConfig {
         keep: caretaker_engine::backup::config::default_keep(),
         host: "test-mini".into(),
         include_caretaker_data: false,
+        upload_limit_kib: 0,
     }
 }
 
@@ -202,7 +203,14 @@ async fn a_cancelled_scheduled_backup_is_not_started_again_at_once() {
 }
 
 fn master_key(repo: &Path) -> MasterKey {
-    let r = Request { repository: repo.to_path_buf(), password: PASSWORD.into(), server_password: None, key: None, op: Op::Snapshots };
+    let r = Request {
+        repository: repo.to_path_buf(),
+        password: PASSWORD.into(),
+        server_password: None,
+        key: None,
+        remote: Default::default(),
+        op: Op::Snapshots,
+    };
     let mut key = None;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(caretaker_engine::backup::worker::call_keyed(Path::new(EXE), &r, |_| {}, |k| key = Some(k), &CancellationToken::new()))

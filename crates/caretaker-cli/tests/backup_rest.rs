@@ -2,22 +2,20 @@
 //! (the `caretaker` binary) and the engine as clients, and the Debian `restic` CLI checking what
 //! they wrote, data included.
 
+mod repo_kit;
+
 use caretaker_backup::locks::{MasterKey, Place, RepoLock};
 use caretaker_engine::backup::config::PlanConfig;
-use caretaker_engine::backup::protocol::{
-    BackupJob, BackupSummary, BackupThenForget, ConnectionReport, ErrorKind, Keep, Op, Request, RestoreJob, RestoreSummary, SnapshotInfo,
-};
-use caretaker_engine::backup::worker::{call, call_keyed, JobError};
+use caretaker_engine::backup::protocol::{ConnectionReport, ErrorKind, Keep, Op};
+use caretaker_engine::backup::worker::call_keyed;
 use caretaker_engine::{Engine, EngineHandle, EngineOptions};
-use std::collections::BTreeMap;
+use repo_kit::{make_tree, ok, req, round_trip, rt, run, Restic, EXE, PASSWORD};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
-const PASSWORD: &str = "correct horse battery staple";
 /// Characters that must be percent-encoded in a URL, to prove they reach the server intact.
 const SERVER_PASSWORD: &str = "web p@ss:word/1";
-const EXE: &str = env!("CARGO_BIN_EXE_caretaker");
 
 /// `rclone serve restic` on a free loopback port, stopped when dropped.
 struct Server {
@@ -67,140 +65,11 @@ impl Drop for Server {
     }
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
-}
-
-fn req(repo: &str, server_password: Option<&str>, op: Op) -> Request {
-    Request {
-        repository: PathBuf::from(repo),
-        password: PASSWORD.into(),
-        server_password: server_password.map(str::to_string),
-        key: None,
-        op,
-    }
-}
-
-fn run(r: Request) -> Result<serde_json::Value, JobError> {
-    rt().block_on(call(Path::new(EXE), &r, |_| {}, &CancellationToken::new()))
-}
-
-fn ok<T: serde::de::DeserializeOwned>(r: Request) -> T {
-    let what = format!("{:?}", r.op);
-    serde_json::from_value(run(r).unwrap_or_else(|e| panic!("{what} failed: {e:?}"))).expect("result shape")
-}
-
-fn job(src: &Path) -> BackupJob {
-    BackupJob {
-        sources: vec![src.to_path_buf()],
-        excludes: vec![],
-        host: "rest-test".into(),
-        tags: vec!["plan:rest".into()],
-        label: "rest".into(),
-    }
-}
-
-fn make_tree(root: &Path) {
-    let w = |rel: &str, data: &[u8]| {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, data).expect("write");
-    };
-    w("notes/todo.txt", b"buy milk\n");
-    w("empty.txt", b"");
-    w("noise.bin", &(0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect::<Vec<_>>());
-    w("caf\u{e9} \u{1f600}.txt", "unicode".as_bytes());
-}
-
-fn listing(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).expect("read_dir") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.insert(p.strip_prefix(root).expect("prefix").to_path_buf(), std::fs::read(&p).expect("read"));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
-    out
-}
-
-/// The restic CLI against the same server; `url` is restic's own `rest:` address.
-fn restic(url: &str, args: &[&str]) -> String {
-    let cache = tempfile::tempdir().expect("tempdir");
-    let out = Command::new("restic")
-        .arg("-r")
-        .arg(url)
-        .args(args)
-        .env("RESTIC_PASSWORD", PASSWORD)
-        .env("RESTIC_CACHE_DIR", cache.path())
-        .output()
-        .expect("the restic CLI must be installed (Debian package restic)");
-    let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "restic {args:?} failed: {text}");
-    text
-}
-
-/// Init, backup, incremental, restore byte for byte, retention as the app runs it, and restic's
-/// own `check --read-data` against the same server.
-fn round_trip(server: &Server, repo: &str, secret: Option<&str>, restic_url: &str) {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let src = tmp.path().join("src");
-    make_tree(&src);
-    let fresh: ConnectionReport = ok(req(repo, secret, Op::Probe));
-    assert!(fresh.reachable && !fresh.initialised && fresh.password_ok.is_none(), "{fresh:?}");
-    run(req(repo, secret, Op::Init)).expect("init");
-
-    let first: BackupSummary = ok(req(repo, secret, Op::Backup(job(&src))));
-    assert!(first.files_new >= 4 && first.bytes_added > 0, "{first:?}");
-    std::fs::write(src.join("notes/todo.txt"), b"buy milk\nand bread\n").expect("write");
-    std::fs::write(src.join("new.txt"), b"new").expect("write");
-    let second: BackupSummary = ok(req(repo, secret, Op::Backup(job(&src))));
-    assert_eq!((second.files_new, second.files_changed), (1, 1), "{second:?}");
-    assert!(second.bytes_added < 100_000, "unchanged data was stored again: {second:?}");
-
-    let out = tmp.path().join("restored");
-    let r: RestoreSummary = ok(req(
-        repo,
-        secret,
-        Op::Restore(RestoreJob {
-            snapshot: second.snapshot_id.clone(),
-            path: String::new(),
-            destination: out.clone(),
-            on_conflict: None,
-            host: "rest-test".into(),
-        }),
-    ));
-    assert!(r.files_restored >= 5, "{r:?}");
-    assert_eq!(listing(&out.join(src.strip_prefix("/").expect("absolute"))), listing(&src), "restored byte for byte");
-
-    // Retention as a plan runs it: a backup, then forget and prune in the same worker.
-    let keep = Keep { last: 1, ..Keep::default() };
-    let op = Op::BackupThenForget { job: job(&src), host: "rest-test".into(), tag: "plan:rest".into(), keep };
-    let both: BackupThenForget = ok(req(repo, secret, op));
-    let forget = both.forget.expect("retention");
-    assert_eq!(forget["removed"].as_array().map(Vec::len), Some(2), "{forget}");
-    let snaps: Vec<SnapshotInfo> = ok(req(repo, secret, Op::Snapshots));
-    assert_eq!(snaps.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), [both.backup.snapshot_id.as_str()]);
-
-    let check = restic(restic_url, &["check", "--read-data"]);
-    assert!(check.contains("no errors were found"), "{check}");
-    let listed = restic(restic_url, &["snapshots", "--json"]);
-    assert!(listed.contains(&both.backup.snapshot_id), "{listed}");
-    let known: ConnectionReport = ok(req(repo, secret, Op::Probe));
-    assert_eq!((known.reachable, known.initialised, known.password_ok), (true, true, Some(true)), "{known:?}");
-    assert!(known.message.contains(repo), "{known:?}");
-    let _ = server;
-}
-
 #[test]
 fn a_server_without_a_password_round_trips_and_restic_checks_it() {
     let server = Server::start(None);
     let repo = server.url(None, "mini");
-    round_trip(&server, &repo, None, &repo);
+    round_trip(&req(&repo, None, Op::Probe), &Restic::at(&repo));
 }
 
 #[test]
@@ -208,7 +77,7 @@ fn a_server_with_a_password_round_trips_and_wrong_credentials_are_named_without_
     let server = Server::start(Some(("alice", SERVER_PASSWORD)));
     let repo = server.url(Some("alice"), "mini");
     let restic_url = format!("rest:http://alice:web%20p%40ss%3Aword%2F1@127.0.0.1:{}/mini", server.port);
-    round_trip(&server, &repo, Some(SERVER_PASSWORD), &restic_url);
+    round_trip(&req(&repo, Some(SERVER_PASSWORD), Op::Probe), &Restic::at(&restic_url));
 
     let secrets = [SERVER_PASSWORD, "web%20p%40ss", "wrong server pass", "not the password"];
     let clean = |e: &str| secrets.iter().all(|s| !e.contains(s));
@@ -255,7 +124,7 @@ fn locks_on_the_server_keep_a_prune_from_running_under_a_backup() {
     assert_eq!(e.kind, ErrorKind::Locked, "{e:?}");
     drop(held);
     forget().expect("the lock is gone, the prune runs");
-    let locks = restic(&address, &["list", "locks"]);
+    let locks = Restic::at(&address).run(&["list", "locks"]);
     assert!(locks.lines().all(|l| l.trim().is_empty()), "every lock removed: {locks}");
 }
 
@@ -319,6 +188,7 @@ fn the_engine_tests_the_connection_then_keeps_the_server_password_out_of_the_con
             keep: caretaker_engine::backup::config::default_keep(),
             host: "test-mini".into(),
             include_caretaker_data: false,
+            upload_limit_kib: 0,
         };
         let wrong = engine.create_backup_plan(plan.clone(), PASSWORD.into(), Some("nope nope".into())).await.expect_err("refused");
         assert!(wrong.to_string().contains(&repo) && !wrong.to_string().contains("nope nope"), "{wrong}");

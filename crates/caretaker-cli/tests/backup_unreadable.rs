@@ -86,7 +86,14 @@ fn the_worker_reports_what_it_could_not_read() {
     let exe = worker_exe(tmp.path());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let run = |op: Op| {
-        let req = Request { repository: repo.clone(), password: PASSWORD.into(), server_password: None, key: None, op };
+        let req = Request {
+            repository: repo.clone(),
+            password: PASSWORD.into(),
+            server_password: None,
+            key: None,
+            remote: Default::default(),
+            op,
+        };
         rt.block_on(call(&exe, &req, |_| {}, &CancellationToken::new()))
     };
     run(Op::Init).expect("init");
@@ -165,6 +172,7 @@ async fn partial_runs_warn_and_two_in_a_row_raise_an_alert_that_a_clean_run_reso
         keep: caretaker_engine::backup::config::default_keep(),
         host: "test-mini".into(),
         include_caretaker_data: false,
+        upload_limit_kib: 0,
     };
     engine.create_backup_plan(plan, PASSWORD.into(), None).await.expect("create plan");
 

@@ -19,7 +19,7 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 fn req(repo: &Path, op: Op) -> Request {
-    Request { repository: repo.to_path_buf(), password: PASSWORD.into(), server_password: None, key: None, op }
+    Request { repository: repo.to_path_buf(), password: PASSWORD.into(), server_password: None, key: None, remote: Default::default(), op }
 }
 
 fn run_with(r: Request, cancel: &CancellationToken) -> (Result<serde_json::Value, JobError>, Vec<JobProgress>) {

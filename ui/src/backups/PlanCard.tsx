@@ -35,8 +35,9 @@ export function PlanCard({ p, job, macos, onBrowse, onChanged }: Props) {
   const remove = () => {
     if (confirm(`Remove the plan "${name}"? Its repository and snapshots stay on disk.`)) void act(() => call("delete_backup_plan", { name }));
   };
-  // A REST server's password can change on the server's side; it is replaced here.
+  // A REST server's password or an S3 secret key can change on the server's side; it is replaced here.
   const rest = p.plan.repository.startsWith("rest:");
+  const s3 = p.plan.repository.startsWith("s3:");
   const [serverEntry, setServerEntry] = useState(false);
   const askPassword = (reason: string) => <PasswordEntry plan={name} reason={reason} onSaved={() => { action.clear(); onChanged(); }} />;
   const last = p.last_run;
@@ -52,7 +53,7 @@ export function PlanCard({ p, job, macos, onBrowse, onChanged }: Props) {
       <div className="kv">
         <span>Folders</span><span className="mono">{p.plan.sources.join(", ")}</span>
         <span>Repository</span><span className="mono">{p.plan.repository}</span>
-        <span>Schedule</span><span>{p.plan.schedule}</span>
+        <span>Schedule</span><span>{p.plan.schedule}{p.plan.upload_limit_kib > 0 && ` · uploads at most ${p.plan.upload_limit_kib} KiB/s`}</span>
         <span>Last run</span>
         <span data-testid="plan-last-run">
           {last ? <>{runStatus(last)} · <Ago ms={last.finished_ms ?? last.started_ms} /></> : "never"}
@@ -68,13 +69,13 @@ export function PlanCard({ p, job, macos, onBrowse, onChanged }: Props) {
       {p.password === "file" && <p className="warn-text">No keychain here: the repository password is in a private file in Caretaker's data folder.</p>}
       {p.password === "missing" && askPassword("The repository password is not in the keychain, so this plan cannot run.")}
       <ErrorNote error={action.error} onRefresh={onChanged} actions={{ wrong_password: askPassword("The saved password does not open this repository.") }} />
-      {serverEntry && <PasswordEntry plan={name} server reason="The REST server's password, kept in the keychain." onSaved={() => { setServerEntry(false); onChanged(); }} />}
+      {serverEntry && <PasswordEntry plan={name} server reason={s3 ? "The bucket's secret access key, kept in the keychain." : "The REST server's password, kept in the keychain."} onSaved={() => { setServerEntry(false); onChanged(); }} />}
       <div className="row">
         <button data-testid="backup-now" className="primary" disabled={job !== null} onClick={() => void act(() => call("backup_now", { plan: name }))}>Back up now</button>
         <button data-testid="restore-open" onClick={onBrowse}>Restore…</button>
         <button disabled={job !== null} onClick={() => void act(() => call("verify_backup", { plan: name, readData: false }))}>Verify</button>
         <button data-testid="plan-edit" onClick={() => setEditing(true)}>Change…</button>
-        {rest && <button data-testid="server-password-open" onClick={() => setServerEntry(!serverEntry)}>Server password…</button>}
+        {(rest || s3) && <button data-testid="server-password-open" onClick={() => setServerEntry(!serverEntry)}>{s3 ? "Secret key…" : "Server password…"}</button>}
         <button onClick={remove}>Remove plan</button>
       </div>
     </div>

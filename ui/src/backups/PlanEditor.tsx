@@ -65,6 +65,10 @@ export function PlanEditor({ plan, onSaved, onCancel }: { plan: PlanConfig; onSa
           </label>
         ))}
       </div>
+      <label>Upload limit in KiB/s (0: none), so a backup leaves room on the internet connection
+        <Input data-testid="plan-edit-upload-limit" inputMode="numeric" value={String(p.upload_limit_kib)}
+          onChange={(e) => setP({ ...p, upload_limit_kib: e.target.value.trim() === "" ? 0 : Number(e.target.value) })} />
+      </label>
       <ErrorNote error={error} testId="plan-edit-error" />
       <div className="row">
         <button className="primary" data-testid="plan-edit-save" disabled={busy} onClick={() => void save()}>Save</button>

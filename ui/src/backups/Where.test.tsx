@@ -8,7 +8,7 @@ import { setPlatform } from "../platform";
 import { TypedFakePlatform } from "../testing/fakePlatform";
 import type { PlanStatus } from "../bindings/PlanStatus";
 import { PlanCard } from "./PlanCard";
-import { restRepository } from "./Where";
+import { restRepository, s3Repository, sftpRepository } from "./Where";
 import { Wizard } from "./Wizard";
 
 afterEach(cleanup);
@@ -36,6 +36,43 @@ describe("the wizard's Where step", () => {
     expect(restRepository("rest:http://127.0.0.1:8000", "")).toBe("rest:http://127.0.0.1:8000/");
     expect(restRepository("not a url", "bob")).toBe("rest:not a url");
     expect(restRepository("  ", "bob")).toBe("");
+  });
+
+  it("builds s3: and sftp:// addresses the way restic writes them", () => {
+    expect(s3Repository("s3.eu-central-003.backblazeb2.com/", "0042abc", "house", "/mini/")).toBe("s3:https://0042abc@s3.eu-central-003.backblazeb2.com/house/mini");
+    expect(s3Repository("http://127.0.0.1:9000", "minio", "b", "")).toBe("s3:http://minio@127.0.0.1:9000/b");
+    expect(s3Repository("https://s3.amazonaws.com", "K", "", "x")).toBe("");
+    expect(sftpRepository("nas.local", "2222", "backup", "/srv/restic")).toBe("sftp://backup@nas.local:2222/srv/restic");
+    expect(sftpRepository("::1", "", "me", "r")).toBe("sftp://me@[::1]:22/r");
+    expect(sftpRepository(" ", "22", "me", "/r")).toBe("");
+  });
+
+  it("an S3 plan sends the secret key beside the address, tested first; an SFTP plan shows Caretaker's key", async () => {
+    const { p, done } = setUp((repository) => ({ reachable: true, initialised: false, password_ok: null, message: `${repository} is reachable and empty` }));
+    p.answers.backup_ssh_key = () => "ssh-ed25519 AAAAC3Nza caretaker@mini";
+    await waitFor(() => expect((screen.getByTestId("wizard-password") as HTMLInputElement).value).toBe(PASSWORD));
+    type("wizard-sources", "/Users/me/Documents");
+    act(() => screen.getByTestId("where-sftp").click());
+    act(() => screen.getByTestId("where-sftp-key-show").click());
+    await waitFor(() => expect(screen.getByTestId("where-sftp-key").textContent).toBe("ssh-ed25519 AAAAC3Nza caretaker@mini"));
+    expect(screen.queryByTestId("where-s3-secret")).toBeNull();
+
+    act(() => screen.getByTestId("where-s3").click());
+    type("where-s3-endpoint", "https://s3.eu-central-003.backblazeb2.com");
+    type("where-s3-bucket", "house");
+    type("where-s3-folder", "mini");
+    type("where-s3-key-id", "0042abc");
+    type("where-s3-secret", "K004secret");
+    act(() => screen.getByTestId("wizard-saved").click());
+    expect(create().disabled).toBe(true);
+    act(() => screen.getByTestId("where-test").click());
+    await waitFor(() => expect(create().disabled).toBe(false));
+    act(() => create().click());
+    await waitFor(() => expect(done()).toBe(1));
+    const sent = p.calls.find((c) => c.cmd === "create_backup_plan")?.req as { plan: PlanConfig; serverPassword: string | null };
+    expect(sent.plan.repository).toBe("s3:https://0042abc@s3.eu-central-003.backblazeb2.com/house/mini");
+    expect(sent.serverPassword).toBe("K004secret");
+    expect(JSON.stringify(sent.plan)).not.toContain("K004secret");
   });
 
   it("a REST plan is created only after a passing connection test, with the server password beside it", async () => {
@@ -105,7 +142,7 @@ describe("the wizard's Where step", () => {
     const p = new TypedFakePlatform({ set_backup_server_password: () => null });
     setPlatform(p);
     const status: PlanStatus = {
-      plan: { name: "Remote", sources: ["/Users/me"], excludes: [], default_excludes: true, exclude_build_folders: false, repository: "rest:https://alice@nas.example.org/mini", schedule: "manual", keep: { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 }, host: "mini", include_caretaker_data: true },
+      plan: { name: "Remote", sources: ["/Users/me"], excludes: [], default_excludes: true, exclude_build_folders: false, repository: "rest:https://alice@nas.example.org/mini", schedule: "manual", keep: { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 }, host: "mini", include_caretaker_data: true, upload_limit_kib: 0 },
       last_run: null, last_success_ms: null, last_check: null, next_run_ms: null, repository_bytes: null, health: "never", health_message: "Never backed up", password: "keychain",
     };
     let changed = 0;

@@ -5,15 +5,48 @@ import { Input } from "../components/Input";
 import { PathPicker } from "../components/PathPicker";
 import { call, useAction } from "../state/useCommand";
 
-export type WhereKind = "folder" | "rest";
+export type WhereKind = "folder" | "rest" | "s3" | "sftp";
 
 /** Where the wizard's plan keeps its snapshots, as the engine takes it. */
 export interface Where {
   kind: WhereKind;
-  /** A folder path, or `rest:https://user@host:port/path` (the user is part of the address). */
+  /**
+   * A folder path, `rest:https://user@host:port/path`, `s3:https://KEYID@host/bucket/path` or
+   * `sftp://user@host:port/path` (user names and key IDs are part of the address).
+   */
   repository: string;
-  /** The REST server's password: sent to the engine, which keeps it in the keychain. */
+  /** The REST server's password or the S3 secret key: the engine keeps it in the keychain. */
   serverPassword: string;
+}
+
+/** Off this Mac: the connection is tested before the plan is made. */
+export const isRemote = (k: WhereKind) => k !== "folder";
+/** Reached with a secret the keychain keeps. */
+export const hasSecret = (k: WhereKind) => k === "rest" || k === "s3";
+
+/** `s3:` and the endpoint with the access key ID as its user, then the bucket and folder. */
+export function s3Repository(endpoint: string, keyId: string, bucket: string, folder: string): string {
+  const e = endpoint.trim().replace(/^s3:/, "").replace(/\/+$/, "");
+  if (!e || !bucket.trim()) return "";
+  const withScheme = /^[a-z]+:\/\//i.test(e) ? e : `https://${e}`;
+  const path = [bucket.trim(), ...folder.split("/").map((s) => s.trim()).filter(Boolean)].join("/");
+  try {
+    const u = new URL(withScheme);
+    if (keyId.trim()) u.username = keyId.trim();
+    return `s3:${u.protocol}//${u.username ? `${u.username}@` : ""}${u.host}/${path}`;
+  } catch {
+    return `s3:${withScheme}/${path}`;
+  }
+}
+
+/** `sftp://user@host:port/folder`; the folder is absolute on the server. */
+export function sftpRepository(host: string, port: string, user: string, folder: string): string {
+  const h = host.trim();
+  if (!h) return "";
+  const f = folder.trim();
+  const p = port.trim() || "22";
+  const hostPart = h.includes(":") && !h.startsWith("[") ? `[${h}]` : h;
+  return `sftp://${user.trim() ? `${user.trim()}@` : ""}${hostPart}:${p}${f.startsWith("/") ? f : `/${f}`}`;
 }
 
 /**
@@ -50,6 +83,8 @@ export function WhereStep({ where, onChange, password, onTested }: {
 }) {
   const [url, setUrl] = useState("");
   const [user, setUser] = useState("");
+  const [s3, setS3] = useState({ endpoint: "", keyId: "", bucket: "", folder: "" });
+  const [sftp, setSftp] = useState({ host: "", port: "22", user: "", folder: "" });
   const [report, setReport] = useState<ConnectionReport | null>(null);
   const testing = useAction();
 
@@ -63,13 +98,28 @@ export function WhereStep({ where, onChange, password, onTested }: {
     setUser(name);
     change({ repository: restRepository(u, name) });
   };
+  const changeS3 = (next: Partial<typeof s3>) => {
+    const v = { ...s3, ...next };
+    setS3(v);
+    change({ repository: s3Repository(v.endpoint, v.keyId, v.bucket, v.folder) });
+  };
+  const changeSftp = (next: Partial<typeof sftp>) => {
+    const v = { ...sftp, ...next };
+    setSftp(v);
+    change({ repository: sftpRepository(v.host, v.port, v.user, v.folder) });
+  };
+  const pick = (kind: WhereKind) => {
+    setUrl("");
+    setUser("");
+    change({ kind, repository: "", serverPassword: "" });
+  };
   const test = async () => {
     setReport(null);
     await testing.run(async () => {
       const r = await call("test_backup_repository", {
         repository: where.repository,
         password,
-        serverPassword: where.kind === "rest" ? where.serverPassword : null,
+        serverPassword: hasSecret(where.kind) ? where.serverPassword : null,
       });
       setReport(r);
       onTested(reportOk(r) ? where.repository : null);
@@ -80,13 +130,36 @@ export function WhereStep({ where, onChange, password, onTested }: {
     <fieldset className="where" data-testid="wizard-where">
       <legend>Where</legend>
       <label className="check">
-        <input type="radio" name="where" data-testid="where-folder" checked={where.kind === "folder"} onChange={() => change({ kind: "folder", repository: "" })} />
+        <input type="radio" name="where" data-testid="where-folder" checked={where.kind === "folder"} onChange={() => pick("folder")} />
         A folder or disk on this Mac
       </label>
       <label className="check">
-        <input type="radio" name="where" data-testid="where-rest" checked={where.kind === "rest"} onChange={() => { setUrl(""); setUser(""); change({ kind: "rest", repository: "" }); }} />
+        <input type="radio" name="where" data-testid="where-rest" checked={where.kind === "rest"} onChange={() => pick("rest")} />
         A REST server (rest-server, rclone serve restic)
       </label>
+      <label className="check">
+        <input type="radio" name="where" data-testid="where-s3" checked={where.kind === "s3"} onChange={() => pick("s3")} />
+        S3-compatible storage (Amazon S3, Backblaze B2, Wasabi, MinIO…)
+      </label>
+      <label className="check">
+        <input type="radio" name="where" data-testid="where-sftp" checked={where.kind === "sftp"} onChange={() => pick("sftp")} />
+        An SFTP server (a NAS, another computer over SSH)
+      </label>
+      {where.kind === "s3" && (
+        <>
+          <div className="grid2">
+            <label>Endpoint<Input data-testid="where-s3-endpoint" placeholder="https://s3.eu-central-003.backblazeb2.com" value={s3.endpoint} onChange={(e) => changeS3({ endpoint: e.target.value })} /></label>
+            <label>Bucket (made at the provider first)<Input data-testid="where-s3-bucket" value={s3.bucket} onChange={(e) => changeS3({ bucket: e.target.value })} /></label>
+            <label>Folder in the bucket (optional)<Input data-testid="where-s3-folder" placeholder="my-mac" value={s3.folder} onChange={(e) => changeS3({ folder: e.target.value })} /></label>
+            <label>Access key ID<Input data-testid="where-s3-key-id" value={s3.keyId} onChange={(e) => changeS3({ keyId: e.target.value })} /></label>
+          </div>
+          <label>Secret access key
+            <Input type="password" data-testid="where-s3-secret" value={where.serverPassword} onChange={(e) => change({ serverPassword: e.target.value })} />
+          </label>
+          <p className="dim">The secret key is kept in the keychain, never in caretaker.toml; the key ID is part of the address. Use the provider's regional endpoint (its region is read from it). A key limited to this bucket is safest.</p>
+        </>
+      )}
+      {where.kind === "sftp" && <SftpFields sftp={sftp} onChange={changeSftp} />}
       {where.kind === "folder" ? (
         <label>Repository folder (an external disk, a mounted share, or a folder)
           <div className="path-field">
@@ -94,7 +167,7 @@ export function WhereStep({ where, onChange, password, onTested }: {
             <PathPicker kind="folder" title="Choose the repository folder" testId="wizard-repository-pick" onPick={(p) => change({ repository: p })} />
           </div>
         </label>
-      ) : (
+      ) : where.kind === "rest" && (
         <>
           <label>Server address
             <Input data-testid="where-url" placeholder="https://backup.example.org:8000/my-mac" value={url} onChange={(e) => changeRest(e.target.value, user)} />
@@ -118,5 +191,32 @@ export function WhereStep({ where, onChange, password, onTested }: {
       </div>
       <ErrorNote error={testing.error} testId="where-error" />
     </fieldset>
+  );
+}
+
+/** Host, port, user and folder of an SFTP server, and Caretaker's key to let in there. */
+function SftpFields({ sftp, onChange }: {
+  sftp: { host: string; port: string; user: string; folder: string };
+  onChange: (next: Partial<{ host: string; port: string; user: string; folder: string }>) => void;
+}) {
+  const [key, setKey] = useState<string | null>(null);
+  const making = useAction();
+  const show = () => void making.run(async () => setKey(await call("backup_ssh_key", {})));
+  return (
+    <>
+      <div className="grid2">
+        <label>Server<Input data-testid="where-sftp-host" placeholder="nas.local" value={sftp.host} onChange={(e) => onChange({ host: e.target.value })} /></label>
+        <label>Port<Input data-testid="where-sftp-port" inputMode="numeric" value={sftp.port} onChange={(e) => onChange({ port: e.target.value })} /></label>
+        <label>User<Input data-testid="where-sftp-user" value={sftp.user} onChange={(e) => onChange({ user: e.target.value })} /></label>
+        <label>Folder on the server<Input data-testid="where-sftp-folder" placeholder="/volume1/backups/my-mac" value={sftp.folder} onChange={(e) => onChange({ folder: e.target.value })} /></label>
+      </div>
+      <p className="dim">Caretaker logs in with its own SSH key (no password to keep). Add the line below to <code>~/.ssh/authorized_keys</code> of that user on the server, then test the connection. The server's own key is remembered on the first connection; if it ever changes, Caretaker stops and says so.</p>
+      <div className="row">
+        <button type="button" data-testid="where-sftp-key-show" disabled={making.busy} onClick={show}>Show Caretaker's SSH key</button>
+        {key && <button type="button" onClick={() => void navigator.clipboard?.writeText(key)}>Copy</button>}
+      </div>
+      {key && <code className="ssh-key" data-testid="where-sftp-key">{key}</code>}
+      <ErrorNote error={making.error} testId="where-sftp-key-error" />
+    </>
   );
 }

@@ -4,7 +4,7 @@ import { ErrorNote } from "../components/ErrorNote";
 import { Input, TextArea } from "../components/Input";
 import { addLine, PathPicker } from "../components/PathPicker";
 import { call, useAction, useCommand } from "../state/useCommand";
-import { WhereStep, type Where } from "./Where";
+import { hasSecret, isRemote, WhereStep, type Where } from "./Where";
 
 const KEEP_DEFAULT = { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 };
 
@@ -46,9 +46,10 @@ export function Wizard({ onDone, onCancel }: { onDone: () => void; onCancel?: ()
       keep: KEEP_DEFAULT,
       host: "",
       include_caretaker_data: true,
+      upload_limit_kib: 0,
     };
     await creating.run(async () => {
-      const serverPassword = where.kind === "rest" ? where.serverPassword : null;
+      const serverPassword = hasSecret(where.kind) ? where.serverPassword : null;
       const r = await call("create_backup_plan", { plan, password, serverPassword });
       setStored(r.password_stored_in);
       if (r.password_stored_in === "keychain") onDone();
@@ -97,10 +98,10 @@ export function Wizard({ onDone, onCancel }: { onDone: () => void; onCancel?: ()
         <label className="check"><input type="checkbox" data-testid="wizard-saved" checked={saved} onChange={(e) => setSaved(e.target.checked)} /> I have saved the password</label>
       </div>
       <p className="dim">Caretaker's own database and settings are included in every plan.</p>
-      {where.kind === "rest" && tested !== repository && <p className="dim" data-testid="wizard-test-first">Test the connection to the server before creating the plan.</p>}
+      {isRemote(where.kind) && tested !== repository && <p className="dim" data-testid="wizard-test-first">Test the connection to the server before creating the plan.</p>}
       <ErrorNote error={creating.error ?? suggested.error} testId="wizard-error" />
       <div className="row">
-        <button data-testid="wizard-create" className="primary" disabled={creating.busy || !saved || !password || !sources.trim() || !repository.trim() || (where.kind === "rest" && tested !== repository)} onClick={() => void create()}>
+        <button data-testid="wizard-create" className="primary" disabled={creating.busy || !saved || !password || !sources.trim() || !repository.trim() || (isRemote(where.kind) && tested !== repository)} onClick={() => void create()}>
           {creating.busy ? "Creating…" : "Create the plan"}
         </button>
         {onCancel && <button onClick={onCancel}>Cancel</button>}

@@ -35,4 +35,9 @@ host: string,
 /**
  * Caretaker's own database (a consistent copy) and config go along.
  */
-include_caretaker_data: boolean, };
+include_caretaker_data: boolean, 
+/**
+ * Most KiB per second sent to the repository, on average (0: no limit), so an offsite
+ * backup leaves room on a home uplink.
+ */
+upload_limit_kib: number, };

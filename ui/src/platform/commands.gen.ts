@@ -87,12 +87,15 @@ export interface Commands {
   restore_backup: { req: { plan: string; snapshot: string; path: string; destination: string; onConflict: ConflictPolicy | null }; res: RestoreOutcome };
   suggest_backup_password: { req: Record<string, never>; res: string };
   /**
-   * `server_password`: the REST server's (HTTP basic authentication), kept in the
-   * keychain beside the repository password; null or "" for a folder or a server without one.
+   * `server_password`: the REST server's (HTTP basic authentication) or the S3 bucket's
+   * secret access key, kept in the keychain beside the repository password; null or ""
+   * for a folder, an SFTP server or a REST server without one.
    */
   create_backup_plan: { req: { plan: PlanConfig; password: string; serverPassword: string | null }; res: PlanCreated };
   /** The wizard's connection test, before the plan exists: writes nothing, stores nothing. */
   test_backup_repository: { req: { repository: string; password: string; serverPassword: string | null }; res: ConnectionReport };
+  /** Caretaker's SSH public key for SFTP servers (made on first use; only the public half). */
+  backup_ssh_key: { req: Record<string, never>; res: string };
   set_backup_server_password: { req: { plan: string; password: string }; res: null };
   delete_backup_plan: { req: { name: string }; res: null };
   /** Saves a changed plan (folders, exclusions, schedule, retention); its repository stays. */

@@ -56,6 +56,10 @@ pub struct PlanConfig {
     /// Caretaker's own database (a consistent copy) and config go along.
     #[serde(default = "yes")]
     pub include_caretaker_data: bool,
+    /// Most KiB per second sent to the repository, on average (0: no limit), so an offsite
+    /// backup leaves room on a home uplink.
+    #[serde(default)]
+    pub upload_limit_kib: u32,
 }
 
 fn yes() -> bool {
@@ -237,6 +241,7 @@ mod tests {
             keep: Keep::default(),
             host: "mini".into(),
             include_caretaker_data: true,
+            upload_limit_kib: 0,
         });
         let mut issues = Vec::new();
         cfg.validate("backups", &mut issues);

@@ -3,7 +3,7 @@
 
 use super::location::Location;
 use super::passwords::Passwords;
-use super::protocol::{ErrorKind, JobProgress, Op, Request};
+use super::protocol::{ErrorKind, JobProgress, Op, Remote, Request};
 use super::worker::{self, JobError};
 use super::{config::PlanConfig, store, BackupRun, JobInfo, RunKind};
 use crate::core::Core;
@@ -151,7 +151,8 @@ impl Jobs {
         })?;
         let server_password = self.server_password(&plan.repository).await?;
         let key = self.keys.lock().unwrap_or_else(|p| p.into_inner()).get(&plan.repository).cloned();
-        let req = Request { repository: PathBuf::from(&plan.repository), password, server_password, key, op };
+        let remote = self.remote(&plan.repository, plan.upload_limit_kib);
+        let req = Request { repository: PathBuf::from(&plan.repository), password, server_password, key, remote, op };
         let me = self.clone();
         let mut derived = None;
         let result = self.worker().run(&req, move |p| me.on_progress(p), |k| derived = Some(k), cancel).await;
@@ -161,10 +162,20 @@ impl Jobs {
         result
     }
 
+    /// How the worker reaches a remote repository: Caretaker's SSH key for SFTP (when it has
+    /// made one), the plan's upload limit.
+    fn remote(&self, repository: &str, upload_limit_kib: u32) -> Remote {
+        let sftp = matches!(Location::parse(repository), Ok(Location::Sftp(_)));
+        Remote {
+            ssh_key: if sftp { super::ssh_key::existing(&self.core.data_dir) } else { None },
+            upload_limit: (upload_limit_kib > 0).then_some(u64::from(upload_limit_kib) * 1024),
+        }
+    }
+
     /// The REST server password of `repository`, when it is on a server that has one. A server
     /// without a password (loopback, a tunnel) has none in the keychain, which is fine.
     async fn server_password(&self, repository: &str) -> std::result::Result<Option<String>, JobError> {
-        if !Location::is_rest(repository) {
+        if !Location::has_server_secret(repository) {
             return Ok(None);
         }
         match self.passwords.load_server(repository).await {
@@ -186,7 +197,8 @@ impl Jobs {
             Some(p) => Some(p).filter(|p| !p.is_empty()),
             None => self.server_password(repository).await?,
         };
-        let req = Request { repository: PathBuf::from(repository), password, server_password, key: None, op };
+        let remote = self.remote(repository, 0);
+        let req = Request { repository: PathBuf::from(repository), password, server_password, key: None, remote, op };
         let mut key = None;
         let v = self.worker().run(&req, |_| {}, |k| key = Some(k), &self.core.cancel.child_token()).await?;
         Ok((v, key))

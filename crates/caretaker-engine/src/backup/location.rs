@@ -1,6 +1,8 @@
-//! Where a plan's repository lives: a folder on this machine (a disk, a mounted share) or a
-//! restic REST server (rest-server, `rclone serve restic`), written the way restic writes it:
-//! `rest:https://host:8000/path`.
+//! Where a plan's repository lives: a folder on this machine (a disk, a mounted share), a restic
+//! REST server (rest-server, `rclone serve restic`), an S3-compatible bucket or an SFTP server,
+//! written the way restic writes them: `rest:https://host:8000/path`,
+//! `s3:https://KEYID@s3.eu-central-003.backblazeb2.com/bucket/path`, `sftp://user@host:22/path`.
+//! The S3 and SFTP kinds live in [`super::remote`].
 //!
 //! The server's user name may sit in the address (`rest:https://alice@host:8000/`): it is not a
 //! secret, it belongs to the address as it does in restic, and one field is less to keep in
@@ -13,6 +15,7 @@
 //! backup tool not to do that quietly, so it is refused with what to do instead: https
 //! (rest-server `--tls`), or an SSH tunnel to a loopback port.
 
+pub use super::remote::{S3Bucket, SftpServer};
 use reqwest::Url;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -23,6 +26,8 @@ pub const REST_PREFIX: &str = "rest:";
 pub enum Location {
     Folder(PathBuf),
     Rest(RestServer),
+    S3(S3Bucket),
+    Sftp(SftpServer),
 }
 
 /// A REST server's address, without a password (parsing refuses one).
@@ -37,10 +42,17 @@ impl Location {
         if let Some(address) = repository.strip_prefix(REST_PREFIX) {
             return RestServer::parse(address).map(Location::Rest);
         }
+        if let Some(address) = repository.strip_prefix(super::remote::S3_PREFIX) {
+            return S3Bucket::parse(address).map(Location::S3);
+        }
+        if repository.starts_with(super::remote::SFTP_PREFIX) {
+            return SftpServer::parse(repository).map(Location::Sftp);
+        }
         let path = Path::new(repository);
         if !path.is_absolute() {
             return Err(format!(
-                "must be an absolute folder path or a REST server address such as rest:https://host:8000/repo (got \"{repository}\")"
+                "must be an absolute folder path, or a server address such as rest:https://host:8000/repo, \
+                 s3:https://KEYID@host/bucket/repo or sftp://user@host:22/srv/repo (got \"{repository}\")"
             ));
         }
         Ok(Location::Folder(path.to_path_buf()))
@@ -50,6 +62,23 @@ impl Location {
     pub fn is_rest(repository: &str) -> bool {
         repository.starts_with(REST_PREFIX)
     }
+
+    /// Whether `repository` is reached with a secret kept in the keychain beside the repository
+    /// password: a REST server's password, an S3 bucket's secret access key.
+    pub fn has_server_secret(repository: &str) -> bool {
+        Self::is_rest(repository) || repository.starts_with(super::remote::S3_PREFIX)
+    }
+
+    /// Whether `repository` is on another machine (REST, S3, SFTP), reached over the network.
+    pub fn is_remote(repository: &str) -> bool {
+        !matches!(Location::parse(repository), Ok(Location::Folder(_)) | Err(_))
+    }
+}
+
+/// Whether `host` (as in a URL, IPv6 in brackets or not) is this machine.
+pub fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 impl RestServer {
@@ -84,9 +113,7 @@ impl RestServer {
 
     /// The server is this machine.
     pub fn is_loopback(&self) -> bool {
-        let host = self.url.host_str().unwrap_or_default();
-        host.eq_ignore_ascii_case("localhost")
-            || host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        is_loopback_host(self.url.host_str().unwrap_or_default())
     }
 
     /// The user name in the address ("" when there is none).
@@ -143,6 +170,8 @@ mod tests {
             assert!(matches!(Location::parse(ok), Ok(Location::Rest(_))), "{ok}");
         }
         assert!(problem("relative/repo").contains("absolute folder path"));
+        assert!(Location::is_remote("rest:http://localhost:8000/") && !Location::is_remote("/Volumes/B/repo"));
+        assert!(Location::has_server_secret("s3:https://K@h/b") && !Location::has_server_secret("sftp://u@h/r"));
         assert!(problem("rest:ftp://host/r").contains("rest:https://"));
         assert!(problem("rest:not a url").contains("not a valid REST server address"));
     }

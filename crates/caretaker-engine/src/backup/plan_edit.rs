@@ -69,6 +69,7 @@ mod tests {
             keep: Keep::default(),
             host: "mini".into(),
             include_caretaker_data: true,
+            upload_limit_kib: 0,
         }
     }
 

@@ -76,10 +76,10 @@ pub(crate) async fn create(
     // and again under the edit lock; the worker itself runs without that lock, so a repository
     // that hangs (a stale share) holds up this call only, never every other settings change.
     with_plan(core.config(), &plan)?;
-    let rest = Location::is_rest(&plan.repository);
+    let remote = Location::is_remote(&plan.repository);
     // What was typed counts, a blank field included (a server without a password).
     let server_password = server_password.unwrap_or_default();
-    let existing = if rest {
+    let existing = if remote {
         let report = test_connection(jobs, &plan.repository, password.clone(), Some(server_password.clone())).await?;
         if !report.reachable {
             return Err(EngineError::job(ErrorCode::RepositoryUnreachable, report.message));
@@ -94,7 +94,7 @@ pub(crate) async fn create(
     let _edit = core.edit_lock().await;
     let next = with_plan(core.config(), &plan)?;
     let stored = jobs.passwords.store(&plan.repository, password).await?;
-    if rest {
+    if Location::has_server_secret(&plan.repository) {
         jobs.passwords.store_server(&plan.repository, server_password).await?;
     }
     if let Some(k) = key {
@@ -149,8 +149,8 @@ pub(crate) async fn delete(core: &Arc<Core>, name: String) -> Result<()> {
 
 /// Replaces the stored REST server password of a plan after checking that the server takes it.
 pub(crate) async fn set_server_password(jobs: &Jobs, plan: &PlanConfig, password: String) -> Result<()> {
-    if !Location::is_rest(&plan.repository) {
-        return Err(EngineError::InvalidInput(format!("the plan \"{}\" does not use a REST server", plan.name)));
+    if !Location::has_server_secret(&plan.repository) {
+        return Err(EngineError::InvalidInput(format!("the plan \"{}\" uses neither a REST server nor an S3 bucket", plan.name)));
     }
     jobs.call_with_password(&plan.repository, String::new(), Some(password.clone()), Op::Probe).await.map_err(engine_error).and_then(
         |(v, _)| {

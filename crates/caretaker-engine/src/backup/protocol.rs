@@ -26,8 +26,28 @@ pub struct Request {
     /// 128 MiB). The password is used when it is absent or no longer opens the repository.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// How to reach a remote repository beyond its address (an SFTP key, an upload limit).
+    #[serde(default, skip_serializing_if = "Remote::is_empty")]
+    pub remote: Remote,
     #[serde(flatten)]
     pub op: Op,
+}
+
+/// A remote repository's connection settings that are not secrets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Remote {
+    /// SFTP: the private key file ssh logs in with (Caretaker's own, see `ssh_key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_key: Option<PathBuf>,
+    /// Most bytes per second sent to the repository, on average; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_limit: Option<u64>,
+}
+
+impl Remote {
+    pub fn is_empty(&self) -> bool {
+        *self == Remote::default()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

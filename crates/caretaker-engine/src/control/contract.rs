@@ -79,13 +79,16 @@ macro_rules! with_commands {
             restore_backup(plan: String, snapshot: String, path: String, destination: String, on_conflict: Option<ConflictPolicy>) -> RestoreOutcome =
                 |e| e.restore_backup(&plan, snapshot, path, destination, on_conflict).await;
             suggest_backup_password() -> String = |e| e.suggest_backup_password();
-            /// `server_password`: the REST server's (HTTP basic authentication), kept in the
-            /// keychain beside the repository password; null or "" for a folder or a server without one.
+            /// `server_password`: the REST server's (HTTP basic authentication) or the S3 bucket's
+            /// secret access key, kept in the keychain beside the repository password; null or ""
+            /// for a folder, an SFTP server or a REST server without one.
             create_backup_plan(plan: PlanConfig, password: String, server_password: Option<String>) -> PlanCreated =
                 |e| e.create_backup_plan(plan, password, server_password).await;
             /// The wizard's connection test, before the plan exists: writes nothing, stores nothing.
             test_backup_repository(repository: String, password: String, server_password: Option<String>) -> ConnectionReport =
                 |e| e.test_backup_repository(&repository, password, server_password).await;
+            /// Caretaker's SSH public key for SFTP servers (made on first use; only the public half).
+            backup_ssh_key() -> String = |e| e.backup_ssh_key().await;
             set_backup_server_password(plan: String, password: String) -> () =
                 |e| e.set_backup_server_password(&plan, password).await;
             delete_backup_plan(name: String) -> () = |e| e.delete_backup_plan(name).await;

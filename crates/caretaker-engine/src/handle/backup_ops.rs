@@ -55,6 +55,13 @@ impl EngineHandle {
         self.s.backup.test_connection(repository, password, server).await
     }
 
+    /// Caretaker's SSH public key for SFTP repositories (made on first use), to add to the
+    /// server's `~/.ssh/authorized_keys`.
+    pub async fn backup_ssh_key(&self) -> Result<String> {
+        let core = &self.s.core;
+        crate::backup::ssh_key::public_key(&core.data_dir, &core.hostname).await.map_err(crate::error::EngineError::Internal)
+    }
+
     /// Replaces the stored REST server password of a plan after the server accepted it.
     pub async fn set_backup_server_password(&self, plan: &str, password: String) -> Result<()> {
         self.s.backup.set_server_password(plan, password).await

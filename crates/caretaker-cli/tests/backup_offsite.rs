@@ -1,0 +1,213 @@
+//! Offsite repositories through rustic's openDAL backend, against real servers on loopback: an
+//! S3-compatible server (moto, from PyPI) and OpenSSH's sshd with a key-only user. The real worker
+//! (the `caretaker` binary) writes, the restic CLI reads and checks what it wrote.
+
+mod repo_kit;
+
+use caretaker_backup::locks::{Dal, MasterKey, Place, RepoLock};
+use caretaker_engine::backup::protocol::{ConnectionReport, ErrorKind, Keep, Op, Remote};
+use caretaker_engine::backup::worker::call_keyed;
+use repo_kit::{ok, req, round_trip, rt, run, Restic, EXE};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+const KEY_ID: &str = "caretakertest";
+const SECRET: &str = "s3 secret/with+odd=chars";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
+}
+
+fn wait_for(port: u16, what: &str, child: &mut Child) {
+    for _ in 0..400 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited at start ({status})");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what} did not start on port {port}");
+}
+
+/// A process stopped when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// moto's S3 server on a free loopback port, with one bucket.
+fn s3_server(bucket: &str) -> (Running, u16) {
+    let port = free_port();
+    let mut child = Command::new("python3")
+        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 with moto[server] must be installed (cargo xtask test installs it from PyPI)");
+    wait_for(port, "moto", &mut child);
+    // A bucket is made at the provider, before Caretaker is pointed at it.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(s, "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").expect("put");
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "bucket not made: {answer}");
+    (Running(child), port)
+}
+
+#[test]
+fn an_s3_bucket_round_trips_restic_checks_it_and_locks_hold_there() {
+    let (_server, port) = s3_server("house");
+    let repo = format!("s3:http://{KEY_ID}@127.0.0.1:{port}/house/mini");
+    let restic = Restic {
+        url: format!("s3:http://127.0.0.1:{port}/house/mini"),
+        env: vec![("AWS_ACCESS_KEY_ID".into(), KEY_ID.into()), ("AWS_SECRET_ACCESS_KEY".into(), SECRET.into())],
+        options: vec![],
+    };
+    round_trip(&req(&repo, Some(SECRET), Op::Probe), &restic);
+
+    // Lock files go to the bucket too: a prune waits for a backup that holds one.
+    let mut key = None;
+    rt().block_on(call_keyed(
+        Path::new(EXE),
+        &req(&repo, Some(SECRET), Op::Snapshots),
+        |_| {},
+        |k| key = Some(k),
+        &CancellationToken::new(),
+    ))
+    .expect("open");
+    let key: MasterKey = serde_json::from_str(&key.expect("the worker hands over the key")).expect("key");
+    let options: BTreeMap<String, String> = [
+        ("endpoint", format!("http://127.0.0.1:{port}")),
+        ("bucket", "house".into()),
+        ("root", "/mini".into()),
+        ("region", "us-east-1".into()),
+        ("access_key_id", KEY_ID.into()),
+        ("secret_access_key", SECRET.into()),
+        ("disable_config_load", "true".into()),
+        ("disable_ec2_metadata", "true".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let held = RepoLock::acquire(Place::Dal(Dal::new("s3", &options).expect("place")), &key, false, "backing up").expect("lock");
+    let keep = Keep { last: 1, ..Keep::default() };
+    let forget = || run(req(&repo, Some(SECRET), Op::Forget { host: "h".into(), tag: "t".into(), keep: keep.clone() }));
+    let e = forget().expect_err("a prune must wait for the writer");
+    assert_eq!(e.kind, ErrorKind::Locked, "{e:?}");
+    let seen = restic.run(&["list", "locks"]);
+    assert_eq!(seen.lines().filter(|l| l.trim().len() == 64).count(), 1, "restic sees the lock: {seen}");
+    drop(held);
+    forget().expect("the lock is gone, the prune runs");
+    let after = restic.run(&["list", "locks"]);
+    assert_eq!(after.lines().filter(|l| l.trim().len() == 64).count(), 0, "every lock removed: {after}");
+
+    // A bucket that does not exist is named, with no secret in the message.
+    let missing = format!("s3:http://{KEY_ID}@127.0.0.1:{port}/nobucket/mini");
+    let probe: ConnectionReport = ok(req(&missing, Some(SECRET), Op::Probe));
+    assert!(!probe.reachable && probe.message.contains(&missing), "{probe:?}");
+    assert!(!probe.message.contains(SECRET) && !probe.message.contains("odd=chars"), "{probe:?}");
+}
+
+/// sshd on a free loopback port: a generated host key, key-only login for this user, the SFTP
+/// subsystem. Its known_hosts line (written by ssh on first contact) is removed when dropped.
+struct Sshd {
+    _child: Running,
+    port: u16,
+    user: String,
+    dir: tempfile::TempDir,
+}
+
+impl Sshd {
+    fn start(authorized: &str) -> Sshd {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        let keygen = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(d.join("host_key"))
+            .status()
+            .expect("ssh-keygen (Debian package openssh-client)");
+        assert!(keygen.success());
+        std::fs::write(d.join("authorized_keys"), format!("{authorized}\n")).expect("authorized_keys");
+        let user = String::from_utf8(Command::new("id").arg("-un").output().expect("id").stdout).expect("utf-8").trim().to_string();
+        let port = free_port();
+        let config = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {hk}\nPidFile {pid}\nAuthorizedKeysFile {ak}\nPubkeyAuthentication yes\n\
+             PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n\
+             AllowUsers {user}\nSubsystem sftp internal-sftp\n",
+            hk = d.join("host_key").display(),
+            pid = d.join("sshd.pid").display(),
+            ak = d.join("authorized_keys").display(),
+        );
+        std::fs::write(d.join("sshd_config"), config).expect("config");
+        // Privilege separation needs its empty folder when sshd runs as root.
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let mut child = Command::new("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f"])
+            .arg(d.join("sshd_config"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sshd (Debian package openssh-server)");
+        wait_for(port, "sshd", &mut child);
+        let sshd = Sshd { _child: Running(child), port, user, dir };
+        sshd.forget_host();
+        sshd
+    }
+
+    fn forget_host(&self) {
+        let _ = Command::new("ssh-keygen").args(["-R", &format!("[127.0.0.1]:{}", self.port)]).output();
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        self.forget_host();
+    }
+}
+
+#[test]
+fn an_sftp_server_round_trips_with_caretakers_own_key_and_restic_checks_it() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let public = rt().block_on(caretaker_engine::backup::ssh_key::public_key(data.path(), "test-mini")).expect("Caretaker's key");
+    let key = caretaker_engine::backup::ssh_key::existing(data.path()).expect("private key file");
+    let server = Sshd::start(&public);
+    let folder = server.dir.path().join("store/mini");
+    let repo = format!("sftp://{}@127.0.0.1:{}{}", server.user, server.port, folder.display());
+    let with_key = |op: Op| {
+        let mut r = req(&repo, None, op);
+        r.remote = Remote { ssh_key: Some(key.clone()), upload_limit: None };
+        r
+    };
+
+    // Without the key the server refuses the login, and the message says what to do.
+    let refused: ConnectionReport = ok(req(&repo, None, Op::Probe));
+    assert!(!refused.reachable && refused.message.contains("authorized_keys") && refused.message.contains(&repo), "{refused:?}");
+
+    let ssh = format!(
+        "ssh -i {} -p {} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null {}@127.0.0.1 -s sftp",
+        key.display(),
+        server.port,
+        server.user
+    );
+    let restic = Restic {
+        url: format!("sftp:{}@127.0.0.1:{}", server.user, folder.display()),
+        env: vec![],
+        options: vec![format!("sftp.command={ssh}")],
+    };
+    round_trip(&with_key(Op::Probe), &restic);
+    assert!(folder.join("config").is_file() && folder.join("data").is_dir(), "the repository is in the folder the address names");
+    // ssh may hash the names in known_hosts (Debian does): ask ssh-keygen to find it.
+    let found = Command::new("ssh-keygen").args(["-F", &format!("[127.0.0.1]:{}", server.port)]).output().expect("ssh-keygen");
+    assert!(found.status.success() && !found.stdout.is_empty(), "the server's key was remembered on first contact");
+}
