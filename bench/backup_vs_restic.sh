@@ -3,13 +3,15 @@
 # on the same generated tree, one step after the other. For each tool: init a fresh repository,
 # first backup, (change 1 % of the tree, once, for both tools), incremental backup, restore of the
 # latest snapshot to a fresh folder. Wall time and peak RSS of every step come from GNU time.
+# Each repository kind is measured in turn: a local folder, and a REST server on loopback
+# (`rclone serve restic`, Debian's rclone) that both tools reach over HTTP, each its own repository.
 #
-# Targets (from the issue), as Caretaker / restic:
-#   first backup <= 1.1 x, incremental backup <= 1.0 x, restore <= 1.1 x, restore peak RSS <= 2 x.
+# Targets (from the issue), as Caretaker / restic, for every kind:
+#   first backup <= 1.0 x, incremental backup <= 1.0 x, restore <= 1.0 x, restore peak RSS <= 1.5 x.
 #
-#   bash bench/backup_vs_restic.sh                                  # ~1 GiB: 30k small files + 8 x 100 MiB
+#   ROUNDS=3 bash bench/backup_vs_restic.sh                         # ~1 GiB: 30k small files + 8 x 100 MiB, best of three
 #   SMALL_FILES=2000 BIG_FILES=2 BIG_MB=20 bash bench/backup_vs_restic.sh   # quick smoke run
-#   ROUNDS=2 bash bench/backup_vs_restic.sh                         # repeat, keep each tool's best time
+#   KINDS=rest bash bench/backup_vs_restic.sh                       # only the REST server (default: "local rest")
 #
 # Other knobs: CARGO_TARGET_DIR (where the release build goes, default target), CARETAKER_BIN (skip
 # the build and use this binary), RESTIC_BIN (default restic), BENCH_TMPDIR (parent of the scratch
@@ -23,6 +25,7 @@ SMALL_FILES=${SMALL_FILES:-30000}
 BIG_FILES=${BIG_FILES:-8}
 BIG_MB=${BIG_MB:-100}
 ROUNDS=${ROUNDS:-1}
+KINDS=${KINDS:-local rest}
 RESTIC=${RESTIC_BIN:-restic}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 OUT=bench/out
@@ -37,6 +40,7 @@ if ! /usr/bin/time -f '%e %M' -o /dev/null true 2>/dev/null; then
 fi
 command -v "$RESTIC" >/dev/null || die "restic not found (Debian: apt-get install restic), or set RESTIC_BIN"
 command -v python3 >/dev/null || die "python3 is needed to generate the test tree"
+case " $KINDS " in *" rest "*) command -v rclone >/dev/null || die "rclone is needed for the REST rows (Debian: apt-get install rclone)" ;; esac
 
 if [ -n "${CARETAKER_BIN:-}" ]; then
   CARETAKER=$CARETAKER_BIN
@@ -49,13 +53,14 @@ fi
 CARETAKER=$(realpath "$CARETAKER")
 
 WORK=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/caretaker-bench.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+REST_PID=""
+trap '[ -n "$REST_PID" ] && kill "$REST_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 if [ "$(stat -f -c %T "$WORK")" = tmpfs ]; then
   echo "warning: $WORK is on tmpfs; disk speed will not count (set BENCH_TMPDIR to a real disk)" >&2
 fi
 SRC=$WORK/src
 LOGS=$WORK/logs
-RESULTS=$WORK/results   # lines: round tool step seconds peak_kib
+RESULTS=$WORK/results   # lines: round kind tool step seconds peak_kib
 mkdir -p "$LOGS"
 : > "$RESULTS"
 
@@ -158,7 +163,7 @@ echo "tree: $FILES files, $((BYTES / 1048576)) MiB"
 measure() {
   local round=$1 tool=$2 step=$3 stdin=$4
   shift 4
-  local log=$LOGS/$round-$tool-$step.log tf=$LOGS/$round-$tool-$step.time
+  local log=$LOGS/$round-$KIND-$tool-$step.log tf=$LOGS/$round-$KIND-$tool-$step.time
   drop_caches
   if ! /usr/bin/time -f '%e %M' -o "$tf" "$@" < "$stdin" > "$log" 2>&1; then
     tail -5 "$log" >&2
@@ -169,8 +174,8 @@ measure() {
     die "caretaker $step did not finish with a done event (round $round)"
   fi
   read -r secs kib < <(tail -1 "$tf")
-  echo "$round $tool $step $secs $kib" >> "$RESULTS"
-  printf '  %-9s %-12s %7.2f s %7d MiB\n' "$tool" "$step" "$secs" "$((kib / 1024))"
+  echo "$round $KIND $tool $step $secs $kib" >> "$RESULTS"
+  printf '  %-5s %-9s %-12s %7.2f s %7d MiB\n' "$KIND" "$tool" "$step" "$secs" "$((kib / 1024))"
 }
 
 # One JSON request line for the worker; paths come from mktemp and need no escaping.
@@ -210,14 +215,14 @@ caretaker_step() {  # caretaker_step ROUND STEP
       request "$req" "\"op\":\"backup\",\"sources\":[\"$SRC\"],\"excludes\":[],\"host\":\"$HOST\",\"tags\":[],\"label\":\"bench\"" ;;
     restore)
       local snap
-      snap=$(tail -1 "$LOGS/$round-caretaker-incremental.log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["snapshot_id"])')
+      snap=$(tail -1 "$LOGS/$round-$KIND-caretaker-incremental.log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["snapshot_id"])')
       request "$req" "\"op\":\"restore\",\"snapshot\":\"$snap\",\"path\":\"\",\"destination\":\"$CT_DEST\",\"on_conflict\":null,\"host\":\"$HOST\"" ;;
   esac
   measure "$round" caretaker "$step" "$req" "$CARETAKER" __backup-worker
   # Creating the repository hands over its key (as the app's plan wizard does); a repository
   # opened with the password hands it over on its first job.
   if [ -z "$CT_KEY" ] || [ "$step" = init ]; then
-    CT_KEY=$(key_from "$LOGS/$round-caretaker-$step.log")
+    CT_KEY=$(key_from "$LOGS/$round-$KIND-caretaker-$step.log")
   fi
   return 0
 }
@@ -241,37 +246,71 @@ pair() {  # pair ROUND STEP INDEX
   else caretaker_step "$1" "$2"; restic_step "$1" "$2"; fi
 }
 
+# The REST server: one rclone process for the whole run, its store on the same disk as the rest.
+start_rest() {
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  mkdir -p "$WORK/rest-store"
+  RCLONE_CONFIG=$WORK/rclone.conf rclone serve restic --addr "127.0.0.1:$port" "$WORK/rest-store" > "$LOGS/rclone.log" 2>&1 &
+  REST_PID=$!
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then REST_URL=http://127.0.0.1:$port; return 0; fi
+    sleep 0.1
+  done
+  die "rclone serve restic did not start"
+}
+case " $KINDS " in *" rest "*) start_rest ;; esac
+
+declare -A RS_SIZE CT_SIZE
 for round in $(seq 1 "$ROUNDS"); do
   echo "round $round of $ROUNDS (page cache: $CACHE)"
-  RS_REPO=$WORK/repo-restic CT_REPO=$WORK/repo-caretaker
-  RS_DEST=$WORK/restore-restic CT_DEST=$WORK/restore-caretaker
-  rm -rf "$RS_REPO" "$CT_REPO" "$RS_DEST" "$CT_DEST"
-  pair "$round" init 0
-  pair "$round" first 1
-  echo "  change: $(python3 "$WORK/tree.py" change "$SRC" "$SMALL_FILES" "$BIG_FILES" "$BIG_MB")"
-  pair "$round" incremental 0
-  pair "$round" restore 1
-  verify restic "$RS_DEST"
-  verify caretaker "$CT_DEST"
-  RS_SIZE=$(du -sb "$RS_REPO" | cut -f1) CT_SIZE=$(du -sb "$CT_REPO" | cut -f1)
-  rm -rf "$RS_DEST" "$CT_DEST"
+  for KIND in $KINDS; do
+    CT_KEY=""
+    RS_DEST=$WORK/restore-restic CT_DEST=$WORK/restore-caretaker
+    case $KIND in
+      local) RS_REPO=$WORK/repo-restic CT_REPO=$WORK/repo-caretaker RS_DIR=$RS_REPO CT_DIR=$CT_REPO ;;
+      rest) RS_REPO=rest:$REST_URL/restic CT_REPO=rest:$REST_URL/caretaker
+            RS_DIR=$WORK/rest-store/restic CT_DIR=$WORK/rest-store/caretaker ;;
+      *) die "unknown repository kind $KIND (KINDS takes local and rest)" ;;
+    esac
+    rm -rf "$RS_DIR" "$CT_DIR" "$RS_DEST" "$CT_DEST"
+    pair "$round" init 0
+    pair "$round" first 1
+    # The tree changes once per round, between the kinds' first and incremental steps alike:
+    # every kind starts from the original tree (regenerated when a later kind needs it).
+    echo "  change: $(python3 "$WORK/tree.py" change "$SRC" "$SMALL_FILES" "$BIG_FILES" "$BIG_MB")"
+    pair "$round" incremental 0
+    pair "$round" restore 1
+    verify restic "$RS_DEST"
+    verify caretaker "$CT_DEST"
+    RS_SIZE[$KIND]=$(du -sb "$RS_DIR" | cut -f1) CT_SIZE[$KIND]=$(du -sb "$CT_DIR" | cut -f1)
+    rm -rf "$RS_DEST" "$CT_DEST"
+    FILES_AFTER=$(find "$SRC" -type f | wc -l)
+    BYTES_AFTER=$(du -sb "$SRC" | cut -f1)
+    # Back to the original tree for the next kind or round.
+    rm -rf "$SRC"
+    python3 "$WORK/tree.py" generate "$SRC" "$SMALL_FILES" "$BIG_FILES" "$BIG_MB"
+  done
 done
-FILES_AFTER=$(find "$SRC" -type f | wc -l)
-BYTES_AFTER=$(du -sb "$SRC" | cut -f1)
 
 # --- the table -----------------------------------------------------------------------------------
 {
   echo
   echo "Caretaker $("$CARETAKER" --version 2>/dev/null | head -1) vs $("$RESTIC" version | cut -d' ' -f1-2), $(nproc) cores, $ROUNDS round(s), best time per tool"
-  echo "data: $FILES files, $((BYTES / 1048576)) MiB (after the change: $FILES_AFTER files, $((BYTES_AFTER / 1048576)) MiB);" \
-       "repository size: restic $((RS_SIZE / 1048576)) MiB, caretaker $((CT_SIZE / 1048576)) MiB"
+  echo "data: $FILES files, $((BYTES / 1048576)) MiB (after the change: $FILES_AFTER files, $((BYTES_AFTER / 1048576)) MiB)"
+  for KIND in $KINDS; do
+    echo "repository size ($KIND): restic $((RS_SIZE[$KIND] / 1048576)) MiB, caretaker $((CT_SIZE[$KIND] / 1048576)) MiB"
+  done
   echo "page cache: $CACHE"
-  awk -v targets="first=1.1 incremental=1.0 restore=1.1" '
+  for KIND in $KINDS; do
+  echo
+  echo "== $KIND repository$([ "$KIND" = rest ] && echo " (rclone serve restic on loopback)")"
+  awk -v kind="$KIND" -v targets="first=1.0 incremental=1.0 restore=1.0" '
     BEGIN { n = split(targets, t, " "); for (i = 1; i <= n; i++) { split(t[i], kv, "="); target[kv[1]] = kv[2] } }
-    {
-      k = $2 SUBSEP $3
-      if (!(k in secs) || $4 < secs[k]) secs[k] = $4
-      if ($5 > kib[k]) kib[k] = $5
+    $2 == kind {
+      k = $3 SUBSEP $4
+      if (!(k in secs) || $5 < secs[k]) secs[k] = $5
+      if ($6 > kib[k]) kib[k] = $6
     }
     END {
       split("init first incremental restore", steps, " ")
@@ -287,9 +326,10 @@ BYTES_AFTER=$(du -sb "$SRC" | cut -f1)
       for (i = 1; i <= 4; i++) {
         s = steps[i]; r = kib["restic", s] / 1024; c = kib["caretaker", s] / 1024
         ratio = r > 0 ? c / r : 0
-        tg = s == "restore" ? "<= 2.0" : "-"
-        met = s == "restore" ? (ratio <= 2.0 ? "yes" : "NO") : "-"
+        tg = s == "restore" ? "<= 1.5" : "-"
+        met = s == "restore" ? (ratio <= 1.5 ? "yes" : "NO") : "-"
         printf "%-13s %10.1f %12.1f %7.2f %8s %5s\n", s, r, c, ratio, tg, met
       }
     }' "$RESULTS"
+  done
 } | tee "$OUT/backup_vs_restic.txt"

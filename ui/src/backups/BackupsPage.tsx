@@ -8,10 +8,22 @@ import { JobBar } from "./JobBar";
 import { PlanCard } from "./PlanCard";
 import { TimeMachineLine } from "./Unreadable";
 import { Wizard } from "./Wizard";
+import type { PlanConfig } from "../bindings/PlanConfig";
+import type { PlanStatus } from "../bindings/PlanStatus";
+
+const isLocal = (repository: string) => repository.startsWith("/");
+const sameFolders = (a: PlanConfig, b: PlanConfig) => [...a.sources].sort().join("\n") === [...b.sources].sort().join("\n");
+
+/** The plan that keeps an offsite copy of `p`'s folders: remote, same folders. */
+export function offsiteCopy(p: PlanStatus, plans: PlanStatus[]): PlanStatus | null {
+  if (!isLocal(p.plan.repository)) return null;
+  return plans.find((q) => q !== p && !isLocal(q.plan.repository) && sameFolders(p.plan, q.plan)) ?? null;
+}
 
 export function Backups() {
   const overview = useCommand("backups_overview", {}, { refetchOn: ["backup_finished"] });
   const [adding, setAdding] = useState(false);
+  const [offsiteOf, setOffsiteOf] = useState<PlanConfig | null>(null);
   const [browsing, setBrowsing] = useState<string | null>(null);
   const reload = () => void overview.refetch();
 
@@ -29,10 +41,12 @@ export function Backups() {
   return (
     <div className="page backups" data-testid="backups-page">
       {job && <JobBar job={job} />}
-      {(plans.length === 0 || adding) && <Wizard onDone={() => { setAdding(false); reload(); }} onCancel={plans.length > 0 ? () => setAdding(false) : undefined} />}
+      {(plans.length === 0 || adding) && !offsiteOf && <Wizard onDone={() => { setAdding(false); reload(); }} onCancel={plans.length > 0 ? () => setAdding(false) : undefined} />}
+      {offsiteOf && <Wizard key={offsiteOf.name} from={offsiteOf} onDone={() => { setOffsiteOf(null); reload(); }} onCancel={() => setOffsiteOf(null)} />}
       {browsed && <Browser key={browsed.plan.name} plan={browsed.plan.name} onClose={() => setBrowsing(null)} />}
       {plans.map((p) => (
-        <PlanCard key={p.plan.name} p={p} job={job} macos={macos} onBrowse={() => setBrowsing(p.plan.name)} onChanged={reload} />
+        <PlanCard key={p.plan.name} p={p} job={job} macos={macos} onBrowse={() => setBrowsing(p.plan.name)} onChanged={reload}
+          offsite={isLocal(p.plan.repository) ? { copy: offsiteCopy(p, plans), add: () => setOffsiteOf(p.plan) } : undefined} />
       ))}
       {plans.length > 0 && !adding && <button onClick={() => setAdding(true)}>Add a plan</button>}
       <TimeMachineLine tm={time_machine} />

@@ -24,9 +24,11 @@ interface Props {
   macos: boolean;
   onBrowse: () => void;
   onChanged: () => void;
+  /** A plan on this machine: the plan keeping its offsite copy (or none yet), and how to add one. */
+  offsite?: { copy: PlanStatus | null; add: () => void };
 }
 
-export function PlanCard({ p, job, macos, onBrowse, onChanged }: Props) {
+export function PlanCard({ p, job, macos, onBrowse, onChanged, offsite }: Props) {
   const action = useAction();
   const name = p.plan.name;
   const act = async (work: () => Promise<unknown>) => {
@@ -62,6 +64,14 @@ export function PlanCard({ p, job, macos, onBrowse, onChanged }: Props) {
         </span>
         <span>Next run</span><span>{p.next_run_ms === null ? "—" : <When ms={p.next_run_ms} />}</span>
         <span>Repository size</span><span>{p.repository_bytes !== null ? bytes(p.repository_bytes) : "—"}</span>
+        {offsite && <>
+          <span>Offsite copy</span>
+          <span data-testid="plan-offsite">
+            {offsite.copy
+              ? <>{offsite.copy.plan.name} · {offsite.copy.health_message}</>
+              : <span className="warn-text">none: a fire or a theft would take this Mac and its backup disk together</span>}
+          </span>
+        </>}
         <span>Last check</span><span>{p.last_check ? <>{p.last_check.status}{p.last_check.read_data ? " (data read back)" : ""} · <Ago ms={p.last_check.started_ms} /></> : "not yet"}</span>
       </div>
       {last && <UnreadableList run={last} />}
@@ -75,6 +85,7 @@ export function PlanCard({ p, job, macos, onBrowse, onChanged }: Props) {
         <button data-testid="restore-open" onClick={onBrowse}>Restore…</button>
         <button disabled={job !== null} onClick={() => void act(() => call("verify_backup", { plan: name, readData: false }))}>Verify</button>
         <button data-testid="plan-edit" onClick={() => setEditing(true)}>Change…</button>
+        {offsite && !offsite.copy && <button data-testid="plan-offsite-add" onClick={offsite.add}>Add an offsite copy…</button>}
         {(rest || s3) && <button data-testid="server-password-open" onClick={() => setServerEntry(!serverEntry)}>{s3 ? "Secret key…" : "Server password…"}</button>}
         <button onClick={remove}>Remove plan</button>
       </div>

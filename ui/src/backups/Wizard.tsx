@@ -17,13 +17,18 @@ function downloadPassword(repository: string, password: string) {
 }
 
 /** First run: pick folders, where the snapshots go (a folder, or a REST server tested first), and a password to write down. */
-export function Wizard({ onDone, onCancel }: { onDone: () => void; onCancel?: () => void }) {
-  const [name, setName] = useState("Documents");
-  const [sources, setSources] = useState("");
-  const [where, setWhere] = useState<Where>({ kind: "folder", repository: "", serverPassword: "" });
+export function Wizard({ onDone, onCancel, from }: {
+  onDone: () => void;
+  onCancel?: () => void;
+  /** An offsite copy of this plan: the same folders, off the premises, on a schedule of its own. */
+  from?: PlanConfig;
+}) {
+  const [name, setName] = useState(from ? `${from.name} offsite` : "Documents");
+  const [sources, setSources] = useState(from ? from.sources.join("\n") : "");
+  const [where, setWhere] = useState<Where>({ kind: from ? "s3" : "folder", repository: "", serverPassword: "" });
   const [tested, setTested] = useState<string | null>(null);
   const repository = where.repository;
-  const [schedule, setSchedule] = useState("daily 02:00");
+  const [schedule, setSchedule] = useState(from ? "daily 03:00" : "daily 02:00");
   const [password, setPassword] = useState("");
   const [saved, setSaved] = useState(false);
   const [stored, setStored] = useState<string | null>(null);
@@ -38,14 +43,14 @@ export function Wizard({ onDone, onCancel }: { onDone: () => void; onCancel?: ()
     const plan: PlanConfig = {
       name: name.trim(),
       sources: sources.split("\n").map((s) => s.trim()).filter(Boolean),
-      excludes: [],
-      default_excludes: true,
-      exclude_build_folders: false,
+      excludes: from?.excludes ?? [],
+      default_excludes: from?.default_excludes ?? true,
+      exclude_build_folders: from?.exclude_build_folders ?? false,
       repository: repository.trim(),
       schedule,
-      keep: KEEP_DEFAULT,
+      keep: from?.keep ?? KEEP_DEFAULT,
       host: "",
-      include_caretaker_data: true,
+      include_caretaker_data: from?.include_caretaker_data ?? true,
       upload_limit_kib: 0,
     };
     await creating.run(async () => {
@@ -68,7 +73,8 @@ export function Wizard({ onDone, onCancel }: { onDone: () => void; onCancel?: ()
 
   return (
     <div className="card form" data-testid="backup-wizard">
-      <div className="card-title">Set up a backup</div>
+      <div className="card-title">{from ? `Add an offsite copy of ${from.name}` : "Set up a backup"}</div>
+      {from && <p className="dim" data-testid="wizard-offsite-note">The same folders, backed up on a schedule of their own to a repository away from this house: if the Mac and the disk beside it are lost together, this copy remains. It keeps its own retention and health, and can be restored from without the first one.</p>}
       <p className="dim">Backups are encrypted and deduplicated, in restic's format: the restic tool can read them too, without Caretaker.</p>
       <div className="grid2">
         <label>Plan name<Input data-testid="wizard-name" value={name} onChange={(e) => setName(e.target.value)} /></label>
@@ -76,6 +82,7 @@ export function Wizard({ onDone, onCancel }: { onDone: () => void; onCancel?: ()
           <select data-testid="wizard-schedule" value={schedule} onChange={(e) => setSchedule(e.target.value)}>
             <option value="hourly">every hour</option>
             <option value="daily 02:00">every day at 02:00</option>
+            <option value="daily 03:00">every night at 03:00</option>
             <option value="daily 12:30">every day at 12:30</option>
             <option value="manual">only when I press Back up now</option>
           </select>
