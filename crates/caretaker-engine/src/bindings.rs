@@ -14,6 +14,7 @@ pub fn export_all(out: &Path) -> Result<(), ts_rs::ExportError> {
     let c = cfg(out);
     crate::Event::export_all(&c)?;
     crate::Snapshot::export_all(&c)?;
+    crate::backup::own_data::OwnDataRestore::export_all(&c)?;
     crate::SeriesQuery::export_all(&c)?;
     crate::SeriesResult::export_all(&c)?;
     crate::metrics::forecast::DiskForecast::export_all(&c)?;

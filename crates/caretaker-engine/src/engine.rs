@@ -89,7 +89,8 @@ async fn tell_database_set_aside(core: &Arc<Core>, old: PathBuf) {
             "Caretaker's database was damaged; started a fresh one".into(),
             format!(
                 "The database could not be read, so Caretaker moved it to {where_} and started with an empty one. \
-                 History, alert records and settings changed in the app are in the old file; restore it from a backup if you need them."
+                 History, alert records and settings changed in the app are in the old file. To get them back from a backup: \
+                 Backups → the plan → Restore Caretaker's data… puts the database and settings of its latest snapshot back at the next start."
             ),
             serde_json::json!({ "moved_to": where_ }),
             now,
@@ -131,11 +132,18 @@ impl Engine {
         // Holding the lock, any worker recorded here belongs to an engine that died: it must
         // not keep writing to a repository this engine is about to prune.
         backup::reaper::reap(&data_dir);
-        // No configuration mistake stops monitoring: a bad file runs the last good copy.
-        let crate::config::Loaded { config, problem: config_problem } = crate::config::load_for_start(&data_dir)?;
+        // A restore of Caretaker's own data waits for this moment: nothing is open yet.
         let now = options.clock.now_ms();
         let stamp =
             chrono::DateTime::from_timestamp_millis(now).map_or_else(|| now.to_string(), |t| t.format("%Y%m%dT%H%M%SZ").to_string());
+        // A restore that cannot be put in place leaves everything as it was, and starts anyway.
+        match backup::own_data::apply_pending(&data_dir, &stamp) {
+            Ok(Some(done)) => tracing::warn!("{done}"),
+            Ok(None) => {}
+            Err(e) => tracing::error!("the restored copy of Caretaker's data could not be put in place, so the current one is used: {e}"),
+        }
+        // No configuration mistake stops monitoring: a bad file runs the last good copy.
+        let crate::config::Loaded { config, problem: config_problem } = crate::config::load_for_start(&data_dir)?;
         let (db, set_aside) = store::Db::open_or_set_aside(&data_dir.join(paths::DB_FILE), &stamp)?;
         let status = EngineStatus {
             version: env!("CARGO_PKG_VERSION").into(),

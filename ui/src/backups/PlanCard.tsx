@@ -44,6 +44,11 @@ export function PlanCard({ p, job, macos, onBrowse, onChanged, offsite }: Props)
   const askPassword = (reason: string) => <PasswordEntry plan={name} reason={reason} onSaved={() => { action.clear(); onChanged(); }} />;
   const last = p.last_run;
   const [editing, setEditing] = useState(false);
+  const [ownData, setOwnData] = useState<string | null>(null);
+  const restoreOwnData = () => {
+    if (!confirm(`Put back Caretaker's own database and settings from the latest snapshot of "${name}"? They take effect when Caretaker next starts; the current ones are kept beside them.`)) return;
+    void action.run(async () => setOwnData((await call("restore_own_data", { plan: name, snapshot: null })).message));
+  };
   if (editing) return <PlanEditor plan={p.plan} onSaved={() => { setEditing(false); onChanged(); }} onCancel={() => setEditing(false)} />;
 
   return (
@@ -79,6 +84,7 @@ export function PlanCard({ p, job, macos, onBrowse, onChanged, offsite }: Props)
       {p.password === "file" && <p className="warn-text">No keychain here: the repository password is in a private file in Caretaker's data folder.</p>}
       {p.password === "missing" && askPassword("The repository password is not in the keychain, so this plan cannot run.")}
       <ErrorNote error={action.error} onRefresh={onChanged} actions={{ wrong_password: askPassword("The saved password does not open this repository.") }} />
+      {ownData && <p className="ok-text" data-testid="own-data-ready">{ownData}</p>}
       {serverEntry && <PasswordEntry plan={name} server reason={s3 ? "The bucket's secret access key, kept in the keychain." : "The REST server's password, kept in the keychain."} onSaved={() => { setServerEntry(false); onChanged(); }} />}
       <div className="row">
         <button data-testid="backup-now" className="primary" disabled={job !== null} onClick={() => void act(() => call("backup_now", { plan: name }))}>Back up now</button>
@@ -87,6 +93,7 @@ export function PlanCard({ p, job, macos, onBrowse, onChanged, offsite }: Props)
         <button data-testid="plan-edit" onClick={() => setEditing(true)}>Change…</button>
         {offsite && !offsite.copy && <button data-testid="plan-offsite-add" onClick={offsite.add}>Add an offsite copy…</button>}
         {(rest || s3) && <button data-testid="server-password-open" onClick={() => setServerEntry(!serverEntry)}>{s3 ? "Secret key…" : "Server password…"}</button>}
+        {p.plan.include_caretaker_data && <button data-testid="own-data-restore" disabled={job !== null || action.busy} onClick={restoreOwnData}>Restore Caretaker's data…</button>}
         <button onClick={remove}>Remove plan</button>
       </div>
     </div>

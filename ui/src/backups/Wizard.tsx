@@ -32,6 +32,7 @@ export function Wizard({ onDone, onCancel, from }: {
   const [password, setPassword] = useState("");
   const [saved, setSaved] = useState(false);
   const [stored, setStored] = useState<string | null>(null);
+  const [adopted, setAdopted] = useState<string | null>(null);
   const suggested = useCommand("suggest_backup_password", {});
   const creating = useAction();
 
@@ -57,9 +58,13 @@ export function Wizard({ onDone, onCancel, from }: {
       const serverPassword = hasSecret(where.kind) ? where.serverPassword : null;
       const r = await call("create_backup_plan", { plan, password, serverPassword });
       setStored(r.password_stored_in);
-      if (r.password_stored_in === "keychain") onDone();
+      // An existing repository may hold another Mac's (or this one's earlier) Caretaker data.
+      if (r.existing_repository && !from) setAdopted(plan.name);
+      else if (r.password_stored_in === "keychain") onDone();
     });
   };
+
+  if (adopted) return <SetUpFromBackup plan={adopted} fileNote={stored === "file"} onDone={onDone} />;
 
   if (stored === "file") {
     return (
@@ -76,6 +81,7 @@ export function Wizard({ onDone, onCancel, from }: {
       <div className="card-title">{from ? `Add an offsite copy of ${from.name}` : "Set up a backup"}</div>
       {from && <p className="dim" data-testid="wizard-offsite-note">The same folders, backed up on a schedule of their own to a repository away from this house: if the Mac and the disk beside it are lost together, this copy remains. It keeps its own retention and health, and can be restored from without the first one.</p>}
       <p className="dim">Backups are encrypted and deduplicated, in restic's format: the restic tool can read them too, without Caretaker.</p>
+      {!from && <p className="dim" data-testid="wizard-from-backup-hint">Setting up this Mac from a backup? Point this at the existing repository with its password: Caretaker then offers to bring back its settings and history from it.</p>}
       <div className="grid2">
         <label>Plan name<Input data-testid="wizard-name" value={name} onChange={(e) => setName(e.target.value)} /></label>
         <label>When
@@ -113,6 +119,37 @@ export function Wizard({ onDone, onCancel, from }: {
         </button>
         {onCancel && <button onClick={onCancel}>Cancel</button>}
       </div>
+    </div>
+  );
+}
+
+/**
+ * After adopting a repository that already holds snapshots: "set up this Mac from a backup",
+ * Caretaker's own settings and history from the latest snapshot, put in place at the next start.
+ */
+export function SetUpFromBackup({ plan, fileNote, onDone }: { plan: string; fileNote: boolean; onDone: () => void }) {
+  const restoring = useAction();
+  const [message, setMessage] = useState<string | null>(null);
+  const restore = () => void restoring.run(async () => setMessage((await call("restore_own_data", { plan, snapshot: null })).message));
+  return (
+    <div className="card form" data-testid="setup-from-backup">
+      <div className="card-title">This repository already holds backups</div>
+      {fileNote && <p className="warn-text">No keychain is available on this machine, so the repository password is kept in a file only your user can read, in Caretaker's data folder.</p>}
+      {message ? (
+        <p className="ok-text" data-testid="setup-from-backup-done">{message}</p>
+      ) : (
+        <>
+          <p>Set up this Mac from it? Caretaker's settings (checks, alerts, healing, backup plans) and its history come back from the latest snapshot. The ones here now are kept beside them, not deleted.</p>
+          <div className="row">
+            <button className="primary" data-testid="setup-from-backup-go" disabled={restoring.busy} onClick={restore}>
+              {restoring.busy ? "Restoring…" : "Restore Caretaker's settings and history"}
+            </button>
+            <button data-testid="setup-from-backup-skip" disabled={restoring.busy} onClick={onDone}>Not now</button>
+          </div>
+        </>
+      )}
+      <ErrorNote error={restoring.error} testId="setup-from-backup-error" />
+      {message && <div className="row"><button onClick={onDone}>Done</button></div>}
     </div>
   );
 }

@@ -39,6 +39,7 @@ import type { MaintenancePreview } from "../bindings/MaintenancePreview";
 import type { MaintenanceStatus } from "../bindings/MaintenanceStatus";
 import type { MetricsConfig } from "../bindings/MetricsConfig";
 import type { NotificationsConfig } from "../bindings/NotificationsConfig";
+import type { OwnDataRestore } from "../bindings/OwnDataRestore";
 import type { PlanConfig } from "../bindings/PlanConfig";
 import type { PlanCreated } from "../bindings/PlanCreated";
 import type { PromptState } from "../bindings/PromptState";
@@ -85,6 +86,8 @@ export interface Commands {
    * The app first confirms a destination that already holds files in a native dialog.
    */
   restore_backup: { req: { plan: string; snapshot: string; path: string; destination: string; onConflict: ConflictPolicy | null }; res: RestoreOutcome };
+  /** Caretaker's own database and settings from a snapshot, applied at the next start. */
+  restore_own_data: { req: { plan: string; snapshot: string | null }; res: OwnDataRestore };
   suggest_backup_password: { req: Record<string, never>; res: string };
   /**
    * `server_password`: the REST server's (HTTP basic authentication) or the S3 bucket's

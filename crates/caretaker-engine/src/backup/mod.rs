@@ -7,6 +7,7 @@ pub mod config;
 pub(crate) mod health;
 pub(crate) mod jobs;
 pub mod location;
+pub mod own_data;
 pub(crate) mod passwords;
 pub mod plan_edit;
 pub(crate) mod plans;

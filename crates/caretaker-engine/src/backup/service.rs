@@ -12,13 +12,12 @@ use super::protocol::{
 use super::worker::JobError;
 use super::{
     dir_size, health, is_due, plans, store, BackupRun, BackupRunKind, BackupRunStatus, BackupsOverview, JobInfo, PlanCreated,
-    RestoreOutcome, DB_COPY, STAGING,
+    RestoreOutcome,
 };
 use crate::clock::schedule::age_ms;
 use crate::core::Core;
 use crate::error::{EngineError, Result};
 use crate::maintenance::{BackupChore, BackupTask, Outcome};
-use crate::paths;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,24 +57,6 @@ impl Service {
             .plan(name)
             .cloned()
             .ok_or_else(|| EngineError::NotFound(format!("there is no backup plan called \"{name}\"")))
-    }
-
-    /// A consistent copy of the live database (`VACUUM INTO`) and the config, for the default plan.
-    async fn stage_own_data(&self) -> Result<PathBuf> {
-        let dir = self.core.data_dir.join(STAGING);
-        std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(format!("cannot create {}", dir.display()), e))?;
-        let copy = dir.join(DB_COPY);
-        if copy.exists() {
-            std::fs::remove_file(&copy).map_err(|e| EngineError::io(format!("cannot replace {}", copy.display()), e))?;
-        }
-        let target = copy.to_string_lossy().into_owned();
-        self.core.db.read_alone_async(move |c| Ok(c.execute("VACUUM INTO ?1", [target]).map(|_| ())?)).await?;
-        let cfg = self.core.data_dir.join(paths::CONFIG_FILE);
-        if cfg.exists() {
-            std::fs::copy(&cfg, dir.join(paths::CONFIG_FILE))
-                .map_err(|e| EngineError::io("cannot copy caretaker.toml for the backup", e))?;
-        }
-        Ok(dir)
     }
 
     /// Starts a backup of `plan` now (then its retention); returns the run id at once.
@@ -132,8 +113,7 @@ impl Service {
     ) -> JobResult<(store::Finish, JobResult<store::Finish>)> {
         let mut sources: Vec<PathBuf> = plan.sources.iter().map(PathBuf::from).collect();
         if plan.include_caretaker_data {
-            let staged = self
-                .stage_own_data()
+            let staged = super::own_data::service::stage(&self.core)
                 .await
                 .map_err(|e| JobError::new(ErrorKind::Failed, format!("cannot copy Caretaker's own data: {e}")))?;
             sources.push(staged);
@@ -241,6 +221,12 @@ impl Service {
     async fn quick(&self, plan: &str, op: Op) -> Result<serde_json::Value> {
         let plan = self.plan(plan)?;
         self.jobs.call(&plan, op, &self.core.cancel.child_token()).await.map_err(engine_error)
+    }
+
+    /// Caretaker's own database and settings from a snapshot, ready for the next start.
+    pub async fn restore_own_data(&self, plan: &str, snapshot: Option<String>) -> Result<super::own_data::OwnDataRestore> {
+        let plan = self.plan(plan)?;
+        super::own_data::service::restore(&self.core, &self.jobs, &plan, snapshot).await
     }
 
     pub async fn snapshots(&self, plan: &str) -> Result<Vec<SnapshotInfo>> {

@@ -78,6 +78,9 @@ macro_rules! with_commands {
             /// The app first confirms a destination that already holds files in a native dialog.
             restore_backup(plan: String, snapshot: String, path: String, destination: String, on_conflict: Option<ConflictPolicy>) -> RestoreOutcome =
                 |e| e.restore_backup(&plan, snapshot, path, destination, on_conflict).await;
+            /// Caretaker's own database and settings from a snapshot, applied at the next start.
+            restore_own_data(plan: String, snapshot: Option<String>) -> caretaker_engine::backup::own_data::OwnDataRestore =
+                |e| e.restore_own_data(&plan, snapshot).await;
             suggest_backup_password() -> String = |e| e.suggest_backup_password();
             /// `server_password`: the REST server's (HTTP basic authentication) or the S3 bucket's
             /// secret access key, kept in the keychain beside the repository password; null or ""

@@ -55,6 +55,12 @@ impl EngineHandle {
         self.s.backup.test_connection(repository, password, server).await
     }
 
+    /// Caretaker's own database and settings from a plan's snapshot (the latest that holds them
+    /// when none is named), checked and waiting for the next start.
+    pub async fn restore_own_data(&self, plan: &str, snapshot: Option<String>) -> Result<crate::backup::own_data::OwnDataRestore> {
+        self.s.backup.restore_own_data(plan, snapshot).await
+    }
+
     /// Caretaker's SSH public key for SFTP repositories (made on first use), to add to the
     /// server's `~/.ssh/authorized_keys`.
     pub async fn backup_ssh_key(&self) -> Result<String> {

@@ -76,7 +76,7 @@ pub fn integrity_of(conn: &Connection) -> Outcome {
         conn.prepare("PRAGMA integrity_check(20)").and_then(|mut s| s.query_map([], |r| r.get(0))?.collect());
     match rows {
         Ok(r) if r.len() == 1 && r[0] == "ok" => done("the database is intact"),
-        Ok(r) => failed(format!("the database is damaged: {} (restore caretaker.db from a backup)", r.join("; "))),
+        Ok(r) => failed(format!("the database is damaged: {} (Backups → Restore Caretaker's data… puts it back)", r.join("; "))),
         Err(e) => failed(format!("the database could not be checked, it may be damaged: {e}")),
     }
 }
