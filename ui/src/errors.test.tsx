@@ -19,8 +19,8 @@ import { engineError, TypedFakePlatform, type Answers } from "./testing/fakePlat
 const SAME = "the engine refused";
 
 const plan: PlanStatus = {
-  plan: { name: "Docs", sources: ["/Users/me/Documents"], excludes: [], default_excludes: true, exclude_build_folders: false, repository: "/Volumes/B/repo", schedule: "daily 02:00", keep: { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 }, host: "mini", include_caretaker_data: true, upload_limit_kib: 0 },
-  last_run: null, last_success_ms: null, last_check: null, next_run_ms: null, repository_bytes: null, health: "never", health_message: "No backup yet", password: "keychain",
+  plan: { name: "Docs", sources: ["/Users/me/Documents"], excludes: [], default_excludes: true, exclude_build_folders: false, repository: "/Volumes/B/repo", schedule: "daily 02:00", keep: { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 }, host: "mini", include_caretaker_data: true, upload_limit_kib: 0, pause_on_battery: true, pause_on_metered: true },
+  last_run: null, last_success_ms: null, last_check: null, next_run_ms: null, repository_bytes: null, health: "never", health_message: "No backup yet", password: "keychain", paused: null,
 };
 
 const snapshot: SnapshotInfo = { id: "a".repeat(64), short_id: "aaaaaaaa", time_ms: Date.now() - 60000, host: "mini", paths: ["/Users/me/Documents"], tags: [], label: "Docs", files: 5, bytes: 4096 };

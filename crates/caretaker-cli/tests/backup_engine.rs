@@ -53,6 +53,8 @@ fn plan(name: &str, src: &Path, repo: &Path) -> PlanConfig {
         host: "test-mini".into(),
         include_caretaker_data: true,
         upload_limit_kib: 0,
+        pause_on_battery: true,
+        pause_on_metered: true,
     }
 }
 

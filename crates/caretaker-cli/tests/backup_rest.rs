@@ -189,6 +189,8 @@ fn the_engine_tests_the_connection_then_keeps_the_server_password_out_of_the_con
             host: "test-mini".into(),
             include_caretaker_data: false,
             upload_limit_kib: 0,
+            pause_on_battery: true,
+            pause_on_metered: true,
         };
         let wrong = engine.create_backup_plan(plan.clone(), PASSWORD.into(), Some("nope nope".into())).await.expect_err("refused");
         assert!(wrong.to_string().contains(&repo) && !wrong.to_string().contains("nope nope"), "{wrong}");

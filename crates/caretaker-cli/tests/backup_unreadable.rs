@@ -173,6 +173,8 @@ async fn partial_runs_warn_and_two_in_a_row_raise_an_alert_that_a_clean_run_reso
         host: "test-mini".into(),
         include_caretaker_data: false,
         upload_limit_kib: 0,
+        pause_on_battery: true,
+        pause_on_metered: true,
     };
     engine.create_backup_plan(plan, PASSWORD.into(), None).await.expect("create plan");
 

@@ -63,6 +63,8 @@ async fn caretakers_own_data_comes_back_from_the_latest_snapshot_at_the_next_sta
         host: "test-mini".into(),
         include_caretaker_data: true,
         upload_limit_kib: 0,
+        pause_on_battery: true,
+        pause_on_metered: true,
     };
     engine.create_backup_plan(plan.clone(), PASSWORD.into(), None).await.expect("create plan");
     engine.backup_now("Docs").await.expect("start");

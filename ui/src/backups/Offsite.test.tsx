@@ -10,9 +10,9 @@ import { Backups } from "./BackupsPage";
 afterEach(cleanup);
 
 const local: PlanStatus = {
-  plan: { name: "Docs", sources: ["/Users/me/Documents", "/Users/me/Photos"], excludes: ["*.iso"], default_excludes: true, exclude_build_folders: true, repository: "/Volumes/B/repo", schedule: "hourly", keep: { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 }, host: "mini", include_caretaker_data: true, upload_limit_kib: 0 },
+  plan: { name: "Docs", sources: ["/Users/me/Documents", "/Users/me/Photos"], excludes: ["*.iso"], default_excludes: true, exclude_build_folders: true, repository: "/Volumes/B/repo", schedule: "hourly", keep: { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 }, host: "mini", include_caretaker_data: true, upload_limit_kib: 0, pause_on_battery: true, pause_on_metered: true },
   last_run: null, last_success_ms: null, last_check: null, next_run_ms: null, repository_bytes: 8192,
-  health: "ok", health_message: "Backed up", password: "keychain",
+  health: "ok", health_message: "Backed up", password: "keychain", paused: null,
 };
 
 function show(plans: PlanStatus[]) {

@@ -16,8 +16,8 @@ afterEach(() => {
 const READY = { snapshot_id: "1a2b3c4d", snapshot_time_ms: 0, host: "old-mini", message: "Caretaker's database and settings from snapshot 1a2b3c4d are checked and ready. Quit Caretaker and open it again" };
 
 const status: PlanStatus = {
-  plan: { name: "Docs", sources: ["/Users/me"], excludes: [], default_excludes: true, exclude_build_folders: false, repository: "/Volumes/B/repo", schedule: "daily 02:00", keep: { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 }, host: "mini", include_caretaker_data: true, upload_limit_kib: 0 },
-  last_run: null, last_success_ms: null, last_check: null, next_run_ms: null, repository_bytes: null, health: "ok", health_message: "Backed up", password: "keychain",
+  plan: { name: "Docs", sources: ["/Users/me"], excludes: [], default_excludes: true, exclude_build_folders: false, repository: "/Volumes/B/repo", schedule: "daily 02:00", keep: { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 }, host: "mini", include_caretaker_data: true, upload_limit_kib: 0, pause_on_battery: true, pause_on_metered: true },
+  last_run: null, last_success_ms: null, last_check: null, next_run_ms: null, repository_bytes: null, health: "ok", health_message: "Backed up", password: "keychain", paused: null,
 };
 
 describe("restoring Caretaker's own data", () => {
@@ -35,6 +35,10 @@ describe("restoring Caretaker's own data", () => {
     cleanup();
     render(<PlanCard p={{ ...status, plan: { ...status.plan, include_caretaker_data: false } }} job={null} macos={false} onBrowse={() => {}} onChanged={() => {}} />);
     expect(screen.queryByTestId("own-data-restore")).toBeNull();
+    // A due backup that waits says why, beside the next run.
+    cleanup();
+    render(<PlanCard p={{ ...status, paused: "waiting: this Mac runs on battery (it backs up once it is plugged in)" }} job={null} macos={false} onBrowse={() => {}} onChanged={() => {}} />);
+    expect(screen.getByTestId("plan-paused").textContent).toContain("runs on battery");
   });
 
   it("adopting a repository with backups offers to set this Mac up from it", async () => {

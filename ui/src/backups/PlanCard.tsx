@@ -67,7 +67,7 @@ export function PlanCard({ p, job, macos, onBrowse, onChanged, offsite }: Props)
           {(last?.status === "ok" || last?.status === "partial") && ` · ${last.files_new} new, ${last.files_changed} changed, ${bytes(last.bytes_added)} added`}
           {last?.error && ` · ${last.error}`}
         </span>
-        <span>Next run</span><span>{p.next_run_ms === null ? "—" : <When ms={p.next_run_ms} />}</span>
+        <span>Next run</span><span>{p.next_run_ms === null ? "—" : <When ms={p.next_run_ms} />}{p.paused && <span className="warn-text" data-testid="plan-paused"> · {p.paused}</span>}</span>
         <span>Repository size</span><span>{p.repository_bytes !== null ? bytes(p.repository_bytes) : "—"}</span>
         {offsite && <>
           <span>Offsite copy</span>

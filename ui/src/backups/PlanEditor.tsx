@@ -69,6 +69,8 @@ export function PlanEditor({ plan, onSaved, onCancel }: { plan: PlanConfig; onSa
         <Input data-testid="plan-edit-upload-limit" inputMode="numeric" value={String(p.upload_limit_kib)}
           onChange={(e) => setP({ ...p, upload_limit_kib: e.target.value.trim() === "" ? 0 : Number(e.target.value) })} />
       </label>
+      <label className="inline"><input type="checkbox" data-testid="plan-edit-pause-battery" checked={p.pause_on_battery} onChange={(e) => setP({ ...p, pause_on_battery: e.target.checked })} /> Wait while this Mac runs on battery (scheduled backups only)</label>
+      <label className="inline"><input type="checkbox" data-testid="plan-edit-pause-metered" checked={p.pause_on_metered} onChange={(e) => setP({ ...p, pause_on_metered: e.target.checked })} /> Wait while the connection is metered (a server elsewhere; where the system reports it: Linux's NetworkManager, not macOS)</label>
       <ErrorNote error={error} testId="plan-edit-error" />
       <div className="row">
         <button className="primary" data-testid="plan-edit-save" disabled={busy} onClick={() => void save()}>Save</button>

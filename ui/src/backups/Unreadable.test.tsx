@@ -22,9 +22,9 @@ const partial: BackupRun = {
 };
 
 const plan: PlanStatus = {
-  plan: { name: "Docs", sources: ["/Users/me"], excludes: [], default_excludes: true, exclude_build_folders: false, repository: "/Volumes/B/repo", schedule: "daily 02:00", keep: { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 }, host: "mini", include_caretaker_data: true, upload_limit_kib: 0 },
+  plan: { name: "Docs", sources: ["/Users/me"], excludes: [], default_excludes: true, exclude_build_folders: false, repository: "/Volumes/B/repo", schedule: "daily 02:00", keep: { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 }, host: "mini", include_caretaker_data: true, upload_limit_kib: 0, pause_on_battery: true, pause_on_metered: true },
   last_run: partial, last_success_ms: partial.finished_ms, last_check: null, next_run_ms: null, repository_bytes: 8192,
-  health: "partial", health_message: "Completed with 3 unreadable", password: "keychain",
+  health: "partial", health_message: "Completed with 3 unreadable", password: "keychain", paused: null,
 };
 
 function show(o: Partial<BackupsOverview>) {

@@ -142,8 +142,8 @@ describe("the wizard's Where step", () => {
     const p = new TypedFakePlatform({ set_backup_server_password: () => null });
     setPlatform(p);
     const status: PlanStatus = {
-      plan: { name: "Remote", sources: ["/Users/me"], excludes: [], default_excludes: true, exclude_build_folders: false, repository: "rest:https://alice@nas.example.org/mini", schedule: "manual", keep: { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 }, host: "mini", include_caretaker_data: true, upload_limit_kib: 0 },
-      last_run: null, last_success_ms: null, last_check: null, next_run_ms: null, repository_bytes: null, health: "never", health_message: "Never backed up", password: "keychain",
+      plan: { name: "Remote", sources: ["/Users/me"], excludes: [], default_excludes: true, exclude_build_folders: false, repository: "rest:https://alice@nas.example.org/mini", schedule: "manual", keep: { last: 3, hourly: 24, daily: 7, weekly: 4, monthly: 12 }, host: "mini", include_caretaker_data: true, upload_limit_kib: 0, pause_on_battery: true, pause_on_metered: true },
+      last_run: null, last_success_ms: null, last_check: null, next_run_ms: null, repository_bytes: null, health: "never", health_message: "Never backed up", password: "keychain", paused: null,
     };
     let changed = 0;
     render(<PlanCard p={status} job={null} macos={false} onBrowse={() => {}} onChanged={() => changed++} />);

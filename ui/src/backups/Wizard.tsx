@@ -52,7 +52,9 @@ export function Wizard({ onDone, onCancel, from }: {
       keep: from?.keep ?? KEEP_DEFAULT,
       host: "",
       include_caretaker_data: from?.include_caretaker_data ?? true,
-      upload_limit_kib: 0,
+      upload_limit_kib: from?.upload_limit_kib ?? 0,
+      pause_on_battery: from?.pause_on_battery ?? true,
+      pause_on_metered: from?.pause_on_metered ?? true,
     };
     await creating.run(async () => {
       const serverPassword = hasSecret(where.kind) ? where.serverPassword : null;

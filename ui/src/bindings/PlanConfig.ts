@@ -40,4 +40,13 @@ include_caretaker_data: boolean,
  * Most KiB per second sent to the repository, on average (0: no limit), so an offsite
  * backup leaves room on a home uplink.
  */
-upload_limit_kib: number, };
+upload_limit_kib: number, 
+/**
+ * A scheduled backup waits while the Mac runs on battery (see `backup::power`).
+ */
+pause_on_battery: boolean, 
+/**
+ * A scheduled backup to another machine waits while the connection is metered, where the
+ * OS reports it (Linux's NetworkManager; macOS does not tell commands).
+ */
+pause_on_metered: boolean, };

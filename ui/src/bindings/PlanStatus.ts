@@ -8,4 +8,8 @@ export type PlanStatus = { plan: PlanConfig, last_run: BackupRun | null, last_su
 /**
  * Size of the repository folder after the last backup.
  */
-repository_bytes: number | null, health: PlanHealth, health_message: string, password: PasswordStorage, };
+repository_bytes: number | null, health: PlanHealth, health_message: string, password: PasswordStorage, 
+/**
+ * Why the scheduled backup, due now, waits (on battery, metered); None when it does not.
+ */
+paused: string | null, };

@@ -60,6 +60,35 @@ pub struct PlanConfig {
     /// backup leaves room on a home uplink.
     #[serde(default)]
     pub upload_limit_kib: u32,
+    /// A scheduled backup waits while the Mac runs on battery (see `backup::power`).
+    #[serde(default = "yes")]
+    pub pause_on_battery: bool,
+    /// A scheduled backup to another machine waits while the connection is metered, where the
+    /// OS reports it (Linux's NetworkManager; macOS does not tell commands).
+    #[serde(default = "yes")]
+    pub pause_on_metered: bool,
+}
+
+#[cfg(test)]
+impl PlanConfig {
+    /// A valid plan for tests: a folder backed up daily to a disk.
+    pub(crate) fn sample() -> PlanConfig {
+        PlanConfig {
+            name: "Docs".into(),
+            sources: vec!["/Users/me/Documents".into()],
+            excludes: vec![],
+            default_excludes: true,
+            exclude_build_folders: false,
+            repository: "/Volumes/B/repo".into(),
+            schedule: "daily 02:00".into(),
+            keep: default_keep(),
+            host: "mini".into(),
+            include_caretaker_data: true,
+            upload_limit_kib: 0,
+            pause_on_battery: true,
+            pause_on_metered: true,
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -242,6 +271,8 @@ mod tests {
             host: "mini".into(),
             include_caretaker_data: true,
             upload_limit_kib: 0,
+            pause_on_battery: true,
+            pause_on_metered: true,
         });
         let mut issues = Vec::new();
         cfg.validate("backups", &mut issues);

@@ -29,6 +29,8 @@ pub(crate) struct Jobs {
     /// Master keys by repository path, in memory only (see `protocol::Request::key`).
     keys: Mutex<HashMap<String, String>>,
     pub passwords: Passwords,
+    /// Plans whose scheduled backup waits (on battery, metered), with why; see `power`.
+    paused: Mutex<HashMap<String, String>>,
 }
 
 /// A worker's failure as the engine's error, keeping the worker's classification as the code.
@@ -56,7 +58,15 @@ pub(crate) fn decode<T: DeserializeOwned>(v: serde_json::Value) -> std::result::
 impl Jobs {
     pub fn new(core: Arc<Core>, worker_exe: PathBuf, stuck_after: Option<Duration>) -> Self {
         let passwords = Passwords::system(core.data_dir.clone());
-        Jobs { core, worker_exe, stuck_after, slot: Mutex::new(None), keys: Mutex::new(HashMap::new()), passwords }
+        Jobs {
+            core,
+            worker_exe,
+            stuck_after,
+            slot: Mutex::new(None),
+            keys: Mutex::new(HashMap::new()),
+            passwords,
+            paused: Mutex::new(HashMap::new()),
+        }
     }
 
     fn worker(&self) -> worker::Worker {
@@ -202,6 +212,22 @@ impl Jobs {
         let mut key = None;
         let v = self.worker().run(&req, |_| {}, |k| key = Some(k), &self.core.cancel.child_token()).await?;
         Ok((v, key))
+    }
+
+    /// Records why `plan`'s scheduled backup waits (None: it does not); logs each change once.
+    pub fn set_paused(&self, plan: &str, why: Option<&str>) {
+        let mut paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
+        let before = match why {
+            Some(w) => paused.insert(plan.to_string(), w.to_string()),
+            None => paused.remove(plan),
+        };
+        if before.as_deref() != why {
+            tracing::info!(plan, "scheduled backup {}", why.unwrap_or("no longer waits"));
+        }
+    }
+
+    pub fn paused(&self, plan: &str) -> Option<String> {
+        self.paused.lock().unwrap_or_else(|p| p.into_inner()).get(plan).cloned()
     }
 
     pub fn remember_key(&self, repository: &str, key: String) {

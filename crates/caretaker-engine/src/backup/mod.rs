@@ -11,6 +11,7 @@ pub mod own_data;
 pub(crate) mod passwords;
 pub mod plan_edit;
 pub(crate) mod plans;
+pub mod power;
 pub mod protocol;
 pub(crate) mod reaper;
 pub mod remote;
@@ -101,6 +102,8 @@ pub struct PlanStatus {
     pub health: PlanHealth,
     pub health_message: String,
     pub password: PasswordStorage,
+    /// Why the scheduled backup, due now, waits (on battery, metered); None when it does not.
+    pub paused: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

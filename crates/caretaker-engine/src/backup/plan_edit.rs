@@ -70,6 +70,8 @@ mod tests {
             host: "mini".into(),
             include_caretaker_data: true,
             upload_limit_kib: 0,
+            pause_on_battery: true,
+            pause_on_metered: true,
         }
     }
 

@@ -25,13 +25,14 @@ pub(crate) async fn overview(core: &Core, jobs: &Jobs) -> Result<BackupsOverview
     let now = core.now();
     let job = jobs.current();
     // Remembered, never asked for here: this runs on every UI refresh and /metrics scrape.
+    let paused: Vec<Option<String>> = cfg.plans.iter().map(|p| jobs.paused(&p.name)).collect();
     let storages: Vec<PasswordStorage> =
         cfg.plans.iter().map(|p| jobs.passwords.remembered(&p.repository).map_or(PasswordStorage::Missing, storage_of)).collect();
     let time_machine = super::timemachine::latest().await;
     core.db
         .read_async(move |c| {
             let mut plans = Vec::new();
-            for (plan, password) in cfg.plans.into_iter().zip(storages) {
+            for ((plan, password), paused) in cfg.plans.into_iter().zip(storages).zip(paused) {
                 let last_run = store::last(c, &plan.name, BackupRunKind::Backup, false)?;
                 let last_ok = store::last(c, &plan.name, BackupRunKind::Backup, true)?;
                 let last_check = store::last(c, &plan.name, BackupRunKind::Check, false)?;
@@ -47,6 +48,7 @@ pub(crate) async fn overview(core: &Core, jobs: &Jobs) -> Result<BackupsOverview
                     health,
                     health_message,
                     password,
+                    paused,
                     plan,
                 });
             }

@@ -328,13 +328,25 @@ impl Service {
     async fn tick(self: &Arc<Self>) {
         let cfg = self.core.config().backups;
         let now = self.core.now();
+        let mut conditions = None;
         for plan in &cfg.plans {
             if self.job().is_some() {
                 return;
             }
             let name = plan.name.clone();
             let last = self.core.db.read_async(move |c| store::last_attempt(c, &name)).await.ok().flatten();
-            if is_due(plan.schedule(), last, now) {
+            if !is_due(plan.schedule(), last, now) {
+                self.jobs.set_paused(&plan.name, None);
+                continue;
+            }
+            // Read once a tick, and only when something is due.
+            let now_conditions = match conditions {
+                Some(c) => c,
+                None => *conditions.insert(super::power::read().await),
+            };
+            let why = super::power::why_paused(plan, now_conditions);
+            self.jobs.set_paused(&plan.name, why);
+            if why.is_none() {
                 if let Err(e) = self.start_backup(&plan.name, "schedule").await {
                     tracing::warn!(plan = %plan.name, "scheduled backup did not start: {e}");
                 }
