@@ -54,7 +54,7 @@ CARETAKER=$(realpath "$CARETAKER")
 
 WORK=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/caretaker-bench.XXXXXX")
 REST_PID=""
-trap '[ -n "$REST_PID" ] && kill "$REST_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+trap '[ -n "$REST_PID" ] && kill "$REST_PID" 2>/dev/null; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 if [ "$(stat -f -c %T "$WORK")" = tmpfs ]; then
   echo "warning: $WORK is on tmpfs; disk speed will not count (set BENCH_TMPDIR to a real disk)" >&2
 fi
@@ -165,7 +165,16 @@ measure() {
   shift 4
   local log=$LOGS/$round-$KIND-$tool-$step.log tf=$LOGS/$round-$KIND-$tool-$step.time
   drop_caches
-  if ! /usr/bin/time -f '%e %M' -o "$tf" "$@" < "$stdin" > "$log" 2>&1; then
+  # The worker stops when its stdin closes (its engine is gone), as the app's engine keeps it
+  # open for the whole job: so does this, with a sleep that is ended afterwards.
+  local ok=1
+  if [ "$tool" = caretaker ]; then
+    /usr/bin/time -f '%e %M' -o "$tf" "$@" < <(cat "$stdin"; exec sleep 86400 2>/dev/null) > "$log" 2>&1 || ok=0
+    kill "$!" 2>/dev/null || true   # $! is the process substitution's sleep
+  else
+    /usr/bin/time -f '%e %M' -o "$tf" "$@" < "$stdin" > "$log" 2>&1 || ok=0
+  fi
+  if [ "$ok" = 0 ]; then
     tail -5 "$log" >&2
     die "$tool $step failed (round $round)"
   fi

@@ -10,6 +10,7 @@ mod pace;
 mod progress;
 mod repo;
 mod restore;
+mod ssh_masters;
 mod unreadable;
 
 use caretaker_engine::backup::protocol::{
@@ -65,6 +66,13 @@ pub(crate) fn rustic_failure(context: &str, e: &RusticError) -> Failure {
 
 /// Entry point of `caretaker __backup-worker`. Returns the process exit code.
 pub fn worker_main() -> i32 {
+    ssh_masters::take_control_folder();
+    let code = serve();
+    ssh_masters::close_all();
+    code
+}
+
+fn serve() -> i32 {
     let emitter = Emitter::stdout();
     progress::install_panic_hook(emitter.clone());
     // Before rustic's REST backend builds its HTTP client (see `net::install_tls_provider`).
@@ -113,6 +121,7 @@ fn watch_parent() {
             }
         }
         locks::release_all();
+        ssh_masters::close_all();
         std::process::exit(3);
     });
 }

@@ -207,6 +207,18 @@ fn an_sftp_server_round_trips_with_caretakers_own_key_and_restic_checks_it() {
     };
     round_trip(&with_key(Op::Probe), &restic);
     assert!(folder.join("config").is_file() && folder.join("data").is_dir(), "the repository is in the folder the address names");
+    // No ssh connection master outlives the worker that started it.
+    // (A master asked to exit may take a moment to be gone; one that never is, fails.)
+    let left = || Command::new("pgrep").args(["-f", &key.display().to_string()]).output().expect("pgrep").stdout;
+    let mut still = left();
+    for _ in 0..100 {
+        if still.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        still = left();
+    }
+    assert!(still.is_empty(), "ssh processes left behind: {}", String::from_utf8_lossy(&still));
     // ssh may hash the names in known_hosts (Debian does): ask ssh-keygen to find it.
     let found = Command::new("ssh-keygen").args(["-F", &format!("[127.0.0.1]:{}", server.port)]).output().expect("ssh-keygen");
     assert!(found.status.success() && !found.stdout.is_empty(), "the server's key was remembered on first contact");
