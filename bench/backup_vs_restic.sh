@@ -169,8 +169,9 @@ measure() {
   # open for the whole job: so does this, with a sleep that is ended afterwards.
   local ok=1
   if [ "$tool" = caretaker ]; then
-    /usr/bin/time -f '%e %M' -o "$tf" "$@" < <(cat "$stdin"; exec sleep 86400 2>/dev/null) > "$log" 2>&1 || ok=0
-    kill "$!" 2>/dev/null || true   # $! is the process substitution's sleep
+    /usr/bin/time -f '%e %M' -o "$tf" "$@" \
+      < <(echo "$BASHPID" > "$WORK/feeder.pid"; cat "$stdin"; exec sleep 86400 2>/dev/null) > "$log" 2>&1 || ok=0
+    kill "$(cat "$WORK/feeder.pid")" 2>/dev/null || true   # the sleep that kept stdin open
   else
     /usr/bin/time -f '%e %M' -o "$tf" "$@" < "$stdin" > "$log" 2>&1 || ok=0
   fi

@@ -155,6 +155,9 @@ class OverviewTest(unittest.TestCase):
             cls.driver.quit()
         finally:
             cls._stop_driver()
+            if getattr(cls, "rest_server", None):
+                cls.rest_server.kill()
+                cls.rest_server.wait()
             if getattr(cls, "backup_work", None):
                 shutil.rmtree(cls.backup_work, ignore_errors=True)
 
@@ -286,6 +289,70 @@ class OverviewTest(unittest.TestCase):
         self.assertEqual((out / copies[0]).read_text(), "Dear you,\nall is well.\n")
         OUT.mkdir(parents=True, exist_ok=True)
         d.save_screenshot(str(OUT / "backups.png"))
+
+    def test_backup_offsite_copy_on_a_rest_server_backs_up_and_restores_a_file(self):
+        """After the local plan above: its card offers an offsite copy; the wizard (same folders)
+        creates it on a REST server (Debian's `rclone serve restic` on loopback) after a passing
+        connection test; it backs up; a file is browsed and restored from the remote repository."""
+        work = getattr(type(self), "backup_work", None)
+        if work is None:
+            self.skipTest("needs the local plan the backup test creates")
+        d = self.driver
+        wait = waiter(d, 30, 0.2)
+        port = free_port()
+        store, out = work / "rest-store", work / "From the server"
+        out.mkdir()
+        type(self).rest_server = subprocess.Popen(
+            ["rclone", "serve", "restic", "--addr", f"127.0.0.1:{port}", str(store)],
+            env=dict(os.environ, RCLONE_CONFIG=str(work / "rclone.conf")), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_port(port)
+
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=tab-backups]")).click()
+        card = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=plan-card][data-plan=Docs]"))
+        self.assertIn("none", card.find_element(By.CSS_SELECTOR, "[data-testid=plan-offsite]").text)
+        card.find_element(By.CSS_SELECTOR, "[data-testid=plan-offsite-add]").click()
+        wizard = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=backup-wizard]"))
+        self.assertIn("Add an offsite copy of Docs", wizard.text)
+        src = work / "Documents"
+        self.assertEqual(d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-sources]").get_attribute("value"), str(src))
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-password]").get_attribute("value"))
+        d.find_element(By.CSS_SELECTOR, "[data-testid=where-rest]").click()
+        d.find_element(By.CSS_SELECTOR, "[data-testid=where-url]").send_keys(f"http://127.0.0.1:{port}/docs-offsite")
+        d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-saved]").click()
+        create = d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-create]")
+        self.assertFalse(create.is_enabled(), "a server is tested before the plan is created")
+        d.find_element(By.CSS_SELECTOR, "[data-testid=where-test]").click()
+        result = waiter(d, 60, 0.2).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=where-result]"))
+        self.assertIn("reachable and empty", result.text)
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-create]").is_enabled())
+        d.find_element(By.CSS_SELECTOR, "[data-testid=wizard-create]").click()
+        warning = waiter(d, 60, 0.2).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=password-file-warning]"))
+        warning.find_element(By.TAG_NAME, "button").click()
+        self.assertTrue((store / "docs-offsite" / "config").exists(), "the repository was created on the server")
+
+        remote = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=plan-card][data-plan='Docs offsite']"))
+        remote.find_element(By.CSS_SELECTOR, "[data-testid=backup-now]").click()
+        waiter(d, 120, 0.3).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=plan-card][data-plan='Docs offsite'] [data-testid=plan-last-run]").text.startswith("ok")
+        )
+        # The local plan now names its offsite copy.
+        wait.until(lambda d: "Docs offsite" in d.find_element(By.CSS_SELECTOR, "[data-testid=plan-card][data-plan=Docs] [data-testid=plan-offsite]").text)
+
+        # Restore one file from the server's repository.
+        d.find_element(By.CSS_SELECTOR, "[data-testid=plan-card][data-plan='Docs offsite'] [data-testid=restore-open]").click()
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=snapshot-row] [data-testid=snapshot-browse]")).click()
+        for part in (src / "letters").parts[1:]:
+            row = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f"[data-testid=tree-entry][data-name='{part}']"))
+            row.find_element(By.CSS_SELECTOR, "button.link").click()
+        row = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=tree-entry][data-name='dear.txt']"))
+        row.find_element(By.CSS_SELECTOR, "[data-testid=restore-entry]").click()
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=restore-dest]")).send_keys(str(out))
+        d.find_element(By.CSS_SELECTOR, "[data-testid=restore-go]").click()
+        waiter(d, 60, 0.2).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=restore-done]"))
+        self.assertEqual((out / "dear.txt").read_text(), "Dear you,\nall is well.\n")
+        OUT.mkdir(parents=True, exist_ok=True)
+        d.save_screenshot(str(OUT / "backups-offsite.png"))
 
     def test_maintenance_run_now_shows_progress_and_refuses_a_second_run(self):
         d = self.driver
