@@ -28,28 +28,48 @@ impl Server {
     fn start(user: Option<(&str, &str)>) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
+        let child = Self::spawn(dir.path(), port, user);
+        // Dropped (and so stopped) however the wait below ends.
+        let server = Server { child, port, _dir: dir };
+        server.wait_ready();
+        server
+    }
+
+    fn spawn(dir: &Path, port: u16, user: Option<(&str, &str)>) -> Child {
         let mut cmd = Command::new("rclone");
         cmd.args(["serve", "restic", "--addr", &format!("127.0.0.1:{port}")])
-            .env("RCLONE_CONFIG", dir.path().join("rclone.conf"))
+            .env("RCLONE_CONFIG", dir.join("rclone.conf"))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
         if let Some((u, p)) = user {
             cmd.args(["--user", u, "--pass", p]);
         }
-        let child = cmd
-            .arg(dir.path().join("store"))
+        cmd.arg(dir.join("store"))
             .spawn()
-            .expect("the rclone CLI must be installed (Debian package rclone; scripts/setup-debian.sh installs it)");
-        // Dropped (and so stopped) however the wait below ends.
-        let server = Server { child, port, _dir: dir };
-        // Ready when it accepts connections (it starts in well under a second).
+            .expect("the rclone CLI must be installed (Debian package rclone; scripts/setup-debian.sh installs it)")
+    }
+
+    /// Ready when it accepts connections (it starts in well under a second).
+    fn wait_ready(&self) {
         for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return server;
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        panic!("rclone serve restic did not start on port {port}");
+        panic!("rclone serve restic did not start on port {}", self.port);
+    }
+
+    /// Killed (as a power cut or a crash would), then started again on the same port and store.
+    fn kill_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Self::spawn(self._dir.path(), self.port, None);
+        self.wait_ready();
+    }
+
+    fn store(&self) -> PathBuf {
+        self._dir.path().join("store")
     }
 
     fn url(&self, user: Option<&str>, path: &str) -> String {
@@ -99,6 +119,46 @@ fn a_server_with_a_password_round_trips_and_wrong_credentials_are_named_without_
     wrong.op = Op::Probe;
     let probe: ConnectionReport = ok(wrong);
     assert_eq!((probe.reachable, probe.initialised, probe.password_ok), (true, true, Some(false)), "{probe:?}");
+}
+
+#[test]
+fn a_server_killed_mid_upload_leaves_a_repository_the_next_run_completes_and_restic_checks_clean() {
+    let mut server = Server::start(None);
+    let repo = server.url(None, "cut");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    // 24 files of 1 MiB that do not compress or deduplicate: several packs, sent at 4 MiB/s.
+    for i in 0..24u32 {
+        let data: Vec<u8> = (0..1_048_576u32).map(|j| (j.wrapping_mul(2_654_435_761).wrapping_add(i * 7919) >> 11) as u8).collect();
+        std::fs::write(src.join(format!("part{i:02}.bin")), data).expect("write");
+    }
+    run(req(&repo, None, Op::Init)).expect("init");
+    let mut limited = req(&repo, None, Op::Backup(repo_kit::job(&src)));
+    limited.remote.upload_limit = Some(4 * 1024 * 1024);
+    let first = std::thread::spawn(move || run(limited));
+    // Once a pack has landed on the server, the server goes away mid-upload, and comes back.
+    let data = server.store().join("cut/data");
+    let landed = || walk_files(&data) > 0;
+    for _ in 0..600 {
+        if landed() || first.is_finished() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(landed(), "a pack should land before the backup ends");
+    server.kill_and_restart();
+    // Whatever the cut run says (rustic retries, so it may even finish), the repository stays
+    // valid and the next run completes.
+    let _ = first.join().expect("the cut run returns");
+    let again: caretaker_engine::backup::protocol::BackupSummary = ok(req(&repo, None, Op::Backup(repo_kit::job(&src))));
+    assert!(!again.snapshot_id.is_empty(), "{again:?}");
+    let check = Restic::at(&repo).run(&["check", "--read-data"]);
+    assert!(check.contains("no errors were found"), "{check}");
+}
+
+fn walk_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map(|d| d.flatten().map(|e| if e.path().is_dir() { walk_files(&e.path()) } else { 1 }).sum()).unwrap_or(0)
 }
 
 #[test]
