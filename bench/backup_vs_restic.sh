@@ -279,8 +279,9 @@ for round in $(seq 1 "$ROUNDS"); do
     RS_DEST=$WORK/restore-restic CT_DEST=$WORK/restore-caretaker
     case $KIND in
       local) RS_REPO=$WORK/repo-restic CT_REPO=$WORK/repo-caretaker RS_DIR=$RS_REPO CT_DIR=$CT_REPO ;;
-      rest) RS_REPO=rest:$REST_URL/restic CT_REPO=rest:$REST_URL/caretaker
-            RS_DIR=$WORK/rest-store/restic CT_DIR=$WORK/rest-store/caretaker ;;
+      # A new path each round: rclone caches what it listed, so files removed under it linger.
+      rest) RS_REPO=rest:$REST_URL/restic-$round CT_REPO=rest:$REST_URL/caretaker-$round
+            RS_DIR=$WORK/rest-store/restic-$round CT_DIR=$WORK/rest-store/caretaker-$round ;;
       *) die "unknown repository kind $KIND (KINDS takes local and rest)" ;;
     esac
     rm -rf "$RS_DIR" "$CT_DIR" "$RS_DEST" "$CT_DEST"
@@ -295,6 +296,7 @@ for round in $(seq 1 "$ROUNDS"); do
     verify caretaker "$CT_DEST"
     RS_SIZE[$KIND]=$(du -sb "$RS_DIR" | cut -f1) CT_SIZE[$KIND]=$(du -sb "$CT_DIR" | cut -f1)
     rm -rf "$RS_DEST" "$CT_DEST"
+    [ "$KIND" = rest ] && rm -rf "$RS_DIR" "$CT_DIR"   # disk space; never listed again
     FILES_AFTER=$(find "$SRC" -type f | wc -l)
     BYTES_AFTER=$(du -sb "$SRC" | cut -f1)
     # Back to the original tree for the next kind or round.
