@@ -149,7 +149,7 @@ pub fn run(req: &Request, emitter: &Emitter) -> Outcome<serde_json::Value> {
                 .and_then(|r| forget(&r, &target, host, tag, keep))
                 .and_then(|s| to_json(&s))
                 .map_err(|f| ForgetFailure { kind: f.kind, message: f.message });
-            to_json(&BackupThenForget { backup, forget })
+            to_json(&BackupThenForget { backup, forget, repository_bytes: target.remote_size() })
         }
         Op::Forget { host, tag, keep } => to_json(&forget(&open(req)?, &target, host, tag, keep)?),
         Op::Check { read_subset } => to_json(&check(&open(req)?, *read_subset)?),

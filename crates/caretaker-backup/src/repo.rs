@@ -140,6 +140,20 @@ impl Target {
         })
     }
 
+    /// A remote repository's size, from the server's listing of its files; None for a folder
+    /// (the engine measures it) or when the listing fails (the size is only shown).
+    pub fn remote_size(&self) -> Option<u64> {
+        if !self.is_remote() {
+            return None;
+        }
+        let be = self.backends(true).ok()?.repository();
+        let mut total = 0u64;
+        for tpe in [FileType::Pack, FileType::Index, FileType::Snapshot, FileType::Key] {
+            total += be.list_with_size(tpe).ok()?.iter().map(|(_, size)| u64::from(*size)).sum::<u64>();
+        }
+        Some(total)
+    }
+
     /// Where the repository's lock files go.
     pub fn lock_place(&self) -> Outcome<Place> {
         match &self.kind {

@@ -3,7 +3,7 @@
 //! runtime the worker does not drive to the end, so each job would leave an ssh process behind,
 //! for good. The worker therefore gives ssh a control folder of its own (the crate places its
 //! sockets under `$XDG_STATE_HOME`) and, before it exits, asks every master there to exit
-//! (`ssh -S <socket> -O exit`) and removes the folder.
+//! (`ssh -S <socket> -O exit`), stops any ssh still naming the folder, and removes it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -49,6 +49,17 @@ pub fn close_all() {
             }
             std::thread::sleep(std::time::Duration::from_millis(25));
         }
+    }
+    // A master whose socket was not there to ask (still starting, or gone astray) is still
+    // named by its arguments, which hold this folder's unique path.
+    let folder = dir.path().to_string_lossy().into_owned();
+    for _ in 0..20 {
+        let left = Command::new("pgrep").args(["-f", &folder]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        if !left.is_ok_and(|s| s.success()) {
+            break;
+        }
+        let _ = Command::new("pkill").args(["-f", &folder]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
     drop(dir);
 }

@@ -146,6 +146,10 @@ pub fn round_trip(base: &Request, restic: &Restic) {
     let keep = Keep { last: 1, ..Keep::default() };
     let op = Op::BackupThenForget { job: job(&src), host: "remote-test".into(), tag: "plan:remote".into(), keep };
     let both: BackupThenForget = ok(with(op));
+    // The server's listing gives the repository's size: at least the data the first backup
+    // packed (still referenced by the snapshot that is kept), plus keys, index and snapshots.
+    let size = both.repository_bytes.expect("a remote repository's size");
+    assert!(size > first.bytes_added + 1000, "{size} bytes listed, {} packed by the first backup", first.bytes_added);
     let forget = both.forget.expect("retention");
     assert_eq!(forget["removed"].as_array().map(Vec::len), Some(2), "{forget}");
     let snaps: Vec<SnapshotInfo> = ok(with(Op::Snapshots));

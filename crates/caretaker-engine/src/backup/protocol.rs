@@ -259,6 +259,10 @@ pub enum UnreadableReason {
 pub struct BackupThenForget {
     pub backup: BackupSummary,
     pub forget: std::result::Result<serde_json::Value, ForgetFailure>,
+    /// A repository on another machine: the bytes its files take there, from the server's own
+    /// listing after the retention (a folder's size is measured by the engine instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -122,10 +122,10 @@ impl Service {
             BackupJob { sources, excludes: plan.all_excludes(), host: plan.host.clone(), tags: vec![plan.tag()], label: plan.name.clone() };
         let op = Op::BackupThenForget { job, host: plan.host.clone(), tag: plan.tag(), keep: plan.keep.clone() };
         let answer: BackupThenForget = decode(self.jobs.call(plan, op, cancel).await?)?;
-        // A server's disk usage is the server's to tell; a folder's is measured here.
+        // A folder's size is measured here; a server's comes from its own listing.
         let size = match Location::parse(&plan.repository) {
             Ok(Location::Folder(repo)) => tokio::task::spawn_blocking(move || dir_size(&repo)).await.ok(),
-            _ => None,
+            _ => answer.repository_bytes,
         };
         let forget = answer.forget.map(|v| store::Finish::Other { details: v.to_string() }).map_err(|f| JobError::new(f.kind, f.message));
         Ok((store::Finish::Backup { summary: answer.backup, repository_bytes: size }, forget))
