@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import type { LogLevel } from "../bindings/LogLevel";
 import { ErrorNote } from "../components/ErrorNote";
 import { Input } from "../components/Input";
@@ -14,25 +14,26 @@ const shown = (n: number) => (Number.isFinite(n) ? String(n) : "");
  */
 export function InsightsSettings() {
   const config = useCommand("analysis_config", {});
-  const [lines, setLines] = useState(NaN);
-  const [level, setLevel] = useState<LogLevel>("warn");
-  const [timeout, setTimeoutSecs] = useState(NaN);
+  // What the person changed; a field left alone shows the engine's value (no copy made in an
+  // effect, which could land after the first keystroke and undo it).
+  const [edits, setEdits] = useState<{ lines?: number; level?: LogLevel; timeout?: number }>({});
   const [error, setError] = useState<CommandError | null>(null);
   const [saved, setSaved] = useState(false);
   const cfg = config.data;
-  useEffect(() => {
-    if (!cfg) return;
-    setLines(cfg.max_log_lines);
-    setLevel(cfg.min_level);
-    setTimeoutSecs(cfg.request_timeout_secs);
-  }, [cfg]);
   if (!cfg) return <ErrorNote error={config.error} />;
+  const lines = edits.lines ?? cfg.max_log_lines;
+  const level = edits.level ?? cfg.min_level;
+  const timeout = edits.timeout ?? cfg.request_timeout_secs;
+  const setLines = (n: number) => setEdits((e) => ({ ...e, lines: n }));
+  const setLevel = (l: LogLevel) => setEdits((e) => ({ ...e, level: l }));
+  const setTimeoutSecs = (n: number) => setEdits((e) => ({ ...e, timeout: n }));
   const save = async () => {
     setError(null);
     setSaved(false);
     try {
       const next = await call("set_analysis_reading", { maxLogLines: lines, minLevel: level, requestTimeoutSecs: timeout });
       config.setData(() => next);
+      setEdits({});
       setSaved(true);
     } catch (e) {
       setError(asCommandError(e));
