@@ -43,6 +43,16 @@ def engine_answers(data: str) -> bool:
         return s.connect_ex(str(Path(data, "caretaker.sock"))) == 0
 
 
+def open_restore_of(wait, folder: Path, name: str) -> None:
+    """In the open snapshot browser: the newest snapshot, down to `folder`, then Restore… on `name`."""
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=snapshot-row] [data-testid=snapshot-browse]")).click()
+    for part in folder.parts[1:]:
+        row = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f"[data-testid=tree-entry][data-name='{part}']"))
+        row.find_element(By.CSS_SELECTOR, "button.link").click()
+    row = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f"[data-testid=tree-entry][data-name='{name}']"))
+    row.find_element(By.CSS_SELECTOR, "[data-testid=restore-entry]").click()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -258,12 +268,7 @@ class OverviewTest(unittest.TestCase):
 
         # Restore one file: browse the snapshot down to it.
         d.find_element(By.CSS_SELECTOR, "[data-testid=restore-open]").click()
-        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=snapshot-row] [data-testid=snapshot-browse]")).click()
-        for part in (src / "letters").parts[1:]:
-            row = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f"[data-testid=tree-entry][data-name='{part}']"))
-            row.find_element(By.CSS_SELECTOR, "button.link").click()
-        row = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=tree-entry][data-name='dear.txt']"))
-        row.find_element(By.CSS_SELECTOR, "[data-testid=restore-entry]").click()
+        open_restore_of(wait, src / "letters", "dear.txt")
         self.pick.write_text(f"{out}\n")
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=restore-dest-pick]")).click()
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=restore-dest]").get_attribute("value") == str(out))
@@ -341,12 +346,7 @@ class OverviewTest(unittest.TestCase):
 
         # Restore one file from the server's repository.
         d.find_element(By.CSS_SELECTOR, "[data-testid=plan-card][data-plan='Docs offsite'] [data-testid=restore-open]").click()
-        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=snapshot-row] [data-testid=snapshot-browse]")).click()
-        for part in (src / "letters").parts[1:]:
-            row = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f"[data-testid=tree-entry][data-name='{part}']"))
-            row.find_element(By.CSS_SELECTOR, "button.link").click()
-        row = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=tree-entry][data-name='dear.txt']"))
-        row.find_element(By.CSS_SELECTOR, "[data-testid=restore-entry]").click()
+        open_restore_of(wait, src / "letters", "dear.txt")
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=restore-dest]")).send_keys(str(out))
         d.find_element(By.CSS_SELECTOR, "[data-testid=restore-go]").click()
         waiter(d, 60, 0.2).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=restore-done]"))

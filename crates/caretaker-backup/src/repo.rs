@@ -22,7 +22,8 @@ fn options<const N: usize>(pairs: [(&str, &str); N]) -> BTreeMap<String, String>
     pairs.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
-/// The last "caused by" of an error text, without any URL in it.
+/// The last "caused by" of an error text, without the URL reqwest writes into its errors (the
+/// repository's name in the message already says which).
 fn last_cause(text: &str) -> &str {
     let cause = text.rsplit("caused by: ").next().unwrap_or_default();
     cause.split(" for url (").next().unwrap_or_default().trim()
@@ -180,10 +181,11 @@ impl Target {
                 if text.contains("401") { 401 } else { 403 }
             ));
         }
-        let cause = text.rsplit("caused by: ").next().unwrap_or_default();
-        // reqwest writes the whole URL into its errors; the name above already says which.
-        let cause = cause.split(" for url (").next().unwrap_or_default().trim();
-        self.unreachable(format!("no answer from the server {} ({cause}); is it running, and is the address right?", self.name))
+        self.unreachable(format!(
+            "no answer from the server {} ({}); is it running, and is the address right?",
+            self.name,
+            last_cause(&text)
+        ))
     }
 
     /// Why an S3 bucket or an SFTP server did not answer as a repository does.
