@@ -339,6 +339,32 @@ fn caretaker_restores_what_restic_writes() {
 }
 
 #[test]
+fn caretaker_cuts_a_file_into_the_same_chunks_as_restic() {
+    // Content-defined chunking: what restic stored is not stored again only if Caretaker's Rabin
+    // hash (crates/rabin, with its cached tables) finds the same boundaries in the same file.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (src, repo) = (tmp.path().join("src"), tmp.path().join("repo"));
+    std::fs::create_dir_all(&src).expect("mkdir");
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let data: Vec<u8> = (0..24 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    std::fs::write(src.join("big.bin"), &data).expect("write");
+    restic(&repo, &["init"]);
+    // Another host, so Caretaker does not take restic's snapshot as its parent and reads the file.
+    restic(&repo, &["backup", "--host", "made-by-restic", &src.display().to_string()]);
+    let s = backup(&repo, &src, "plan:docs");
+    assert_eq!(s.files_new, 1, "{s:?}");
+    assert_eq!(s.bytes_processed, 24 << 20, "{s:?}");
+    assert!(s.bytes_added < 64 << 10, "Caretaker stored {} bytes of a file restic already holds", s.bytes_added);
+}
+
+#[test]
 fn wrong_password_and_missing_repository_are_named() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let repo = tmp.path().join("repo");
