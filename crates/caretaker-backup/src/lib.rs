@@ -21,8 +21,8 @@ use progress::Emitter;
 use repo::Target;
 use rustic_core::repofile::SnapshotFile;
 use rustic_core::{
-    BackupOptions, CheckOptions, Excludes, KeepOptions, OpenStatus, PathList, PruneOptions, ReadSubsetOption, Repository, RusticError,
-    SnapshotOptions,
+    BackupOptions, CheckOptions, Excludes, KeepOptions, OpenStatus, PathList, PruneOptions, ReadSubsetOption, RepairIndexOptions,
+    Repository, RusticError, SnapshotOptions,
 };
 use std::io::BufRead;
 
@@ -191,6 +191,9 @@ pub(crate) fn run_backup<S: rustic_core::IndexedIds>(
 }
 
 fn backup(repo: Repository<OpenStatus>, job: &BackupJob, target: &Target) -> Outcome<BackupSummary> {
+    if job.resume {
+        index_leftovers(&repo, target);
+    }
     let _lock = locks::RepoLock::acquire(target.lock_place()?, &repo.key(), false, "backing up")?;
     let repo = repo.to_indexed_ids().map_err(|e| rustic_failure("cannot read the repository index", &e))?;
     unreadable::reset();
@@ -207,6 +210,24 @@ fn backup(repo: Repository<OpenStatus>, job: &BackupJob, target: &Target) -> Out
         unreadable,
         unreadable_items,
     })
+}
+
+/// A backup that did not finish (killed, cancelled, its server gone) leaves the packs it uploaded
+/// in the repository but in no index, and rustic's backup would read and send their data again.
+/// `repair index` (restic has the same command) reads the headers of the unindexed packs and
+/// indexes them. It also drops index entries of packs that are gone, and the packs of a backup
+/// still running elsewhere are unindexed too, so it runs only under an exclusive lock. When the
+/// lock cannot be had (another program is at work) or the repair fails, the backup goes ahead
+/// and sends those bytes again: nothing is lost either way.
+fn index_leftovers(repo: &Repository<OpenStatus>, target: &Target) {
+    let what = "indexing what an interrupted backup uploaded";
+    let repaired = target
+        .lock_place()
+        .and_then(|place| locks::RepoLock::acquire(place, &repo.key(), true, what))
+        .and_then(|_lock| repo.repair_index(&RepairIndexOptions::default(), false).map_err(|e| rustic_failure(what, &e)));
+    if let Err(f) = repaired {
+        eprintln!("{what}: skipped ({})", progress::redact(&f.message));
+    }
 }
 
 fn info(s: &SnapshotFile) -> SnapshotInfo {

@@ -27,7 +27,7 @@ pub fn hide(secret: &str) {
     }
 }
 
-fn redact(text: &str) -> String {
+pub(crate) fn redact(text: &str) -> String {
     caretaker_engine::backup::location::redact(text, &SECRETS.lock().unwrap_or_else(|p| p.into_inner()))
 }
 

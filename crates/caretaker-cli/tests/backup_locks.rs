@@ -33,7 +33,14 @@ fn init(repo: &Path) -> MasterKey {
 }
 
 fn backup_job(src: &Path, tag: &str) -> BackupJob {
-    BackupJob { sources: vec![src.to_path_buf()], excludes: vec![], host: "test-host".into(), tags: vec![tag.into()], label: "plan".into() }
+    BackupJob {
+        sources: vec![src.to_path_buf()],
+        excludes: vec![],
+        host: "test-host".into(),
+        tags: vec![tag.into()],
+        label: "plan".into(),
+        resume: false,
+    }
 }
 
 fn backup(repo: &Path, src: &Path, tag: &str) -> BackupSummary {

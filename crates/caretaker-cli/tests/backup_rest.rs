@@ -6,8 +6,8 @@ mod repo_kit;
 
 use caretaker_backup::locks::{MasterKey, Place, RepoLock};
 use caretaker_engine::backup::config::PlanConfig;
-use caretaker_engine::backup::protocol::{ConnectionReport, ErrorKind, Keep, Op};
-use caretaker_engine::backup::worker::call_keyed;
+use caretaker_engine::backup::protocol::{BackupSummary, ConnectionReport, ErrorKind, Keep, Op};
+use caretaker_engine::backup::worker::{call, call_keyed};
 use caretaker_engine::{Engine, EngineHandle, EngineOptions};
 use repo_kit::{make_tree, ok, req, round_trip, rt, run, Restic, EXE, PASSWORD};
 use std::path::{Path, PathBuf};
@@ -155,6 +155,61 @@ fn a_server_killed_mid_upload_leaves_a_repository_the_next_run_completes_and_res
     assert!(!again.snapshot_id.is_empty(), "{again:?}");
     let check = Restic::at(&repo).run(&["check", "--read-data"]);
     assert!(check.contains("no errors were found"), "{check}");
+}
+
+#[test]
+fn a_backup_cut_after_a_pack_landed_resumes_without_sending_that_pack_again() {
+    let server = Server::start(None);
+    let repo = server.url(None, "resume");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    // 96 MiB that neither compresses nor deduplicates (xorshift): three data packs of about 32 MiB.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for i in 0..96u32 {
+        let data: Vec<u8> = (0..1 << 20)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect();
+        std::fs::write(src.join(format!("part{i:02}.bin")), data).expect("write");
+    }
+    run(req(&repo, None, Op::Init)).expect("init");
+    let mut limited = req(&repo, None, Op::Backup(repo_kit::job(&src)));
+    limited.remote.upload_limit = Some(16 * 1024 * 1024);
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    let first = std::thread::spawn(move || rt().block_on(call(Path::new(EXE), &limited, |_| {}, &stop)));
+    // Data packs go out one after another: once a second file shows in data/, the first is whole.
+    let data = server.store().join("resume/data");
+    for _ in 0..1500 {
+        if walk_files(&data) >= 2 || first.is_finished() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    cancel.cancel();
+    assert!(first.join().expect("the cut run returns").is_err(), "the backup should be cut before its end");
+
+    // The engine asks for this after a run that did not finish.
+    let mut job = repo_kit::job(&src);
+    job.resume = true;
+    let again: BackupSummary = ok(req(&repo, None, Op::Backup(job)));
+    let total = 96u64 << 20;
+    assert!(
+        again.bytes_added < total - (24 << 20),
+        "the resumed run sent {} of {total} bytes again, the pack that landed included",
+        again.bytes_added
+    );
+    let check = Restic::at(&repo).run(&["check", "--read-data"]);
+    assert!(check.contains("no errors were found"), "{check}");
+    let restored = tmp.path().join("restored");
+    Restic::at(&repo).run(&["restore", "latest", "--target", &restored.display().to_string()]);
+    let copy = restored.join(src.strip_prefix("/").expect("absolute"));
+    assert_eq!(repo_kit::listing(&copy), repo_kit::listing(&src), "every file restored as it was");
 }
 
 fn walk_files(dir: &Path) -> usize {

@@ -97,7 +97,14 @@ fn the_worker_reports_what_it_could_not_read() {
         rt.block_on(call(&exe, &req, |_| {}, &CancellationToken::new()))
     };
     run(Op::Init).expect("init");
-    let job = BackupJob { sources: vec![src.clone()], excludes: vec![], host: "test".into(), tags: vec!["t".into()], label: "p".into() };
+    let job = BackupJob {
+        sources: vec![src.clone()],
+        excludes: vec![],
+        host: "test".into(),
+        tags: vec!["t".into()],
+        label: "p".into(),
+        resume: false,
+    };
     let answer = run(Op::Backup(job));
     unlock(&src);
     let summary: BackupSummary = serde_json::from_value(answer.expect("the backup completes")).expect("summary");

@@ -51,6 +51,7 @@ fn backup(repo: &Path, src: &Path, tag: &str) -> BackupSummary {
             host: "caretaker-test".into(),
             tags: vec![tag.into()],
             label: "plan".into(),
+            resume: false,
         }),
     ))
 }
@@ -441,7 +442,14 @@ fn a_killed_backup_leaves_a_repository_that_works() {
     let cancel = CancellationToken::new();
     let r = req(
         &repo,
-        Op::Backup(BackupJob { sources: vec![src.clone()], excludes: vec![], host: "h".into(), tags: vec![], label: "x".into() }),
+        Op::Backup(BackupJob {
+            sources: vec![src.clone()],
+            excludes: vec![],
+            host: "h".into(),
+            tags: vec![],
+            label: "x".into(),
+            resume: false,
+        }),
     );
     let c = cancel.clone();
     let mut seen_bytes = 0;
@@ -478,7 +486,14 @@ fn progress_reports_bytes_against_a_total() {
     init(&repo);
     let r = req(
         &repo,
-        Op::Backup(BackupJob { sources: vec![src.clone()], excludes: vec![], host: "h".into(), tags: vec![], label: "x".into() }),
+        Op::Backup(BackupJob {
+            sources: vec![src.clone()],
+            excludes: vec![],
+            host: "h".into(),
+            tags: vec![],
+            label: "x".into(),
+            resume: false,
+        }),
     );
     let (out, seen) = run_with(r, &CancellationToken::new());
     out.expect("backup");

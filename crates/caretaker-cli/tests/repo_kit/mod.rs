@@ -45,6 +45,7 @@ pub fn job(src: &Path) -> BackupJob {
         host: "remote-test".into(),
         tags: vec!["plan:remote".into()],
         label: "remote".into(),
+        resume: false,
     }
 }
 

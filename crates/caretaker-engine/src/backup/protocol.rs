@@ -93,6 +93,10 @@ pub struct BackupJob {
     pub host: String,
     pub tags: Vec<String>,
     pub label: String,
+    /// The plan's last backup did not finish: first index the packs it uploaded (they are in the
+    /// repository but in no index), so their data is not sent again.
+    #[serde(default)]
+    pub resume: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

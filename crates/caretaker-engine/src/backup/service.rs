@@ -118,8 +118,18 @@ impl Service {
                 .map_err(|e| JobError::new(ErrorKind::Failed, format!("cannot copy Caretaker's own data: {e}")))?;
             sources.push(staged);
         }
-        let job =
-            BackupJob { sources, excludes: plan.all_excludes(), host: plan.host.clone(), tags: vec![plan.tag()], label: plan.name.clone() };
+        // This run is still 'running', so the latest finished attempt is the one before it.
+        let name = plan.name.clone();
+        let last = self.core.db.read_async(move |c| store::last_attempt(c, &name)).await;
+        let resume = matches!(last, Ok(Some((_, false))));
+        let job = BackupJob {
+            sources,
+            excludes: plan.all_excludes(),
+            host: plan.host.clone(),
+            tags: vec![plan.tag()],
+            label: plan.name.clone(),
+            resume,
+        };
         let op = Op::BackupThenForget { job, host: plan.host.clone(), tag: plan.tag(), keep: plan.keep.clone() };
         let answer: BackupThenForget = decode(self.jobs.call(plan, op, cancel).await?)?;
         // A folder's size is measured here; a server's comes from its own listing.
