@@ -119,6 +119,69 @@ fn an_s3_bucket_round_trips_restic_checks_it_and_locks_hold_there() {
     assert!(!probe.message.contains(SECRET) && !probe.message.contains("odd=chars"), "{probe:?}");
 }
 
+/// moto with signatures checked (after the few unsigned requests that set it up): a bucket, and
+/// a user allowed into S3 with a key made by moto's IAM. Returns the key ID and its secret.
+fn s3_server_with_auth(bucket: &str) -> (Running, u16, String, String) {
+    let port = free_port();
+    let mut child = Command::new("python3")
+        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .env("INITIAL_NO_AUTH_ACTION_COUNT", "4")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 with moto[server] must be installed (cargo xtask test installs it from PyPI)");
+    wait_for(port, "moto", &mut child);
+    let setup = r#"
+import boto3, json, sys
+kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="setup", aws_secret_access_key="setup")
+boto3.client("s3", **kw).create_bucket(Bucket=sys.argv[2])
+iam = boto3.client("iam", **kw)
+iam.create_user(UserName="mini")
+policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+iam.put_user_policy(UserName="mini", PolicyName="s3", PolicyDocument=json.dumps(policy))
+key = iam.create_access_key(UserName="mini")["AccessKey"]
+print(key["AccessKeyId"], key["SecretAccessKey"])
+"#;
+    let out = Command::new("python3")
+        .args(["-c", setup, &format!("http://127.0.0.1:{port}"), bucket])
+        .output()
+        .expect("python3 with boto3 (moto[server] brings it)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "moto setup failed: {}", String::from_utf8_lossy(&out.stderr));
+    let mut parts = text.split_whitespace().map(str::to_string);
+    let (id, secret) = (parts.next().expect("key id"), parts.next().expect("secret"));
+    (Running(child), port, id, secret)
+}
+
+#[test]
+fn wrong_s3_credentials_are_named_without_the_secret() {
+    let (_server, port, key_id, secret) = s3_server_with_auth("house");
+    let repo = format!("s3:http://{key_id}@127.0.0.1:{port}/house/mini");
+    // The server takes the right key: restic makes the repository with it. (moto's signature
+    // check disagrees with openDAL's on a listing whose prefix holds a '/', so the successful
+    // round trip is the unsigned server's test above; real S3 services accept both.)
+    let restic = Restic {
+        url: format!("s3:http://127.0.0.1:{port}/house/mini"),
+        env: vec![("AWS_ACCESS_KEY_ID".into(), key_id.clone()), ("AWS_SECRET_ACCESS_KEY".into(), secret.clone())],
+        options: vec![],
+    };
+    restic.run(&["init"]);
+
+    let wrong_secret = "not/the+secret=at-all";
+    let unknown = format!("s3:http://AKIAUNKNOWNKEY0000000@127.0.0.1:{port}/house/mini");
+    for (url, given) in [(&repo, wrong_secret), (&unknown, secret.as_str())] {
+        let clean = |m: &str| !m.contains(wrong_secret) && !m.contains(&secret) && !m.contains("the+secret");
+        let e = run(req(url, Some(given), Op::Snapshots)).expect_err("refused");
+        assert_eq!(e.kind, ErrorKind::Unreachable, "{e:?}");
+        assert!(e.message.contains(url.as_str()), "the repository is named: {e:?}");
+        assert!(e.message.contains("key ID") && e.message.contains("secret"), "says what was refused: {e:?}");
+        assert!(clean(&e.message), "{e:?}");
+        let probe: ConnectionReport = ok(req(url, Some(given), Op::Probe));
+        assert!(!probe.reachable && probe.message.contains(url.as_str()), "{probe:?}");
+        assert!(probe.message.contains("key ID") && clean(&probe.message), "{probe:?}");
+    }
+}
+
 /// sshd on a free loopback port: a generated host key, key-only login for this user, the SFTP
 /// subsystem. Its known_hosts line (written by ssh on first contact) is removed when dropped.
 struct Sshd {
