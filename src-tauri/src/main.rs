@@ -107,6 +107,10 @@ fn paint_without_compositing() {
 }
 
 fn main() {
+    // Started by ssh as its askpass program while Caretaker lets its key into an SFTP account.
+    if caretaker_engine::backup::ssh_login::answer_askpass() {
+        return;
+    }
     // The app is its own backup worker: the engine runs `<this binary> __backup-worker` for each
     // backup, restore or check, so a crash there costs one job, never the window.
     if std::env::args_os().nth(1).is_some_and(|a| a == caretaker_engine::backup::protocol::WORKER_ARG) {

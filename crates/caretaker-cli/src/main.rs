@@ -142,6 +142,10 @@ enum ConfigCommand {
 }
 
 fn main() -> ExitCode {
+    // Started by ssh as its askpass program while Caretaker lets its key into an SFTP account.
+    if caretaker_engine::backup::ssh_login::answer_askpass() {
+        return ExitCode::SUCCESS;
+    }
     // The backup worker: a child process the engine starts for each backup, restore or check.
     if std::env::args_os().nth(1).is_some_and(|a| a == caretaker_engine::backup::protocol::WORKER_ARG) {
         return ExitCode::from(u8::try_from(caretaker_backup::worker_main()).unwrap_or(1));

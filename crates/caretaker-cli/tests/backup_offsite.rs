@@ -5,7 +5,9 @@
 mod repo_kit;
 
 use caretaker_backup::locks::{Dal, MasterKey, Place, RepoLock};
+use caretaker_engine::backup::location::Location;
 use caretaker_engine::backup::protocol::{ConnectionReport, ErrorKind, Keep, Op, Remote};
+use caretaker_engine::backup::ssh_login;
 use caretaker_engine::backup::worker::call_keyed;
 use repo_kit::{ok, req, round_trip, rt, run, Restic, EXE};
 use std::collections::BTreeMap;
@@ -194,6 +196,24 @@ struct Sshd {
 impl Sshd {
     fn start(authorized: &str) -> Sshd {
         let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("authorized_keys"), format!("{authorized}\n")).expect("authorized_keys");
+        let user = String::from_utf8(Command::new("id").arg("-un").output().expect("id").stdout).expect("utf-8").trim().to_string();
+        let login = format!(
+            "AuthorizedKeysFile {}\nPasswordAuthentication no\nPermitRootLogin prohibit-password\nAllowUsers {user}\n",
+            dir.path().join("authorized_keys").display()
+        );
+        Self::spawn(dir, user, &login)
+    }
+
+    /// Password logins for `account` only; its keys in its own ~/.ssh/authorized_keys.
+    fn with_password_for(account: &str) -> Sshd {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let login =
+            format!("AuthorizedKeysFile .ssh/authorized_keys\nPasswordAuthentication yes\nPermitRootLogin no\nAllowUsers {account}\n");
+        Self::spawn(dir, account.to_string(), &login)
+    }
+
+    fn spawn(dir: tempfile::TempDir, user: String, login: &str) -> Sshd {
         let d = dir.path();
         let keygen = Command::new("ssh-keygen")
             .args(["-q", "-t", "ed25519", "-N", "", "-f"])
@@ -201,16 +221,12 @@ impl Sshd {
             .status()
             .expect("ssh-keygen (Debian package openssh-client)");
         assert!(keygen.success());
-        std::fs::write(d.join("authorized_keys"), format!("{authorized}\n")).expect("authorized_keys");
-        let user = String::from_utf8(Command::new("id").arg("-un").output().expect("id").stdout).expect("utf-8").trim().to_string();
         let port = free_port();
         let config = format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {hk}\nPidFile {pid}\nAuthorizedKeysFile {ak}\nPubkeyAuthentication yes\n\
-             PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n\
-             AllowUsers {user}\nSubsystem sftp internal-sftp\n",
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {hk}\nPidFile {pid}\nPubkeyAuthentication yes\n{login}\
+             KbdInteractiveAuthentication no\nStrictModes no\nUsePAM no\nSubsystem sftp internal-sftp\n",
             hk = d.join("host_key").display(),
             pid = d.join("sshd.pid").display(),
-            ak = d.join("authorized_keys").display(),
         );
         std::fs::write(d.join("sshd_config"), config).expect("config");
         // Privilege separation needs its empty folder when sshd runs as root.
@@ -285,4 +301,86 @@ fn an_sftp_server_round_trips_with_caretakers_own_key_and_restic_checks_it() {
     // ssh may hash the names in known_hosts (Debian does): ask ssh-keygen to find it.
     let found = Command::new("ssh-keygen").args(["-F", &format!("[127.0.0.1]:{}", server.port)]).output().expect("ssh-keygen");
     assert!(found.status.success() && !found.stdout.is_empty(), "the server's key was remembered on first contact");
+}
+
+/// A throwaway local account with a password, for sshd's password login; removed when dropped.
+struct Account {
+    name: String,
+    home: tempfile::TempDir,
+}
+
+impl Account {
+    /// None (said loudly) for a developer who is not root; on CI, not being root fails.
+    fn make(password: &str) -> Option<Account> {
+        // SAFETY: geteuid cannot fail and touches no memory.
+        if unsafe { libc::geteuid() } != 0 {
+            assert!(std::env::var_os("CI").is_none(), "the SFTP password test needs root (to make a local account)");
+            eprintln!("\n*** SKIPPED the SFTP password test: needs root to make a local account ***\n");
+            return None;
+        }
+        let home = tempfile::tempdir().expect("tempdir");
+        let name = format!("ct-sftp-{}", std::process::id());
+        let _ = Command::new("userdel").arg(&name).output(); // one left by a killed run
+        let made = Command::new("useradd")
+            .args(["--no-create-home", "--shell", "/bin/sh", "--home-dir"])
+            .arg(home.path())
+            .arg(&name)
+            .status()
+            .expect("useradd");
+        assert!(made.success(), "useradd {name}");
+        let account = Account { name, home };
+        let owned = Command::new("chown").arg(format!("{0}:{0}", account.name)).arg(account.home.path()).status().expect("chown");
+        assert!(owned.success());
+        let mut chpasswd = Command::new("chpasswd").stdin(Stdio::piped()).spawn().expect("chpasswd");
+        chpasswd.stdin.take().expect("stdin").write_all(format!("{}:{password}\n", account.name).as_bytes()).expect("password");
+        assert!(chpasswd.wait().expect("chpasswd").success());
+        Some(account)
+    }
+}
+
+impl Drop for Account {
+    fn drop(&mut self) {
+        let _ = Command::new("userdel").arg(&self.name).output();
+    }
+}
+
+#[test]
+fn a_password_lets_caretakers_key_in_once_and_backups_then_use_the_key() {
+    const PASSWORD: &str = "their sftp pass:word";
+    let Some(account) = Account::make(PASSWORD) else { return };
+    let server = Sshd::with_password_for(&account.name);
+    let data = tempfile::tempdir().expect("tempdir");
+    let public = rt().block_on(caretaker_engine::backup::ssh_key::public_key(data.path(), "test-mini")).expect("Caretaker's key");
+    let key = caretaker_engine::backup::ssh_key::existing(data.path()).expect("private key file");
+    let folder = account.home.path().join("backups/mini");
+    let repo = format!("sftp://{}@127.0.0.1:{}{}", account.name, server.port, folder.display());
+    let Ok(Location::Sftp(sftp)) = Location::parse(&repo) else { panic!("an SFTP address: {repo}") };
+    let work = data.path().join("ssh");
+    let let_in = |password: &str| rt().block_on(ssh_login::let_key_in(&sftp, password, &public, Path::new(EXE), &work));
+
+    let e = let_in("not their password").expect_err("a wrong password is refused");
+    assert!(e.contains("did not accept the password") && e.contains(&account.name), "{e}");
+    assert!(!e.contains("not their") && !e.contains(PASSWORD), "{e}");
+    let authorized = account.home.path().join(".ssh/authorized_keys");
+    assert!(!authorized.exists() || !std::fs::read_to_string(&authorized).unwrap_or_default().contains(&public));
+
+    let_in(PASSWORD).expect("the right password lets the key in");
+    let_in(PASSWORD).expect("and again, which changes nothing");
+    let text = std::fs::read_to_string(&authorized).expect("authorized_keys on the server");
+    assert_eq!(text.matches(public.as_str()).count(), 1, "the key once: {text}");
+    assert!(
+        std::fs::read_dir(&work).expect("work").flatten().all(|e| !e.file_name().to_string_lossy().contains("authorized")),
+        "no copies left"
+    );
+
+    // From now on the key alone: the worker logs in with it, no password anywhere.
+    let with_key = |op: Op| {
+        let mut r = req(&repo, None, op);
+        r.remote = Remote { ssh_key: Some(key.clone()), upload_limit: None };
+        r
+    };
+    run(with_key(Op::Init)).expect("init over SFTP with the key");
+    let snapshots: Vec<serde_json::Value> = ok(with_key(Op::Snapshots));
+    assert!(snapshots.is_empty());
+    assert!(folder.join("config").is_file(), "the repository is in the account's folder");
 }

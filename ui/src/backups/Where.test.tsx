@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ConnectionReport } from "../bindings/ConnectionReport";
 import type { PlanConfig } from "../bindings/PlanConfig";
 import { setPlatform } from "../platform";
-import { TypedFakePlatform } from "../testing/fakePlatform";
+import { engineError, TypedFakePlatform } from "../testing/fakePlatform";
 import type { PlanStatus } from "../bindings/PlanStatus";
 import { PlanCard } from "./PlanCard";
 import { restRepository, s3Repository, sftpRepository } from "./Where";
@@ -73,6 +73,42 @@ describe("the wizard's Where step", () => {
     expect(sent.plan.repository).toBe("s3:https://0042abc@s3.eu-central-003.backblazeb2.com/house/mini");
     expect(sent.serverPassword).toBe("K004secret");
     expect(JSON.stringify(sent.plan)).not.toContain("K004secret");
+  });
+
+  it("an SFTP account's password puts Caretaker's key there once, is not kept, and the connection is tested after", async () => {
+    const { p } = setUp((repository) => ({ reachable: true, initialised: false, password_ok: null, message: `${repository} is reachable and empty` }));
+    p.answers.backup_ssh_let_key_in = () => "ssh-ed25519 AAAAC3Nza caretaker@mini";
+    act(() => screen.getByTestId("where-sftp").click());
+    type("where-sftp-host", "nas.local");
+    type("where-sftp-user", "backup");
+    type("where-sftp-folder", "/srv/restic");
+    const letIn = screen.getByTestId("where-sftp-let-in") as HTMLButtonElement;
+    expect(letIn.disabled).toBe(true);
+    type("where-sftp-password", "their pass");
+    act(() => letIn.click());
+    await waitFor(() => expect(screen.getByTestId("where-sftp-placed")).toBeTruthy());
+    const sent = p.calls.find((c) => c.cmd === "backup_ssh_let_key_in")?.req;
+    expect(sent).toEqual({ repository: "sftp://backup@nas.local:22/srv/restic", password: "their pass" });
+    expect((screen.getByTestId("where-sftp-password") as HTMLInputElement).value).toBe("");
+    await waitFor(() => expect(screen.getByTestId("where-result").textContent).toContain("reachable"));
+    expect(p.calls.filter((c) => c.cmd === "test_backup_repository")).toHaveLength(1);
+    expect(p.calls.some((c) => c.cmd === "create_backup_plan")).toBe(false);
+  });
+
+  it("a refused password is said, and nothing is tested", async () => {
+    const { p } = setUp((repository) => ({ reachable: true, initialised: false, password_ok: null, message: `${repository} ok` }));
+    p.answers.backup_ssh_let_key_in = () => {
+      throw engineError("invalid_input", "backup@nas.local did not accept the password (or does not allow password logins)");
+    };
+    act(() => screen.getByTestId("where-sftp").click());
+    type("where-sftp-host", "nas.local");
+    type("where-sftp-user", "backup");
+    type("where-sftp-folder", "/srv/restic");
+    type("where-sftp-password", "wrong");
+    act(() => screen.getByTestId("where-sftp-let-in").click());
+    await waitFor(() => expect(screen.getByTestId("where-sftp-let-in-error").textContent).toContain("did not accept the password"));
+    expect(screen.queryByTestId("where-sftp-placed")).toBeNull();
+    expect(p.calls.some((c) => c.cmd === "test_backup_repository")).toBe(false);
   });
 
   it("a REST plan is created only after a passing connection test, with the server password beside it", async () => {

@@ -159,7 +159,7 @@ export function WhereStep({ where, onChange, password, onTested }: {
           <p className="dim">The secret key is kept in the keychain, never in caretaker.toml; the key ID is part of the address. Use the provider's regional endpoint (its region is read from it). A key limited to this bucket is safest.</p>
         </>
       )}
-      {where.kind === "sftp" && <SftpFields sftp={sftp} onChange={changeSftp} />}
+      {where.kind === "sftp" && <SftpFields sftp={sftp} repository={where.repository} onChange={changeSftp} onKeyIn={() => void test()} />}
       {where.kind === "folder" ? (
         <label>Repository folder (an external disk, a mounted share, or a folder)
           <div className="path-field">
@@ -194,14 +194,31 @@ export function WhereStep({ where, onChange, password, onTested }: {
   );
 }
 
-/** Host, port, user and folder of an SFTP server, and Caretaker's key to let in there. */
-function SftpFields({ sftp, onChange }: {
+/**
+ * Host, port, user and folder of an SFTP server, and Caretaker's key to let in there: shown to
+ * paste into authorized_keys, or put there by the engine with the account's password (used once,
+ * never kept), after which the connection is tested.
+ */
+function SftpFields({ sftp, repository, onChange, onKeyIn }: {
   sftp: { host: string; port: string; user: string; folder: string };
+  repository: string;
   onChange: (next: Partial<{ host: string; port: string; user: string; folder: string }>) => void;
+  onKeyIn: () => void;
 }) {
   const [key, setKey] = useState<string | null>(null);
+  const [password, setPassword] = useState("");
+  const [placed, setPlaced] = useState<string | null>(null);
   const making = useAction();
+  const placing = useAction();
   const show = () => void making.run(async () => setKey(await call("backup_ssh_key", {})));
+  const letIn = () => void placing.run(async () => {
+    setPlaced(null);
+    const line = await call("backup_ssh_let_key_in", { repository, password });
+    setPassword("");
+    setKey(line);
+    setPlaced(repository);
+    onKeyIn();
+  });
   return (
     <>
       <div className="grid2">
@@ -217,6 +234,17 @@ function SftpFields({ sftp, onChange }: {
       </div>
       {key && <code className="ssh-key" data-testid="where-sftp-key">{key}</code>}
       <ErrorNote error={making.error} testId="where-sftp-key-error" />
+      <p className="dim">Or, if the account has a password, Caretaker can put its key there for you: the password is used once for that and is not kept.</p>
+      <div className="row">
+        <label>Account password
+          <Input type="password" data-testid="where-sftp-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+        </label>
+        <button type="button" data-testid="where-sftp-let-in" disabled={placing.busy || !password || !repository} onClick={letIn}>
+          {placing.busy ? "Putting the key there…" : "Put the key on the server"}
+        </button>
+      </div>
+      {placed === repository && <p className="ok-text" data-testid="where-sftp-placed">Caretaker's key is on the server; the password was not kept.</p>}
+      <ErrorNote error={placing.error} testId="where-sftp-let-in-error" />
     </>
   );
 }

@@ -99,6 +99,8 @@ export interface Commands {
   test_backup_repository: { req: { repository: string; password: string; serverPassword: string | null }; res: ConnectionReport };
   /** Caretaker's SSH public key for SFTP servers (made on first use; only the public half). */
   backup_ssh_key: { req: Record<string, never>; res: string };
+  /** Puts that key on an SFTP account with its password (used once, never stored). */
+  backup_ssh_let_key_in: { req: { repository: string; password: string }; res: string };
   set_backup_server_password: { req: { plan: string; password: string }; res: null };
   delete_backup_plan: { req: { name: string }; res: null };
   /** Saves a changed plan (folders, exclusions, schedule, retention); its repository stays. */

@@ -69,6 +69,11 @@ impl Jobs {
         }
     }
 
+    /// The worker binary (also the SSH askpass program, see `ssh_login`).
+    pub fn worker_exe(&self) -> &std::path::Path {
+        &self.worker_exe
+    }
+
     fn worker(&self) -> worker::Worker {
         let minutes = u64::from(self.core.config().backups.stuck_after_minutes);
         worker::Worker {

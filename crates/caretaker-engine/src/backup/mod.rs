@@ -18,6 +18,7 @@ pub mod remote;
 pub mod secret;
 pub(crate) mod service;
 pub mod ssh_key;
+pub mod ssh_login;
 pub mod store;
 pub mod timemachine;
 pub mod worker;

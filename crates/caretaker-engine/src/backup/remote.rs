@@ -157,6 +157,17 @@ impl SftpServer {
     pub fn user(&self) -> &str {
         &self.user
     }
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+    /// `user@host`, as ssh and sftp take it.
+    pub fn login(&self) -> String {
+        if self.host.contains(':') {
+            format!("{}@[{}]", self.user, self.host)
+        } else {
+            format!("{}@{}", self.user, self.host)
+        }
+    }
     /// What ssh connects to: `ssh://host:port`.
     pub fn endpoint(&self) -> String {
         if self.host.contains(':') {

@@ -210,6 +210,18 @@ impl Service {
         plans::test_connection(&self.jobs, repository, password, server_password).await
     }
 
+    /// Adds Caretaker's SSH key to the SFTP account `repository` names, logging in once with
+    /// `password` (never stored); returns the key's public line.
+    pub async fn let_ssh_key_in(&self, repository: &str, password: String) -> Result<String> {
+        let Ok(Location::Sftp(server)) = Location::parse(repository) else {
+            return Err(EngineError::InvalidInput(format!("{repository} is not an SFTP address (sftp://user@host:22/folder)")));
+        };
+        let line = super::ssh_key::public_key(&self.core.data_dir, &self.core.hostname).await.map_err(EngineError::Internal)?;
+        let work = self.core.data_dir.join(super::ssh_key::SSH_DIR);
+        super::ssh_login::let_key_in(&server, &password, &line, self.jobs.worker_exe(), &work).await.map_err(EngineError::InvalidInput)?;
+        Ok(line)
+    }
+
     pub async fn set_server_password(&self, plan: &str, password: String) -> Result<()> {
         plans::set_server_password(&self.jobs, &self.plan(plan)?, password).await
     }

@@ -92,6 +92,9 @@ macro_rules! with_commands {
                 |e| e.test_backup_repository(&repository, password, server_password).await;
             /// Caretaker's SSH public key for SFTP servers (made on first use; only the public half).
             backup_ssh_key() -> String = |e| e.backup_ssh_key().await;
+            /// Puts that key on an SFTP account with its password (used once, never stored).
+            backup_ssh_let_key_in(repository: String, password: String) -> String =
+                |e| e.backup_ssh_let_key_in(&repository, password).await;
             set_backup_server_password(plan: String, password: String) -> () =
                 |e| e.set_backup_server_password(&plan, password).await;
             delete_backup_plan(name: String) -> () = |e| e.delete_backup_plan(name).await;

@@ -68,6 +68,12 @@ impl EngineHandle {
         crate::backup::ssh_key::public_key(&core.data_dir, &core.hostname).await.map_err(crate::error::EngineError::Internal)
     }
 
+    /// Lets Caretaker's SSH key into the SFTP account of `repository` with the account's
+    /// password, used once and not kept; returns the key's public line.
+    pub async fn backup_ssh_let_key_in(&self, repository: &str, password: String) -> Result<String> {
+        self.s.backup.let_ssh_key_in(repository, password).await
+    }
+
     /// Replaces the stored REST server password of a plan after the server accepted it.
     pub async fn set_backup_server_password(&self, plan: &str, password: String) -> Result<()> {
         self.s.backup.set_server_password(plan, password).await
