@@ -71,12 +71,14 @@ pub fn window_shown(app: &tauri::AppHandle, shown: bool) {
 #[cfg(not(target_os = "macos"))]
 pub fn window_shown(_app: &tauri::AppHandle, _shown: bool) {}
 
-/// After the window closes, an app attached to the service starts over as a fresh process with
-/// the tray only: the web engine's own state in this process (its heap, its network process)
-/// is then gone, not just the page, so a closed window costs what a tray costs. The engine is
-/// another process, so nothing is interrupted; reopening the window builds it again. An app with
-/// an engine of its own keeps running as it is. Linux only: on macOS an app re-executing itself
-/// would lose its place with LaunchServices.
+/// After the window closes, an app attached to the service becomes `caretaker-tray` (exec, same
+/// process id): the tray icon and its menu attached to the engine, with no web engine or WebKit
+/// library mapped at all, so a closed window costs what a tray costs. The engine is another
+/// process, so nothing is interrupted; opening the window turns it back into the app. Without
+/// that binary beside this one, the app starts over as itself with the tray only (the web
+/// engine's state gone, its libraries still mapped). An app with an engine of its own keeps
+/// running as it is. Linux only: on macOS an app re-executing itself would lose its place with
+/// LaunchServices.
 #[cfg(target_os = "linux")]
 pub fn become_tray_only(app: &tauri::AppHandle) {
     use std::os::unix::process::CommandExt;
@@ -87,15 +89,27 @@ pub fn become_tray_only(app: &tauri::AppHandle) {
         return;
     }
     let Ok(exe) = std::env::current_exe() else { return };
-    let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).filter(|a| a != crate::TRAY_ONLY_ARG).collect();
-    args.push(crate::TRAY_ONLY_ARG.into());
-    tracing::info!("window closed; continuing with the tray only");
+    let tray = exe.with_file_name(TRAY_BIN);
+    let data_dir = app.try_state::<crate::service::Folder>().map(|f| f.data_dir.clone());
     // What the runtime would tidy at exit (the tray icon's files, the log writer's queue).
     app.cleanup_before_exit();
+    if let (true, Some(dir)) = (tray.is_file(), data_dir) {
+        tracing::info!("window closed; continuing as {TRAY_BIN}");
+        let e = std::process::Command::new(&tray).arg("--data-dir").arg(dir).exec();
+        tracing::warn!("could not continue as {}: {e}", tray.display());
+    }
+    let mut args: Vec<std::ffi::OsString> =
+        std::env::args_os().skip(1).filter(|a| a != crate::TRAY_ONLY_ARG && !a.to_string_lossy().starts_with("--page=")).collect();
+    args.push(crate::TRAY_ONLY_ARG.into());
+    tracing::info!("window closed; continuing with the tray only");
     // Only returns on failure; the app then simply stays as it is.
     let e = std::process::Command::new(exe).args(args).exec();
     tracing::warn!("could not restart as a tray-only app: {e}");
 }
+
+/// The light tray process's binary, installed beside the app's.
+#[cfg(target_os = "linux")]
+const TRAY_BIN: &str = "caretaker-tray";
 
 #[cfg(not(target_os = "linux"))]
 pub fn become_tray_only(_app: &tauri::AppHandle) {}

@@ -69,6 +69,7 @@ async fn an_engine_that_cannot_start_is_announced_as_critical() {
     assert_eq!(title, "Caretaker is not running");
     assert!(body.contains("written by a newer Caretaker"), "{body}");
     assert!(*critical);
-    assert_eq!(crate::tray::state_of(None, true).1, "not running");
-    assert_eq!(crate::tray::state_of(None, true).0, crate::tray::state_of(Some(caretaker_engine::Severity::Critical), false).0);
+    let (level, tip) = caretaker_engine::tray_view::not_running("stopped");
+    assert!(tip.contains("not running: stopped"), "{tip}");
+    assert_eq!(level, caretaker_engine::tray_view::level_of(Some(caretaker_engine::Severity::Critical)).0);
 }

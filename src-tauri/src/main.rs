@@ -26,6 +26,10 @@ use tauri::{Manager, RunEvent, WindowEvent};
 /// (see `attach::become_tray_only`).
 pub const TRAY_ONLY_ARG: &str = "--tray-only";
 
+fn page_from_args() -> Option<String> {
+    std::env::args().skip(1).find_map(|a| a.strip_prefix("--page=").map(str::to_string)).filter(|p| !p.is_empty())
+}
+
 fn data_dir_from_args() -> Option<PathBuf> {
     let mut args = std::env::args_os().skip(1);
     while let Some(a) = args.next() {
@@ -179,7 +183,8 @@ fn main() {
             }
             lifecycle::quit_on_termination(app.handle());
             if !tray_only {
-                show_main_window(app.handle());
+                // `--page=alerts/12`: opened from the tray process's menu or a clicked notification.
+                open_page(app.handle(), page_from_args().as_deref());
             }
             Ok(())
         })

@@ -2,7 +2,8 @@
 //! window closes, and a menu of everyday actions.
 
 use crate::backend::{Backend, EngineSlot};
-use caretaker_engine::{Event, Severity, Snapshot};
+use caretaker_engine::tray_view::{self, Level};
+use caretaker_engine::{Event, Snapshot};
 use serde_json::json;
 use std::sync::Mutex;
 use tauri::image::Image;
@@ -30,7 +31,7 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
     let open = MenuItem::with_id(app, "open", "Open Caretaker", true, None::<&str>)?;
     let alerts = MenuItem::with_id(app, "alerts-count", "No active alerts", false, None::<&str>)?;
     let open_alerts = MenuItem::with_id(app, "open-alerts", "Open Alerts", true, None::<&str>)?;
-    let pause = MenuItem::with_id(app, "pause", "Pause notifications for 1 h", true, None::<&str>)?;
+    let pause = MenuItem::with_id(app, "pause", tray_view::PAUSE, true, None::<&str>)?;
     let maintain = MenuItem::with_id(app, "maintain", "Run maintenance", true, None::<&str>)?;
     let backup = MenuItem::with_id(app, "backup", "Back up now", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
@@ -135,14 +136,12 @@ fn stop_engine(app: &AppHandle) {
     });
 }
 
-/// The icon and the word for the worst open alert; an engine that is not running is as bad as
-/// a critical alert, since nothing is watched.
-pub fn state_of(worst: Option<Severity>, not_running: bool) -> (&'static [u8], &'static str) {
-    match (not_running, worst) {
-        (true, _) => (ICON_CRITICAL, "not running"),
-        (false, Some(Severity::Critical)) => (ICON_CRITICAL, "critical"),
-        (false, Some(Severity::Warning)) => (ICON_WARNING, "warning"),
-        (false, None) => (ICON_OK, "all well"),
+/// The icon for a level of [`tray_view`].
+pub fn icon_of(level: Level) -> &'static [u8] {
+    match level {
+        Level::Ok => ICON_OK,
+        Level::Warning => ICON_WARNING,
+        Level::Critical => ICON_CRITICAL,
     }
 }
 
@@ -150,11 +149,11 @@ pub fn state_of(worst: Option<Severity>, not_running: bool) -> (&'static [u8], &
 /// and the tooltip says why.
 pub fn show_not_running(app: &AppHandle, message: &str) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else { return };
-    let (icon, state) = state_of(None, true);
-    if let Ok(img) = Image::from_bytes(icon) {
+    let (level, tip) = tray_view::not_running(message);
+    if let Ok(img) = Image::from_bytes(icon_of(level)) {
         let _ = tray.set_icon(Some(img));
     }
-    let _ = tray.set_tooltip(Some(format!("Caretaker — {state}: {message}")));
+    let _ = tray.set_tooltip(Some(tip));
 }
 
 /// Icon, tooltip and menu from the engine's current state, read off the caller's thread.
@@ -163,48 +162,23 @@ pub fn refresh(app: &AppHandle) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         match engine.call_as::<Snapshot>("snapshot", json!({})).await {
-            Ok(snap) => apply(&app, &snap),
+            Ok(snap) => apply(&app, &tray_view::view(&snap)),
             Err(e) => tracing::debug!("could not read the engine's state for the tray: {e}"),
         }
     });
 }
 
-fn apply(app: &AppHandle, snap: &Snapshot) {
+fn apply(app: &AppHandle, view: &tray_view::TrayView) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else { return };
-    let (icon, state) = state_of(snap.worst, false);
-    if let Ok(img) = Image::from_bytes(icon) {
+    if let Ok(img) = Image::from_bytes(icon_of(view.level)) {
         let _ = tray.set_icon(Some(img));
     }
-    let n = snap.alerts.len();
-    let count = match n {
-        0 => "No active alerts".to_string(),
-        1 => "1 active alert".to_string(),
-        n => format!("{n} active alerts"),
-    };
-    let mut tip = format!("Caretaker — {state}");
-    if let Some(first) = snap.alerts.first() {
-        tip.push_str(&format!(": {}", first.title));
-        if n > 1 {
-            tip.push_str(&format!(" (+{} more)", n - 1));
-        }
-    } else if let Some(h) = &snap.host {
-        tip.push_str(&figures(h));
-    }
-    let _ = tray.set_tooltip(Some(tip));
+    let _ = tray.set_tooltip(Some(view.tooltip.clone()));
     if let Some(items) = app.try_state::<TrayItems>() {
-        *items.open_alerts.lock().unwrap_or_else(|p| p.into_inner()) = n;
-        let _ = items.alerts.set_text(count);
-        let _ = items.pause.set_text(if snap.notifications_paused_until.is_some() {
-            "Resume notifications"
-        } else {
-            "Pause notifications for 1 h"
-        });
+        *items.open_alerts.lock().unwrap_or_else(|p| p.into_inner()) = view.open_alerts;
+        let _ = items.alerts.set_text(&view.alerts);
+        let _ = items.pause.set_text(view.pause);
     }
-}
-
-/// The tooltip's host figures, when no alert is open.
-fn figures(h: &caretaker_engine::HostSample) -> String {
-    format!(" · CPU {:.0} %, memory {:.0} %", h.cpu.total_percent, h.memory.used_percent())
 }
 
 /// Called for every engine event; only state changes touch the tray. A host sample, the most
@@ -225,8 +199,7 @@ pub fn on_event(app: &AppHandle, event: &Event) {
         Event::HostSample { sample, .. } => {
             let quiet = app.try_state::<TrayItems>().is_some_and(|i| *i.open_alerts.lock().unwrap_or_else(|p| p.into_inner()) == 0);
             if let (true, Some(tray)) = (quiet, app.tray_by_id(TRAY_ID)) {
-                let tip = format!("Caretaker — all well{}", figures(sample));
-                let _ = tray.set_tooltip(Some(tip));
+                let _ = tray.set_tooltip(Some(tray_view::quiet_tooltip(sample)));
             }
         }
         _ => {}

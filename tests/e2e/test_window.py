@@ -1,6 +1,7 @@
 """The window's life without WebDriver: closing it (the window manager's close button, as a
-person does) destroys the web view and leaves the tray; an app attached to the service starts
-over as a tray-only process; launching the app again opens the window in the running one.
+person does) destroys the web view and leaves the tray; an app attached to the service becomes
+the light `caretaker-tray` process (same pid, no WebKit mapped); launching the app again opens the
+window in that process, which becomes the app again.
 
 Run under `xvfb-run -a dbus-run-session --` with openbox and wmctrl installed; `cargo xtask test`
 does that.
@@ -50,6 +51,13 @@ def children(pid: int) -> list[str]:
     return names
 
 
+def comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def answers(data: str) -> bool:
     with socket.socket(socket.AF_UNIX) as s:
         return s.connect_ex(str(Path(data, "caretaker.sock"))) == 0
@@ -81,7 +89,7 @@ class WindowTest(unittest.TestCase):
         self.procs.append(p)
         return p
 
-    def test_attached_app_closes_to_a_tray_only_process_and_opens_again(self):
+    def test_attached_app_closes_to_the_tray_process_and_opens_again(self):
         engine = self.start([str(CLI), "run", "--data-dir", self.data])
         until("the engine answers", 30, lambda: answers(self.data))
         app = self.start([str(APP)])
@@ -90,17 +98,28 @@ class WindowTest(unittest.TestCase):
 
         subprocess.run(["wmctrl", "-c", "Caretaker"], check=True)
         until("the window is gone", 20, lambda: windows() == 0)
-        # The same process (pid) continues with the tray only, with no web process behind it.
-        until("the app restarts tray-only", 20, lambda: "--tray-only" in Path(f"/proc/{app.pid}/cmdline").read_text())
+        # The same process (pid) continues as the tray process: no web process behind it, and no
+        # WebKit library mapped in it.
+        until("the app becomes caretaker-tray", 20, lambda: comm(app.pid) == "caretaker-tray")
         until("no web process is left", 20, lambda: not any(c.startswith("WebKit") for c in children(app.pid)))
+        maps = Path(f"/proc/{app.pid}/maps").read_text()
+        self.assertNotIn("libwebkit", maps, "the tray process maps no web engine")
         self.assertIsNone(app.poll(), "the tray stays")
         self.assertIsNone(engine.poll(), "closing the window does not touch the engine")
 
-        # Launching the app again hands over to the running one, which opens its window.
+        # Launching the app again hands over to the tray process, which opens the window (and
+        # becomes the app again, same pid).
         second = subprocess.run([str(APP)], env=self.env, timeout=60, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.assertEqual(second.returncode, 0)
         until("the window opens again", 40, lambda: windows() == 1)
         self.assertIsNone(app.poll())
+        self.assertEqual(comm(app.pid), "caretaker-app")
+
+        # And closing it again leaves the tray process again: the round trip holds.
+        subprocess.run(["wmctrl", "-c", "Caretaker"], check=True)
+        until("the window is gone again", 20, lambda: windows() == 0)
+        until("caretaker-tray again", 20, lambda: comm(app.pid) == "caretaker-tray")
+        self.assertIsNone(engine.poll())
 
     def test_an_app_with_its_own_engine_keeps_it_running_with_the_window_closed(self):
         app = self.start([str(APP)])

@@ -91,7 +91,8 @@ fn ui_build() -> Result {
 fn app_build(release: bool) -> Result {
     step("App build");
     let mut c = cargo();
-    c.args(["build", "-p", "caretaker-app", "-p", "caretaker-cli"]);
+    // The tray process the app becomes while its window is closed (Linux) goes beside it.
+    c.args(["build", "-p", "caretaker-app", "-p", "caretaker-cli", "-p", "caretaker-tray"]);
     if release {
         c.arg("--release");
     }
@@ -240,8 +241,8 @@ fn cmd_bundle() -> Result {
     ui_build()?;
     step("Release bundle");
     // The `caretaker` command goes beside the app in each bundle: the background service runs it,
-    // and the app's switch installs the service through it.
-    run(cargo().args(["build", "--release", "-p", "caretaker-cli"]))?;
+    // and the app's switch installs the service through it. On Linux the light tray process too.
+    run(cargo().args(["build", "--release", "-p", "caretaker-cli", "-p", "caretaker-tray"]))?;
     run(npm().args(["run", "tauri", "--", "build"]).env("TAURI_APP_PATH", "../src-tauri"))
 }
 

@@ -44,6 +44,7 @@ mod process;
 pub mod secrets;
 mod sql_enum;
 pub mod store;
+pub mod tray_view;
 
 // The command contract names its types by the crate's public paths.
 extern crate self as caretaker_engine;
