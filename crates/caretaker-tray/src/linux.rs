@@ -211,11 +211,7 @@ fn on_menu(id: &str) {
         "backup" => send(Action::BackUp),
         "maintain" => send(Action::Maintain),
         "quit" => gtk::main_quit(),
-        "stop" => {
-            if confirm_stop() {
-                send(Action::Stop);
-            }
-        }
+        "stop" if confirm_stop() => send(Action::Stop),
         _ => {}
     }
 }
