@@ -234,17 +234,25 @@ impl RepoLock {
 }
 
 fn refresh(s: &Shared, c: &Aes256CtrPoly1305Aes, exclusive: bool) {
-    let mut stop = s.stop.lock().unwrap_or_else(|p| p.into_inner());
-    loop {
-        let (guard, _) = s.wake.wait_timeout(stop, REFRESH_EVERY).unwrap_or_else(|p| p.into_inner());
-        stop = guard;
-        if *stop {
-            return;
-        }
+    every_until_stopped(&s.stop, &s.wake, REFRESH_EVERY, || {
         // The new lock first, then the old one goes: never a moment without a lock.
         if let Ok(new) = write(&s.place, c, exclusive) {
             let old = std::mem::replace(&mut *s.current.lock().unwrap_or_else(|p| p.into_inner()), new);
             remove(&s.place, &old);
+        }
+    });
+}
+
+/// Runs `tick` every `period` until `stop` is set (and `wake` notified). A stop set before this
+/// thread got to wait counts too: the lock may be released before its refresher even started
+/// (a short job on a busy machine), and waiting a whole period then would hold up the release.
+fn every_until_stopped(stop: &Mutex<bool>, wake: &Condvar, period: Duration, mut tick: impl FnMut()) {
+    let mut stopped = stop.lock().unwrap_or_else(|p| p.into_inner());
+    while !*stopped {
+        let (guard, timeout) = wake.wait_timeout(stopped, period).unwrap_or_else(|p| p.into_inner());
+        stopped = guard;
+        if !*stopped && timeout.timed_out() {
+            tick();
         }
     }
 }
@@ -258,5 +266,48 @@ impl Drop for RepoLock {
         }
         let name = self.shared.current.lock().unwrap_or_else(|p| p.into_inner()).clone();
         remove(&self.shared.place, &name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// Runs `every_until_stopped` with an hour's period on its own thread; true when it returned
+    /// within `within`.
+    fn returns_within(stop: Arc<(Mutex<bool>, Condvar)>, within: Duration, ticks: Arc<Mutex<u32>>) -> (bool, std::thread::JoinHandle<()>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let t = std::thread::spawn(move || {
+            every_until_stopped(&stop.0, &stop.1, Duration::from_secs(3600), || *ticks.lock().unwrap_or_else(|p| p.into_inner()) += 1);
+            let _ = tx.send(());
+        });
+        (rx.recv_timeout(within).is_ok(), t)
+    }
+
+    #[test]
+    fn a_stop_set_before_the_refresher_waits_ends_it_at_once() {
+        // The lock was released before its refresher thread started: the old loop waited a whole
+        // period (five minutes) before it looked, and the release waited with it.
+        let stop = Arc::new((Mutex::new(true), Condvar::new()));
+        let ticks = Arc::new(Mutex::new(0));
+        let (returned, _t) = returns_within(stop, Duration::from_secs(60), ticks.clone());
+        assert!(returned, "the refresher kept waiting after the lock was released");
+        assert_eq!(*ticks.lock().unwrap_or_else(|p| p.into_inner()), 0, "no refresh after the release");
+    }
+
+    #[test]
+    fn a_stop_while_waiting_wakes_it() {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let ticks = Arc::new(Mutex::new(0));
+        let s = stop.clone();
+        let waker = std::thread::spawn(move || {
+            *s.0.lock().unwrap_or_else(|p| p.into_inner()) = true;
+            s.1.notify_all();
+        });
+        let (returned, _t) = returns_within(stop, Duration::from_secs(60), ticks.clone());
+        let _ = waker.join();
+        assert!(returned);
+        assert_eq!(*ticks.lock().unwrap_or_else(|p| p.into_inner()), 0);
     }
 }
