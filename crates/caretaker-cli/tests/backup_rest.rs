@@ -165,17 +165,8 @@ fn a_backup_cut_after_a_pack_landed_resumes_without_sending_that_pack_again() {
     let src = tmp.path().join("src");
     std::fs::create_dir_all(&src).expect("mkdir");
     // 96 MiB that neither compresses nor deduplicates (xorshift): three data packs of about 32 MiB.
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    for i in 0..96u32 {
-        let data: Vec<u8> = (0..1 << 20)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 24) as u8
-            })
-            .collect();
-        std::fs::write(src.join(format!("part{i:02}.bin")), data).expect("write");
+    for i in 0..96u64 {
+        std::fs::write(src.join(format!("part{i:02}.bin")), repo_kit::incompressible(1 << 20, 0x2545_f491 + i)).expect("write");
     }
     run(req(&repo, None, Op::Init)).expect("init");
     let mut limited = req(&repo, None, Op::Backup(repo_kit::job(&src)));
@@ -210,6 +201,25 @@ fn a_backup_cut_after_a_pack_landed_resumes_without_sending_that_pack_again() {
     Restic::at(&repo).run(&["restore", "latest", "--target", &restored.display().to_string()]);
     let copy = restored.join(src.strip_prefix("/").expect("absolute"));
     assert_eq!(repo_kit::listing(&copy), repo_kit::listing(&src), "every file restored as it was");
+}
+
+/// A loopback TCP port bound by a socket that never listens (kept while the fd is).
+fn unlistened_port() -> (std::os::fd::OwnedFd, u16) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket calls on a socket this function owns; `addr` and `len` are valid for
+    // each call, and the fd is handed to OwnedFd, which closes it.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0, "socket");
+        let owned = std::os::fd::OwnedFd::from_raw_fd(fd);
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(libc::bind(fd, std::ptr::addr_of!(addr).cast(), len), 0, "bind");
+        assert_eq!(libc::getsockname(fd, std::ptr::addr_of_mut!(addr).cast(), &mut len), 0, "getsockname");
+        (owned, u16::from_be(addr.sin_port))
+    }
 }
 
 fn walk_files(dir: &Path) -> usize {
@@ -251,8 +261,10 @@ fn https_is_spoken_with_the_installed_tls_provider_and_a_dead_server_is_named() 
     let probe: ConnectionReport = ok(req(&repo, None, Op::Probe));
     assert!(!probe.reachable && probe.message.contains(&repo), "{probe:?}");
     assert!(!probe.message.contains("crashed"), "{probe:?}");
-    let port = server.port;
     drop(server);
+    // A port held by a socket that does not listen: refused, and no other test's server can be
+    // given it meanwhile (a port freed by a stopped server could be, by the next bind).
+    let (_held, port) = unlistened_port();
     let gone = format!("rest:http://127.0.0.1:{port}/gone");
     let e = run(req(&gone, None, Op::Snapshots)).expect_err("nobody listens");
     assert_eq!(e.kind, ErrorKind::Unreachable, "{e:?}");

@@ -1,6 +1,8 @@
 //! The backup worker process (the real `caretaker` binary) against real repositories on disk,
 //! and the Debian `restic` CLI reading and writing the same repositories.
 
+mod repo_kit;
+
 use caretaker_engine::backup::protocol::{
     BackupJob, BackupSummary, ConflictPolicy, ConflictReport, ErrorKind, JobProgress, Keep, Op, Request, RestoreJob, RestoreSummary,
     SnapshotInfo, TreeEntry, VerifySummary,
@@ -346,16 +348,7 @@ fn caretaker_cuts_a_file_into_the_same_chunks_as_restic() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (src, repo) = (tmp.path().join("src"), tmp.path().join("repo"));
     std::fs::create_dir_all(&src).expect("mkdir");
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let data: Vec<u8> = (0..24 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect();
-    std::fs::write(src.join("big.bin"), &data).expect("write");
+    std::fs::write(src.join("big.bin"), repo_kit::incompressible(24 << 20, 0x9e37_79b9)).expect("write");
     restic(&repo, &["init"]);
     // Another host, so Caretaker does not take restic's snapshot as its parent and reads the file.
     restic(&repo, &["backup", "--host", "made-by-restic", &src.display().to_string()]);
@@ -426,17 +419,8 @@ fn a_killed_backup_leaves_a_repository_that_works() {
     let (src, repo) = (tmp.path().join("src"), tmp.path().join("repo"));
     std::fs::create_dir_all(&src).expect("mkdir");
     // Incompressible data, enough that the kill lands mid-way.
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    for i in 0..24 {
-        let data: Vec<u8> = (0..4 * 1024 * 1024)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
-        std::fs::write(src.join(format!("f{i}.bin")), data).expect("write");
+    for i in 0..24u64 {
+        std::fs::write(src.join(format!("f{i}.bin")), repo_kit::incompressible(4 << 20, 0x9e37_79b9 + i)).expect("write");
     }
     init(&repo);
     let cancel = CancellationToken::new();

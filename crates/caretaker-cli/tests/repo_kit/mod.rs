@@ -38,6 +38,19 @@ pub fn ok<T: serde::de::DeserializeOwned>(r: Request) -> T {
     serde_json::from_value(run(r).unwrap_or_else(|e| panic!("{what} failed: {e:?}"))).expect("result shape")
 }
 
+/// `len` bytes that neither compress nor deduplicate (xorshift from `seed`, never 0).
+pub fn incompressible(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.max(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
 pub fn job(src: &Path) -> BackupJob {
     BackupJob {
         sources: vec![src.to_path_buf()],
