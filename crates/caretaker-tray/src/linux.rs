@@ -399,6 +399,39 @@ mod handover {
 mod tests {
     use super::*;
 
+    /// The menu's engine side against a real engine over its control socket (no GTK loop runs:
+    /// what `post` queues for it is never shown, which is all this test leaves out).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_menu_pauses_notifications_starts_maintenance_and_stops_the_engine() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("caretaker.toml"), "[notifications]\nenabled = false\n[maintenance]\nenabled = false\n")
+            .expect("config");
+        let engine = caretaker_engine::Engine::start(caretaker_engine::EngineOptions::new(dir.path())).await.expect("engine");
+        let client = Client::connect(dir.path()).await.expect("the tray attaches");
+        async fn paused(c: &Client) -> Option<i64> {
+            c.call_as::<Snapshot>("snapshot", json!({})).await.expect("snapshot").notifications_paused_until
+        }
+        async fn maintained(c: &Client) -> bool {
+            let s: caretaker_engine::maintenance::MaintenanceStatus = c.call_as("maintenance_status", json!({})).await.expect("status");
+            s.running.is_some() || s.last_run.is_some()
+        }
+        assert_eq!(refresh(&client).await, 0, "no alert open");
+
+        act(&client, Action::TogglePause).await;
+        assert!(paused(&client).await.is_some(), "paused for an hour");
+        act(&client, Action::TogglePause).await;
+        assert!(paused(&client).await.is_none(), "and resumed");
+
+        assert!(!maintained(&client).await, "no maintenance yet (its schedule is off here)");
+        act(&client, Action::Maintain).await;
+        assert!(maintained(&client).await, "a maintenance run started");
+
+        act(&client, Action::Stop).await;
+        assert!(client.is_closed(), "the engine stopped and closed the connection");
+        assert!(Client::connect(dir.path()).await.is_err(), "nothing answers after Stop Caretaker");
+        drop(engine);
+    }
+
     #[test]
     fn each_level_has_an_rgba_icon() {
         for level in [Level::Ok, Level::Warning, Level::Critical] {
