@@ -40,6 +40,18 @@ fn ok<T: serde::de::DeserializeOwned>(r: Request) -> T {
     serde_json::from_value(v).expect("result shape")
 }
 
+/// A backup of `src` with no exclusions or tags.
+fn plain_backup(src: &Path) -> Op {
+    Op::Backup(BackupJob {
+        sources: vec![src.to_path_buf()],
+        excludes: vec![],
+        host: "h".into(),
+        tags: vec![],
+        label: "x".into(),
+        resume: false,
+    })
+}
+
 fn init(repo: &Path) {
     run(req(repo, Op::Init)).expect("init");
 }
@@ -424,17 +436,7 @@ fn a_killed_backup_leaves_a_repository_that_works() {
     }
     init(&repo);
     let cancel = CancellationToken::new();
-    let r = req(
-        &repo,
-        Op::Backup(BackupJob {
-            sources: vec![src.clone()],
-            excludes: vec![],
-            host: "h".into(),
-            tags: vec![],
-            label: "x".into(),
-            resume: false,
-        }),
-    );
+    let r = req(&repo, plain_backup(&src));
     let c = cancel.clone();
     let mut seen_bytes = 0;
     let out = rt().block_on(call(
@@ -468,17 +470,7 @@ fn progress_reports_bytes_against_a_total() {
     let (src, repo) = (tmp.path().join("src"), tmp.path().join("repo"));
     make_tree(&src);
     init(&repo);
-    let r = req(
-        &repo,
-        Op::Backup(BackupJob {
-            sources: vec![src.clone()],
-            excludes: vec![],
-            host: "h".into(),
-            tags: vec![],
-            label: "x".into(),
-            resume: false,
-        }),
-    );
+    let r = req(&repo, plain_backup(&src));
     let (out, seen) = run_with(r, &CancellationToken::new());
     out.expect("backup");
     let last = seen.iter().rev().find(|p| p.bytes_total.is_some()).expect("a progress line with a total");
