@@ -64,9 +64,9 @@ pub async fn let_key_in(server: &SftpServer, password: &str, public_line: &str, 
 
 async fn exchange(server: &SftpServer, password: &str, line: &str, askpass: &Path, existing: &Path, new: &Path) -> Result<(), String> {
     let _ = std::fs::remove_file(existing); // a copy from an earlier try is not this server's file
-    let existing_arg = existing.display().to_string();
+    let existing_arg = quoted(existing);
     // A fresh account has neither: their errors do not matter, a failed login does.
-    sftp(server, password, askpass, &format!("-mkdir .ssh\n-get .ssh/authorized_keys \"{existing_arg}\"\n")).await?;
+    sftp(server, password, askpass, &format!("-mkdir .ssh\n-get .ssh/authorized_keys {existing_arg}\n")).await?;
     let before = match std::fs::read_to_string(existing) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -74,12 +74,18 @@ async fn exchange(server: &SftpServer, password: &str, line: &str, askpass: &Pat
     };
     let Some(after) = with_key(&before, line) else { return Ok(()) };
     std::fs::write(new, after).map_err(|e| format!("cannot write {}: {e}", new.display()))?;
-    let put = format!("put \"{}\" .ssh/authorized_keys\nchmod 600 .ssh/authorized_keys\nchmod 700 .ssh\n", new.display());
+    let put = format!("put {} .ssh/authorized_keys\nchmod 600 .ssh/authorized_keys\nchmod 700 .ssh\n", quoted(new));
     let said = sftp(server, password, askpass, &put).await?;
     match failure(&said) {
         Some(line) => Err(format!("{}: cannot write ~/.ssh/authorized_keys: {line}", server.login())),
         None => Ok(()),
     }
+}
+
+/// A local path as one sftp command argument: in double quotes, with `\\` and `"` escaped (a data
+/// folder such as "Application Support" has spaces; a quote in it must not end the argument).
+fn quoted(path: &Path) -> String {
+    format!("\"{}\"", path.display().to_string().replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// One `sftp` session with a password login, running `commands`; what sftp said about them. An
@@ -136,6 +142,12 @@ fn failure(messages: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_local_path_stays_one_sftp_argument() {
+        assert_eq!(quoted(Path::new("/Users/me/Library/Application Support/x")), r#""/Users/me/Library/Application Support/x""#);
+        assert_eq!(quoted(Path::new(r#"/odd "name"\dir"#)), r#""/odd \"name\"\\dir""#);
+    }
 
     #[test]
     fn the_key_is_added_once_after_what_is_there() {
