@@ -432,6 +432,21 @@ mod tests {
         drop(engine);
     }
 
+    /// The engine going away (a crash, a stop) ends `follow`, so the thread says "not running"
+    /// and looks for it again, rather than waiting on a dead connection.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn following_ends_when_the_engine_goes_away() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("caretaker.toml"), "[notifications]\nenabled = false\n").expect("config");
+        let engine = caretaker_engine::Engine::start(caretaker_engine::EngineOptions::new(dir.path())).await.expect("engine");
+        let client = Client::connect(dir.path()).await.expect("the tray attaches");
+        let (_tx, mut rx) = mpsc::unbounded_channel();
+        let following = tokio::spawn(async move { follow(&client, &mut rx).await });
+        engine.shutdown().await;
+        let ended = tokio::time::timeout(Duration::from_secs(60), following).await;
+        assert!(ended.is_ok_and(|r| r.is_ok()), "follow kept waiting on an engine that stopped");
+    }
+
     #[test]
     fn each_level_has_an_rgba_icon() {
         for level in [Level::Ok, Level::Warning, Level::Critical] {
