@@ -86,7 +86,13 @@ export function SectionForm<N extends Name>({ name, title, intro, fields, settin
     setError(null);
     setSaved(false);
     try {
-      onSaved(await call("save_config_section", { section: { section: name, value: next } as ConfigSection }));
+      const after = await call("save_config_section", { section: { section: name, value: next } as ConfigSection });
+      // The fields show what was saved, set here in the same update as "Saved": the effect
+      // above, left to do it, could run after the next keystroke and undo it.
+      shownConfig.current = after[name] as Value<N>;
+      setBox({ v: after[name] as Value<N> });
+      setTexts({});
+      onSaved(after);
       setSaved(true);
     } catch (e) {
       setError(asCommandError(e));
