@@ -78,3 +78,10 @@ awk '$2 == 5 && $1 == "caretaker" {cc=$3; cr=$4} $2 == 5 && $1 == "node_exporter
   END { if (nc > 0 && nr > 0) { ok = (cc <= 0.7 * nc && cr <= 0.6 * nr)
         printf "target at 5 s (cpu <= 0.7x node_exporter, peak rss <= 0.6x node_exporter): %s\n", ok ? "met" : "NOT met" } }' "$results"
 cp "$results" "$OUT/host_overhead.txt"
+# How much of the engine's code crates/caretaker-cli/hot.ld still finds (Linux release link): a
+# list gone stale (after a compiler or dependency update) shows here as a low share and a higher RSS.
+if command -v nm >/dev/null; then
+  sed -n 's/^    \*(\.text\.\([^* ]*\) .*/\1/p' crates/caretaker-cli/hot.ld | grep -vx "unlikely\|exit\|startup\|hot" | sort -u > "$OUT/hot-listed.txt"
+  nm "$CARETAKER" 2>/dev/null | awk '{print $NF}' | sed 's/\.llvm\.[0-9]*$//' | sort -u > "$OUT/hot-present.txt"
+  echo "hot.ld: $(comm -12 "$OUT/hot-listed.txt" "$OUT/hot-present.txt" | wc -l) of $(wc -l < "$OUT/hot-listed.txt") listed functions found in $CARETAKER (scripts/hot-functions.sh regenerates the list)"
+fi
