@@ -51,19 +51,40 @@ impl Drop for Running {
 /// moto's S3 server on a free loopback port, with one bucket.
 fn s3_server(bucket: &str) -> (Running, u16) {
     let port = free_port();
+    let log = std::env::temp_dir().join(format!("caretaker-test-moto-{port}.log"));
     let mut child = Command::new("python3")
         .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("moto's log file"))
         .spawn()
         .expect("python3 with moto[server] must be installed (cargo xtask test installs it from PyPI)");
     wait_for(port, "moto", &mut child);
-    // A bucket is made at the provider, before Caretaker is pointed at it.
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(s, "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").expect("put");
+    // A bucket is made at the provider, before Caretaker is pointed at it. One full run got an
+    // empty answer here (moto had just been installed; cause not found), so the request is made
+    // again until moto answers it, and moto's own log is shown if it never does.
     let mut answer = String::new();
-    let _ = s.read_to_string(&mut answer);
-    assert!(answer.starts_with("HTTP/1.1 200"), "bucket not made: {answer}");
+    for _ in 0..40 {
+        answer.clear();
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let put = format!("PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            if s.write_all(put.as_bytes()).is_ok() {
+                let _ = s.read_to_string(&mut answer);
+            }
+        }
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("moto exited ({status}): {}", std::fs::read_to_string(&log).unwrap_or_default());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "bucket not made: {answer:?}; moto said: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let _ = std::fs::remove_file(&log);
     (Running(child), port)
 }
 
