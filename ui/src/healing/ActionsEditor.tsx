@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import type { ActionSummary } from "../bindings/ActionSummary";
 import type { DryRun } from "../bindings/DryRun";
 import type { HealingMode } from "../bindings/HealingMode";
@@ -109,10 +109,16 @@ export function ActionsEditor({ overview, onChanged }: { overview: HealingOvervi
 }
 
 /** The limit for all actions together, with this hour's count beside it. */
-function LimitForm({ overview, onChanged }: { overview: HealingOverview; onChanged: (o: HealingOverview) => void }) {
+export function LimitForm({ overview, onChanged }: { overview: HealingOverview; onChanged: (o: HealingOverview) => void }) {
   const [text, setText] = useState(String(overview.max_actions_per_hour));
   const [error, setError] = useState<CommandError | null>(null);
-  useEffect(() => setText(String(overview.max_actions_per_hour)), [overview.max_actions_per_hour]);
+  // A new limit from the engine replaces the field, set during render: an effect doing it ran
+  // after the form first appeared, and could land after the first keystroke and undo it.
+  const [limit, setLimit] = useState(overview.max_actions_per_hour);
+  if (limit !== overview.max_actions_per_hour) {
+    setLimit(overview.max_actions_per_hour);
+    setText(String(overview.max_actions_per_hour));
+  }
   const bad = fieldErrors(error)["max_actions_per_hour"];
   const save = async () => {
     setError(null);

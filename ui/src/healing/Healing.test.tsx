@@ -4,6 +4,9 @@ import type { ActionConfig } from "../bindings/ActionConfig";
 import type { DryRun } from "../bindings/DryRun";
 import type { HealingOverview } from "../bindings/HealingOverview";
 import { Healing } from "../Healing";
+import { LimitForm } from "./ActionsEditor";
+import { createRoot } from "react-dom/client";
+import { flushSync } from "react-dom";
 import { setPlatform } from "../platform";
 import { engineError, TypedFakePlatform } from "../testing/fakePlatform";
 
@@ -150,5 +153,40 @@ describe("Healing: the actions editor", () => {
     fireEvent.click(screen.getByTestId("healing-limit-save"));
     await waitFor(() => expect(screen.queryByTestId("error-max_actions_per_hour")).toBeNull());
     expect(calls(p, "set_healing_limit").map((c) => c.maxActionsPerHour)).toEqual([0, 8]);
+  });
+});
+
+describe("Healing: the limit field", () => {
+  const overview = (limit: number): HealingOverview => ({ max_actions_per_hour: limit, runs_last_hour: 1, actions: [] });
+
+  // The form first appears in a render React schedules itself (the overview arriving from the
+  // engine), so its effects have not run yet when the person types. A field reset from an effect
+  // then undid the first keystroke (a full UI run once sent the old limit instead of 0).
+  it("keeps what is typed before the form's first effects have run", async () => {
+    const prevAct = (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT;
+    (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = false;
+    const container = document.body.appendChild(document.createElement("div"));
+    const root = createRoot(container);
+    try {
+      root.render(<LimitForm overview={overview(5)} onChanged={() => {}} />);
+      // React renders and commits in one scheduler task and runs effects in a later one: this
+      // callback, queued before either, runs after the first and before the second.
+      await new Promise<void>((r) => (globalThis as unknown as { setImmediate: (f: () => void) => void }).setImmediate(r));
+      const input = container.querySelector<HTMLInputElement>('[data-testid="healing-limit-input"]');
+      expect(input).not.toBeNull();
+      flushSync(() => fireEvent.change(input!, { target: { value: "0" } }));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(container.querySelector<HTMLInputElement>('[data-testid="healing-limit-input"]')!.value).toBe("0");
+      // A new limit from the engine still replaces the field; the same limit again leaves it.
+      flushSync(() => root.render(<LimitForm overview={overview(8)} onChanged={() => {}} />));
+      expect(container.querySelector<HTMLInputElement>('[data-testid="healing-limit-input"]')!.value).toBe("8");
+      flushSync(() => fireEvent.change(container.querySelector('[data-testid="healing-limit-input"]')!, { target: { value: "9" } }));
+      flushSync(() => root.render(<LimitForm overview={overview(8)} onChanged={() => {}} />));
+      expect(container.querySelector<HTMLInputElement>('[data-testid="healing-limit-input"]')!.value).toBe("9");
+    } finally {
+      root.unmount();
+      container.remove();
+      (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = prevAct;
+    }
   });
 });
