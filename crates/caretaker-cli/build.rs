@@ -2,7 +2,7 @@
 //! the functions the resident engine runs together at the front of its code. The kernel maps a
 //! program's code 64 KiB around every page it touches, so the engine's code scattered among the
 //! backup worker's and the one-shot commands' made most of the 29 MiB of code resident; packed,
-//! the engine keeps about its own 5 MiB (bench/host_overhead.sh). The script only orders sections
+//! the engine keeps 3.6 MiB of it resident (bench/host_overhead.sh). The script only orders sections
 //! (GNU ld and lld both read it); a name it lists that no longer exists is skipped, so a stale list
 //! costs memory, never a failed build. `scripts/hot-functions.sh` regenerates it.
 
