@@ -58,12 +58,12 @@ fn s3_server(bucket: &str) -> (Running, u16) {
         .stderr(std::fs::File::create(&log).expect("moto's log file"))
         .spawn()
         .expect("python3 with moto[server] must be installed (cargo xtask test installs it from PyPI)");
-    wait_for(port, "moto", &mut child);
-    // A bucket is made at the provider, before Caretaker is pointed at it. One full run got an
-    // empty answer here (moto had just been installed; cause not found), so the request is made
-    // again until moto answers it, and moto's own log is shown if it never does.
+    // A bucket is made at the provider, before Caretaker is pointed at it; the request also waits
+    // for moto to listen. One full run got an empty answer once moto listened (moto had just been
+    // installed; cause not found), so it is made again until moto answers, and moto's own log is
+    // shown if it never does.
     let mut answer = String::new();
-    for _ in 0..40 {
+    for _ in 0..80 {
         answer.clear();
         if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
             let put = format!("PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
