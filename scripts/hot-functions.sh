@@ -87,7 +87,7 @@ profile checks "$W/checks"
 python3 - "$W/default.cg" "$W/checks.cg" "$BIN" "$OUT" <<'PY'
 import re, sys
 *outs, binary, dest = sys.argv[1:]
-exact, wild = [], []
+exact, wild, seen = [], [], set()
 for out in outs:
     ob = None
     for line in open(out, errors="replace"):
@@ -99,13 +99,13 @@ for out in outs:
             ob = name
         elif ob == binary and re.fullmatch(r"[A-Za-z0-9_.$]+", name):
             name = re.sub(r"\.llvm\.\d+$", "", name)
-            if name not in exact:
-                exact.append(name)
             # Rust's legacy hash (17h + 16 hex digits + E) changes with a dependency or compiler
             # update; the wildcard keeps the function (and its other instances) near the front.
             pattern = re.sub(r"17h[0-9a-f]{16}E$", "17h*", name)
-            if pattern != name and pattern not in wild:
-                wild.append(pattern)
+            for item, into in ((name, exact), (pattern, wild)):
+                if item not in seen:
+                    seen.add(item)
+                    into.append(item)
 engine = sum("16caretaker_engine" in name for name in exact)
 if engine < 100:
     sys.exit(f"only {engine} of the engine's own functions ran under callgrind: the engine did not run as expected under valgrind")
